@@ -1,0 +1,8 @@
+/**
+ * The embedded default: with no config file (or `"defaultPlugins": true`, the default) the gateway
+ * loads every bundled provider and default plugin, in this order, before the config's own `plugins`.
+ */
+export const DEFAULT_PLUGINS: readonly string[] = Object.freeze([
+  '@waygate/provider-openai',
+  '@waygate/provider-openai-compatible',
+]);

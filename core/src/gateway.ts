@@ -1,0 +1,61 @@
+import type { Logger } from 'pino';
+import { Kernel } from './kernel.js';
+import { configFromObject, loadConfigFile } from './config.js';
+import type { FileConfigInput, LoadedConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { loadPlugins } from './loader.js';
+import { createServer } from './server.js';
+import { DEFAULT_PLUGINS } from './defaults.js';
+
+export interface StartOptions {
+  /** A config file path, a config object, or an already loaded config. Default: the embedded default. */
+  config?: string | FileConfigInput | LoadedConfig;
+  /** Directory that plugin paths in an object config are resolved against. Default: the working directory. */
+  baseDir?: string;
+  port?: number;
+  host?: string;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Gateway {
+  readonly kernel: Kernel;
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+  close(deadlineMs?: number): Promise<void>;
+}
+
+/** Loads the config and the plugins, seals the kernel and starts serving. Fails loudly on any plugin or config error. */
+export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
+  const env = opts.env ?? process.env;
+  const loaded = await loadConfig(opts.config, opts.baseDir ?? process.cwd(), env);
+  const logger = opts.logger ?? createLogger({ level: env.WAYGATE_LOG_LEVEL || loaded.config.log.level });
+  const kernel = new Kernel(loaded, logger);
+  try {
+    const entries = [...(loaded.config.defaultPlugins ? DEFAULT_PLUGINS : []), ...loaded.config.plugins];
+    await loadPlugins(kernel, entries, loaded.baseDir, loaded.config.server.pluginSetupTimeoutMs);
+    kernel.seal();
+    const server = await createServer(kernel).listen(opts.port ?? loaded.config.server.port, opts.host ?? loaded.config.server.host);
+    return {
+      kernel,
+      url: server.url,
+      port: server.port,
+      host: server.host,
+      close: (deadlineMs?: number) => server.close(deadlineMs),
+    };
+  } catch (err) {
+    await kernel.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function isLoaded(c: unknown): c is LoadedConfig {
+  return !!c && typeof c === 'object' && 'config' in c && 'baseDir' in c && 'version' in c;
+}
+
+async function loadConfig(config: StartOptions['config'], baseDir: string, env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
+  if (typeof config === 'string') return loadConfigFile(config, env);
+  if (isLoaded(config)) return config;
+  return configFromObject(config ?? {}, baseDir, env);
+}

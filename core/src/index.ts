@@ -1,0 +1,33 @@
+/**
+ * @waygate/core: the microkernel. The default export starts a gateway; the named exports are the
+ * contracts plugins and provider adapters are written against.
+ */
+import { startGateway } from './gateway.js';
+
+export default startGateway;
+export { startGateway } from './gateway.js';
+export type { Gateway, StartOptions } from './gateway.js';
+export { Kernel, ProviderRegistry } from './kernel.js';
+export type { LoadedPluginInfo } from './kernel.js';
+export { Stage, HOOK_NAMES } from './hooks.js';
+export type { Hooks, HookName } from './hooks.js';
+export { definePlugin } from './plugin.js';
+export type { Plugin, PluginManifest, PluginKind } from './plugin.js';
+export { GatewayError, ErrorCode, badRequest } from './errors.js';
+export type { GatewayErrorOptions, UpstreamErrorInfo } from './errors.js';
+export { GatewayResponse } from './response.js';
+export { RequestContext } from './context.js';
+export type { Dialect, AttemptRecord } from './context.js';
+export { ConfigNodeSchema, FileConfigSchema, ConfigError, loadConfigFile, configFromObject, parseFileConfig, formatIssues } from './config.js';
+export type { FileConfig, FileConfigInput, LoadedConfig } from './config.js';
+export { PluginLoadError, loadPlugins, resolveSpecifier } from './loader.js';
+export { inherit, leafTarget, singleLeafPlan, bearerKey } from './routing.js';
+export { checkCustomHost } from './custom-host.js';
+export { parseSSE, serializeSSE, SSEParser, DONE } from './sse.js';
+export { createLogger, REDACT_PATHS, scrub } from './logger.js';
+export { DEFAULT_PLUGINS } from './defaults.js';
+export { CORE_VERSION } from './version.js';
+export { readPackageInfo } from './package-info.js';
+export type { PackageInfo } from './package-info.js';
+export { INHERITED_KEYS } from './types.js';
+export type * from './types.js';

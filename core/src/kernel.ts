@@ -1,0 +1,550 @@
+import type { Logger } from 'pino';
+import type { RequestContext } from './context.js';
+import type { FileConfig, LoadedConfig } from './config.js';
+import type { BuildInput, EndpointAdapter, PlannedTarget, ProviderAdapter, SSEEvent, StreamTransformer, Usage } from './types.js';
+import { createHooks, sealHooks, Stage } from './hooks.js';
+import type { Hooks, TapOwner } from './hooks.js';
+import { GatewayResponse } from './response.js';
+import { ErrorCode, GatewayError } from './errors.js';
+import { UpstreamClient, networkError } from './upstream.js';
+import type { UpstreamResponse } from './upstream.js';
+import { parseSSE, DONE } from './sse.js';
+import { resolveRequestConfig, checkNodes } from './request-config.js';
+import { singleLeafPlan } from './routing.js';
+import { CORE_VERSION } from './version.js';
+
+const CORE = '@waygate/core';
+/** A safety net against an onError policy that never stops: no request makes more attempts than this. */
+const MAX_ATTEMPTS = 50;
+/** Upstream response headers not relayed to the client (hop-by-hop, or recomputed by us). */
+const DROPPED_RESPONSE_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'content-encoding',
+  'content-type',
+  'date',
+  'server',
+  'set-cookie',
+  'proxy-authenticate',
+  'upgrade',
+  'trailer',
+  'te',
+]);
+
+export interface LoadedPluginInfo {
+  name: string;
+  version: string;
+  kind: string;
+  module: string;
+}
+
+/** A registry of provider adapters by slug; filled by provider plugins in setup(), frozen at seal. */
+export class ProviderRegistry {
+  readonly #map = new Map<string, ProviderAdapter & { plugin?: string }>();
+  #sealed = false;
+
+  constructor(private readonly owner: TapOwner) {}
+
+  register(adapter: ProviderAdapter): void {
+    if (this.#sealed) throw new Error('The provider registry is sealed: providers register in setup(), at start-up');
+    if (!adapter || typeof adapter.id !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/.test(adapter.id)) {
+      throw new Error(`A provider adapter needs an id of lower-case letters, digits, ".", "_" or "-" (got ${JSON.stringify(adapter?.id)})`);
+    }
+    const existing = this.#map.get(adapter.id);
+    if (existing) {
+      throw new Error(`Provider ${JSON.stringify(adapter.id)} is already registered by ${existing.plugin ?? 'another plugin'}`);
+    }
+    this.#map.set(adapter.id, { ...adapter, plugin: this.owner.current });
+  }
+
+  get(id: string): ProviderAdapter | undefined {
+    return this.#map.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.#map.has(id);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#map.keys();
+  }
+
+  seal(): void {
+    this.#sealed = true;
+  }
+}
+
+/**
+ * The microkernel. It owns the request life cycle and all I/O (sockets, timeouts, abort, the attempt
+ * loop); plugins shape each step through the four hooks, and provider adapters describe upstream
+ * requests without doing I/O themselves.
+ */
+export class Kernel {
+  readonly version = CORE_VERSION;
+  readonly hooks: Hooks;
+  readonly providers: ProviderRegistry;
+  readonly logger: Logger;
+  readonly config: FileConfig;
+  readonly configVersion: string;
+  readonly baseDir: string;
+  readonly upstream: UpstreamClient;
+  readonly plugins: LoadedPluginInfo[] = [];
+  /** Set by the loader around each plugin's setup(), so taps and registrations are attributed to it. */
+  readonly owner: TapOwner = { current: undefined };
+  readonly #closers: Array<() => unknown> = [];
+  #sealed = false;
+
+  constructor(loaded: LoadedConfig, logger: Logger) {
+    this.config = loaded.config;
+    this.configVersion = loaded.version;
+    this.baseDir = loaded.baseDir;
+    this.logger = logger;
+    this.hooks = createHooks(this.owner);
+    this.providers = new ProviderRegistry(this.owner);
+    this.upstream = new UpstreamClient(loaded.config.upstream);
+    this.#tapDefaults();
+  }
+
+  get sealed(): boolean {
+    return this.#sealed;
+  }
+
+  /** Registers cleanup to run when the gateway stops (close pools, flush buffers). */
+  onClose(fn: () => unknown): void {
+    this.#closers.push(fn);
+  }
+
+  /** Ends start-up: no more taps or providers; the file's routing config is checked against what loaded. */
+  seal(): void {
+    if (this.config.routing) checkNodes({ kernel: this }, this.config.routing, 'routing');
+    sealHooks(this.hooks);
+    this.providers.seal();
+    this.#sealed = true;
+  }
+
+  async close(): Promise<void> {
+    for (const fn of this.#closers.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message }, 'a plugin failed to close cleanly');
+      }
+    }
+    await this.upstream.close();
+  }
+
+  /** The core's own defaults: ordinary taps at the latest stage, so any plugin can answer first. */
+  #tapDefaults(): void {
+    const opts = { name: CORE, stage: Stage.CORE_DEFAULT };
+    this.hooks.selectTarget.tapPromise(opts, async (ctx) => {
+      const plan = singleLeafPlan(ctx);
+      if (plan) return plan;
+      const mode = ctx.config.strategy?.mode ?? '(none)';
+      throw new GatewayError(
+        ErrorCode.INVALID_CONFIG,
+        400,
+        `config.strategy.mode ${JSON.stringify(mode)}: no loaded plugin handles this routing strategy`,
+        { param: 'config.strategy.mode' },
+      );
+    });
+    this.hooks.onError.tapPromise(opts, async () => ({ action: 'fail' }));
+  }
+
+  /** Runs one request through the house and returns the response to write. Never throws. */
+  async handle(ctx: RequestContext): Promise<GatewayResponse> {
+    let res: GatewayResponse;
+    try {
+      resolveRequestConfig(ctx);
+      const early = this.hooks.beforeRequest.taps.length ? await this.hooks.beforeRequest.promise(ctx) : undefined;
+      res = early ?? (await this.#route(ctx));
+    } catch (err) {
+      res = errorResponse(GatewayError.from(err));
+    }
+    if (this.hooks.afterResponse.taps.length) {
+      try {
+        res = await this.hooks.afterResponse.promise(res, ctx);
+      } catch (err) {
+        res = errorResponse(GatewayError.from(err));
+      }
+    }
+    return res;
+  }
+
+  async #route(ctx: RequestContext): Promise<GatewayResponse> {
+    const plan = await this.hooks.selectTarget.promise(ctx);
+    if (!plan || plan.targets.length === 0) {
+      throw new GatewayError(ErrorCode.INVALID_CONFIG, 400, 'The routing config selected no target for this request');
+    }
+    ctx.plan = plan;
+    let index = 0;
+    for (let n = 0; n < MAX_ATTEMPTS; n++) {
+      const target = plan.targets[index]!;
+      ctx.target = target;
+      ctx.targetIndex = index;
+      const started = performance.now();
+      try {
+        const res = await this.#attempt(ctx, target);
+        ctx.attempts.push({ target: target.path, provider: target.provider, status: res.status, ms: performance.now() - started });
+        return res;
+      } catch (thrown) {
+        const err = GatewayError.from(thrown);
+        ctx.lastError = err;
+        ctx.attempts.push({ target: target.path, provider: target.provider, status: err.status, error: err.code, ms: performance.now() - started });
+        if (ctx.aborted) throw clientClosed();
+        if (!err.upstream && !isAttemptError(err)) throw err;
+        const decision = (await this.hooks.onError.promise(err, ctx)) ?? { action: 'fail' as const };
+        if (decision.action === 'respond') return decision.response;
+        if (decision.action === 'fail') throw decision.error ?? err;
+        if (decision.action === 'next') {
+          if (index + 1 >= plan.targets.length) throw err;
+          index++;
+          ctx.retryCount = 0;
+          continue;
+        }
+        ctx.retryCount++;
+        if (decision.delayMs && decision.delayMs > 0) await sleep(decision.delayMs, ctx.signal);
+        if (ctx.aborted) throw clientClosed();
+      }
+    }
+    throw ctx.lastError ?? new GatewayError(ErrorCode.INTERNAL, 500, 'attempt limit reached');
+  }
+
+  /** One upstream call: build, send, map. Throws a GatewayError for anything that is not a success. */
+  async #attempt(ctx: RequestContext, target: PlannedTarget): Promise<GatewayResponse> {
+    const adapter = this.providers.get(target.provider)!;
+    const endpoint = adapter.endpoints[ctx.endpoint];
+    if (!endpoint) {
+      throw new GatewayError(ErrorCode.UNSUPPORTED_ENDPOINT, 400, `Provider ${target.provider} does not support ${ctx.endpoint}`, {
+        param: `${target.path}.provider`,
+      });
+    }
+    const input = buildInput(ctx, target);
+    const req = endpoint.build(input);
+    if (ctx.forwardHeaders || target.node.forward_headers) {
+      for (const name of ctx.forwardHeaders ?? target.node.forward_headers!) {
+        const v = ctx.headers[name.toLowerCase()];
+        if (typeof v === 'string') req.headers[name.toLowerCase()] = v;
+      }
+    }
+
+    const timeoutMs = ctx.requestTimeoutMs ?? target.node.request_timeout;
+    const io = new AttemptIO(ctx, timeoutMs);
+    let handedOff = false;
+    try {
+      let upstream: UpstreamResponse;
+      try {
+        upstream = await this.upstream.send(req, io.signal);
+      } catch (err) {
+        throw networkError(err, target.provider, 'connect', io.timedOut, ctx.aborted);
+      }
+      const status = upstream.statusCode;
+      const headers = relayHeaders(upstream.headers);
+      const contentType = String(upstream.headers['content-type'] ?? '');
+      try {
+        if (status >= 400) {
+          const bytes = await readBody(upstream);
+          throw upstreamError(endpoint, target, status, bytes, upstream.headers);
+        }
+        if (ctx.stream && (endpoint.decodeStream !== undefined || contentType.includes('text/event-stream'))) {
+          const res = await this.#openStream(ctx, target, endpoint, input, upstream, headers, io);
+          handedOff = true;
+          return res;
+        }
+        const bytes = await readBody(upstream);
+        let json: unknown;
+        try {
+          json = bytes.length ? JSON.parse(Buffer.from(bytes).toString('utf8')) : undefined;
+        } catch {
+          throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} answered ${status} with a body that is not valid JSON`, {
+            retryable: true,
+            upstream: { status },
+          });
+        }
+        captureUsage(ctx, json);
+        headers['content-type'] = 'application/json';
+        if (endpoint.mapResponse) return GatewayResponse.json(status, endpoint.mapResponse(json, input), headers, 'upstream');
+        return GatewayResponse.raw(status, bytes, headers, 'upstream', json);
+      } catch (err) {
+        if (!upstream.body.destroyed) upstream.body.destroy();
+        if (err instanceof GatewayError) throw err;
+        throw networkError(err, target.provider, 'body', io.timedOut, ctx.aborted);
+      }
+    } finally {
+      if (!handedOff) io.end();
+    }
+  }
+
+  /**
+   * Opens a streamed answer: waits for the first event (so a failure before any byte reaches the
+   * client can still be retried or fall back), then relays the rest event by event. The attempt's
+   * timeout bounds the time to that first event; after it, only the client leaving or the upstream's
+   * silence (the body timeout) ends the stream.
+   */
+  async #openStream(
+    ctx: RequestContext,
+    target: PlannedTarget,
+    endpoint: EndpointAdapter,
+    input: BuildInput,
+    upstream: UpstreamResponse,
+    headers: Record<string, string>,
+    io: AttemptIO,
+  ): Promise<GatewayResponse> {
+    const events = (endpoint.decodeStream ? endpoint.decodeStream(upstream.body) : parseSSE(upstream.body))[Symbol.asyncIterator]();
+    const transformer = endpoint.createStreamTransformer?.(input);
+    const passthrough = transformer === undefined;
+
+    // Pull until the first event the client would see.
+    let first: SSEEvent[];
+    for (;;) {
+      const next = await events.next();
+      if (next.done) {
+        first = transformer?.flush ? toList(transformer.flush()) : [];
+        if (first.length) break;
+        throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} ended the stream before sending any event`, {
+          retryable: true,
+          upstream: { status: upstream.statusCode },
+        });
+      }
+      const out = transformer ? toList(transformer.transform(next.value)) : [next.value];
+      if (out.length === 0) continue;
+      const err = streamErrorEvent(out[0]!, target.provider);
+      if (err) throw err;
+      first = out;
+      break;
+    }
+    io.firstByte();
+
+    headers['content-type'] = 'text/event-stream; charset=utf-8';
+    headers['cache-control'] = 'no-cache';
+    const provider = target.provider;
+    const logger = this.logger;
+    async function* relay(): AsyncGenerator<SSEEvent> {
+      let sawDone = false;
+      const seen = (ev: SSEEvent) => {
+        if (ev.data === DONE) sawDone = true;
+        else captureStreamUsage(ctx, ev.data);
+      };
+      try {
+        for (const ev of first) {
+          seen(ev);
+          yield ev;
+        }
+        for (;;) {
+          const next = await events.next();
+          if (next.done) break;
+          const out = transformer ? toList(transformer.transform(next.value)) : [next.value];
+          for (const ev of out) {
+            seen(ev);
+            yield ev;
+          }
+        }
+        if (transformer?.flush) {
+          for (const ev of toList(transformer.flush())) {
+            seen(ev);
+            yield ev;
+          }
+        }
+        if (passthrough && !sawDone) throw new Error('the upstream closed the stream without [DONE]');
+      } catch (err) {
+        if (ctx.aborted) return;
+        const gerr = new GatewayError(ErrorCode.STREAM_INTERRUPTED, 502, `The stream from ${provider} failed after it started: ${(err as Error).message}`, {
+          cause: err,
+          type: 'server_error',
+        });
+        ctx.lastError = gerr;
+        logger.warn({ reqId: ctx.id, provider, err: (err as Error).message }, 'stream interrupted after the first byte');
+        yield { data: JSON.stringify(gerr.toBody()) };
+      } finally {
+        io.end();
+        if (!upstream.body.destroyed) upstream.body.destroy();
+      }
+    }
+    return GatewayResponse.sse(200, relay(), headers, 'upstream');
+  }
+
+  /** A response for an error raised by the kernel or a plugin. */
+  errorResponse(err: GatewayError): GatewayResponse {
+    return errorResponse(err);
+  }
+}
+
+export function errorResponse(err: GatewayError): GatewayResponse {
+  return GatewayResponse.json(err.status, err.toBody(), err.headers ? { ...err.headers } : {}, 'error');
+}
+
+function buildInput(ctx: RequestContext, target: PlannedTarget): BuildInput {
+  const overrides = target.node.override_params;
+  if (overrides && ctx.body) return { ctx, target, body: { ...ctx.body, ...overrides } };
+  return { ctx, target, body: ctx.body, rawBody: ctx.rawBody };
+}
+
+function isAttemptError(err: GatewayError): boolean {
+  return (
+    err.code === ErrorCode.UPSTREAM_UNREACHABLE ||
+    err.code === ErrorCode.UPSTREAM_TIMEOUT ||
+    err.code === ErrorCode.UPSTREAM_BAD_RESPONSE ||
+    err.code === ErrorCode.UPSTREAM_ERROR ||
+    err.retryable
+  );
+}
+
+function clientClosed(): GatewayError {
+  return new GatewayError(ErrorCode.CLIENT_CLOSED, 499, 'The client closed the request');
+}
+
+function toList(x: SSEEvent | SSEEvent[] | undefined): SSEEvent[] {
+  if (x === undefined) return [];
+  return Array.isArray(x) ? x : [x];
+}
+
+async function readBody(res: UpstreamResponse): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+function relayHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name in h) {
+    if (DROPPED_RESPONSE_HEADERS.has(name)) continue;
+    const v = h[name];
+    if (v !== undefined) out[name] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
+
+const RETRYABLE_STATUS = new Set([408, 409, 425, 429, 500, 502, 503, 504, 529]);
+
+function upstreamError(
+  endpoint: EndpointAdapter,
+  target: PlannedTarget,
+  status: number,
+  bytes: Uint8Array,
+  headers: Record<string, string | string[] | undefined>,
+): GatewayError {
+  const text = Buffer.from(bytes).toString('utf8');
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* keep the text */
+  }
+  const mapped = endpoint.mapError?.(status, body, headers);
+  if (mapped) return mapped;
+  const info = { status, body, headers };
+  const err = (body as { error?: unknown } | null)?.error;
+  if (err && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') {
+    // Already in OpenAI's shape: relay it as it is, so code/param/type survive.
+    return new GatewayError(ErrorCode.UPSTREAM_ERROR, status, (err as { message: string }).message, {
+      retryable: RETRYABLE_STATUS.has(status),
+      upstream: info,
+      body,
+    });
+  }
+  const message =
+    typeof err === 'string' ? err : typeof body === 'object' && body && typeof (body as { message?: unknown }).message === 'string'
+      ? (body as { message: string }).message
+      : text.slice(0, 1000) || `status ${status}`;
+  return new GatewayError(ErrorCode.UPSTREAM_ERROR, status, `${target.provider}: ${message}`, {
+    retryable: RETRYABLE_STATUS.has(status),
+    upstream: info,
+  });
+}
+
+/** A first stream event that is an error object (`{"error": ...}`) means the attempt failed. */
+function streamErrorEvent(ev: SSEEvent, provider: string): GatewayError | undefined {
+  if (ev.event !== 'error' && !ev.data.startsWith('{"error"')) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(ev.data);
+  } catch {
+    body = ev.data;
+  }
+  const inner = (body as { error?: { message?: string; code?: unknown } })?.error;
+  const message = typeof inner?.message === 'string' ? inner.message : 'error event';
+  return new GatewayError(ErrorCode.UPSTREAM_ERROR, 502, `${provider} sent an error event before any content: ${message}`, {
+    retryable: true,
+    upstream: { status: 200, body },
+  });
+}
+
+function captureUsage(ctx: RequestContext, json: unknown): void {
+  if (json && typeof json === 'object') {
+    const o = json as { usage?: Usage; model?: unknown };
+    if (o.usage && typeof o.usage === 'object') ctx.usage = o.usage;
+    if (typeof o.model === 'string') ctx.model = o.model;
+  }
+}
+
+function captureStreamUsage(ctx: RequestContext, data: string): void {
+  // Cheap test first: only the (usually last) chunk that carries usage is parsed.
+  if (data.indexOf('"usage":{') === -1 && data.indexOf('"usage": {') === -1) return;
+  try {
+    captureUsage(ctx, JSON.parse(data));
+  } catch {
+    /* not JSON: nothing to capture */
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * The I/O bookkeeping of one attempt: an abort signal that fires when the client leaves or the
+ * attempt's timeout (time to first byte) runs out, and the upstream time it adds to the request.
+ */
+class AttemptIO {
+  readonly #ctrl = new AbortController();
+  readonly #ctx: RequestContext;
+  readonly #t0 = performance.now();
+  #timer: NodeJS.Timeout | undefined;
+  #ended = false;
+  timedOut = false;
+
+  constructor(ctx: RequestContext, timeoutMs: number | undefined) {
+    this.#ctx = ctx;
+    ctx.signal.addEventListener('abort', this.#onClientAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      this.#timer = setTimeout(() => {
+        this.timedOut = true;
+        this.#ctrl.abort(new Error('request timeout'));
+      }, timeoutMs);
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.#ctrl.signal;
+  }
+
+  readonly #onClientAbort = () => this.#ctrl.abort(this.#ctx.signal.reason);
+
+  /** The first byte (or event) arrived: the time-to-first-byte bound no longer applies. */
+  firstByte(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.firstByte();
+    this.#ctx.signal.removeEventListener('abort', this.#onClientAbort);
+    this.#ctx.upstreamMs += performance.now() - this.#t0;
+  }
+}

@@ -1,0 +1,131 @@
+import type { RequestContext } from './context.js';
+import type { ConfigNode } from './types.js';
+import { ConfigNodeSchema, formatIssues, joinPath } from './config.js';
+import { ErrorCode, badRequest } from './errors.js';
+import { checkCustomHost } from './custom-host.js';
+import { unknownProvider } from './routing.js';
+
+/**
+ * Per-request configuration from headers, in Waygate's names and Portkey's (same meaning):
+ *
+ * | Waygate                     | Portkey                       | meaning                                   |
+ * |-----------------------------|-------------------------------|-------------------------------------------|
+ * | x-waygate-config            | x-portkey-config              | routing config JSON                        |
+ * | x-waygate-provider          | x-portkey-provider            | provider slug (simple form)                |
+ * | x-waygate-custom-host       | x-portkey-custom-host         | base URL override                          |
+ * | x-waygate-metadata          | x-portkey-metadata            | JSON object for routing and logs           |
+ * | x-waygate-trace-id          | x-portkey-trace-id            | echoed back; defaults to the request id    |
+ * | x-waygate-forward-headers   | x-portkey-forward-headers     | comma list of headers to copy upstream     |
+ * | x-waygate-request-timeout   | x-portkey-request-timeout     | per-attempt timeout, ms                    |
+ */
+function header(ctx: RequestContext, name: string): string | undefined {
+  const own = ctx.headers[`x-waygate-${name}`];
+  if (typeof own === 'string') return own;
+  const pk = ctx.headers[`x-portkey-${name}`];
+  if (typeof pk === 'string') {
+    ctx.dialect = 'portkey';
+    return pk;
+  }
+  return undefined;
+}
+
+export function resolveRequestConfig(ctx: RequestContext): void {
+  const h = ctx.headers;
+  for (const name in h) {
+    if (name.startsWith('x-portkey-')) {
+      ctx.dialect = 'portkey';
+      break;
+    }
+  }
+
+  const rawConfig = header(ctx, 'config');
+  const provider = header(ctx, 'provider');
+  const customHost = header(ctx, 'custom-host');
+  const configHeaderName = ctx.dialect === 'portkey' && h['x-waygate-config'] === undefined ? 'x-portkey-config' : 'x-waygate-config';
+
+  let config: ConfigNode;
+  if (rawConfig !== undefined) {
+    config = parseConfigHeader(rawConfig, configHeaderName);
+    ctx.configSource = 'header';
+  } else if (provider !== undefined) {
+    config = { provider: provider.trim() };
+    ctx.configSource = 'provider-header';
+  } else if (ctx.kernel.config.routing) {
+    config = ctx.kernel.config.routing;
+    ctx.configSource = 'file';
+  } else {
+    throw badRequest(
+      ErrorCode.MISSING_PROVIDER,
+      'No provider or config: send x-waygate-provider (or x-portkey-provider) with Authorization: Bearer <provider key>, ' +
+        'or a routing config in x-waygate-config (or x-portkey-config), or set "routing" in the gateway config file',
+    );
+  }
+  if (customHost !== undefined) {
+    config = { ...config, custom_host: customHost };
+    if (ctx.configSource === 'file') ctx.configSource = 'header';
+  }
+  if (ctx.configSource !== 'file') checkNodes(ctx, config, 'config');
+  ctx.config = config;
+
+  const trace = header(ctx, 'trace-id');
+  if (trace) ctx.traceId = trace;
+
+  const metadata = header(ctx, 'metadata');
+  if (metadata !== undefined) ctx.metadata = parseMetadata(metadata);
+
+  const forward = header(ctx, 'forward-headers');
+  if (forward !== undefined) {
+    const names = forward.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    for (const n of names) {
+      if (n.endsWith('forward-headers')) throw badRequest(ErrorCode.INVALID_HEADER, `forward-headers may not list ${n}`, n);
+    }
+    ctx.forwardHeaders = names;
+  }
+
+  const timeout = header(ctx, 'request-timeout');
+  if (timeout !== undefined) {
+    const ms = Number(timeout);
+    if (!Number.isInteger(ms) || ms <= 0) {
+      throw badRequest(ErrorCode.INVALID_HEADER, `request-timeout must be a positive whole number of milliseconds, got ${JSON.stringify(timeout)}`);
+    }
+    ctx.requestTimeoutMs = ms;
+  }
+}
+
+function parseConfigHeader(raw: string, headerName: string): ConfigNode {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    const hint = /^pc-/.test(raw.trim()) ? ' (saved config ids are a hosted Portkey feature; send the config JSON itself)' : '';
+    throw badRequest(ErrorCode.INVALID_CONFIG, `${headerName} is not valid JSON${hint}: ${(err as Error).message}`, headerName);
+  }
+  const parsed = ConfigNodeSchema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw badRequest(ErrorCode.INVALID_CONFIG, `Invalid ${headerName}: ${formatIssues(parsed.error, 'config')}`, first ? joinPath('config', first.path) : undefined);
+  }
+  return parsed.data;
+}
+
+/** Every provider a config names must be loaded, and every custom host must be allowed. */
+export function checkNodes(ctx: Pick<RequestContext, 'kernel'>, node: ConfigNode, where: string): void {
+  if (node.provider !== undefined && !ctx.kernel.providers.has(node.provider)) {
+    throw unknownProvider(ctx, node.provider, `${where}.provider`);
+  }
+  if (node.custom_host !== undefined) node.custom_host = checkCustomHost(node.custom_host, `${where}.custom_host`);
+  if (node.targets) for (let i = 0; i < node.targets.length; i++) checkNodes(ctx, node.targets[i]!, `${where}.targets[${i}]`);
+}
+
+function parseMetadata(raw: string): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw badRequest(ErrorCode.INVALID_HEADER, `metadata header is not valid JSON: ${(err as Error).message}`, 'metadata');
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw badRequest(ErrorCode.INVALID_HEADER, 'metadata header must be a JSON object', 'metadata');
+  }
+  return json as Record<string, unknown>;
+}

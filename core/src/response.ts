@@ -1,0 +1,79 @@
+import type { SSEEvent } from './types.js';
+
+export type ResponseHeaders = Record<string, string>;
+
+/**
+ * What the kernel hands back to the HTTP layer: a status, headers, and either a JSON body or a stream
+ * of canonical SSE events. A JSON body may be held as the upstream's raw bytes and parsed only when a
+ * plugin asks for it, so a pass-through answer is neither parsed nor serialized twice.
+ */
+export class GatewayResponse {
+  status: number;
+  headers: ResponseHeaders;
+  /** For streaming answers: canonical SSE events, consumed once by the HTTP writer. */
+  stream?: AsyncIterable<SSEEvent>;
+  /** Set by whoever produced the response (e.g. `upstream`, `cache`, a plugin's name). */
+  source: string;
+  #raw?: Uint8Array;
+  #json?: unknown;
+  #parsed = false;
+
+  private constructor(status: number, headers: ResponseHeaders, source: string) {
+    this.status = status;
+    this.headers = headers;
+    this.source = source;
+  }
+
+  static json(status: number, body: unknown, headers: ResponseHeaders = {}, source = 'gateway'): GatewayResponse {
+    const res = new GatewayResponse(status, headers, source);
+    res.#json = body;
+    res.#parsed = true;
+    return res;
+  }
+
+  /**
+   * A JSON answer kept as bytes, written as they are unless a plugin replaces the body. Pass `parsed`
+   * when the caller already parsed the bytes; otherwise they are parsed on the first `body` read.
+   */
+  static raw(status: number, bytes: Uint8Array, headers: ResponseHeaders = {}, source = 'upstream', parsed?: unknown): GatewayResponse {
+    const res = new GatewayResponse(status, headers, source);
+    res.#raw = bytes;
+    if (parsed !== undefined) {
+      res.#json = parsed;
+      res.#parsed = true;
+    }
+    return res;
+  }
+
+  static sse(status: number, stream: AsyncIterable<SSEEvent>, headers: ResponseHeaders = {}, source = 'upstream'): GatewayResponse {
+    const res = new GatewayResponse(status, headers, source);
+    res.stream = stream;
+    return res;
+  }
+
+  get isStream(): boolean {
+    return this.stream !== undefined;
+  }
+
+  /** The JSON body (parsed from raw bytes on first access). Undefined for streams. */
+  get body(): unknown {
+    if (!this.#parsed) {
+      this.#parsed = true;
+      this.#json = this.#raw && this.#raw.length > 0 ? JSON.parse(Buffer.from(this.#raw).toString('utf8')) : undefined;
+    }
+    return this.#json;
+  }
+
+  /** Replaces the JSON body; the raw bytes are dropped so the new body is what gets written. */
+  set body(value: unknown) {
+    this.#json = value;
+    this.#parsed = true;
+    this.#raw = undefined;
+  }
+
+  /** The bytes to write for a JSON answer: the untouched upstream bytes, or the body serialized once. */
+  serialize(): Uint8Array | string {
+    if (this.#raw) return this.#raw;
+    return this.#json === undefined ? '' : JSON.stringify(this.#json);
+  }
+}

@@ -1,0 +1,321 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import Koa from 'koa';
+import type { Kernel } from './kernel.js';
+import { errorResponse } from './kernel.js';
+import { RequestContext } from './context.js';
+import type { Endpoint } from './types.js';
+import { GatewayResponse } from './response.js';
+import { ErrorCode, GatewayError, badRequest } from './errors.js';
+import { parseSize } from './config.js';
+import { serializeSSE } from './sse.js';
+import { scrub } from './logger.js';
+
+/** The OpenAI-compatible routes: path → (method → endpoint). */
+const ROUTES = new Map<string, Map<string, Endpoint>>([
+  ['/v1/chat/completions', new Map([['POST', 'chat.completions']])],
+  ['/v1/completions', new Map([['POST', 'completions']])],
+  ['/v1/embeddings', new Map([['POST', 'embeddings']])],
+  ['/v1/models', new Map([['GET', 'models']])],
+]);
+
+export interface GatewayServer {
+  readonly server: http.Server;
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+  /** Stops accepting, lets in-flight requests and streams finish up to the deadline, then closes everything. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+/**
+ * The HTTP layer (Koa): routes, reads and parses the body once, builds the request context, asks the
+ * kernel for a response and writes it (JSON, or SSE event by event with back-pressure). It also
+ * writes the one log line per request.
+ */
+export function createServer(kernel: Kernel): { app: Koa; listen(port: number, host: string): Promise<GatewayServer> } {
+  const app = new Koa();
+  app.proxy = false;
+  app.silent = true;
+  const bodyLimit = parseSize(kernel.config.server.bodyLimit);
+  const started = Date.now();
+  let inflight = 0;
+  let draining = false;
+  const idle: Array<() => void> = [];
+
+  app.use(async (koa) => {
+    const req = koa.req;
+    const res = koa.res;
+    koa.respond = false;
+    const qs = req.url!.indexOf('?');
+    const path = qs === -1 ? req.url! : req.url!.slice(0, qs);
+    const requestId = randomUUID();
+    res.setHeader('x-waygate-request-id', requestId);
+
+    if (path === '/health' || path === '/') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return writeError(res, methodNotAllowed(req.method!, path));
+      const health = {
+        status: draining ? 'draining' : 'ok',
+        version: kernel.version,
+        config_version: kernel.configVersion,
+        uptime_s: Math.round((Date.now() - started) / 1000),
+        plugins: kernel.plugins.map((p) => ({ name: p.name, version: p.version, kind: p.kind })),
+      };
+      return writeJson(res, draining ? 503 : 200, JSON.stringify(health), {});
+    }
+
+    const methods = ROUTES.get(path);
+    if (!methods) {
+      return writeError(res, new GatewayError(ErrorCode.NOT_FOUND, 404, `No route for ${req.method} ${path}`));
+    }
+    const endpoint = methods.get(req.method!);
+    if (!endpoint) return writeError(res, methodNotAllowed(req.method!, path));
+    if (draining) {
+      res.setHeader('connection', 'close');
+      return writeError(res, new GatewayError(ErrorCode.SHUTTING_DOWN, 503, 'The gateway is shutting down', { retryable: true }));
+    }
+
+    inflight++;
+    let ctx: RequestContext | undefined;
+    let response: GatewayResponse | undefined;
+    try {
+      let body: Record<string, unknown> | undefined;
+      let raw: Buffer | undefined;
+      if (req.method === 'POST') {
+        raw = await readRequestBody(req, bodyLimit);
+        body = parseJsonBody(req, raw);
+      }
+      ctx = new RequestContext({ id: requestId, endpoint, method: req.method!, path, headers: req.headers, body, rawBody: raw, kernel });
+      const c = ctx;
+      res.once('close', () => {
+        if (!res.writableFinished) c.abort(new GatewayError(ErrorCode.CLIENT_CLOSED, 499, 'The client closed the request'));
+      });
+      response = await kernel.handle(ctx);
+      await writeResponse(res, ctx, response);
+    } catch (err) {
+      const gerr = GatewayError.from(err);
+      response = errorResponse(gerr);
+      if (!res.headersSent) writeError(res, gerr);
+      else res.destroy();
+    } finally {
+      inflight--;
+      logRequest(kernel, req, res, path, requestId, ctx, response);
+      if (inflight === 0) for (const fn of idle.splice(0)) fn();
+    }
+  });
+
+  return {
+    app,
+    listen(port, host) {
+      const server = http.createServer(app.callback());
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
+      server.requestTimeout = 0;
+      const sockets = new Set<Socket>();
+      server.on('connection', (s) => {
+        sockets.add(s);
+        s.once('close', () => sockets.delete(s));
+      });
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const addr = server.address() as AddressInfo;
+          const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+          resolve({
+            server,
+            port: addr.port,
+            host: addr.address,
+            url: `http://${shownHost}:${addr.port}`,
+            async close(deadlineMs = kernel.config.server.shutdownTimeoutMs) {
+              draining = true;
+              const closed = new Promise<void>((r) => server.close(() => r()));
+              server.closeIdleConnections();
+              if (inflight > 0) {
+                await new Promise<void>((r) => {
+                  const t = setTimeout(r, deadlineMs);
+                  idle.push(() => {
+                    clearTimeout(t);
+                    r();
+                  });
+                });
+              }
+              for (const s of sockets) s.destroy();
+              await closed;
+              await kernel.close();
+            },
+          });
+        });
+      });
+    },
+  };
+}
+
+function methodNotAllowed(method: string, path: string): GatewayError {
+  return new GatewayError(ErrorCode.METHOD_NOT_ALLOWED, 405, `${method} is not allowed on ${path}`);
+}
+
+/** Reads the request body, refusing more than `limit` bytes (413) before reading it when the length is declared. */
+function readRequestBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    req.resume();
+    return Promise.reject(tooLarge(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(new GatewayError(ErrorCode.CLIENT_CLOSED, 499, `Reading the request body failed: ${err.message}`));
+    });
+  });
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError(ErrorCode.BODY_TOO_LARGE, 413, `The request body is larger than this gateway's limit of ${limit} bytes`);
+}
+
+function parseJsonBody(req: http.IncomingMessage, raw: Buffer): Record<string, unknown> {
+  const type = req.headers['content-type'];
+  if (raw.length === 0) throw badRequest(ErrorCode.INVALID_REQUEST, 'The request body is empty; send a JSON object');
+  if (!type || !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
+    throw new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415, `Content-Type must be application/json (got ${type ? JSON.stringify(type) : 'none'})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw badRequest(ErrorCode.INVALID_JSON, `The request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw badRequest(ErrorCode.INVALID_REQUEST, 'The request body must be a JSON object');
+  }
+  return json as Record<string, unknown>;
+}
+
+function writeJson(res: http.ServerResponse, status: number, body: Uint8Array | string, headers: Record<string, string>): void {
+  if (res.headersSent || res.destroyed) return;
+  for (const k in headers) res.setHeader(k, headers[k]!);
+  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-length', typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+  res.statusCode = status;
+  res.end(body);
+}
+
+function writeError(res: http.ServerResponse, err: GatewayError): void {
+  writeJson(res, err.status, JSON.stringify(err.toBody()), err.headers ?? {});
+}
+
+function responseHeaders(ctx: RequestContext, response: GatewayResponse): Record<string, string> {
+  const h: Record<string, string> = { ...response.headers, ...ctx.responseHeaders };
+  const target = ctx.target;
+  if (ctx.traceId !== ctx.id || ctx.headers['x-waygate-trace-id'] !== undefined) h['x-waygate-trace-id'] = ctx.traceId;
+  if (ctx.dialect === 'portkey') {
+    h['x-portkey-trace-id'] = ctx.traceId;
+    if (target) h['x-portkey-provider'] = target.provider;
+  }
+  return h;
+}
+
+async function writeResponse(res: http.ServerResponse, ctx: RequestContext, response: GatewayResponse): Promise<void> {
+  const headers = responseHeaders(ctx, response);
+  if (!response.stream) {
+    writeJson(res, response.status, response.serialize(), headers);
+    return;
+  }
+  res.statusCode = response.status;
+  for (const k in headers) res.setHeader(k, headers[k]!);
+  if (!res.hasHeader('content-type')) res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+  res.flushHeaders();
+  const iterator = response.stream[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      if (res.destroyed) break;
+      if (!res.write(serializeSSE(next.value))) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+    }
+  } finally {
+    await iterator.return?.();
+  }
+  if (!res.destroyed) res.end();
+}
+
+function logRequest(
+  kernel: Kernel,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+  requestId: string,
+  ctx: RequestContext | undefined,
+  response: GatewayResponse | undefined,
+): void {
+  const logger = kernel.logger;
+  const status = ctx?.aborted && !res.writableFinished ? 499 : (response?.status ?? res.statusCode);
+  const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+  if (!logger.isLevelEnabled(level)) return;
+  const totalMs = ctx ? ctx.elapsedMs() : undefined;
+  const line: Record<string, unknown> = {
+    reqId: requestId,
+    method: req.method,
+    route: path,
+    status,
+  };
+  if (ctx) {
+    if (ctx.traceId !== requestId) line.traceId = ctx.traceId;
+    line.provider = ctx.target?.provider;
+    line.target = ctx.target?.path;
+    line.model = ctx.model;
+    line.stream = ctx.stream;
+    line.totalMs = round(totalMs!);
+    line.upstreamMs = round(ctx.upstreamMs);
+    line.overheadMs = round(totalMs! - ctx.upstreamMs);
+    if (ctx.attempts.length > 1) line.attempts = ctx.attempts.length;
+    if (ctx.usage) {
+      line.promptTokens = ctx.usage.prompt_tokens;
+      line.completionTokens = ctx.usage.completion_tokens;
+    }
+    const err = status >= 400 ? ctx.lastError : undefined;
+    if (err) {
+      line.errorCode = err.code;
+      line.error = scrub(err.message, ctx.target?.apiKey);
+    }
+  }
+  if (response && response.status >= 400 && !line.errorCode) {
+    const body = response.body as { error?: { code?: unknown; message?: unknown } } | undefined;
+    if (body?.error) {
+      line.errorCode = body.error.code;
+      if (typeof body.error.message === 'string') line.error = scrub(body.error.message, ctx?.target?.apiKey);
+    }
+  }
+  logger[level](line, 'request');
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

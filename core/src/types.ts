@@ -1,0 +1,147 @@
+import type { GatewayError } from './errors.js';
+import type { GatewayResponse } from './response.js';
+import type { RequestContext } from './context.js';
+
+/** The API operations the gateway knows, named after OpenAI's resources. */
+export type Endpoint = 'chat.completions' | 'completions' | 'embeddings' | 'models' | (string & {});
+
+/**
+ * One node of a routing config, in Portkey's snake_case dialect (which is also Waygate's). A node is a
+ * leaf when it names a `provider`; otherwise it has `targets` and a `strategy`. Unknown keys are kept:
+ * they carry provider-specific options (`resource_name`, `aws_region`, ...).
+ */
+export interface ConfigNode {
+  provider?: string;
+  api_key?: string;
+  custom_host?: string;
+  override_params?: Record<string, unknown>;
+  strategy?: StrategyConfig;
+  targets?: ConfigNode[];
+  name?: string;
+  weight?: number;
+  retry?: RetryConfig;
+  cache?: CacheConfig;
+  request_timeout?: number;
+  forward_headers?: string[];
+  [option: string]: unknown;
+}
+
+export interface StrategyConfig {
+  mode: string;
+  on_status_codes?: number[];
+  conditions?: Array<{ query: Record<string, unknown>; then: string }>;
+  default?: string;
+  [option: string]: unknown;
+}
+
+export interface RetryConfig {
+  attempts: number;
+  on_status_codes?: number[];
+  use_retry_after_header?: boolean;
+  [option: string]: unknown;
+}
+
+export interface CacheConfig {
+  mode: 'simple' | 'semantic';
+  max_age?: number;
+  [option: string]: unknown;
+}
+
+/** Keys that a child node inherits from its ancestors unless it sets its own. */
+export const INHERITED_KEYS = ['retry', 'cache', 'request_timeout', 'custom_host', 'forward_headers'] as const;
+
+/** A concrete upstream to call: a leaf of the routing config with everything inherited folded in. */
+export interface Target {
+  /** Provider slug, e.g. `openai`, `groq`. */
+  provider: string;
+  /** The provider key to use, if any. */
+  apiKey?: string;
+  /** Where the key came from: the request (header or config) or the gateway's own config file. */
+  keySource?: 'request' | 'server';
+  /** Base URL override (custom host), already validated. */
+  baseURL?: string;
+  /** The merged leaf node: provider options, inherited policy, override_params (parents' merged under the child's). */
+  node: ConfigNode;
+  /** JSON path of the leaf in the request's config, as Portkey writes it: `config`, `config.targets[1]`. */
+  path: string;
+}
+
+/** What selectTarget returns: the targets to try, in order. */
+export interface RoutePlan {
+  targets: PlannedTarget[];
+}
+
+export interface PlannedTarget extends Target {
+  /** Status codes on which a fallback moves past this target; undefined means any failure. */
+  fallbackOn?: number[];
+}
+
+/** What an onError tap decides after a failed attempt. */
+export type ErrorDecision =
+  | { action: 'retry'; delayMs?: number }
+  | { action: 'next' }
+  | { action: 'fail'; error?: GatewayError }
+  | { action: 'respond'; response: GatewayResponse };
+
+/** Token usage as OpenAI reports it. */
+export interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+/** One server-sent event. `data` is the raw text of the event's data lines (JSON for OpenAI chunks). */
+export interface SSEEvent {
+  event?: string;
+  id?: string;
+  data: string;
+}
+
+/** The upstream HTTP request an adapter builds; the kernel sends it. */
+export interface UpstreamRequest {
+  url: string;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+export interface BuildInput {
+  ctx: RequestContext;
+  target: Target;
+  /** The canonical (OpenAI-format) request body with the target's override_params applied. */
+  body: Record<string, unknown> | undefined;
+  /** The client's original bytes when `body` is exactly what the client sent; adapters that pass through may send them. */
+  rawBody?: Uint8Array;
+}
+
+/** Turns a provider's stream into canonical OpenAI SSE events; the only stateful piece of an adapter. */
+export interface StreamTransformer {
+  transform(event: SSEEvent): SSEEvent | SSEEvent[] | undefined;
+  flush?(): SSEEvent | SSEEvent[] | undefined;
+}
+
+/** One endpoint of a provider adapter. Everything but the stream transformer is a pure function. */
+export interface EndpointAdapter {
+  /** Builds the upstream request from the canonical request and the target. */
+  build(input: BuildInput): UpstreamRequest;
+  /** Maps the upstream's JSON answer to the canonical answer. Absent: the bytes pass through untouched. */
+  mapResponse?(json: unknown, input: BuildInput): unknown;
+  /** Creates a per-request stream transformer. Absent: upstream SSE events pass through. */
+  createStreamTransformer?(input: BuildInput): StreamTransformer;
+  /** Decodes a non-SSE stream body (e.g. AWS event-stream frames) into events. Absent: the body is parsed as SSE. */
+  decodeStream?(body: AsyncIterable<Uint8Array>): AsyncIterable<SSEEvent>;
+  /** Maps an upstream error answer to a GatewayError. Absent: the kernel's default keeps status and message. */
+  mapError?(status: number, body: unknown, headers: Record<string, string | string[] | undefined>): GatewayError | undefined;
+}
+
+export interface ProviderAdapter {
+  /** The slug a config or header names it by. */
+  id: string;
+  /** Human-readable name for logs and docs. */
+  displayName?: string;
+  /** The default base URL (e.g. `https://api.openai.com/v1`); absent means a custom host is required. */
+  baseURL?: string;
+  endpoints: Partial<Record<Endpoint, EndpointAdapter>>;
+}

@@ -1,0 +1,32 @@
+import { definePlugin, readPackageInfo } from '@waygate/core';
+import { createOpenAIWireAdapter, targetOption } from './wire.js';
+
+export { createOpenAIWireAdapter, targetOption } from './wire.js';
+export type { OpenAIWireOptions } from './wire.js';
+
+/** The OpenAI adapter: chat completions, completions, embeddings and models, with organization and project headers. */
+export const openai = createOpenAIWireAdapter({
+  id: 'openai',
+  displayName: 'OpenAI',
+  baseURL: 'https://api.openai.com/v1',
+  headers: (input) => ({
+    'openai-organization': targetOption(input, 'openai_organization', 'openai-organization'),
+    'openai-project': targetOption(input, 'openai_project', 'openai-project'),
+    'openai-beta': targetOption(input, 'openai_beta', 'openai-beta'),
+  }),
+});
+
+const pkg = readPackageInfo(import.meta.url);
+
+export default definePlugin({
+  manifest: {
+    name: pkg.name,
+    version: pkg.version,
+    kind: 'provider',
+    core: '^1.0.0',
+    description: pkg.description,
+  },
+  setup(kernel) {
+    kernel.providers.register(openai);
+  },
+});
