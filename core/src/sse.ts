@@ -69,8 +69,10 @@ export class SSEParser {
         if (this.#id !== undefined) ev.id = this.#id;
         out.push(ev);
       }
+      // A relay keeps each event's own fields: unlike EventSource, the id is not carried to the next event.
       this.#data = [];
       this.#event = undefined;
+      this.#id = undefined;
       return;
     }
     if (line.charCodeAt(0) === 58) return; // ':' comment

@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import type { Kernel, ProviderAdapter } from '@waygate/core';
+import plugin, { PRESETS } from '../src/index.js';
+
+function fakeKernel(): { kernel: Kernel; registered: Map<string, ProviderAdapter> } {
+  const registered = new Map<string, ProviderAdapter>();
+  const kernel = {
+    providers: {
+      register(a: ProviderAdapter) {
+        if (registered.has(a.id)) throw new Error(`duplicate ${a.id}`);
+        registered.set(a.id, a);
+      },
+    },
+  } as unknown as Kernel;
+  return { kernel, registered };
+}
+
+const REQUIRED = ['groq', 'together-ai', 'fireworks-ai', 'deepseek', 'x-ai', 'perplexity-ai', 'openrouter', 'mistral-ai', 'cerebras', 'deepinfra', 'sambanova', 'nebius', 'hyperbolic', 'novita-ai', 'ollama', 'vllm', 'lmstudio'];
+
+describe('@waygate/provider-openai-compatible', () => {
+  it('registers every preset under its own slug, with https base URLs, and none for self-hosted servers', async () => {
+    const { kernel, registered } = fakeKernel();
+    await plugin.setup(kernel, plugin.configSchema!.parse({}));
+    for (const slug of REQUIRED) expect(registered.has(slug), slug).to.equal(true);
+    for (const slug of ['ollama', 'vllm', 'lmstudio']) expect(registered.get(slug)!.baseURL, slug).to.equal(undefined);
+    for (const [slug, p] of Object.entries(PRESETS)) {
+      if (p.baseURL) expect(p.baseURL, slug).to.match(/^https:\/\/[^/]+(\/.*[^/])?$/);
+      expect(registered.get(slug)!.endpoints['chat.completions'], slug).to.not.equal(undefined);
+    }
+    expect(registered.get('perplexity-ai')!.endpoints.embeddings).to.equal(undefined);
+  });
+
+  it('registers only the presets asked for, and refuses an unknown one', async () => {
+    const { kernel, registered } = fakeKernel();
+    await plugin.setup(kernel, plugin.configSchema!.parse({ only: ['groq'] }));
+    expect([...registered.keys()]).to.deep.equal(['groq']);
+    const other = fakeKernel();
+    expect(() => plugin.setup(other.kernel, plugin.configSchema!.parse({ only: ['nope'] }))).to.throw(/nope/);
+  });
+
+  it('adds presets from its options and validates them', async () => {
+    const { kernel, registered } = fakeKernel();
+    await plugin.setup(kernel, plugin.configSchema!.parse({ only: [], presets: { 'my-llm': { base_url: 'https://llm.example.com/v1/', endpoints: ['chat.completions'] } } }));
+    expect(registered.get('my-llm')!.baseURL).to.equal('https://llm.example.com/v1');
+    expect(Object.keys(registered.get('my-llm')!.endpoints)).to.deep.equal(['chat.completions']);
+    expect(plugin.configSchema!.safeParse({ presets: { 'Bad Slug': {} } }).success).to.equal(false);
+    expect(plugin.configSchema!.safeParse({ presets: { x: { base_url: 'ftp://x' } } }).success).to.equal(false);
+  });
+});

@@ -1,0 +1,56 @@
+import { expect } from 'chai';
+import type { BuildInput, RequestContext, Target } from '@waygate/core';
+import plugin, { openai, createOpenAIWireAdapter } from '../src/index.js';
+
+function input(over: { body?: Record<string, unknown>; rawBody?: Uint8Array; headers?: Record<string, string>; node?: Record<string, unknown>; apiKey?: string } = {}): BuildInput {
+  const target: Target = { provider: 'openai', apiKey: over.apiKey ?? 'sk-1', baseURL: 'http://127.0.0.1:9/v1', node: { provider: 'openai', ...over.node }, path: 'config' };
+  const ctx = { headers: over.headers ?? {} } as unknown as RequestContext;
+  return { ctx, target, body: over.body ?? { model: 'm' }, rawBody: over.rawBody };
+}
+
+describe('@waygate/provider-openai', () => {
+  it('has a manifest with its package name, version and core range', () => {
+    expect(plugin.manifest).to.include({ name: '@waygate/provider-openai', kind: 'provider', core: '^1.0.0' });
+    expect(plugin.manifest.version).to.match(/^\d+\.\d+\.\d+/);
+  });
+
+  it('forwards the client bytes untouched when the body was not changed', () => {
+    const raw = Buffer.from('{"model":"m",  "brand_new_param":{"x":1}}');
+    const req = openai.endpoints['chat.completions']!.build(input({ rawBody: raw }));
+    expect(req.url).to.equal('http://127.0.0.1:9/v1/chat/completions');
+    expect(req.method).to.equal('POST');
+    expect(req.body).to.equal(raw);
+    expect(req.headers).to.include({ authorization: 'Bearer sk-1', 'content-type': 'application/json' });
+  });
+
+  it('serializes the body when it changed (override_params applied upstream of the adapter)', () => {
+    const req = openai.endpoints.embeddings!.build(input({ body: { model: 'e', input: ['a'], dimensions: 4 } }));
+    expect(req.url).to.match(/\/embeddings$/);
+    expect(JSON.parse(req.body as string)).to.deep.equal({ model: 'e', input: ['a'], dimensions: 4 });
+  });
+
+  it('sends organization and project from the config node, else from headers in either dialect', () => {
+    const fromConfig = openai.endpoints['chat.completions']!.build(input({ node: { openai_organization: 'org-c', openai_project: 'proj-c' } }));
+    expect(fromConfig.headers).to.include({ 'openai-organization': 'org-c', 'openai-project': 'proj-c' });
+    const fromHeaders = openai.endpoints['chat.completions']!.build(
+      input({ headers: { 'x-portkey-openai-organization': 'org-h', 'x-waygate-openai-project': 'proj-h' } }),
+    );
+    expect(fromHeaders.headers).to.include({ 'openai-organization': 'org-h', 'openai-project': 'proj-h' });
+    const none = openai.endpoints['chat.completions']!.build(input());
+    expect(none.headers).to.not.have.property('openai-organization');
+  });
+
+  it('lists models with a GET and no body', () => {
+    const req = openai.endpoints.models!.build(input({ body: undefined }));
+    expect(req).to.include({ method: 'GET', url: 'http://127.0.0.1:9/v1/models' });
+    expect(req.body).to.equal(undefined);
+  });
+
+  it('sends no authorization header without a key, and supports a custom auth header', () => {
+    const req = openai.endpoints.completions!.build({ ...input(), target: { ...input().target, apiKey: undefined } });
+    expect(req.headers).to.not.have.property('authorization');
+    const custom = createOpenAIWireAdapter({ id: 'x', authHeader: (k) => ['api-key', k], endpoints: ['chat.completions'] });
+    expect(custom.endpoints['chat.completions']!.build(input()).headers).to.include({ 'api-key': 'sk-1' });
+    expect(custom.endpoints.embeddings).to.equal(undefined);
+  });
+});
