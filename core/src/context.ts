@@ -55,6 +55,8 @@ export class RequestContext {
   readonly attempts: AttemptRecord[] = [];
   /** The last error an attempt raised. */
   lastError?: GatewayError;
+  /** Set when a stream failed after its first byte reached the client. */
+  streamError?: GatewayError;
   usage?: Usage;
   /** The model the answer names (or the request asked for). */
   model?: string;

@@ -65,7 +65,8 @@ export class GatewayError extends Error {
   hook?: string;
   readonly upstream?: UpstreamErrorInfo;
   readonly body?: unknown;
-  readonly headers?: Record<string, string>;
+  /** Response headers to send with the error (an upstream's retry-after and rate-limit headers, say). */
+  headers?: Record<string, string>;
 
   constructor(code: string, status: number, message: string, opts: GatewayErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });

@@ -245,7 +245,7 @@ export class Kernel {
       try {
         if (status >= 400) {
           const bytes = await readBody(upstream);
-          throw upstreamError(endpoint, target, status, bytes, upstream.headers);
+          throw upstreamError(endpoint, target, status, bytes, upstream.headers, headers);
         }
         if (ctx.stream && (endpoint.decodeStream !== undefined || contentType.includes('text/event-stream'))) {
           const res = await this.#openStream(ctx, target, endpoint, input, upstream, headers, io);
@@ -295,13 +295,15 @@ export class Kernel {
     const transformer = endpoint.createStreamTransformer?.(input);
     const passthrough = transformer === undefined;
 
-    // Pull until the first event the client would see.
+    // Hold events until the first one with content (OpenAI opens a chat stream with a role-only
+    // chunk): until then nothing has reached the client, and a failure can still be retried.
     let first: SSEEvent[];
+    const held: SSEEvent[] = [];
     for (;;) {
       const next = await events.next();
       if (next.done) {
-        first = transformer?.flush ? toList(transformer.flush()) : [];
-        if (first.length) break;
+        held.push(...(transformer?.flush ? toList(transformer.flush()) : []));
+        if (held.some(isContentEvent)) break;
         throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} ended the stream before sending any event`, {
           retryable: true,
           upstream: { status: upstream.statusCode },
@@ -311,15 +313,24 @@ export class Kernel {
       if (out.length === 0) continue;
       const err = streamErrorEvent(out[0]!, target.provider);
       if (err) throw err;
-      first = out;
-      break;
+      held.push(...out);
+      if (out.some(isContentEvent)) break;
     }
+    first = held;
     io.firstByte();
 
     headers['content-type'] = 'text/event-stream; charset=utf-8';
     headers['cache-control'] = 'no-cache';
     const provider = target.provider;
-    const logger = this.logger;
+    /** Records a failure after the first byte; the request's log line reports it. */
+    const interrupted = (why: string): GatewayError => {
+      const gerr = new GatewayError(ErrorCode.STREAM_INTERRUPTED, 502, `The stream from ${provider} failed after it started: ${why}`, {
+        type: 'server_error',
+      });
+      ctx.lastError = gerr;
+      ctx.streamError = gerr;
+      return gerr;
+    };
     async function* relay(): AsyncGenerator<SSEEvent> {
       let sawDone = false;
       const seen = (ev: SSEEvent) => {
@@ -336,6 +347,13 @@ export class Kernel {
           if (next.done) break;
           const out = transformer ? toList(transformer.transform(next.value)) : [next.value];
           for (const ev of out) {
+            const upstreamErr = streamErrorEvent(ev, provider);
+            if (upstreamErr) {
+              // The upstream's own error event is the terminal event; it is relayed as it is.
+              interrupted(upstreamErr.message);
+              yield ev;
+              return;
+            }
             seen(ev);
             yield ev;
           }
@@ -349,12 +367,7 @@ export class Kernel {
         if (passthrough && !sawDone) throw new Error('the upstream closed the stream without [DONE]');
       } catch (err) {
         if (ctx.aborted) return;
-        const gerr = new GatewayError(ErrorCode.STREAM_INTERRUPTED, 502, `The stream from ${provider} failed after it started: ${(err as Error).message}`, {
-          cause: err,
-          type: 'server_error',
-        });
-        ctx.lastError = gerr;
-        logger.warn({ reqId: ctx.id, provider, err: (err as Error).message }, 'stream interrupted after the first byte');
+        const gerr = interrupted((err as Error).message);
         yield { data: JSON.stringify(gerr.toBody()) };
       } finally {
         io.end();
@@ -427,6 +440,7 @@ function upstreamError(
   status: number,
   bytes: Uint8Array,
   headers: Record<string, string | string[] | undefined>,
+  relayed: Record<string, string>,
 ): GatewayError {
   const text = Buffer.from(bytes).toString('utf8');
   let body: unknown = text;
@@ -436,7 +450,10 @@ function upstreamError(
     /* keep the text */
   }
   const mapped = endpoint.mapError?.(status, body, headers);
-  if (mapped) return mapped;
+  if (mapped) {
+    mapped.headers ??= relayed;
+    return mapped;
+  }
   const info = { status, body, headers };
   const err = (body as { error?: unknown } | null)?.error;
   if (err && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') {
@@ -445,6 +462,7 @@ function upstreamError(
       retryable: RETRYABLE_STATUS.has(status),
       upstream: info,
       body,
+      headers: relayed,
     });
   }
   const message =
@@ -454,6 +472,34 @@ function upstreamError(
   return new GatewayError(ErrorCode.UPSTREAM_ERROR, status, `${target.provider}: ${message}`, {
     retryable: RETRYABLE_STATUS.has(status),
     upstream: info,
+    headers: relayed,
+  });
+}
+
+/**
+ * Whether an event carries something the client must see: anything but OpenAI's opening chat chunk,
+ * whose every choice has a delta with only a role and empty content. Only the first few events of a
+ * stream are tested, so the JSON parse here is not per chunk.
+ */
+function isContentEvent(ev: SSEEvent): boolean {
+  if (ev.data.charCodeAt(0) !== 123 || ev.data.indexOf('"role"') === -1) return true;
+  let chunk: { choices?: Array<{ delta?: Record<string, unknown>; finish_reason?: unknown }>; usage?: unknown };
+  try {
+    chunk = JSON.parse(ev.data);
+  } catch {
+    return true;
+  }
+  if (!Array.isArray(chunk.choices) || chunk.choices.length === 0 || chunk.usage) return true;
+  return !chunk.choices.every((c) => {
+    if (c.finish_reason) return false;
+    const d = c.delta;
+    if (!d) return true;
+    for (const k in d) {
+      if (k === 'role') continue;
+      const v = d[k];
+      if (v !== '' && v !== null && v !== undefined) return false;
+    }
+    return true;
   });
 }
 

@@ -98,7 +98,8 @@ function parseConfigHeader(raw: string, headerName: string): ConfigNode {
     json = JSON.parse(raw);
   } catch (err) {
     const hint = /^pc-/.test(raw.trim()) ? ' (saved config ids are a hosted Portkey feature; send the config JSON itself)' : '';
-    throw badRequest(ErrorCode.INVALID_CONFIG, `${headerName} is not valid JSON${hint}: ${(err as Error).message}`, headerName);
+    // The parser's message quotes the text around the fault, which may be a key: give the position only.
+    throw badRequest(ErrorCode.INVALID_CONFIG, `${headerName} is not valid JSON${jsonErrorAt(err)}${hint}`, headerName);
   }
   const parsed = ConfigNodeSchema.safeParse(json);
   if (!parsed.success) {
@@ -122,10 +123,16 @@ function parseMetadata(raw: string): Record<string, unknown> {
   try {
     json = JSON.parse(raw);
   } catch (err) {
-    throw badRequest(ErrorCode.INVALID_HEADER, `metadata header is not valid JSON: ${(err as Error).message}`, 'metadata');
+    throw badRequest(ErrorCode.INVALID_HEADER, `metadata header is not valid JSON${jsonErrorAt(err)}`, 'metadata');
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw badRequest(ErrorCode.INVALID_HEADER, 'metadata header must be a JSON object', 'metadata');
   }
   return json as Record<string, unknown>;
+}
+
+/** Where JSON.parse failed (" at position N"), without the text around it. */
+export function jsonErrorAt(err: unknown): string {
+  const m = /position (\d+)/.exec((err as Error).message ?? '');
+  return m ? ` (at position ${m[1]})` : '';
 }

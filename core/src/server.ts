@@ -277,7 +277,7 @@ function logRequest(
 ): void {
   const logger = kernel.logger;
   const status = ctx?.aborted && !res.writableFinished ? 499 : (response?.status ?? res.statusCode);
-  const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+  const level = status >= 500 ? 'error' : status >= 400 || ctx?.streamError ? 'warn' : 'info';
   if (!logger.isLevelEnabled(level)) return;
   const totalMs = ctx ? ctx.elapsedMs() : undefined;
   const line: Record<string, unknown> = {
@@ -300,7 +300,7 @@ function logRequest(
       line.promptTokens = ctx.usage.prompt_tokens;
       line.completionTokens = ctx.usage.completion_tokens;
     }
-    const err = status >= 400 ? ctx.lastError : undefined;
+    const err = status >= 400 ? ctx.lastError : ctx.streamError;
     if (err) {
       line.errorCode = err.code;
       line.error = scrub(err.message, ctx.target?.apiKey);
