@@ -10,7 +10,7 @@ import type { ConfigNode } from './types.js';
  * path of the offending field.
  */
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const statusCodes = z.array(z.number().int().min(100).max(599));
 

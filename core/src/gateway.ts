@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Kernel } from './kernel.js';
-import { configFromObject, loadConfigFile } from './config.js';
+import { ConfigError, configFromObject, loadConfigFile, LOG_LEVELS } from './config.js';
 import type { FileConfigInput, LoadedConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { loadPlugins } from './loader.js';
@@ -30,7 +30,11 @@ export interface Gateway {
 export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
   const env = opts.env ?? process.env;
   const loaded = await loadConfig(opts.config, opts.baseDir ?? process.cwd(), env);
-  const logger = opts.logger ?? createLogger({ level: env.WAYGATE_LOG_LEVEL || loaded.config.log.level });
+  const envLevel = env.WAYGATE_LOG_LEVEL || undefined;
+  if (envLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(envLevel)) {
+    throw new ConfigError(`WAYGATE_LOG_LEVEL ${JSON.stringify(envLevel)} is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const logger = opts.logger ?? createLogger({ level: envLevel ?? loaded.config.log.level });
   const kernel = new Kernel(loaded, logger);
   try {
     const entries = [...(loaded.config.defaultPlugins ? DEFAULT_PLUGINS : []), ...loaded.config.plugins];
