@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ConfigNode, Endpoint, PlannedTarget, RoutePlan, Usage } from './types.js';
 import type { Kernel } from './kernel.js';
 import type { GatewayError } from './errors.js';
+import { AbortEmitter } from './abort.js';
 
 /** Which header dialect the request used; a Portkey-dialect request gets Portkey's response headers too. */
 export type Dialect = 'waygate' | 'portkey';
@@ -65,7 +66,9 @@ export class RequestContext {
   readonly t0 = performance.now();
   /** Time spent waiting on upstreams (ms), summed over attempts. */
   upstreamMs = 0;
-  readonly #abort = new AbortController();
+  /** Fires when the client goes away; the kernel passes it to undici. */
+  readonly abortEmitter = new AbortEmitter();
+  #signal?: AbortSignal;
 
   constructor(init: {
     id: string;
@@ -107,17 +110,23 @@ export class RequestContext {
     this.#rawBody = undefined;
   }
 
-  /** Aborted when the client goes away (or the gateway gives up on the request). */
+  /** Aborted when the client goes away (or the gateway gives up on the request). Made on first use. */
   get signal(): AbortSignal {
-    return this.#abort.signal;
+    if (!this.#signal) {
+      const ctrl = new AbortController();
+      if (this.abortEmitter.aborted) ctrl.abort(this.abortEmitter.reason);
+      else this.abortEmitter.once('abort', (reason: unknown) => ctrl.abort(reason));
+      this.#signal = ctrl.signal;
+    }
+    return this.#signal;
   }
 
   get aborted(): boolean {
-    return this.#abort.signal.aborted;
+    return this.abortEmitter.aborted;
   }
 
   abort(reason?: unknown): void {
-    if (!this.#abort.signal.aborted) this.#abort.abort(reason);
+    this.abortEmitter.abort(reason);
   }
 
   /** Milliseconds since the request arrived. */

@@ -18,6 +18,31 @@ const METADATA_HOSTS = new Set([
  * Loopback and private addresses are allowed: self-hosted models (ollama, vLLM) live there.
  */
 export function checkCustomHost(raw: string, where: string): string {
+  // Clients send the same few hosts over and over: remember the verdicts (bounded) so the URL parse
+  // and address checks run once per distinct host, not per request.
+  const known = verdicts.get(raw);
+  if (known !== undefined) {
+    if (known.ok) return known.value;
+    throw new GatewayError(ErrorCode.FORBIDDEN_HOST, 400, `${where}: ${known.value}`, { param: where });
+  }
+  try {
+    const value = validate(raw, where);
+    remember(raw, { ok: true, value });
+    return value;
+  } catch (err) {
+    if (err instanceof GatewayError) remember(raw, { ok: false, value: err.message.slice(where.length + 2) });
+    throw err;
+  }
+}
+
+const MAX_VERDICTS = 1024;
+const verdicts = new Map<string, { ok: boolean; value: string }>();
+function remember(raw: string, verdict: { ok: boolean; value: string }): void {
+  if (verdicts.size >= MAX_VERDICTS) verdicts.delete(verdicts.keys().next().value!);
+  verdicts.set(raw, verdict);
+}
+
+function validate(raw: string, where: string): string {
   const refuse = (why: string) =>
     new GatewayError(ErrorCode.FORBIDDEN_HOST, 400, `${where}: custom host ${JSON.stringify(raw)} is not allowed: ${why}`, {
       param: where,

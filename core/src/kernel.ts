@@ -7,6 +7,7 @@ import type { Hooks, TapOwner } from './hooks.js';
 import { GatewayResponse } from './response.js';
 import { ErrorCode, GatewayError } from './errors.js';
 import { UpstreamClient, networkError } from './upstream.js';
+import { AbortEmitter } from './abort.js';
 import type { UpstreamResponse } from './upstream.js';
 import { parseSSE, DONE } from './sse.js';
 import { resolveRequestConfig, checkNodes } from './request-config.js';
@@ -204,7 +205,7 @@ export class Kernel {
           continue;
         }
         ctx.retryCount++;
-        if (decision.delayMs && decision.delayMs > 0) await sleep(decision.delayMs, ctx.signal);
+        if (decision.delayMs && decision.delayMs > 0) await sleep(decision.delayMs, ctx.abortEmitter);
         if (ctx.aborted) throw clientClosed();
       }
     }
@@ -255,7 +256,7 @@ export class Kernel {
         const bytes = await readBody(upstream);
         let json: unknown;
         try {
-          json = bytes.length ? JSON.parse(Buffer.from(bytes).toString('utf8')) : undefined;
+          json = bytes.length ? JSON.parse(utf8(bytes)) : undefined;
         } catch {
           throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} answered ${status} with a body that is not valid JSON`, {
             retryable: true,
@@ -412,14 +413,19 @@ function toList(x: SSEEvent | SSEEvent[] | undefined): SSEEvent[] {
   return Array.isArray(x) ? x : [x];
 }
 
-async function readBody(res: UpstreamResponse): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+/** Reads a whole (non-streamed) upstream body; plain events are much cheaper than an async iterator here. */
+function readBody(res: UpstreamResponse): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const body = res.body;
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+    });
+    body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    body.once('error', reject);
+  });
 }
 
 function relayHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -442,7 +448,7 @@ function upstreamError(
   headers: Record<string, string | string[] | undefined>,
   relayed: Record<string, string>,
 ): GatewayError {
-  const text = Buffer.from(bytes).toString('utf8');
+  const text = utf8(bytes);
   let body: unknown = text;
   try {
     body = JSON.parse(text);
@@ -538,16 +544,16 @@ function captureStreamUsage(ctx: RequestContext, data: string): void {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortEmitter): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const t = setTimeout(done, ms);
     function done() {
       clearTimeout(t);
-      signal.removeEventListener('abort', done);
+      signal.removeListener('abort', done);
       resolve();
     }
-    signal.addEventListener('abort', done, { once: true });
+    signal.once('abort', done);
   });
 }
 
@@ -556,7 +562,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * attempt's timeout (time to first byte) runs out, and the upstream time it adds to the request.
  */
 class AttemptIO {
-  readonly #ctrl = new AbortController();
+  /** Only an attempt with a timeout needs a signal of its own; otherwise the request's serves. */
+  readonly #own: AbortEmitter | undefined;
   readonly #ctx: RequestContext;
   readonly #t0 = performance.now();
   #timer: NodeJS.Timeout | undefined;
@@ -565,20 +572,21 @@ class AttemptIO {
 
   constructor(ctx: RequestContext, timeoutMs: number | undefined) {
     this.#ctx = ctx;
-    ctx.signal.addEventListener('abort', this.#onClientAbort, { once: true });
     if (timeoutMs !== undefined) {
+      const own = (this.#own = new AbortEmitter());
+      ctx.abortEmitter.once('abort', this.#onClientAbort);
       this.#timer = setTimeout(() => {
         this.timedOut = true;
-        this.#ctrl.abort(new Error('request timeout'));
+        own.abort(new Error('request timeout'));
       }, timeoutMs);
     }
   }
 
-  get signal(): AbortSignal {
-    return this.#ctrl.signal;
+  get signal(): AbortEmitter {
+    return this.#own ?? this.#ctx.abortEmitter;
   }
 
-  readonly #onClientAbort = () => this.#ctrl.abort(this.#ctx.signal.reason);
+  readonly #onClientAbort = (reason: unknown) => this.#own!.abort(reason);
 
   /** The first byte (or event) arrived: the time-to-first-byte bound no longer applies. */
   firstByte(): void {
@@ -590,7 +598,12 @@ class AttemptIO {
     if (this.#ended) return;
     this.#ended = true;
     this.firstByte();
-    this.#ctx.signal.removeEventListener('abort', this.#onClientAbort);
+    if (this.#own) this.#ctx.abortEmitter.removeListener('abort', this.#onClientAbort);
     this.#ctx.upstreamMs += performance.now() - this.#t0;
   }
+}
+
+/** Decodes bytes as UTF-8 without copying them when they already are a Buffer. */
+function utf8(bytes: Uint8Array): string {
+  return Buffer.isBuffer(bytes) ? bytes.toString('utf8') : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }

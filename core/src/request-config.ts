@@ -18,10 +18,18 @@ import { unknownProvider } from './routing.js';
  * | x-waygate-forward-headers   | x-portkey-forward-headers     | comma list of headers to copy upstream     |
  * | x-waygate-request-timeout   | x-portkey-request-timeout     | per-attempt timeout, ms                    |
  */
-function header(ctx: RequestContext, name: string): string | undefined {
-  const own = ctx.headers[`x-waygate-${name}`];
-  if (typeof own === 'string') return own;
-  const pk = ctx.headers[`x-portkey-${name}`];
+const NAMES = ['config', 'provider', 'custom-host', 'trace-id', 'metadata', 'forward-headers', 'request-timeout'] as const;
+type Name = (typeof NAMES)[number];
+/** Header names built once: [Waygate's, Portkey's]. */
+const HEADER: Record<Name, readonly [string, string]> = Object.fromEntries(
+  NAMES.map((n) => [n, [`x-waygate-${n}`, `x-portkey-${n}`] as const]),
+) as Record<Name, readonly [string, string]>;
+
+function header(ctx: RequestContext, name: Name): string | undefined {
+  const [own, portkey] = HEADER[name];
+  const v = ctx.headers[own];
+  if (typeof v === 'string') return v;
+  const pk = ctx.headers[portkey];
   if (typeof pk === 'string') {
     ctx.dialect = 'portkey';
     return pk;
@@ -61,7 +69,8 @@ export function resolveRequestConfig(ctx: RequestContext): void {
     );
   }
   if (customHost !== undefined) {
-    config = { ...config, custom_host: customHost };
+    if (ctx.configSource === 'provider-header') config.custom_host = customHost;
+    else config = { ...config, custom_host: customHost };
     if (ctx.configSource === 'file') ctx.configSource = 'header';
   }
   if (ctx.configSource !== 'file') checkNodes(ctx, config, 'config');

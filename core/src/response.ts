@@ -59,7 +59,8 @@ export class GatewayResponse {
   get body(): unknown {
     if (!this.#parsed) {
       this.#parsed = true;
-      this.#json = this.#raw && this.#raw.length > 0 ? JSON.parse(Buffer.from(this.#raw).toString('utf8')) : undefined;
+      const raw = this.#raw;
+      this.#json = raw && raw.length > 0 ? JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : new TextDecoder().decode(raw)) : undefined;
     }
     return this.#json;
   }

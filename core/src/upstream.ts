@@ -1,4 +1,5 @@
-import { Agent, request, errors as undiciErrors } from 'undici';
+import { Pool, errors as undiciErrors } from 'undici';
+import type { AbortEmitter } from './abort.js';
 import type { Dispatcher } from 'undici';
 import type { UpstreamRequest } from './types.js';
 import { ErrorCode, GatewayError } from './errors.js';
@@ -14,14 +15,19 @@ export interface UpstreamOptions {
 export type UpstreamResponse = Dispatcher.ResponseData;
 
 /**
- * The kernel's only door to the network: one undici Agent (a keep-alive pool per upstream origin),
- * shared by every provider. Adapters never do I/O; they describe requests and the kernel sends them.
+ * The kernel's only door to the network: a keep-alive undici Pool per upstream origin, shared by
+ * every provider. Adapters never do I/O; they describe requests and the kernel sends them. Pools
+ * are kept for at most MAX_ORIGINS origins (custom hosts could otherwise grow the map without
+ * bound); the oldest one is closed gracefully (its requests finish) when a new origin needs room.
  */
+const MAX_ORIGINS = 256;
+
 export class UpstreamClient {
-  readonly agent: Agent;
+  readonly #pools = new Map<string, Pool>();
+  readonly #opts: Pool.Options;
 
   constructor(opts: UpstreamOptions) {
-    this.agent = new Agent({
+    this.#opts = {
       connections: opts.connectionsPerOrigin,
       keepAliveTimeout: opts.keepAliveTimeoutMs,
       keepAliveMaxTimeout: Math.max(opts.keepAliveTimeoutMs, 60_000),
@@ -29,21 +35,34 @@ export class UpstreamClient {
       bodyTimeout: opts.bodyTimeoutMs,
       connect: { timeout: opts.connectTimeoutMs },
       pipelining: 1,
-    });
+    };
   }
 
-  send(req: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
-    return request(req.url, {
-      dispatcher: this.agent,
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-      signal,
-    });
+  send(req: UpstreamRequest, signal: AbortEmitter): Promise<UpstreamResponse> {
+    // The origin is everything before the first '/' after the scheme's '//'.
+    const slash = req.url.indexOf('/', req.url.indexOf('//') + 2);
+    const origin = slash === -1 ? req.url : req.url.slice(0, slash);
+    const path = slash === -1 ? '/' : req.url.slice(slash);
+    return this.#pool(origin).request({ path, method: req.method, headers: req.headers, body: req.body, signal });
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  #pool(origin: string): Pool {
+    let pool = this.#pools.get(origin);
+    if (pool) return pool;
+    if (this.#pools.size >= MAX_ORIGINS) {
+      const [oldest, old] = this.#pools.entries().next().value!;
+      this.#pools.delete(oldest);
+      void old.close().catch(() => undefined);
+    }
+    pool = new Pool(origin, this.#opts);
+    this.#pools.set(origin, pool);
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
   }
 }
 

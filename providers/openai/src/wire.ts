@@ -59,11 +59,16 @@ export function createOpenAIWireAdapter(opts: OpenAIWireOptions): ProviderAdapte
   return { id: opts.id, displayName: opts.displayName, baseURL: opts.baseURL, endpoints };
 }
 
+/** Header names per option, built once. */
+const headerNames = new Map<string, [string, string]>();
+
 /** Reads a provider option from the target's config node: its snake_case name, or a request header in Waygate's and Portkey's names. */
 export function targetOption(input: BuildInput, key: string, headerSuffix: string): string | undefined {
   const fromConfig = input.target.node[key];
   if (typeof fromConfig === 'string' && fromConfig) return fromConfig;
   const h = input.ctx.headers;
-  const own = h[`x-waygate-${headerSuffix}`] ?? h[`x-portkey-${headerSuffix}`];
+  let names = headerNames.get(headerSuffix);
+  if (!names) headerNames.set(headerSuffix, (names = [`x-waygate-${headerSuffix}`, `x-portkey-${headerSuffix}`]));
+  const own = h[names[0]] ?? h[names[1]];
   return typeof own === 'string' && own ? own : undefined;
 }
