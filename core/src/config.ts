@@ -46,6 +46,8 @@ export const ConfigNodeSchema: z.ZodType<ConfigNode> = z.lazy(() =>
         .looseObject({ mode: z.enum(['simple', 'semantic']), max_age: z.number().positive().optional() })
         .optional(),
       request_timeout: z.number().int().positive().optional(),
+      stream_idle_timeout: z.number().int().positive().optional(),
+      deadline: z.number().int().positive().optional(),
       forward_headers: z.array(z.string().min(1)).optional(),
       options: z
         .never({ error: 'version 1 configs (with "options") are not supported; use "targets" and "strategy"' })

@@ -52,7 +52,13 @@ export class RequestContext {
   /** The target being (or last) tried, its index in the plan, and retries made on it. */
   target?: PlannedTarget;
   targetIndex = 0;
+  /** Retries made on the current target, and over the whole request. */
   retryCount = 0;
+  totalRetries = 0;
+  /** Set by a retry policy when the last target's retries were all used up on retryable failures. */
+  retriesExhausted = false;
+  /** Absolute deadline (performance.now() ms) for all attempts together, if any. */
+  deadlineAt?: number;
   readonly attempts: AttemptRecord[] = [];
   /** The last error an attempt raised. */
   lastError?: GatewayError;

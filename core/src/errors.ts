@@ -43,6 +43,8 @@ export const ErrorCode = {
   NOT_FOUND: 'not_found',
   METHOD_NOT_ALLOWED: 'method_not_allowed',
   UPSTREAM_ERROR: 'upstream_error',
+  NO_AVAILABLE_TARGET: 'no_available_target',
+  DEADLINE_EXCEEDED: 'deadline_exceeded',
   UPSTREAM_UNREACHABLE: 'upstream_unreachable',
   UPSTREAM_TIMEOUT: 'upstream_timeout',
   UPSTREAM_BAD_RESPONSE: 'upstream_bad_response',

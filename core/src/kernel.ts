@@ -11,7 +11,7 @@ import { AbortEmitter } from './abort.js';
 import type { UpstreamResponse } from './upstream.js';
 import { parseSSE, DONE } from './sse.js';
 import { resolveRequestConfig, checkNodes } from './request-config.js';
-import { singleLeafPlan } from './routing.js';
+import { StrategyRegistry } from './strategies.js';
 import { CORE_VERSION } from './version.js';
 
 const CORE = '@waygate/core';
@@ -86,6 +86,8 @@ export class Kernel {
   readonly version = CORE_VERSION;
   readonly hooks: Hooks;
   readonly providers: ProviderRegistry;
+  /** Routing strategies by `strategy.mode`, and availability checks (circuit breakers). */
+  readonly strategies: StrategyRegistry;
   readonly logger: Logger;
   readonly config: FileConfig;
   readonly configVersion: string;
@@ -104,6 +106,7 @@ export class Kernel {
     this.logger = logger;
     this.hooks = createHooks(this.owner);
     this.providers = new ProviderRegistry(this.owner);
+    this.strategies = new StrategyRegistry(this.owner);
     this.upstream = new UpstreamClient(loaded.config.upstream);
     this.#tapDefaults();
   }
@@ -122,6 +125,7 @@ export class Kernel {
     if (this.config.routing) checkNodes({ kernel: this }, this.config.routing, 'routing');
     sealHooks(this.hooks);
     this.providers.seal();
+    this.strategies.seal();
     this.#sealed = true;
   }
 
@@ -139,17 +143,8 @@ export class Kernel {
   /** The core's own defaults: ordinary taps at the latest stage, so any plugin can answer first. */
   #tapDefaults(): void {
     const opts = { name: CORE, stage: Stage.CORE_DEFAULT };
-    this.hooks.selectTarget.tapPromise(opts, async (ctx) => {
-      const plan = singleLeafPlan(ctx);
-      if (plan) return plan;
-      const mode = ctx.config.strategy?.mode ?? '(none)';
-      throw new GatewayError(
-        ErrorCode.INVALID_CONFIG,
-        400,
-        `config.strategy.mode ${JSON.stringify(mode)}: no loaded plugin handles this routing strategy`,
-        { param: 'config.strategy.mode' },
-      );
-    });
+    // The plan: the config tree walked with the registered strategies (a single leaf needs none).
+    this.hooks.selectTarget.tapPromise(opts, async (ctx) => ({ targets: this.strategies.plan(ctx) }));
     this.hooks.onError.tapPromise(opts, async () => ({ action: 'fail' }));
   }
 
@@ -181,6 +176,7 @@ export class Kernel {
     ctx.plan = plan;
     let index = 0;
     for (let n = 0; n < MAX_ATTEMPTS; n++) {
+      if (ctx.deadlineAt !== undefined && performance.now() >= ctx.deadlineAt) throw deadlineExceeded(ctx);
       const target = plan.targets[index]!;
       ctx.target = target;
       ctx.targetIndex = index;
@@ -205,7 +201,12 @@ export class Kernel {
           continue;
         }
         ctx.retryCount++;
-        if (decision.delayMs && decision.delayMs > 0) await sleep(decision.delayMs, ctx.abortEmitter);
+        ctx.totalRetries++;
+        if (decision.delayMs && decision.delayMs > 0) {
+          // A wait that would outlast the deadline is not worth starting.
+          if (ctx.deadlineAt !== undefined && performance.now() + decision.delayMs >= ctx.deadlineAt) throw deadlineExceeded(ctx);
+          await sleep(decision.delayMs, ctx.abortEmitter);
+        }
         if (ctx.aborted) throw clientClosed();
       }
     }
@@ -230,13 +231,17 @@ export class Kernel {
       }
     }
 
-    const timeoutMs = ctx.requestTimeoutMs ?? target.node.request_timeout;
+    let timeoutMs = ctx.requestTimeoutMs ?? target.node.request_timeout;
+    if (ctx.deadlineAt !== undefined) {
+      const left = Math.max(1, Math.ceil(ctx.deadlineAt - performance.now()));
+      if (timeoutMs === undefined || left < timeoutMs) timeoutMs = left;
+    }
     const io = new AttemptIO(ctx, timeoutMs);
     let handedOff = false;
     try {
       let upstream: UpstreamResponse;
       try {
-        upstream = await this.upstream.send(req, io.signal);
+        upstream = await this.upstream.send(req, io.signal, target.node.stream_idle_timeout);
       } catch (err) {
         throw networkError(err, target.provider, 'connect', io.timedOut, ctx.aborted);
       }
@@ -402,6 +407,13 @@ function isAttemptError(err: GatewayError): boolean {
     err.code === ErrorCode.UPSTREAM_ERROR ||
     err.retryable
   );
+}
+
+function deadlineExceeded(ctx: RequestContext): GatewayError {
+  return new GatewayError(ErrorCode.DEADLINE_EXCEEDED, 408, `The request's deadline passed after ${ctx.attempts.length} attempt(s)`, {
+    type: 'timeout_error',
+    cause: ctx.lastError,
+  });
 }
 
 function clientClosed(): GatewayError {

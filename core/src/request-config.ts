@@ -18,7 +18,7 @@ import { unknownProvider } from './routing.js';
  * | x-waygate-forward-headers   | x-portkey-forward-headers     | comma list of headers to copy upstream     |
  * | x-waygate-request-timeout   | x-portkey-request-timeout     | per-attempt timeout, ms                    |
  */
-const NAMES = ['config', 'provider', 'custom-host', 'trace-id', 'metadata', 'forward-headers', 'request-timeout'] as const;
+const NAMES = ['config', 'provider', 'custom-host', 'trace-id', 'metadata', 'forward-headers', 'request-timeout', 'deadline'] as const;
 type Name = (typeof NAMES)[number];
 /** Header names built once: [Waygate's, Portkey's]. */
 const HEADER: Record<Name, readonly [string, string]> = Object.fromEntries(
@@ -92,13 +92,17 @@ export function resolveRequestConfig(ctx: RequestContext): void {
   }
 
   const timeout = header(ctx, 'request-timeout');
-  if (timeout !== undefined) {
-    const ms = Number(timeout);
-    if (!Number.isInteger(ms) || ms <= 0) {
-      throw badRequest(ErrorCode.INVALID_HEADER, `request-timeout must be a positive whole number of milliseconds, got ${JSON.stringify(timeout)}`);
-    }
-    ctx.requestTimeoutMs = ms;
+  if (timeout !== undefined) ctx.requestTimeoutMs = positiveMs(timeout, 'request-timeout');
+  const deadline = header(ctx, 'deadline') ?? config.deadline;
+  if (deadline !== undefined) ctx.deadlineAt = ctx.t0 + (typeof deadline === 'number' ? deadline : positiveMs(deadline, 'deadline'));
+}
+
+function positiveMs(value: string, name: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw badRequest(ErrorCode.INVALID_HEADER, `${name} must be a positive whole number of milliseconds, got ${JSON.stringify(value)}`);
   }
+  return ms;
 }
 
 function parseConfigHeader(raw: string, headerName: string): ConfigNode {

@@ -1,5 +1,6 @@
 import type { RequestContext } from './context.js';
-import type { ConfigNode, PlannedTarget, RoutePlan } from './types.js';
+import { createHash } from 'node:crypto';
+import type { ConfigNode, PlannedTarget, Target } from './types.js';
 import { INHERITED_KEYS } from './types.js';
 import { ErrorCode, GatewayError, badRequest } from './errors.js';
 
@@ -53,11 +54,23 @@ export function leafTarget(ctx: RequestContext, node: ConfigNode, path: string):
   return { provider, apiKey, keySource, baseURL, node, path };
 }
 
-/** The plan for a config that is a single leaf. */
-export function singleLeafPlan(ctx: RequestContext): RoutePlan | undefined {
-  if (ctx.config.provider === undefined) return undefined;
-  return { targets: [leafTarget(ctx, ctx.config, 'config')] };
+/**
+ * A stable identity for a target's upstream: provider, base URL and a hash of the key, so circuit
+ * breakers and load-balancing statistics treat two tenants' keys as two targets and never hold a
+ * key itself. Cached per distinct combination (bounded).
+ */
+export function targetKey(target: Target): string {
+  const raw = `${target.provider}\u0000${target.baseURL ?? ''}\u0000${target.apiKey ?? ''}`;
+  let key = targetKeys.get(raw);
+  if (key === undefined) {
+    const keyHash = target.apiKey ? createHash('sha256').update(target.apiKey).digest('hex').slice(0, 16) : '-';
+    key = `${target.provider}|${target.baseURL ?? ''}|${keyHash}`;
+    if (targetKeys.size >= 4096) targetKeys.delete(targetKeys.keys().next().value!);
+    targetKeys.set(raw, key);
+  }
+  return key;
 }
+const targetKeys = new Map<string, string>();
 
 export function unknownProvider(ctx: Pick<RequestContext, 'kernel'>, provider: string, where: string): GatewayError {
   const known = [...ctx.kernel.providers.keys()].sort();

@@ -227,9 +227,19 @@ function responseHeaders(ctx: RequestContext, response: GatewayResponse): Record
   h['x-waygate-request-id'] = ctx.id;
   const target = ctx.target;
   if (ctx.traceId !== ctx.id || ctx.headers['x-waygate-trace-id'] !== undefined) h['x-waygate-trace-id'] = ctx.traceId;
+  if (target) {
+    h['x-waygate-target'] = target.path;
+    h['x-waygate-provider'] = target.provider;
+    h['x-waygate-retry-count'] = String(ctx.totalRetries);
+  }
   if (ctx.dialect === 'portkey') {
     h['x-portkey-trace-id'] = ctx.traceId;
-    if (target) h['x-portkey-provider'] = target.provider;
+    if (target) {
+      h['x-portkey-provider'] = target.provider;
+      // Portkey writes the JSON path of the target that answered, and -1 when retries ran out.
+      h['x-portkey-last-used-option-index'] = target.path;
+      h['x-portkey-retry-attempt-count'] = ctx.retriesExhausted ? '-1' : String(ctx.totalRetries);
+    }
   }
   return h;
 }

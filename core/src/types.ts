@@ -22,6 +22,10 @@ export interface ConfigNode {
   retry?: RetryConfig;
   cache?: CacheConfig;
   request_timeout?: number;
+  /** Longest silence (ms) allowed between two chunks of a streamed answer. */
+  stream_idle_timeout?: number;
+  /** Bound (ms) on all attempts of a request together, retries and fallbacks included. */
+  deadline?: number;
   forward_headers?: string[];
   [option: string]: unknown;
 }
@@ -48,7 +52,7 @@ export interface CacheConfig {
 }
 
 /** Keys that a child node inherits from its ancestors unless it sets its own. */
-export const INHERITED_KEYS = ['retry', 'cache', 'request_timeout', 'custom_host', 'forward_headers'] as const;
+export const INHERITED_KEYS = ['retry', 'cache', 'request_timeout', 'stream_idle_timeout', 'custom_host', 'forward_headers'] as const;
 
 /** A concrete upstream to call: a leaf of the routing config with everything inherited folded in. */
 export interface Target {

@@ -38,12 +38,15 @@ export class UpstreamClient {
     };
   }
 
-  send(req: UpstreamRequest, signal: AbortEmitter): Promise<UpstreamResponse> {
+  /** Sends a request. `idleTimeoutMs` bounds the silence between two body chunks (default: the pool's bodyTimeout). */
+  send(req: UpstreamRequest, signal: AbortEmitter, idleTimeoutMs?: number): Promise<UpstreamResponse> {
     // The origin is everything before the first '/' after the scheme's '//'.
     const slash = req.url.indexOf('/', req.url.indexOf('//') + 2);
     const origin = slash === -1 ? req.url : req.url.slice(0, slash);
     const path = slash === -1 ? '/' : req.url.slice(slash);
-    return this.#pool(origin).request({ path, method: req.method, headers: req.headers, body: req.body, signal });
+    const opts: Dispatcher.RequestOptions = { path, method: req.method, headers: req.headers, body: req.body, signal };
+    if (idleTimeoutMs !== undefined) opts.bodyTimeout = idleTimeoutMs;
+    return this.#pool(origin).request(opts);
   }
 
   #pool(origin: string): Pool {
