@@ -425,19 +425,8 @@ function toList(x: SSEEvent | SSEEvent[] | undefined): SSEEvent[] {
   return Array.isArray(x) ? x : [x];
 }
 
-/** Reads a whole (non-streamed) upstream body; plain events are much cheaper than an async iterator here. */
 function readBody(res: UpstreamResponse): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const body = res.body;
-    body.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-    });
-    body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    body.once('error', reject);
-  });
+  return res.body.readAll();
 }
 
 function relayHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {

@@ -12,13 +12,151 @@ export interface UpstreamOptions {
   bodyTimeoutMs: number;
 }
 
-export type UpstreamResponse = Dispatcher.ResponseData;
+/** An upstream's answer: status and headers at once, the body as it arrives. */
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: UpstreamBody;
+}
+
+/** Bytes buffered before the upstream is paused (back-pressure for slow clients). */
+const HIGH_WATER = 64 * 1024;
+
+/**
+ * The body of an upstream answer: read whole (JSON) or iterated chunk by chunk (streams). Lighter
+ * than a Readable: no stream machinery per request; back-pressure pauses the upstream socket
+ * through undici when more than HIGH_WATER bytes wait unread.
+ */
+export class UpstreamBody implements AsyncIterable<Buffer> {
+  #chunks: Buffer[] = [];
+  #queued = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #waiting: { resolve: (r: IteratorResult<Buffer>) => void; reject: (e: Error) => void } | undefined;
+  #whole: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
+  #resume: (() => void) | undefined;
+  #paused = false;
+  #destroyed = false;
+  readonly #abort: (reason: Error) => void;
+
+  constructor(abort: (reason: Error) => void) {
+    this.#abort = abort;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed || this.#ended || this.#error !== undefined;
+  }
+
+  /** Called by the dispatch handler; returns false to pause the upstream. */
+  push(chunk: Buffer, resume: () => void): boolean {
+    const w = this.#waiting;
+    if (w) {
+      this.#waiting = undefined;
+      w.resolve({ value: chunk, done: false });
+      return true;
+    }
+    this.#chunks.push(chunk);
+    this.#queued += chunk.length;
+    if (this.#whole === undefined && this.#queued > HIGH_WATER) {
+      this.#resume = resume;
+      this.#paused = true;
+      return false;
+    }
+    return true;
+  }
+
+  end(): void {
+    this.#ended = true;
+    const w = this.#waiting;
+    if (w) {
+      this.#waiting = undefined;
+      w.resolve({ value: undefined, done: true });
+    }
+    const whole = this.#whole;
+    if (whole) {
+      this.#whole = undefined;
+      whole.resolve(this.#concat());
+    }
+  }
+
+  fail(err: Error): void {
+    if (this.#ended || this.#error) return;
+    this.#error = err;
+    const w = this.#waiting;
+    if (w) {
+      this.#waiting = undefined;
+      w.reject(err);
+    }
+    const whole = this.#whole;
+    if (whole) {
+      this.#whole = undefined;
+      whole.reject(err);
+    }
+  }
+
+  /** The whole body, once it has arrived. */
+  readAll(): Promise<Buffer> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(this.#concat());
+    this.#unpause();
+    return new Promise((resolve, reject) => {
+      this.#whole = { resolve, reject };
+    });
+  }
+
+  /** Stops reading: aborts the upstream request if it is still running. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    if (!this.#ended && !this.#error) this.#abort(new Error('upstream body discarded'));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return {
+      next: () => {
+        if (this.#chunks.length) {
+          const value = this.#chunks.shift()!;
+          this.#queued -= value.length;
+          if (this.#paused && this.#queued <= HIGH_WATER / 2) this.#unpause();
+          return Promise.resolve({ value, done: false });
+        }
+        if (this.#error) return Promise.reject(this.#error);
+        if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+        this.#unpause();
+        return new Promise((resolve, reject) => {
+          this.#waiting = { resolve, reject };
+        });
+      },
+      return: () => {
+        this.destroy();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  #unpause(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    const r = this.#resume;
+    this.#resume = undefined;
+    r?.();
+  }
+
+  #concat(): Buffer {
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    this.#queued = 0;
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+}
 
 /**
  * The kernel's only door to the network: a keep-alive undici Pool per upstream origin, shared by
  * every provider. Adapters never do I/O; they describe requests and the kernel sends them. Pools
  * are kept for at most MAX_ORIGINS origins (custom hosts could otherwise grow the map without
  * bound); the oldest one is closed gracefully (its requests finish) when a new origin needs room.
+ * Requests go through undici's dispatch() with a small handler of ours: no Readable, no
+ * AsyncResource per request.
  */
 const MAX_ORIGINS = 256;
 
@@ -44,9 +182,11 @@ export class UpstreamClient {
     const slash = req.url.indexOf('/', req.url.indexOf('//') + 2);
     const origin = slash === -1 ? req.url : req.url.slice(0, slash);
     const path = slash === -1 ? '/' : req.url.slice(slash);
-    const opts: Dispatcher.RequestOptions = { path, method: req.method, headers: req.headers, body: req.body, signal };
+    const opts: Dispatcher.DispatchOptions = { path, method: req.method, headers: req.headers, body: req.body ?? null };
     if (idleTimeoutMs !== undefined) opts.bodyTimeout = idleTimeoutMs;
-    return this.#pool(origin).request(opts);
+    return new Promise((resolve, reject) => {
+      this.#pool(origin).dispatch(opts, new ResponseHandler(signal, resolve, reject));
+    });
   }
 
   #pool(origin: string): Pool {
@@ -66,6 +206,70 @@ export class UpstreamClient {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+  }
+}
+
+/** undici's dispatch handler (the classic callback interface): resolves at the headers, then feeds the body. */
+class ResponseHandler implements Dispatcher.DispatchHandler {
+  #abort: ((reason: Error) => void) | undefined;
+  #body: UpstreamBody | undefined;
+  #resume: (() => void) | undefined;
+  #settled = false;
+  readonly #signal: AbortEmitter;
+  readonly #resolve: (r: UpstreamResponse) => void;
+  readonly #reject: (e: Error) => void;
+
+  constructor(signal: AbortEmitter, resolve: (r: UpstreamResponse) => void, reject: (e: Error) => void) {
+    this.#signal = signal;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    signal.once('abort', this.#onAbort);
+  }
+
+  readonly #onAbort = (reason: unknown) => {
+    const err = reason instanceof Error ? reason : new Error(String(reason));
+    if (this.#abort) this.#abort(err);
+    else this.onError(err);
+  };
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort as (reason: Error) => void;
+    if (this.#signal.aborted) abort(this.#signal.reason as Error);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx: informational, the real answer follows
+    this.#resume = resume;
+    const headers: Record<string, string | string[] | undefined> = {};
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toString('latin1').toLowerCase();
+      const value = rawHeaders[i + 1]!.toString('latin1');
+      const prev = headers[name];
+      headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+    }
+    this.#body = new UpstreamBody((reason) => this.#abort?.(reason));
+    this.#settled = true;
+    this.#resolve({ statusCode, headers, body: this.#body });
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#body!.push(chunk, this.#resume!);
+  }
+
+  onComplete(): void {
+    this.#signal.removeListener('abort', this.#onAbort);
+    this.#body?.end();
+  }
+
+  onError(err: Error): void {
+    this.#signal.removeListener('abort', this.#onAbort);
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#reject(err);
+    } else {
+      this.#body?.fail(err);
+    }
   }
 }
 
