@@ -5,4 +5,9 @@
 export const DEFAULT_PLUGINS: readonly string[] = Object.freeze([
   '@waygate/provider-openai',
   '@waygate/provider-openai-compatible',
+  '@waygate/strategy-single',
+  '@waygate/strategy-fallback',
+  '@waygate/strategy-loadbalance',
+  '@waygate/strategy-conditional',
+  '@waygate/retry',
 ]);

@@ -37,7 +37,10 @@ export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger({ level: envLevel ?? loaded.config.log.level });
   const kernel = new Kernel(loaded, logger);
   try {
-    const entries = [...(loaded.config.defaultPlugins ? DEFAULT_PLUGINS : []), ...loaded.config.plugins];
+    // A config entry naming a default plugin replaces it (to give it options, or disable it).
+    const named = new Set(loaded.config.plugins.map((e) => (typeof e === 'string' ? e : e.module)));
+    const defaults = loaded.config.defaultPlugins ? DEFAULT_PLUGINS.filter((m) => !named.has(m)) : [];
+    const entries = [...defaults, ...loaded.config.plugins];
     await loadPlugins(kernel, entries, loaded.baseDir, loaded.config.server.pluginSetupTimeoutMs);
     kernel.seal();
     const server = await createServer(kernel).listen(opts.port ?? loaded.config.server.port, opts.host ?? loaded.config.server.host);

@@ -190,6 +190,8 @@ export class Kernel {
         ctx.lastError = err;
         ctx.attempts.push({ target: target.path, provider: target.provider, status: err.status, error: err.code, ms: performance.now() - started });
         if (ctx.aborted) throw clientClosed();
+        // An attempt cut short by the request's deadline is the deadline's failure, not the target's.
+        if (ctx.deadlineAt !== undefined && performance.now() >= ctx.deadlineAt - 1) throw deadlineExceeded(ctx);
         if (!err.upstream && !isAttemptError(err)) throw err;
         const decision = (await this.hooks.onError.promise(err, ctx)) ?? { action: 'fail' as const };
         if (decision.action === 'respond') return decision.response;
@@ -319,6 +321,18 @@ export class Kernel {
       if (out.length === 0) continue;
       const err = streamErrorEvent(out[0]!, target.provider);
       if (err) throw err;
+      // Nothing has reached the client yet, so a malformed event is still a failed attempt that can
+      // be retried or fall back (one parse, for the first events of a pass-through stream only).
+      if (passthrough) {
+        for (const ev of out) {
+          if (ev.data !== DONE && !isJson(ev.data)) {
+            throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} sent a stream event that is not valid JSON`, {
+              retryable: true,
+              upstream: { status: upstream.statusCode },
+            });
+          }
+        }
+      }
       held.push(...out);
       if (out.some(isContentEvent)) break;
     }
@@ -508,6 +522,15 @@ function isContentEvent(ev: SSEEvent): boolean {
     }
     return true;
   });
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A first stream event that is an error object (`{"error": ...}`) means the attempt failed. */

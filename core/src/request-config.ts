@@ -37,6 +37,9 @@ function header(ctx: RequestContext, name: Name): string | undefined {
   return undefined;
 }
 
+const MAX_CACHED_CONFIGS = 1000;
+const configCache = new Map<string, ConfigNode>();
+
 export function resolveRequestConfig(ctx: RequestContext): void {
   const h = ctx.headers;
   for (const name in h) {
@@ -53,7 +56,16 @@ export function resolveRequestConfig(ctx: RequestContext): void {
 
   let config: ConfigNode;
   if (rawConfig !== undefined) {
-    config = parseConfigHeader(rawConfig, configHeaderName);
+    // Clients send the same config over and over: parse, validate and check it once per distinct
+    // string (bounded). The cached node is shared, so nothing downstream may mutate it.
+    const cached = configCache.get(rawConfig);
+    if (cached) config = cached;
+    else {
+      config = parseConfigHeader(rawConfig, configHeaderName);
+      checkNodes(ctx, config, 'config');
+      if (configCache.size >= MAX_CACHED_CONFIGS) configCache.delete(configCache.keys().next().value!);
+      configCache.set(rawConfig, config);
+    }
     ctx.configSource = 'header';
   } else if (provider !== undefined) {
     config = { provider: provider.trim() };
@@ -73,7 +85,7 @@ export function resolveRequestConfig(ctx: RequestContext): void {
     else config = { ...config, custom_host: customHost };
     if (ctx.configSource === 'file') ctx.configSource = 'header';
   }
-  if (ctx.configSource !== 'file') checkNodes(ctx, config, 'config');
+  if (ctx.configSource === 'provider-header' || customHost !== undefined) checkNodes(ctx, config, 'config');
   ctx.config = config;
 
   const trace = header(ctx, 'trace-id');
