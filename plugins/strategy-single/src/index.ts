@@ -1,0 +1,31 @@
+import { definePlugin, readPackageInfo, badRequest, ErrorCode } from '@waygate/core';
+import type { RoutingStrategy } from '@waygate/core';
+
+/**
+ * `strategy.mode: "single"`: always the node's first target, whatever the others are (Portkey's
+ * semantics). The first target may itself be a subtree with any strategy; its expansion is the plan.
+ */
+export const singleStrategy: RoutingStrategy = {
+  mode: 'single',
+  plan(node, _ctx, expand, path) {
+    if (!node.targets || node.targets.length === 0) {
+      throw badRequest(ErrorCode.INVALID_CONFIG, `${path}.targets: strategy "single" needs at least one target`, `${path}.targets`);
+    }
+    return expand(0);
+  },
+};
+
+const pkg = readPackageInfo(import.meta.url);
+
+export default definePlugin({
+  manifest: {
+    name: pkg.name,
+    version: pkg.version,
+    kind: 'strategy',
+    core: '^1.0.0',
+    description: pkg.description,
+  },
+  setup(kernel) {
+    kernel.strategies.register(singleStrategy);
+  },
+});
