@@ -1,6 +1,6 @@
 // Result types, statistics and formatting (console tables + Markdown for BENCHMARKS.md).
 
-export const CONTENDERS = ['direct', 'passthrough', 'waygate', 'portkey'] as const;
+export const CONTENDERS = ['direct', 'passthrough', 'waygate', 'waygate-fallback', 'portkey'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
 export const CASES = ['chat', 'chat-c1', 'stream'] as const;
@@ -10,6 +10,7 @@ export const DESCRIPTIONS: Record<ContenderName, string> = {
   direct: 'fake upstream hit directly (ceiling of load generator + upstream)',
   passthrough: 'bare node:http + undici Pool proxy (the floor any Node proxy pays)',
   waygate: 'Waygate (core/dist/src/cli.js, default plugins, log level warn)',
+  'waygate-fallback': 'Waygate as above, each request carrying an x-waygate-config fallback over two targets (the first answers)',
   portkey: "Portkey's gateway @portkey-ai/gateway (build/start-server.js --headless)",
 };
 

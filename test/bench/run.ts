@@ -5,7 +5,7 @@
 // machine's cores.
 //
 // Env: BENCH_DURATION (s per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
-//      BENCH_ONLY (comma list of direct,passthrough,waygate,portkey), BENCH_CASES (chat,chat-c1,stream),
+//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,portkey), BENCH_CASES (chat,chat-c1,stream),
 //      BENCH_WARMUP (s, 1), BENCH_WORKERS (autocannon worker threads, 0), BENCH_CHUNKS (SSE chunks, 10),
 //      BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_PORTKEY_COMPAT=0 (no Portkey SSE shim).
 // Args: --json FILE (write all results as JSON).
@@ -192,24 +192,31 @@ async function startPassthrough(upstream: Upstream): Promise<Contender> {
 const WAYGATE_CLI = path.join(root, 'core', 'dist', 'src', 'cli.js');
 const PORTKEY_SERVER = path.join(root, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
 
-async function startWaygate(upstream: Upstream): Promise<Contender> {
+/**
+ * `waygate-fallback`: the same gateway (its default plugins include the routing strategies), every
+ * request carrying a fallback config whose first target answers: config parse, plan and the
+ * fallback policy are on the path.
+ */
+const FALLBACK_PLUGIN_ENTRY = path.join(root, 'plugins', 'strategy-fallback', 'dist', 'src', 'index.js');
+
+async function startWaygate(upstream: Upstream, name: 'waygate' | 'waygate-fallback' = 'waygate'): Promise<Contender> {
   const port = await freePort();
   tmpDir ??= mkdtempSync(path.join(os.tmpdir(), 'waygate-bench-'));
-  const config = path.join(tmpDir, 'waygate.config.json');
+  const config = path.join(tmpDir, `${name}.config.json`);
   writeFileSync(config, JSON.stringify({ log: { level: 'warn' } }, null, 2));
-  const child = spawnNode('waygate', WAYGATE_CLI, ['--port', String(port), '--host', '127.0.0.1', '--config', config], {
+  const child = spawnNode(name, WAYGATE_CLI, ['--port', String(port), '--host', '127.0.0.1', '--config', config], {
     stdout: true,
     cwd: root,
   });
   await waitForHttp200(child, `http://127.0.0.1:${port}/health`);
+  const target = { provider: 'openai', custom_host: upstream.baseURL };
   return {
-    name: 'waygate',
+    name,
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
-    headers: {
-      authorization: BEARER,
-      'x-waygate-provider': 'openai',
-      'x-waygate-custom-host': upstream.baseURL,
-    },
+    headers:
+      name === 'waygate'
+        ? { authorization: BEARER, 'x-waygate-provider': 'openai', 'x-waygate-custom-host': upstream.baseURL }
+        : { authorization: BEARER, 'x-waygate-config': JSON.stringify({ strategy: { mode: 'fallback' }, targets: [target, target] }) },
     child,
   };
 }
@@ -240,8 +247,11 @@ async function startPortkey(upstream: Upstream): Promise<Contender> {
 
 /** Why a contender cannot run at all (not built / not installed), or null. */
 function missing(name: ContenderName): string | null {
-  if (name === 'waygate' && !existsSync(WAYGATE_CLI)) {
+  if ((name === 'waygate' || name === 'waygate-fallback') && !existsSync(WAYGATE_CLI)) {
     return `${path.relative(root, WAYGATE_CLI)} not found (build it first: npx tsc -b)`;
+  }
+  if (name === 'waygate-fallback' && !existsSync(FALLBACK_PLUGIN_ENTRY)) {
+    return `${path.relative(root, FALLBACK_PLUGIN_ENTRY)} not found (build it first: npx tsc -b)`;
   }
   if (name === 'portkey' && !existsSync(PORTKEY_SERVER)) {
     return `${path.relative(root, PORTKEY_SERVER)} not found (is @portkey-ai/gateway installed?)`;
@@ -421,6 +431,8 @@ function buildChecks(report: Report): Check[] {
   added('chat-c1', 'waygate', 'passthrough', 0.3);
   ratio('stream', 'waygate', 'passthrough', 0.6);
   ratio('stream', 'waygate', 'portkey', 8);
+  ratio('chat', 'waygate-fallback', 'passthrough', 0.6);
+  ratio('stream', 'waygate-fallback', 'passthrough', 0.6);
   // Context, no target.
   const cost = (caseName: CaseName, a: ContenderName, b: ContenderName): void => {
     if (!report.settings.cases.includes(caseName)) return;
@@ -529,7 +541,8 @@ async function main(): Promise<void> {
         contender = await startPassthrough(upstream);
         break;
       case 'waygate':
-        contender = await startWaygate(upstream);
+      case 'waygate-fallback':
+        contender = await startWaygate(upstream, name);
         break;
       case 'portkey':
         contender = await startPortkey(upstream);

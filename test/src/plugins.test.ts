@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, CORE_VERSION, PluginLoadError, createLogger, startGateway } from '@waygate/core';
+import { ConfigError, CORE_VERSION, DEFAULT_PLUGINS, PluginLoadError, createLogger, startGateway } from '@waygate/core';
 import type { FileConfigInput, Gateway, StartOptions } from '@waygate/core';
 import { FakeOpenAI } from './fakes/index.js';
 import { CHAT, fixture, getJson, postJson, relativeSpec, tempDir, writeConfig } from './helpers/proc-util.js';
@@ -119,15 +119,11 @@ describe('plugins (end to end)', function () {
       expect(health.body.version).to.equal(CORE_VERSION);
       expect(health.body.config_version).to.equal('plugins-e2e-1');
       const names = (health.body.plugins as Array<{ name: string }>).map((p) => p.name);
-      expect(names).to.deep.equal([
-        '@waygate/provider-openai',
-        '@waygate/provider-openai-compatible',
-        'acme-waygate-policy',
-        'acme-waygate-provider',
-      ]);
-      expect(health.body.plugins[2]).to.deep.equal({ name: 'acme-waygate-policy', version: '2.3.4', kind: 'guardrail' });
-      expect(health.body.plugins[3]).to.deep.equal({ name: 'acme-waygate-provider', version: '0.4.0', kind: 'provider' });
-      expect(gw.kernel.plugins[2]!.module).to.equal(relativeSpec(tmp.dir, POLICY));
+      const n = DEFAULT_PLUGINS.length;
+      expect(names).to.deep.equal([...DEFAULT_PLUGINS, 'acme-waygate-policy', 'acme-waygate-provider']);
+      expect(health.body.plugins[n]).to.deep.equal({ name: 'acme-waygate-policy', version: '2.3.4', kind: 'guardrail' });
+      expect(health.body.plugins[n + 1]).to.deep.equal({ name: 'acme-waygate-provider', version: '0.4.0', kind: 'provider' });
+      expect(gw.kernel.plugins[n]!.module).to.equal(relativeSpec(tmp.dir, POLICY));
     });
 
     it('runs its afterResponse tap with its options on a routed answer', async () => {
@@ -373,6 +369,15 @@ describe('plugins (end to end)', function () {
     it('skips an entry with "enabled": false without loading it', async () => {
       const gw = await start({ baseDir: REFUSALS, config: { plugins: [{ module: './future-core.js', enabled: false }] } });
       expect(gw.kernel.plugins.map((p) => p.name)).to.not.include('acme-future-plugin');
+    });
+    it('lets a config entry replace a default plugin: with its own options, or disabled', async () => {
+      const withOptions = await start({ config: { plugins: [{ module: '@waygate/retry', options: { baseDelayMs: 5 } }] } });
+      const names = withOptions.kernel.plugins.map((p) => p.name);
+      expect(names.filter((n) => n === '@waygate/retry')).to.have.length(1);
+      expect(names[names.length - 1]).to.equal('@waygate/retry');
+      const disabled = await start({ config: { plugins: [{ module: '@waygate/retry', enabled: false }] } });
+      expect(disabled.kernel.plugins.map((p) => p.name)).to.not.include('@waygate/retry');
+      expect(disabled.kernel.plugins.map((p) => p.name)).to.include('@waygate/strategy-fallback');
     });
   });
 
