@@ -443,6 +443,10 @@ function buildChecks(report: Report): Check[] {
   };
   cost('chat', 'waygate', 'passthrough');
   cost('stream', 'waygate', 'passthrough');
+  // The floor against Portkey: what a bare Node proxy reaches. A "waygate ÷ portkey" target above
+  // this one asks Waygate to beat the bare proxy itself.
+  ratio('chat', 'passthrough', 'portkey', null);
+  ratio('stream', 'passthrough', 'portkey', null);
   ratio('chat', 'passthrough', 'direct', null);
   added('chat-c1', 'passthrough', 'direct', null);
   added('chat-c1', 'portkey', 'passthrough', null);
