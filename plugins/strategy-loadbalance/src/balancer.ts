@@ -246,6 +246,8 @@ export class LoadBalancer {
 
   /** Folds the request's attempts into the latency averages (afterResponse). */
   record(ctx: RequestContext): void {
+    // Only requests this balancer planned: the rest of the traffic costs nothing here.
+    if (ctx.state[STATE_KEY] === undefined) return;
     const attempts = ctx.attempts;
     const targets = ctx.plan?.targets;
     if (attempts.length === 0 || targets === undefined) return;
