@@ -134,12 +134,24 @@ function parseConfigHeader(raw: string, headerName: string): ConfigNode {
   return parsed.data;
 }
 
-/** Every provider a config names must be loaded, and every custom host must be allowed. */
+/** Every provider a config names must be loaded, every custom host allowed, every strategy loaded and its node valid. */
 export function checkNodes(ctx: Pick<RequestContext, 'kernel'>, node: ConfigNode, where: string): void {
   if (node.provider !== undefined && !ctx.kernel.providers.has(node.provider)) {
     throw unknownProvider(ctx, node.provider, `${where}.provider`);
   }
   if (node.custom_host !== undefined) node.custom_host = checkCustomHost(node.custom_host, `${where}.custom_host`);
+  if (node.targets) {
+    const mode = node.strategy!.mode;
+    const strategy = ctx.kernel.strategies.get(mode);
+    if (!strategy) {
+      throw badRequest(
+        ErrorCode.INVALID_CONFIG,
+        `${where}.strategy.mode ${JSON.stringify(mode)}: no loaded plugin handles this routing strategy (loaded: ${ctx.kernel.strategies.modes().join(', ') || 'none'})`,
+        `${where}.strategy.mode`,
+      );
+    }
+    strategy.validate?.(node, where);
+  }
   if (node.targets) for (let i = 0; i < node.targets.length; i++) checkNodes(ctx, node.targets[i]!, `${where}.targets[${i}]`);
 }
 

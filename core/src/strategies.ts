@@ -13,6 +13,12 @@ import { inherit, leafTarget } from './routing.js';
 export interface RoutingStrategy {
   mode: string;
   plan(node: ConfigNode, ctx: RequestContext, expand: (index: number) => PlannedTarget[], path: string): PlannedTarget[];
+  /**
+   * Checks what can be checked without a request (unknown options, impossible weights, malformed
+   * conditions) and throws an error naming the path. Called where configs are checked: at start-up
+   * for the config file, once per distinct config header. Optional.
+   */
+  validate?(node: ConfigNode, path: string): void;
 }
 
 /**

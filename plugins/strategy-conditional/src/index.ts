@@ -89,6 +89,9 @@ export function selectIndex(node: ConfigNode, ctx: RequestContext, path: string)
  */
 export const conditionalStrategy: RoutingStrategy = {
   mode: 'conditional',
+  validate(node, path) {
+    compileConditional(node, path);
+  },
   plan(node, ctx, expand, path) {
     if (!node.targets || node.targets.length === 0) {
       throw badRequest(ErrorCode.INVALID_CONFIG, `${path}.targets: strategy "conditional" needs at least one target`, `${path}.targets`);

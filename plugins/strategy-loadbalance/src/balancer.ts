@@ -75,7 +75,11 @@ export class LoadBalancer {
     this.#alpha = opts.ewmaAlpha ?? DEFAULT_BALANCER_OPTIONS.ewmaAlpha;
     this.#staleAfterMs = opts.staleAfterMs ?? DEFAULT_BALANCER_OPTIONS.staleAfterMs;
     this.#failurePenaltyMs = opts.failurePenaltyMs ?? DEFAULT_BALANCER_OPTIONS.failurePenaltyMs;
-    this.strategy = { mode: 'loadbalance', plan: (node, ctx, expand, path) => this.plan(node, ctx, expand, path) };
+    this.strategy = {
+      mode: 'loadbalance',
+      plan: (node, ctx, expand, path) => this.plan(node, ctx, expand, path),
+      validate: (node, path) => validateLoadbalance(node, path),
+    };
   }
 
   /** The `loadbalance` plan: one child's expansion, chosen by the node's policy. */
@@ -294,6 +298,21 @@ export class LoadBalancer {
   /** How many keys the statistics hold (latency, in flight). */
   get size(): { latency: number; inflight: number } {
     return { latency: this.#latency.size, inflight: this.#inflight.size };
+  }
+}
+
+/** What can be wrong without a request: the policy, the weights, no child that can ever be picked. */
+export function validateLoadbalance(node: ConfigNode, path: string): void {
+  policyOf(node, path);
+  const children = node.targets ?? [];
+  let any = false;
+  for (let i = 0; i < children.length; i++) if (weightOf(children[i]!, path, i) > 0) any = true;
+  if (!any) {
+    throw badRequest(
+      ErrorCode.INVALID_CONFIG,
+      `${path}.targets: all weights are zero, so loadbalance can never pick a target (a weight of 0 means never; the default is 1)`,
+      `${path}.targets`,
+    );
   }
 }
 
