@@ -166,3 +166,6 @@ export async function chat(
   });
   return { status: res.status, json: await res.json(), headers: res.headers };
 }
+
+export { runProviderConformance } from './conformance.js';
+export type { ConformanceFixture, RecordedAnswer, RecordedStream, ExpectedAnswer, UpstreamExpectations, Scenario } from './conformance.js';
