@@ -5,6 +5,7 @@
 export const DEFAULT_PLUGINS: readonly string[] = Object.freeze([
   '@waygate/provider-openai',
   '@waygate/provider-openai-compatible',
+  '@waygate/provider-anthropic',
   '@waygate/strategy-single',
   '@waygate/strategy-fallback',
   '@waygate/strategy-loadbalance',

@@ -270,9 +270,14 @@ export class Kernel {
             upstream: { status },
           });
         }
-        captureUsage(ctx, json);
         headers['content-type'] = 'application/json';
-        if (endpoint.mapResponse) return GatewayResponse.json(status, endpoint.mapResponse(json, input), headers, 'upstream');
+        if (endpoint.mapResponse) {
+          // Usage is read from the canonical answer: a translated provider's own shape differs.
+          const mapped = endpoint.mapResponse(json, input);
+          captureUsage(ctx, mapped);
+          return GatewayResponse.json(status, mapped, headers, 'upstream');
+        }
+        captureUsage(ctx, json);
         return GatewayResponse.raw(status, bytes, headers, 'upstream', json);
       } catch (err) {
         if (!upstream.body.destroyed) upstream.body.destroy();

@@ -1,0 +1,73 @@
+// The Anthropic adapter against the provider conformance kit, with answers recorded in Anthropic's wire format.
+import assert from 'node:assert/strict';
+import { runProviderConformance } from '@waygate/core/testing';
+import { API_ERROR, INVALID, OVERLOADED, RATE_LIMITED, TEXT_ANSWER, TEXT_STREAM, TOOL_ANSWER, TOOL_STREAM, UNAUTHORIZED, WEATHER_TOOL } from './fixtures.js';
+
+const MESSAGES = [
+  { role: 'system', content: 'Be brief.' },
+  { role: 'user', content: 'Say hello' },
+];
+
+runProviderConformance('anthropic', {
+  module: new URL('../src/index.js', import.meta.url).href,
+  provider: 'anthropic',
+  basePath: '/v1',
+  chat: {
+    request: { model: 'claude-sonnet-4-5', messages: MESSAGES, temperature: 0.2, max_tokens: 50 },
+    answer: { status: 200, headers: { 'request-id': 'req_011CV' }, body: TEXT_ANSWER },
+    expect: { content: 'Hello!', finish_reason: 'stop', usage: { prompt_tokens: 12, completion_tokens: 6, cached_tokens: 0 } },
+    upstream: {
+      method: 'POST',
+      path: '/v1/messages',
+      headers: { 'x-api-key': /^conformance-test-key-/, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: (json) =>
+        assert.deepEqual(json, { model: 'claude-sonnet-4-5', max_tokens: 50, system: 'Be brief.', messages: [{ role: 'user', content: 'Say hello' }], temperature: 0.2 }),
+    },
+  },
+  stream: {
+    request: { model: 'claude-sonnet-4-5', messages: MESSAGES },
+    answer: { body: TEXT_STREAM },
+    expect: { content: 'Hello, wörld!', finish_reason: 'stop', usage: { prompt_tokens: 27, completion_tokens: 4, cached_tokens: 8 } },
+    upstream: {
+      path: '/v1/messages',
+      body: (json) => {
+        assert.equal(json.stream, true);
+        assert.equal(json.max_tokens, 4096);
+        assert.equal(json.stream_options, undefined);
+      },
+    },
+  },
+  toolCalls: {
+    request: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Weather in Paris and Oslo?' }], tools: [WEATHER_TOOL], tool_choice: 'auto' },
+    answer: { body: TOOL_ANSWER },
+    expect: {
+      content: 'I will check both.',
+      finish_reason: 'tool_calls',
+      tool_calls: [
+        { name: 'get_weather', arguments: { city: 'Paris' } },
+        { name: 'get_weather', arguments: { city: 'Oslo' } },
+      ],
+      usage: { prompt_tokens: 420, completion_tokens: 40, cached_tokens: 300 },
+    },
+    upstream: {
+      body: (json) => {
+        assert.deepEqual(json.tools, [
+          { name: 'get_weather', description: 'Weather for a city', input_schema: WEATHER_TOOL.function.parameters },
+        ]);
+        assert.deepEqual(json.tool_choice, { type: 'auto' });
+      },
+    },
+  },
+  streamToolCalls: {
+    request: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
+    answer: { body: TOOL_STREAM },
+    expect: { content: 'Checking.', finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
+  },
+  errors: [
+    { answer: { status: 529, body: OVERLOADED }, expect: { status: 529, retryable: true, message: 'Overloaded' } },
+    { answer: { status: 429, headers: { 'retry-after': '3' }, body: RATE_LIMITED }, expect: { status: 429, retryable: true, message: /rate limit/ } },
+    { answer: { status: 500, body: API_ERROR }, expect: { status: 500, retryable: true, message: 'Internal server error' } },
+    { answer: { status: 400, body: INVALID }, expect: { status: 400, retryable: false, message: /max_tokens/ } },
+    { answer: { status: 401, body: UNAUTHORIZED }, expect: { status: 401, retryable: false, message: /x-api-key/ } },
+  ],
+});
