@@ -6,6 +6,8 @@ export const DEFAULT_PLUGINS: readonly string[] = Object.freeze([
   '@waygate/provider-openai',
   '@waygate/provider-openai-compatible',
   '@waygate/provider-anthropic',
+  '@waygate/provider-azure-openai',
+  '@waygate/provider-cohere',
   '@waygate/strategy-single',
   '@waygate/strategy-fallback',
   '@waygate/strategy-loadbalance',

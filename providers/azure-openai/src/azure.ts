@@ -1,0 +1,173 @@
+import { badRequest, ErrorCode } from '@waygate/core';
+import type { BuildInput, Endpoint, EndpointAdapter, ProviderAdapter, SSEEvent, StreamTransformer, UpstreamRequest } from '@waygate/core';
+import { createOpenAIWireAdapter, targetOption } from '@waygate/provider-openai';
+
+/** The api-version used when none is given: a current GA version of the data-plane API. */
+export const DEFAULT_API_VERSION = '2024-10-21';
+
+/**
+ * The adapter's default base URL. It is a template, not an address: without a custom host the real
+ * host is built from `resource_name`. (The kernel needs a default to route a leaf without custom_host.)
+ */
+export const AZURE_HOST_TEMPLATE = 'https://{resource_name}.openai.azure.com';
+
+/** One DNS label: letters, digits and inner hyphens, at most 63 characters. */
+const DNS_LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+/** api-version values look like 2024-10-21, 2025-04-01-preview, or `v1`. */
+const API_VERSION = /^(?:v1|preview|\d{4}-\d{2}-\d{2}(?:-preview)?)$/;
+
+const PATHS: Record<string, string> = {
+  'chat.completions': '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+};
+
+export interface AzureOptions {
+  resourceName?: string;
+  deploymentId?: string;
+  apiVersion: string;
+  adToken?: string;
+}
+
+/** Reads the Azure options from the config node (snake_case) or headers (`x-waygate-azure-…` / `x-portkey-azure-…`). */
+export function azureOptions(input: BuildInput): AzureOptions {
+  const resourceName = targetOption(input, 'resource_name', 'azure-resource-name');
+  const deploymentId = targetOption(input, 'deployment_id', 'azure-deployment-id');
+  const apiVersion = targetOption(input, 'api_version', 'azure-api-version') ?? DEFAULT_API_VERSION;
+  let adToken = targetOption(input, 'azure_ad_token', 'azure-ad-token');
+  if (adToken) adToken = adToken.replace(/^Bearer\s+/i, '').trim() || undefined;
+  return { resourceName, deploymentId, apiVersion, adToken };
+}
+
+/** The upstream URL for an endpoint, or a 400 GatewayError for options that cannot make one. */
+export function azureURL(input: BuildInput, endpoint: string, opts: AzureOptions = azureOptions(input)): string {
+  const path = PATHS[endpoint]!;
+  const p = input.target.path;
+  if (opts.resourceName !== undefined && !DNS_LABEL.test(opts.resourceName)) {
+    throw badRequest(
+      ErrorCode.INVALID_CONFIG,
+      `${p}: resource_name must be an Azure resource name (letters, digits and hyphens)`,
+      `${p}.resource_name`,
+    );
+  }
+  if (!API_VERSION.test(opts.apiVersion)) {
+    throw badRequest(ErrorCode.INVALID_CONFIG, `${p}: api_version ${JSON.stringify(opts.apiVersion)} is not an Azure API version`, `${p}.api_version`);
+  }
+  let host = input.target.baseURL;
+  if (!host || host === AZURE_HOST_TEMPLATE) {
+    if (!opts.resourceName) {
+      throw badRequest(
+        ErrorCode.INVALID_CONFIG,
+        `${p}: azure-openai needs resource_name (or the x-waygate-azure-resource-name header) or a custom_host`,
+        `${p}.resource_name`,
+      );
+    }
+    host = `https://${opts.resourceName.toLowerCase()}.openai.azure.com`;
+  }
+  host = host.replace(/\/+$/, '');
+  if (opts.apiVersion === 'v1') return `${host}/openai/v1${path}`;
+  let deployment = opts.deploymentId;
+  if (!deployment) {
+    const model = input.body?.model;
+    if (typeof model === 'string' && model) deployment = model;
+  }
+  if (!deployment) {
+    throw badRequest(
+      ErrorCode.INVALID_CONFIG,
+      `${p}: azure-openai needs deployment_id (or the x-waygate-azure-deployment-id header), or api_version "v1"`,
+      `${p}.deployment_id`,
+    );
+  }
+  return `${host}/openai/deployments/${encodeURIComponent(deployment)}${path}?api-version=${encodeURIComponent(opts.apiVersion)}`;
+}
+
+const wire = createOpenAIWireAdapter({
+  id: 'azure-openai',
+  endpoints: ['chat.completions', 'completions', 'embeddings'],
+  authHeader: (key) => ['api-key', key],
+  headers: (input) => ({ 'openai-beta': targetOption(input, 'openai_beta', 'openai-beta') }),
+});
+
+function azureEndpoint(name: Endpoint): EndpointAdapter {
+  const inner = wire.endpoints[name]!;
+  return {
+    build(input: BuildInput): UpstreamRequest {
+      const opts = azureOptions(input);
+      const url = azureURL(input, name, opts);
+      const req = inner.build(input);
+      req.url = url;
+      if (opts.adToken) {
+        delete req.headers['api-key'];
+        req.headers['authorization'] = `Bearer ${opts.adToken}`;
+      }
+      return req;
+    },
+    ...(name === 'chat.completions' || name === 'completions' ? { createStreamTransformer: () => new AzureStreamTransformer() } : {}),
+  };
+}
+
+/**
+ * Azure's streams are OpenAI's with one quirk: the first event is a chunk with `object: ""`, no
+ * choices and the prompt's `prompt_filter_results`. That chunk is held and its filter results are
+ * attached to the next chunk (so it does not count as content, and a failure before the first token
+ * can still be retried); a lone one is sent as a proper `chat.completion.chunk`. Everything else is
+ * relayed as it came. A stream that closes without `[DONE]` is reported as interrupted.
+ */
+export class AzureStreamTransformer implements StreamTransformer {
+  #pendingFilter: unknown;
+  #done = false;
+
+  transform(ev: SSEEvent): SSEEvent | SSEEvent[] | undefined {
+    if (this.#done) return undefined;
+    if (ev.data === '[DONE]') {
+      this.#done = true;
+      const out = this.#releaseFilter();
+      return out ? [out, { data: '[DONE]' }] : { data: '[DONE]' };
+    }
+    if (ev.data.indexOf('prompt_filter_results') === -1 && this.#pendingFilter === undefined) return ev;
+    let chunk: Record<string, unknown>;
+    try {
+      chunk = JSON.parse(ev.data);
+    } catch {
+      return ev;
+    }
+    if (!chunk || typeof chunk !== 'object' || Array.isArray(chunk)) return ev;
+    const onlyFilter = Array.isArray(chunk.choices) && chunk.choices.length === 0 && !chunk.usage && chunk.prompt_filter_results !== undefined;
+    if (onlyFilter && this.#pendingFilter === undefined) {
+      this.#pendingFilter = chunk.prompt_filter_results;
+      return undefined;
+    }
+    if (this.#pendingFilter !== undefined) {
+      if (chunk.prompt_filter_results === undefined) chunk.prompt_filter_results = this.#pendingFilter;
+      this.#pendingFilter = undefined;
+    }
+    if (chunk.object !== 'chat.completion.chunk' && chunk.object !== 'text_completion') chunk.object = 'chat.completion.chunk';
+    return { data: JSON.stringify(chunk) };
+  }
+
+  flush(): SSEEvent | SSEEvent[] | undefined {
+    if (this.#done) return undefined;
+    const out = this.#releaseFilter();
+    if (out) return out;
+    throw new Error('the upstream closed the stream without [DONE]');
+  }
+
+  #releaseFilter(): SSEEvent | undefined {
+    if (this.#pendingFilter === undefined) return undefined;
+    const chunk = { id: '', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: '', choices: [], prompt_filter_results: this.#pendingFilter };
+    this.#pendingFilter = undefined;
+    return { data: JSON.stringify(chunk) };
+  }
+}
+
+/** The Azure OpenAI adapter: OpenAI's wire format at Azure's URLs, with `api-key` or Entra auth. */
+export const azureOpenAI: ProviderAdapter = {
+  id: 'azure-openai',
+  displayName: 'Azure OpenAI',
+  baseURL: AZURE_HOST_TEMPLATE,
+  endpoints: {
+    'chat.completions': azureEndpoint('chat.completions'),
+    completions: azureEndpoint('completions'),
+    embeddings: azureEndpoint('embeddings'),
+  },
+};
