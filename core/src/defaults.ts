@@ -8,6 +8,7 @@ export const DEFAULT_PLUGINS: readonly string[] = Object.freeze([
   '@waygate/provider-anthropic',
   '@waygate/provider-azure-openai',
   '@waygate/provider-cohere',
+  '@waygate/provider-google',
   '@waygate/strategy-single',
   '@waygate/strategy-fallback',
   '@waygate/strategy-loadbalance',
