@@ -9,6 +9,7 @@ export const DEFAULT_PLUGINS: readonly string[] = Object.freeze([
   '@waygate/provider-azure-openai',
   '@waygate/provider-cohere',
   '@waygate/provider-google',
+  '@waygate/provider-bedrock',
   '@waygate/strategy-single',
   '@waygate/strategy-fallback',
   '@waygate/strategy-loadbalance',
