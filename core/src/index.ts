@@ -30,7 +30,7 @@ export { parseSSE, serializeSSE, SSEParser, DONE } from './sse.js';
 export { createLogger, REDACT_PATHS, scrub } from './logger.js';
 export { DEFAULT_PLUGINS } from './defaults.js';
 export { CORE_VERSION } from './version.js';
-export { readPackageInfo } from './package-info.js';
+export { readPackageInfo, pluginManifest } from './package-info.js';
 export type { PackageInfo } from './package-info.js';
 export { INHERITED_KEYS } from './types.js';
 export type * from './types.js';

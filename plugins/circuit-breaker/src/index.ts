@@ -1,4 +1,4 @@
-import { definePlugin, readPackageInfo, Stage, targetKey } from '@waygate/core';
+import { definePlugin, pluginManifest, Stage, targetKey } from '@waygate/core';
 import type { GatewayError, GatewayResponse, RequestContext, Target } from '@waygate/core';
 import { BreakerOptionsSchema, breakerOptions } from './options.js';
 import type { BreakerOptions, BreakerOptionsInput } from './options.js';
@@ -18,8 +18,8 @@ export type { RedisStoreDeps, MiniLogger } from './redis.js';
 export { countsAsFailure } from './types.js';
 export type { Admission, BreakerStore, CircuitState, StateChange } from './types.js';
 
-const pkg = readPackageInfo(import.meta.url);
-const STATE_KEY = pkg.name;
+const manifest = pluginManifest(import.meta.url, 'policy');
+const STATE_KEY = manifest.name;
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -140,16 +140,10 @@ function logChange(logger: BreakerDeps['logger'], c: StateChange): void {
 }
 
 export default definePlugin({
-  manifest: {
-    name: pkg.name,
-    version: pkg.version,
-    kind: 'policy',
-    core: '^1.0.0',
-    description: pkg.description,
-  },
+  manifest,
   configSchema: BreakerOptionsSchema,
   async setup(kernel, options) {
-    const logger = kernel.logger.child({ plugin: pkg.name });
+    const logger = kernel.logger.child({ plugin: manifest.name });
     const breaker = new CircuitBreaker(options, { logger });
     kernel.onClose(() => breaker.close());
     if (options.store === 'redis') {
@@ -158,11 +152,11 @@ export default definePlugin({
       if (shared) logger.info({ redis: url, syncIntervalMs: options.syncIntervalMs }, 'circuit breaker state is shared through Redis');
     }
     kernel.strategies.addAvailabilityCheck((target, ctx) => breaker.admit(target, ctx));
-    kernel.hooks.onError.tap({ name: pkg.name, stage: Stage.CIRCUIT_BREAKER }, (err, ctx) => {
+    kernel.hooks.onError.tap({ name: manifest.name, stage: Stage.CIRCUIT_BREAKER }, (err, ctx) => {
       breaker.onError(err, ctx);
       return undefined;
     });
-    kernel.hooks.afterResponse.tap({ name: pkg.name, stage: Stage.USAGE }, (res, ctx) => {
+    kernel.hooks.afterResponse.tap({ name: manifest.name, stage: Stage.USAGE }, (res, ctx) => {
       breaker.afterResponse(res, ctx);
       return res;
     });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin, readPackageInfo, Stage } from '@waygate/core';
+import { definePlugin, pluginManifest, Stage } from '@waygate/core';
 import { createRetryPolicy, DEFAULT_OPTIONS } from './policy.js';
 
 export {
@@ -22,23 +22,17 @@ export const RetryOptionsSchema = z.strictObject({
   maxRetryAfterMs: z.number().min(0).default(DEFAULT_OPTIONS.maxRetryAfterMs),
 });
 
-const pkg = readPackageInfo(import.meta.url);
+const manifest = pluginManifest(import.meta.url, 'policy');
 
 export default definePlugin({
-  manifest: {
-    name: pkg.name,
-    version: pkg.version,
-    kind: 'policy',
-    core: '^1.0.0',
-    description: pkg.description,
-  },
+  manifest,
   configSchema: RetryOptionsSchema,
   setup(kernel, options) {
     const decide = createRetryPolicy(options);
-    kernel.hooks.onError.tapPromise({ name: pkg.name, stage: Stage.RETRY }, async (err, ctx) => decide(err, ctx));
+    kernel.hooks.onError.tapPromise({ name: manifest.name, stage: Stage.RETRY }, async (err, ctx) => decide(err, ctx));
     // A target that answered after an earlier one ran out of retries (a fallback) is the final word:
     // the answer did not come from exhausted retries.
-    kernel.hooks.afterResponse.tap({ name: pkg.name, stage: Stage.USAGE }, (res, ctx) => {
+    kernel.hooks.afterResponse.tap({ name: manifest.name, stage: Stage.USAGE }, (res, ctx) => {
       if (ctx.retriesExhausted && res.source === 'upstream' && res.status < 400) ctx.retriesExhausted = false;
       return res;
     });

@@ -1,4 +1,4 @@
-import { definePlugin, readPackageInfo, badRequest, ErrorCode } from '@waygate/core';
+import { definePlugin, pluginManifest, badRequest, ErrorCode } from '@waygate/core';
 import type { ConfigNode, RequestContext, RoutingStrategy, StrategyConfig } from '@waygate/core';
 import { compileQuery, QueryError } from './query.js';
 import type { Predicate, QueryRoot } from './query.js';
@@ -100,16 +100,10 @@ export const conditionalStrategy: RoutingStrategy = {
   },
 };
 
-const pkg = readPackageInfo(import.meta.url);
+const manifest = pluginManifest(import.meta.url, 'strategy');
 
 export default definePlugin({
-  manifest: {
-    name: pkg.name,
-    version: pkg.version,
-    kind: 'strategy',
-    core: '^1.0.0',
-    description: pkg.description,
-  },
+  manifest,
   setup(kernel) {
     kernel.strategies.register(conditionalStrategy);
   },

@@ -1,4 +1,4 @@
-import { definePlugin, readPackageInfo, badRequest, ErrorCode, Stage } from '@waygate/core';
+import { definePlugin, pluginManifest, badRequest, ErrorCode, Stage } from '@waygate/core';
 import type { ErrorDecision, GatewayError, PlannedTarget, RequestContext, RoutingStrategy } from '@waygate/core';
 
 /**
@@ -64,18 +64,12 @@ export function fallbackDecision(err: GatewayError, ctx: RequestContext): ErrorD
   return undefined;
 }
 
-const pkg = readPackageInfo(import.meta.url);
+const manifest = pluginManifest(import.meta.url, 'strategy');
 
 export default definePlugin({
-  manifest: {
-    name: pkg.name,
-    version: pkg.version,
-    kind: 'strategy',
-    core: '^1.0.0',
-    description: pkg.description,
-  },
+  manifest,
   setup(kernel) {
     kernel.strategies.register(fallbackStrategy);
-    kernel.hooks.onError.tap({ name: pkg.name, stage: Stage.FALLBACK }, fallbackDecision);
+    kernel.hooks.onError.tap({ name: manifest.name, stage: Stage.FALLBACK }, fallbackDecision);
   },
 });

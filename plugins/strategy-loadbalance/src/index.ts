@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin, readPackageInfo, Stage } from '@waygate/core';
+import { definePlugin, pluginManifest, Stage } from '@waygate/core';
 import type { Kernel } from '@waygate/core';
 import { LoadBalancer, DEFAULT_BALANCER_OPTIONS } from './balancer.js';
 
@@ -20,7 +20,7 @@ export const LoadbalanceOptionsSchema = z.strictObject({
  */
 export const RELEASE_STAGE = Stage.AUTH - 500;
 
-const pkg = readPackageInfo(import.meta.url);
+const manifest = pluginManifest(import.meta.url, 'strategy');
 
 const balancers = new WeakMap<Kernel, LoadBalancer>();
 
@@ -33,24 +33,18 @@ export function balancerOf(kernel: Kernel): LoadBalancer | undefined {
 export function install(kernel: Kernel, balancer: LoadBalancer): void {
   kernel.strategies.register(balancer.strategy);
   balancers.set(kernel, balancer);
-  kernel.hooks.afterResponse.tap({ name: pkg.name, stage: RELEASE_STAGE }, (res, ctx) => {
+  kernel.hooks.afterResponse.tap({ name: manifest.name, stage: RELEASE_STAGE }, (res, ctx) => {
     balancer.release(ctx);
     return res;
   });
-  kernel.hooks.afterResponse.tap({ name: pkg.name, stage: Stage.USAGE }, (res, ctx) => {
+  kernel.hooks.afterResponse.tap({ name: manifest.name, stage: Stage.USAGE }, (res, ctx) => {
     balancer.record(ctx);
     return res;
   });
 }
 
 export default definePlugin({
-  manifest: {
-    name: pkg.name,
-    version: pkg.version,
-    kind: 'strategy',
-    core: '^1.0.0',
-    description: pkg.description,
-  },
+  manifest,
   configSchema: LoadbalanceOptionsSchema,
   setup(kernel, options) {
     install(kernel, new LoadBalancer(options));

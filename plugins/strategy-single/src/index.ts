@@ -1,4 +1,4 @@
-import { definePlugin, readPackageInfo, badRequest, ErrorCode } from '@waygate/core';
+import { definePlugin, pluginManifest, badRequest, ErrorCode } from '@waygate/core';
 import type { RoutingStrategy } from '@waygate/core';
 
 /**
@@ -15,16 +15,10 @@ export const singleStrategy: RoutingStrategy = {
   },
 };
 
-const pkg = readPackageInfo(import.meta.url);
+const manifest = pluginManifest(import.meta.url, 'strategy');
 
 export default definePlugin({
-  manifest: {
-    name: pkg.name,
-    version: pkg.version,
-    kind: 'strategy',
-    core: '^1.0.0',
-    description: pkg.description,
-  },
+  manifest,
   setup(kernel) {
     kernel.strategies.register(singleStrategy);
   },

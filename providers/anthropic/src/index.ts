@@ -1,4 +1,4 @@
-import { definePlugin, readPackageInfo } from '@waygate/core';
+import { definePlugin, pluginManifest } from '@waygate/core';
 import { anthropic } from './anthropic.js';
 
 export {
@@ -15,16 +15,10 @@ export {
   DEFAULT_MAX_TOKENS,
 } from './anthropic.js';
 
-const pkg = readPackageInfo(import.meta.url);
+const manifest = pluginManifest(import.meta.url, 'provider');
 
 export default definePlugin({
-  manifest: {
-    name: pkg.name,
-    version: pkg.version,
-    kind: 'provider',
-    core: '^1.0.0',
-    description: pkg.description,
-  },
+  manifest,
   setup(kernel) {
     kernel.providers.register(anthropic);
   },

@@ -1,4 +1,4 @@
-import { definePlugin, readPackageInfo } from '@waygate/core';
+import { definePlugin, pluginManifest } from '@waygate/core';
 import { cohere } from './cohere.js';
 
 export {
@@ -13,16 +13,10 @@ export {
   FINISH_REASONS,
 } from './cohere.js';
 
-const pkg = readPackageInfo(import.meta.url);
+const manifest = pluginManifest(import.meta.url, 'provider');
 
 export default definePlugin({
-  manifest: {
-    name: pkg.name,
-    version: pkg.version,
-    kind: 'provider',
-    core: '^1.0.0',
-    description: pkg.description,
-  },
+  manifest,
   setup(kernel) {
     kernel.providers.register(cohere);
   },

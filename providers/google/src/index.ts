@@ -1,4 +1,4 @@
-import { definePlugin, readPackageInfo } from '@waygate/core';
+import { definePlugin, pluginManifest } from '@waygate/core';
 import { google } from './google.js';
 
 export {
@@ -17,16 +17,10 @@ export {
   GOOGLE_BASE_URL,
 } from './google.js';
 
-const pkg = readPackageInfo(import.meta.url);
+const manifest = pluginManifest(import.meta.url, 'provider');
 
 export default definePlugin({
-  manifest: {
-    name: pkg.name,
-    version: pkg.version,
-    kind: 'provider',
-    core: '^1.0.0',
-    description: pkg.description,
-  },
+  manifest,
   setup(kernel) {
     kernel.providers.register(google);
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin, readPackageInfo } from '@waygate/core';
+import { definePlugin, pluginManifest } from '@waygate/core';
 import type { Endpoint } from '@waygate/core';
 import { createOpenAIWireAdapter } from '@waygate/provider-openai';
 import { PRESETS } from './presets.js';
@@ -7,7 +7,7 @@ import { PRESETS } from './presets.js';
 export { PRESETS } from './presets.js';
 export type { Preset } from './presets.js';
 
-const pkg = readPackageInfo(import.meta.url);
+const manifest = pluginManifest(import.meta.url, 'provider');
 
 const ENDPOINTS = ['chat.completions', 'completions', 'embeddings', 'models'] as const;
 
@@ -29,7 +29,7 @@ const optionsSchema = z.strictObject({
 
 /** Registers one provider per OpenAI-compatible preset, each under its own slug. */
 export default definePlugin({
-  manifest: { name: pkg.name, version: pkg.version, kind: 'provider', core: '^1.0.0', description: pkg.description },
+  manifest,
   configSchema: optionsSchema,
   setup(kernel, options) {
     const only = options.only ? new Set(options.only) : undefined;

@@ -1,4 +1,4 @@
-import { definePlugin, readPackageInfo } from '@waygate/core';
+import { definePlugin, pluginManifest } from '@waygate/core';
 import { createOpenAIWireAdapter, targetOption } from './wire.js';
 
 export { createOpenAIWireAdapter, targetOption } from './wire.js';
@@ -16,16 +16,10 @@ export const openai = createOpenAIWireAdapter({
   }),
 });
 
-const pkg = readPackageInfo(import.meta.url);
+const manifest = pluginManifest(import.meta.url, 'provider');
 
 export default definePlugin({
-  manifest: {
-    name: pkg.name,
-    version: pkg.version,
-    kind: 'provider',
-    core: '^1.0.0',
-    description: pkg.description,
-  },
+  manifest,
   setup(kernel) {
     kernel.providers.register(openai);
   },
