@@ -27,6 +27,7 @@ export type { RoutingStrategy, AvailabilityCheck } from './strategies.js';
 export { AbortEmitter } from './abort.js';
 export { checkCustomHost } from './custom-host.js';
 export { parseSSE, serializeSSE, SSEParser, DONE } from './sse.js';
+export { ChunkWriter } from './chunks.js';
 export { createLogger, REDACT_PATHS, scrub } from './logger.js';
 export { DEFAULT_PLUGINS } from './defaults.js';
 export { CORE_VERSION } from './version.js';

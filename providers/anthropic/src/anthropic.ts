@@ -1,4 +1,4 @@
-import { ErrorCode, GatewayError, badRequest } from '@waygate/core';
+import { ChunkWriter, ErrorCode, GatewayError, badRequest } from '@waygate/core';
 import type { BuildInput, EndpointAdapter, ProviderAdapter, SSEEvent, StreamTransformer, UpstreamRequest, Usage } from '@waygate/core';
 
 /**
@@ -258,9 +258,7 @@ export function mapAnthropicError(status: number, body: unknown, headers: Record
 
 /** Anthropic's event stream → OpenAI chat.completion.chunk events, ending with `data: [DONE]`. */
 export class AnthropicStreamTransformer implements StreamTransformer {
-  #id = '';
-  #model = '';
-  readonly #created = Math.floor(Date.now() / 1000);
+  readonly #out = new ChunkWriter();
   readonly #includeUsage: boolean;
   #usage: Json = {};
   /** Anthropic content block index → OpenAI tool call index, for tool_use blocks. */
@@ -274,26 +272,14 @@ export class AnthropicStreamTransformer implements StreamTransformer {
   }
 
   #chunk(delta: Json, finish: string | null = null): SSEEvent {
-    return {
-      data: JSON.stringify({
-        id: this.#id,
-        object: 'chat.completion.chunk',
-        created: this.#created,
-        model: this.#model,
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-      }),
-    };
+    return this.#out.delta(delta, finish);
   }
 
   #end(): SSEEvent[] {
     this.#done = true;
     const out: SSEEvent[] = [];
-    if (this.#includeUsage) {
-      out.push({
-        data: JSON.stringify({ id: this.#id, object: 'chat.completion.chunk', created: this.#created, model: this.#model, choices: [], usage: toOpenAIUsage(this.#usage) }),
-      });
-    }
-    out.push({ data: '[DONE]' });
+    if (this.#includeUsage) out.push(this.#out.usage(toOpenAIUsage(this.#usage)));
+    out.push(this.#out.done());
     return out;
   }
 
@@ -308,8 +294,8 @@ export class AnthropicStreamTransformer implements StreamTransformer {
     switch (d.type ?? ev.event) {
       case 'message_start': {
         const m: Json = isObj(d.message) ? d.message : {};
-        this.#id = String(m.id ?? '');
-        this.#model = String(m.model ?? '');
+        this.#out.id = String(m.id ?? '');
+        this.#out.model = String(m.model ?? '');
         if (isObj(m.usage)) this.#usage = { ...m.usage };
         this.#started = true;
         return this.#chunk({ role: 'assistant', content: '' });

@@ -1,4 +1,4 @@
-import { ErrorCode, GatewayError, badRequest } from '@waygate/core';
+import { ChunkWriter, ErrorCode, GatewayError, badRequest } from '@waygate/core';
 import type { BuildInput, EndpointAdapter, ProviderAdapter, SSEEvent, StreamTransformer, UpstreamRequest, Usage } from '@waygate/core';
 import { decodeEventStream } from './eventstream.js';
 import { signV4 } from './sigv4.js';
@@ -313,9 +313,7 @@ export function mapBedrockError(status: number, body: unknown, headers: Record<s
 
 /** ConverseStream events (one per event-stream frame) → OpenAI chat.completion.chunk events, ending with `data: [DONE]`. */
 export class BedrockStreamTransformer implements StreamTransformer {
-  readonly #id: string;
-  readonly #model: string;
-  readonly #created: number;
+  readonly #out: ChunkWriter;
   readonly #includeUsage: boolean;
   /** Bedrock content block index → OpenAI tool call index. */
   readonly #tools = new Map<number, number>();
@@ -324,23 +322,17 @@ export class BedrockStreamTransformer implements StreamTransformer {
   #done = false;
 
   constructor(input: BuildInput) {
-    this.#id = `chatcmpl-${input.ctx.id}`;
-    this.#model = String(input.body?.model ?? '');
-    this.#created = Math.floor((input.ctx.startedAt ?? Date.now()) / 1000);
+    this.#out = new ChunkWriter({
+      id: `chatcmpl-${input.ctx.id}`,
+      model: String(input.body?.model ?? ''),
+      created: Math.floor((input.ctx.startedAt ?? Date.now()) / 1000),
+    });
     const so = input.body?.stream_options;
     this.#includeUsage = isObj(so) && so.include_usage === true;
   }
 
   #chunk(delta: Json, finish: string | null = null): SSEEvent {
-    return {
-      data: JSON.stringify({
-        id: this.#id,
-        object: 'chat.completion.chunk',
-        created: this.#created,
-        model: this.#model,
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-      }),
-    };
+    return this.#out.delta(delta, finish);
   }
 
   #start(out: SSEEvent[]): void {
@@ -358,11 +350,9 @@ export class BedrockStreamTransformer implements StreamTransformer {
       out.push(this.#chunk({}, 'stop'));
     }
     const u = toOpenAIUsage(usage);
-    if (this.#includeUsage && u) {
-      out.push({ data: JSON.stringify({ id: this.#id, object: 'chat.completion.chunk', created: this.#created, model: this.#model, choices: [], usage: u }) });
-    }
+    if (this.#includeUsage && u) out.push(this.#out.usage(u));
     this.#done = true;
-    out.push({ data: '[DONE]' });
+    out.push(this.#out.done());
     return out;
   }
 

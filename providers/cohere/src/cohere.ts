@@ -1,4 +1,4 @@
-import { badRequest, ErrorCode, GatewayError } from '@waygate/core';
+import { badRequest, ChunkWriter, ErrorCode, GatewayError } from '@waygate/core';
 import type { BuildInput, EndpointAdapter, ProviderAdapter, SSEEvent, StreamTransformer, UpstreamRequest, Usage } from '@waygate/core';
 
 type Json = Record<string, any>;
@@ -204,9 +204,8 @@ export function mapCohereError(status: number, body: unknown, headers: Record<st
 
 /** Cohere's v2 chat event stream → OpenAI chat.completion.chunk events, ending with `data: [DONE]`. */
 export class CohereStreamTransformer implements StreamTransformer {
-  #id = '';
-  readonly #model: string;
-  readonly #created = Math.floor(Date.now() / 1000);
+  /** Named after Cohere's message id once message-start gives it. */
+  readonly #out: ChunkWriter;
   readonly #includeUsage: boolean;
   /** Cohere tool-call index → OpenAI tool call index. */
   readonly #tools = new Map<number, number>();
@@ -214,18 +213,12 @@ export class CohereStreamTransformer implements StreamTransformer {
   #done = false;
 
   constructor(model: string, includeUsage: boolean) {
-    this.#model = model;
+    this.#out = new ChunkWriter({ id: 'cohere-stream', model });
     this.#includeUsage = includeUsage;
   }
 
-  #chunk(choices: Json[], usage?: Usage): SSEEvent {
-    const c: Json = { id: this.#id || 'cohere-stream', object: 'chat.completion.chunk', created: this.#created, model: this.#model, choices };
-    if (usage) c.usage = usage;
-    return { data: JSON.stringify(c) };
-  }
-
   #delta(delta: Json, finish: string | null = null): SSEEvent {
-    return this.#chunk([{ index: 0, delta, logprobs: null, finish_reason: finish }]);
+    return this.#out.delta(delta, finish);
   }
 
   /** The role chunk, if the stream has not sent it yet (a stream without message-start still names the role). */
@@ -250,7 +243,7 @@ export class CohereStreamTransformer implements StreamTransformer {
     const msg = isObj(data.delta) && isObj(data.delta.message) ? data.delta.message : {};
     switch (type) {
       case 'message-start':
-        if (typeof data.id === 'string') this.#id = data.id;
+        if (typeof data.id === 'string' && data.id) this.#out.id = data.id;
         this.#start(out);
         break;
       case 'content-start':
@@ -296,9 +289,9 @@ export class CohereStreamTransformer implements StreamTransformer {
         out.push(this.#delta({}, mapFinishReason(d.finish_reason)));
         if (this.#includeUsage) {
           const usage = usageOf(d.usage);
-          if (usage) out.push(this.#chunk([], usage));
+          if (usage) out.push(this.#out.usage(usage));
         }
-        out.push({ data: '[DONE]' });
+        out.push(this.#out.done());
         this.#done = true;
         break;
       }

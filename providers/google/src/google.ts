@@ -1,4 +1,4 @@
-import { ErrorCode, GatewayError, badRequest } from '@waygate/core';
+import { ChunkWriter, ErrorCode, GatewayError, badRequest } from '@waygate/core';
 import type { BuildInput, EndpointAdapter, ProviderAdapter, SSEEvent, StreamTransformer, UpstreamRequest, Usage } from '@waygate/core';
 
 /**
@@ -273,9 +273,7 @@ export function mapGoogleError(status: number, body: unknown, headers: Record<st
 
 /** Gemini's SSE stream (each event a GenerateContentResponse) → OpenAI chat.completion.chunk events, ending with `data: [DONE]`. */
 export class GoogleStreamTransformer implements StreamTransformer {
-  #id = `chatcmpl-${Date.now().toString(36)}`;
-  #model: string;
-  readonly #created = Math.floor(Date.now() / 1000);
+  readonly #out: ChunkWriter;
   readonly #includeUsage: boolean;
   #usage: Json | undefined;
   #started = false;
@@ -286,19 +284,11 @@ export class GoogleStreamTransformer implements StreamTransformer {
 
   constructor(includeUsage: boolean, model: string) {
     this.#includeUsage = includeUsage;
-    this.#model = model;
+    this.#out = new ChunkWriter({ id: `chatcmpl-${Date.now().toString(36)}`, model });
   }
 
   #chunk(index: number, delta: Json, finish: string | null = null): SSEEvent {
-    return {
-      data: JSON.stringify({
-        id: this.#id,
-        object: 'chat.completion.chunk',
-        created: this.#created,
-        model: this.#model,
-        choices: [{ index, delta, logprobs: null, finish_reason: finish }],
-      }),
-    };
+    return this.#out.delta(delta, finish, index);
   }
 
   transform(ev: SSEEvent): SSEEvent | SSEEvent[] | undefined {
@@ -315,8 +305,8 @@ export class GoogleStreamTransformer implements StreamTransformer {
       const e = d.error;
       return { data: JSON.stringify({ error: { message: String(e.message ?? 'google stream error'), type: e.status ?? 'server_error', code: e.status ?? null, param: null } }) };
     }
-    if (!this.#started && typeof d.responseId === 'string' && d.responseId) this.#id = `chatcmpl-${d.responseId}`;
-    if (typeof d.modelVersion === 'string' && d.modelVersion) this.#model = d.modelVersion;
+    if (!this.#started && typeof d.responseId === 'string' && d.responseId) this.#out.id = `chatcmpl-${d.responseId}`;
+    if (typeof d.modelVersion === 'string' && d.modelVersion) this.#out.model = d.modelVersion;
     if (isObj(d.usageMetadata)) this.#usage = d.usageMetadata;
     const out: SSEEvent[] = [];
     const candidates: Json[] = Array.isArray(d.candidates) ? d.candidates.filter(isObj) : [];
@@ -361,12 +351,8 @@ export class GoogleStreamTransformer implements StreamTransformer {
       };
     }
     const out: SSEEvent[] = [];
-    if (this.#includeUsage) {
-      out.push({
-        data: JSON.stringify({ id: this.#id, object: 'chat.completion.chunk', created: this.#created, model: this.#model, choices: [], usage: toOpenAIUsage(this.#usage) }),
-      });
-    }
-    out.push({ data: '[DONE]' });
+    if (this.#includeUsage) out.push(this.#out.usage(toOpenAIUsage(this.#usage)));
+    out.push(this.#out.done());
     return out;
   }
 }
