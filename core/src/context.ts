@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ConfigNode, Endpoint, PlannedTarget, RoutePlan, Usage } from './types.js';
 import type { Kernel } from './kernel.js';
+import type { EndpointDefinition } from './endpoints.js';
 import type { GatewayError } from './errors.js';
 import { AbortEmitter } from './abort.js';
 
@@ -23,6 +24,8 @@ export class RequestContext {
   readonly id: string;
   traceId: string;
   readonly endpoint: Endpoint;
+  /** The endpoint's definition (its wire format); set by the HTTP layer, else looked up on first use. */
+  definition?: EndpointDefinition;
   readonly method: string;
   /** URL path without the query, e.g. `/v1/chat/completions`. */
   readonly path: string;

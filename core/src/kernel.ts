@@ -9,9 +9,13 @@ import { ErrorCode, GatewayError } from './errors.js';
 import { UpstreamClient, networkError } from './upstream.js';
 import { AbortEmitter } from './abort.js';
 import type { UpstreamResponse } from './upstream.js';
-import { parseSSE, DONE } from './sse.js';
+import { parseSSE } from './sse.js';
 import { resolveRequestConfig, checkNodes } from './request-config.js';
 import { StrategyRegistry } from './strategies.js';
+import { EndpointRegistry, OPENAI_ENDPOINTS, OPENAI_STREAM, answerUsage, recordUsage } from './endpoints.js';
+import type { EndpointDefinition, StreamFormat } from './endpoints.js';
+import { NamedRegistry } from './registry.js';
+import type { ConfigNode, RoutePlan } from './types.js';
 import { CORE_VERSION } from './version.js';
 
 const CORE = '@waygate/core';
@@ -88,6 +92,15 @@ export class Kernel {
   readonly providers: ProviderRegistry;
   /** Routing strategies by `strategy.mode`, and availability checks (circuit breakers). */
   readonly strategies: StrategyRegistry;
+  /** The client-facing API endpoints and their wire formats (OpenAI's from the core; plugins add others). */
+  readonly endpoints: EndpointRegistry;
+  /**
+   * Named services plugins offer each other, by kind: guardrail checks (`checks`, ids like
+   * `default.regexMatch`) and cache backends (`caches`). The core only keeps them; the plugins that
+   * use a kind define its contract.
+   */
+  readonly registries: { readonly checks: NamedRegistry<unknown>; readonly caches: NamedRegistry<unknown> };
+  readonly #configChecks: Array<(node: ConfigNode, path: string) => void> = [];
   readonly logger: Logger;
   readonly config: FileConfig;
   readonly configVersion: string;
@@ -107,6 +120,9 @@ export class Kernel {
     this.hooks = createHooks(this.owner);
     this.providers = new ProviderRegistry(this.owner);
     this.strategies = new StrategyRegistry(this.owner);
+    this.endpoints = new EndpointRegistry(this.owner);
+    for (const def of OPENAI_ENDPOINTS) this.endpoints.register(def);
+    this.registries = { checks: new NamedRegistry('guardrail check', this.owner), caches: new NamedRegistry('cache backend', this.owner) };
     this.upstream = new UpstreamClient(loaded.config.upstream);
     this.#tapDefaults();
   }
@@ -120,13 +136,52 @@ export class Kernel {
     this.#closers.push(fn);
   }
 
+  /**
+   * Adds a check run on every node of every routing config where configs are checked (at start-up for
+   * the file's, once per distinct config header): a plugin that reads its own keys from the config
+   * (guardrails, cache) rejects what it cannot honour with a 400 naming the path, instead of failing
+   * per request or, worse, silently ignoring it.
+   */
+  addConfigCheck(check: (node: ConfigNode, path: string) => void): void {
+    if (this.#sealed) throw new Error('The kernel is sealed: config checks are added in setup(), at start-up');
+    this.#configChecks.push(check);
+  }
+
+  /** Runs the plugins' config checks on one node (called by the core's config check). */
+  checkConfigNode(node: ConfigNode, path: string): void {
+    for (const check of this.#configChecks) check(node, path);
+  }
+
   /** Ends start-up: no more taps or providers; the file's routing config is checked against what loaded. */
   seal(): void {
     if (this.config.routing) checkNodes({ kernel: this }, this.config.routing, 'routing');
     sealHooks(this.hooks);
     this.providers.seal();
     this.strategies.seal();
+    this.endpoints.seal();
+    this.registries.checks.seal();
+    this.registries.caches.seal();
     this.#sealed = true;
+  }
+
+  /**
+   * The request's route plan, made once: by selectTarget when the kernel routes, or earlier by a
+   * beforeRequest plugin that needs to know the targets (a cache keyed by target, a guardrail set on
+   * a target). Either way the strategies run once per request.
+   */
+  async plan(ctx: RequestContext): Promise<RoutePlan> {
+    if (ctx.plan) return ctx.plan;
+    const plan = await this.hooks.selectTarget.promise(ctx);
+    if (!plan || plan.targets.length === 0) {
+      throw new GatewayError(ErrorCode.INVALID_CONFIG, 400, 'The routing config selected no target for this request');
+    }
+    ctx.plan = plan;
+    return plan;
+  }
+
+  /** The definition of the endpoint a request is for. */
+  endpointOf(ctx: RequestContext): EndpointDefinition | undefined {
+    return ctx.definition ?? (ctx.definition = this.endpoints.get(ctx.endpoint));
   }
 
   async close(): Promise<void> {
@@ -156,24 +211,20 @@ export class Kernel {
       const early = this.hooks.beforeRequest.taps.length ? await this.hooks.beforeRequest.promise(ctx) : undefined;
       res = early ?? (await this.#route(ctx));
     } catch (err) {
-      res = errorResponse(GatewayError.from(err));
+      res = this.errorResponse(GatewayError.from(err), ctx);
     }
     if (this.hooks.afterResponse.taps.length) {
       try {
         res = await this.hooks.afterResponse.promise(res, ctx);
       } catch (err) {
-        res = errorResponse(GatewayError.from(err));
+        res = this.errorResponse(GatewayError.from(err), ctx);
       }
     }
     return res;
   }
 
   async #route(ctx: RequestContext): Promise<GatewayResponse> {
-    const plan = await this.hooks.selectTarget.promise(ctx);
-    if (!plan || plan.targets.length === 0) {
-      throw new GatewayError(ErrorCode.INVALID_CONFIG, 400, 'The routing config selected no target for this request');
-    }
-    ctx.plan = plan;
+    const plan = await this.plan(ctx);
     let index = 0;
     for (let n = 0; n < MAX_ATTEMPTS; n++) {
       if (ctx.deadlineAt !== undefined && performance.now() >= ctx.deadlineAt) throw deadlineExceeded(ctx);
@@ -218,13 +269,14 @@ export class Kernel {
   /** One upstream call: build, send, map. Throws a GatewayError for anything that is not a success. */
   async #attempt(ctx: RequestContext, target: PlannedTarget): Promise<GatewayResponse> {
     const adapter = this.providers.get(target.provider)!;
-    const endpoint = adapter.endpoints[ctx.endpoint];
+    const endpoint = this.endpoints.adapterFor(adapter, ctx.endpoint);
     if (!endpoint) {
       throw new GatewayError(ErrorCode.UNSUPPORTED_ENDPOINT, 400, `Provider ${target.provider} does not support ${ctx.endpoint}`, {
         param: `${target.path}.provider`,
       });
     }
     const input = buildInput(ctx, target);
+    if (endpoint.prepare) await endpoint.prepare(input);
     const req = endpoint.build(input);
     if (ctx.forwardHeaders || target.node.forward_headers) {
       for (const name of ctx.forwardHeaders ?? target.node.forward_headers!) {
@@ -271,13 +323,14 @@ export class Kernel {
           });
         }
         headers['content-type'] = 'application/json';
+        const def = this.endpointOf(ctx);
         if (endpoint.mapResponse) {
-          // Usage is read from the canonical answer: a translated provider's own shape differs.
+          // Usage is read from the answer in the client's format: a translated provider's own shape differs.
           const mapped = endpoint.mapResponse(json, input);
-          captureUsage(ctx, mapped);
+          recordUsage(ctx, answerUsage(def, mapped));
           return GatewayResponse.json(status, mapped, headers, 'upstream');
         }
-        captureUsage(ctx, json);
+        recordUsage(ctx, answerUsage(def, json));
         return GatewayResponse.raw(status, bytes, headers, 'upstream', json);
       } catch (err) {
         if (!upstream.body.destroyed) upstream.body.destroy();
@@ -307,6 +360,7 @@ export class Kernel {
     const events = (endpoint.decodeStream ? endpoint.decodeStream(upstream.body) : parseSSE(upstream.body))[Symbol.asyncIterator]();
     const transformer = endpoint.createStreamTransformer?.(input);
     const passthrough = transformer === undefined;
+    const format: StreamFormat = this.endpointOf(ctx)?.stream ?? OPENAI_STREAM;
 
     // Hold events until the first one with content (OpenAI opens a chat stream with a role-only
     // chunk): until then nothing has reached the client, and a failure can still be retried.
@@ -316,7 +370,7 @@ export class Kernel {
       const next = await events.next();
       if (next.done) {
         held.push(...(transformer?.flush ? toList(transformer.flush()) : []));
-        if (held.some(isContentEvent)) break;
+        if (held.some(format.isContent)) break;
         throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} ended the stream before sending any event`, {
           retryable: true,
           upstream: { status: upstream.statusCode },
@@ -324,13 +378,13 @@ export class Kernel {
       }
       const out = transformer ? toList(transformer.transform(next.value)) : [next.value];
       if (out.length === 0) continue;
-      const err = streamErrorEvent(out[0]!, target.provider);
+      const err = format.errorOf(out[0]!, target.provider);
       if (err) throw err;
       // Nothing has reached the client yet, so a malformed event is still a failed attempt that can
       // be retried or fall back (one parse, for the first events of a pass-through stream only).
       if (passthrough) {
         for (const ev of out) {
-          if (ev.data !== DONE && !isJson(ev.data)) {
+          if (!format.isEnd(ev) && !isJson(ev.data)) {
             throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} sent a stream event that is not valid JSON`, {
               retryable: true,
               upstream: { status: upstream.statusCode },
@@ -339,7 +393,7 @@ export class Kernel {
         }
       }
       held.push(...out);
-      if (out.some(isContentEvent)) break;
+      if (out.some(format.isContent)) break;
     }
     first = held;
     io.firstByte();
@@ -357,10 +411,10 @@ export class Kernel {
       return gerr;
     };
     async function* relay(): AsyncGenerator<SSEEvent> {
-      let sawDone = false;
+      let sawEnd = false;
       const seen = (ev: SSEEvent) => {
-        if (ev.data === DONE) sawDone = true;
-        else captureStreamUsage(ctx, ev.data);
+        if (format.isEnd(ev)) sawEnd = true;
+        else if (format.usage) recordUsage(ctx, format.usage(ev));
       };
       try {
         for (const ev of first) {
@@ -372,7 +426,7 @@ export class Kernel {
           if (next.done) break;
           const out = transformer ? toList(transformer.transform(next.value)) : [next.value];
           for (const ev of out) {
-            const upstreamErr = streamErrorEvent(ev, provider);
+            const upstreamErr = format.errorOf(ev, provider);
             if (upstreamErr) {
               // The upstream's own error event is the terminal event; it is relayed as it is.
               interrupted(upstreamErr.message);
@@ -389,11 +443,10 @@ export class Kernel {
             yield ev;
           }
         }
-        if (passthrough && !sawDone) throw new Error('the upstream closed the stream without [DONE]');
+        if (passthrough && !sawEnd) throw new Error('the upstream closed the stream before its proper end');
       } catch (err) {
         if (ctx.aborted) return;
-        const gerr = interrupted((err as Error).message);
-        yield { data: JSON.stringify(gerr.toBody()) };
+        yield format.errorEvent(interrupted((err as Error).message));
       } finally {
         io.end();
         if (!upstream.body.destroyed) upstream.body.destroy();
@@ -402,14 +455,15 @@ export class Kernel {
     return GatewayResponse.sse(200, relay(), headers, 'upstream');
   }
 
-  /** A response for an error raised by the kernel or a plugin. */
-  errorResponse(err: GatewayError): GatewayResponse {
-    return errorResponse(err);
+  /** A response for an error raised by the kernel or a plugin, in the shape of the request's API. */
+  errorResponse(err: GatewayError, ctx?: RequestContext): GatewayResponse {
+    return errorResponse(err, ctx ? this.endpointOf(ctx) : undefined);
   }
 }
 
-export function errorResponse(err: GatewayError): GatewayResponse {
-  return GatewayResponse.json(err.status, err.toBody(), err.headers ? { ...err.headers } : {}, 'error');
+export function errorResponse(err: GatewayError, def?: EndpointDefinition): GatewayResponse {
+  const body = def?.errorBody ? def.errorBody(err) : err.toBody();
+  return GatewayResponse.json(err.status, body, err.headers ? { ...err.headers } : {}, 'error');
 }
 
 function buildInput(ctx: RequestContext, target: PlannedTarget): BuildInput {
@@ -502,74 +556,12 @@ function upstreamError(
   });
 }
 
-/**
- * Whether an event carries something the client must see: anything but OpenAI's opening chat chunk,
- * whose every choice has a delta with only a role and empty content. Only the first few events of a
- * stream are tested, so the JSON parse here is not per chunk.
- */
-function isContentEvent(ev: SSEEvent): boolean {
-  if (ev.data.charCodeAt(0) !== 123 || ev.data.indexOf('"role"') === -1) return true;
-  let chunk: { choices?: Array<{ delta?: Record<string, unknown>; finish_reason?: unknown }>; usage?: unknown };
-  try {
-    chunk = JSON.parse(ev.data);
-  } catch {
-    return true;
-  }
-  if (!Array.isArray(chunk.choices) || chunk.choices.length === 0 || chunk.usage) return true;
-  return !chunk.choices.every((c) => {
-    if (c.finish_reason) return false;
-    const d = c.delta;
-    if (!d) return true;
-    for (const k in d) {
-      if (k === 'role') continue;
-      const v = d[k];
-      if (v !== '' && v !== null && v !== undefined) return false;
-    }
-    return true;
-  });
-}
-
 function isJson(text: string): boolean {
   try {
     JSON.parse(text);
     return true;
   } catch {
     return false;
-  }
-}
-
-/** A first stream event that is an error object (`{"error": ...}`) means the attempt failed. */
-function streamErrorEvent(ev: SSEEvent, provider: string): GatewayError | undefined {
-  if (ev.event !== 'error' && !ev.data.startsWith('{"error"')) return undefined;
-  let body: unknown;
-  try {
-    body = JSON.parse(ev.data);
-  } catch {
-    body = ev.data;
-  }
-  const inner = (body as { error?: { message?: string; code?: unknown } })?.error;
-  const message = typeof inner?.message === 'string' ? inner.message : 'error event';
-  return new GatewayError(ErrorCode.UPSTREAM_ERROR, 502, `${provider} sent an error event before any content: ${message}`, {
-    retryable: true,
-    upstream: { status: 200, body },
-  });
-}
-
-function captureUsage(ctx: RequestContext, json: unknown): void {
-  if (json && typeof json === 'object') {
-    const o = json as { usage?: Usage; model?: unknown };
-    if (o.usage && typeof o.usage === 'object') ctx.usage = o.usage;
-    if (typeof o.model === 'string') ctx.model = o.model;
-  }
-}
-
-function captureStreamUsage(ctx: RequestContext, data: string): void {
-  // Cheap test first: only the (usually last) chunk that carries usage is parsed.
-  if (data.indexOf('"usage":{') === -1 && data.indexOf('"usage": {') === -1) return;
-  try {
-    captureUsage(ctx, JSON.parse(data));
-  } catch {
-    /* not JSON: nothing to capture */
   }
 }
 

@@ -152,6 +152,7 @@ export function checkNodes(ctx: Pick<RequestContext, 'kernel'>, node: ConfigNode
     }
     strategy.validate?.(node, where);
   }
+  ctx.kernel.checkConfigNode(node, where);
   if (node.targets) for (let i = 0; i < node.targets.length; i++) checkNodes(ctx, node.targets[i]!, `${where}.targets[${i}]`);
 }
 

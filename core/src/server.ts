@@ -5,20 +5,13 @@ import Koa from 'koa';
 import type { Kernel } from './kernel.js';
 import { errorResponse } from './kernel.js';
 import { RequestContext } from './context.js';
-import type { Endpoint } from './types.js';
+import type { EndpointDefinition } from './endpoints.js';
 import { GatewayResponse } from './response.js';
 import { ErrorCode, GatewayError, badRequest } from './errors.js';
 import { parseSize } from './config.js';
 import { serializeSSE } from './sse.js';
 import { scrub } from './logger.js';
 
-/** The OpenAI-compatible routes: path → (method → endpoint). */
-const ROUTES = new Map<string, Map<string, Endpoint>>([
-  ['/v1/chat/completions', new Map([['POST', 'chat.completions']])],
-  ['/v1/completions', new Map([['POST', 'completions']])],
-  ['/v1/embeddings', new Map([['POST', 'embeddings']])],
-  ['/v1/models', new Map([['GET', 'models']])],
-]);
 
 export interface GatewayServer {
   readonly server: http.Server;
@@ -64,12 +57,12 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
       return writeJson(res, draining ? 503 : 200, JSON.stringify(health), { 'x-waygate-request-id': requestId });
     }
 
-    const methods = ROUTES.get(path);
+    const methods = kernel.endpoints.route(path);
     if (!methods) {
       return writeError(res, new GatewayError(ErrorCode.NOT_FOUND, 404, `No route for ${req.method} ${path}`), requestId);
     }
-    const endpoint = methods.get(req.method!);
-    if (!endpoint) return writeError(res, methodNotAllowed(req.method!, path), requestId);
+    const definition = methods.get(req.method!);
+    if (!definition) return writeError(res, methodNotAllowed(req.method!, path), requestId, methods.values().next().value);
     if (draining) {
       res.setHeader('connection', 'close');
       return writeError(res, new GatewayError(ErrorCode.SHUTTING_DOWN, 503, 'The gateway is shutting down', { retryable: true }), requestId);
@@ -85,7 +78,8 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
         raw = await readRequestBody(req, bodyLimit);
         body = parseJsonBody(req, raw);
       }
-      ctx = new RequestContext({ id: requestId, endpoint, method: req.method!, path, headers: req.headers, body, rawBody: raw, kernel });
+      ctx = new RequestContext({ id: requestId, endpoint: definition.id, method: req.method!, path, headers: req.headers, body, rawBody: raw, kernel });
+      ctx.definition = definition;
       const c = ctx;
       res.once('close', () => {
         if (!res.writableFinished) c.abort(new GatewayError(ErrorCode.CLIENT_CLOSED, 499, 'The client closed the request'));
@@ -94,8 +88,8 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
       await writeResponse(res, ctx, response);
     } catch (err) {
       const gerr = GatewayError.from(err);
-      response = errorResponse(gerr);
-      if (!res.headersSent) writeError(res, gerr, requestId);
+      response = errorResponse(gerr, definition);
+      if (!res.headersSent) writeError(res, gerr, requestId, definition);
       else res.destroy();
     } finally {
       inflight--;
@@ -216,8 +210,9 @@ function writeJson(res: http.ServerResponse, status: number, body: Uint8Array | 
   res.end(body);
 }
 
-function writeError(res: http.ServerResponse, err: GatewayError, requestId: string): void {
-  writeJson(res, err.status, JSON.stringify(err.toBody()), { ...err.headers, 'x-waygate-request-id': requestId });
+function writeError(res: http.ServerResponse, err: GatewayError, requestId: string, def?: EndpointDefinition): void {
+  const body = def?.errorBody ? def.errorBody(err) : err.toBody();
+  writeJson(res, err.status, JSON.stringify(body), { ...err.headers, 'x-waygate-request-id': requestId });
 }
 
 /** The response's own headers object, completed in place (each response owns a fresh one). */

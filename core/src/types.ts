@@ -3,7 +3,7 @@ import type { GatewayResponse } from './response.js';
 import type { RequestContext } from './context.js';
 
 /** The API operations the gateway knows, named after OpenAI's resources. */
-export type Endpoint = 'chat.completions' | 'completions' | 'embeddings' | 'models' | (string & {});
+export type Endpoint = 'chat.completions' | 'completions' | 'embeddings' | 'models' | 'messages' | 'messages.count_tokens' | (string & {});
 
 /**
  * One node of a routing config, in Portkey's snake_case dialect (which is also Waygate's). A node is a
@@ -118,6 +118,8 @@ export interface BuildInput {
   body: Record<string, unknown> | undefined;
   /** The client's original bytes when `body` is exactly what the client sent; adapters that pass through may send them. */
   rawBody?: Uint8Array;
+  /** Per-attempt scratch space for an adapter's prepare() to hand build() what it fetched. */
+  prepared?: Record<string, unknown>;
 }
 
 /** Turns a provider's stream into canonical OpenAI SSE events; the only stateful piece of an adapter. */
@@ -128,6 +130,11 @@ export interface StreamTransformer {
 
 /** One endpoint of a provider adapter. Everything but the stream transformer is a pure function. */
 export interface EndpointAdapter {
+  /**
+   * Optional asynchronous step before build(), for what needs I/O first (exchanging a service
+   * account for an access token). Keep its results cached: it runs on every attempt.
+   */
+  prepare?(input: BuildInput): Promise<void> | void;
   /** Builds the upstream request from the canonical request and the target. */
   build(input: BuildInput): UpstreamRequest;
   /** Maps the upstream's JSON answer to the canonical answer. Absent: the bytes pass through untouched. */
