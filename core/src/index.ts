@@ -31,6 +31,8 @@ export { ChunkWriter } from './chunks.js';
 export { EndpointRegistry, OPENAI_STREAM, OPENAI_CHAT_CODEC, OPENAI_COMPLETIONS_CODEC, OPENAI_ENDPOINTS, openAIUsage, answerUsage, recordUsage } from './endpoints.js';
 export type { EndpointDefinition, StreamFormat, EndpointCodec } from './endpoints.js';
 export { NamedRegistry } from './registry.js';
+export { registerChecks, defineCheck } from './guardrails.js';
+export type { GuardrailCheck, CheckInput, CheckResult, CheckHook } from './guardrails.js';
 export { createLogger, REDACT_PATHS, scrub } from './logger.js';
 export { DEFAULT_PLUGINS } from './defaults.js';
 export { CORE_VERSION } from './version.js';

@@ -15,6 +15,7 @@ import { StrategyRegistry } from './strategies.js';
 import { EndpointRegistry, OPENAI_ENDPOINTS, OPENAI_STREAM, answerUsage, recordUsage } from './endpoints.js';
 import type { EndpointDefinition, StreamFormat } from './endpoints.js';
 import { NamedRegistry } from './registry.js';
+import type { GuardrailCheck } from './guardrails.js';
 import type { ConfigNode, RoutePlan } from './types.js';
 import { CORE_VERSION } from './version.js';
 
@@ -99,7 +100,7 @@ export class Kernel {
    * `default.regexMatch`) and cache backends (`caches`). The core only keeps them; the plugins that
    * use a kind define its contract.
    */
-  readonly registries: { readonly checks: NamedRegistry<unknown>; readonly caches: NamedRegistry<unknown> };
+  readonly registries: { readonly checks: NamedRegistry<GuardrailCheck>; readonly caches: NamedRegistry<unknown> };
   readonly #configChecks: Array<(node: ConfigNode, path: string) => void> = [];
   readonly logger: Logger;
   readonly config: FileConfig;

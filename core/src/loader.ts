@@ -8,7 +8,7 @@ import type { PluginEntry } from './config.js';
 import { formatIssues } from './config.js';
 import { CORE_VERSION } from './version.js';
 
-const KINDS = new Set(['provider', 'guardrail', 'cache', 'strategy', 'policy', 'observability', 'other']);
+const KINDS = new Set(['provider', 'guardrail', 'cache', 'strategy', 'policy', 'endpoint', 'observability', 'other']);
 const CORE_DIR = path.dirname(fileURLToPath(import.meta.url));
 
 /** A plugin that could not be loaded. Start-up stops: a gateway that silently drops a plugin is worse than one that does not start. */

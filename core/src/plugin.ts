@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Kernel } from './kernel.js';
 
-export type PluginKind = 'provider' | 'guardrail' | 'cache' | 'strategy' | 'policy' | 'observability' | 'other';
+export type PluginKind = 'provider' | 'guardrail' | 'cache' | 'strategy' | 'policy' | 'endpoint' | 'observability' | 'other';
 
 export interface PluginManifest {
   /** The npm package name, e.g. `@waygate/guardrail-regex` or `acme-waygate-moderation`. */

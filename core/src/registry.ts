@@ -6,7 +6,7 @@ import type { TapOwner } from './hooks.js';
  * registered twice is a start-up error naming both plugins.
  */
 export class NamedRegistry<T> {
-  readonly #map = new Map<string, { value: T; plugin?: string }>();
+  readonly #map = new Map<string, { value: T; plugin?: string; replaceable?: boolean }>();
   #sealed = false;
 
   constructor(
@@ -14,12 +14,18 @@ export class NamedRegistry<T> {
     private readonly owner: TapOwner,
   ) {}
 
-  register(name: string, value: T): void {
+  /**
+   * Registers a name. `replaceable` marks a default (say, the in-memory cache) that a later
+   * registration of the same name (the Redis cache the config file loads) takes over silently.
+   */
+  register(name: string, value: T, opts: { replaceable?: boolean } = {}): void {
     if (this.#sealed) throw new Error(`The ${this.kind} registry is sealed: register in setup(), at start-up`);
     if (typeof name !== 'string' || name.length === 0) throw new Error(`A ${this.kind} needs a non-empty name`);
     const existing = this.#map.get(name);
-    if (existing) throw new Error(`${this.kind} ${JSON.stringify(name)} is already registered by ${existing.plugin ?? 'another plugin'}`);
-    this.#map.set(name, { value, plugin: this.owner.current });
+    if (existing && !existing.replaceable) {
+      throw new Error(`${this.kind} ${JSON.stringify(name)} is already registered by ${existing.plugin ?? 'another plugin'}`);
+    }
+    this.#map.set(name, { value, plugin: this.owner.current, replaceable: opts.replaceable });
   }
 
   get(name: string): T | undefined {

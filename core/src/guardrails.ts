@@ -1,0 +1,75 @@
+import type { z } from 'zod';
+import type { RequestContext } from './context.js';
+import type { Kernel } from './kernel.js';
+
+/**
+ * The guardrail check contract. A guardrail package registers named checks in setup():
+ *
+ *     registerChecks(kernel, 'default', [regexMatch, contains, ...]);   // ids `default.regexMatch`, ...
+ *
+ * The guardrails plugin (`@waygate/guardrails`) reads Portkey-style hook configs, finds each check by
+ * its id in `kernel.registries.checks`, validates its parameters with the check's schema when the
+ * config is checked (a bad parameter or an unknown id is a 400 naming the path), and runs it before
+ * the call (`beforeRequest`) or after it (`afterResponse`).
+ */
+export type CheckHook = 'beforeRequest' | 'afterResponse';
+
+export interface CheckInput<P = Record<string, unknown>> {
+  /** Which side of the call this run is on. */
+  hook: CheckHook;
+  /** The check's parameters, as parsed by its schema. */
+  params: P;
+  /** The request: its JSON body (in the client's API format) and the text checks usually look at (the last user message, or the prompt). */
+  request: { json: Record<string, unknown> | undefined; text: string };
+  /** After the call: the answer's JSON (for a stream, the whole answer assembled), its text and status. */
+  response?: { json: unknown; text: string; status: number };
+  /** The endpoint (`chat.completions`, `messages`, ...), the provider if one is chosen, and the request's metadata. */
+  endpoint: string;
+  provider?: string;
+  metadata: Record<string, unknown>;
+  /** The incoming request's headers (hold secrets: never send or log them whole). */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Aborted when the client goes away or the check's time runs out. */
+  signal: AbortSignal;
+  ctx: RequestContext;
+}
+
+export interface CheckResult {
+  /** true: the check passed. */
+  verdict: boolean;
+  /** Anything worth reporting in `hook_results` (what matched, counts, explanation). */
+  data?: unknown;
+  /** A mutator's output: the text to use instead (the request's text before the call, the answer's after). */
+  transformedText?: string;
+  /** A mutator's output as a whole body (in the client's API format), when text is not enough. */
+  transformedJson?: Record<string, unknown>;
+}
+
+export interface GuardrailCheck<S extends z.ZodType = z.ZodType> {
+  /** The function id within its package, e.g. `regexMatch`. */
+  id: string;
+  /** Where it may run; a config that puts it elsewhere is rejected. Default: both. */
+  hooks?: readonly CheckHook[];
+  /** The parameters' schema (zod): validated once, when the config is checked. */
+  params: S;
+  /** Whether the check changes the request or answer (a mutator). */
+  mutates?: boolean;
+  run(input: CheckInput<z.output<S>>): CheckResult | Promise<CheckResult>;
+  /**
+   * For output checks on streams: called with the text so far; returns false when the check has
+   * already failed for good (a forbidden word appeared, the word limit was passed), so the stream can
+   * be stopped early. Return undefined while it cannot tell yet.
+   */
+  partial?(text: string, params: z.output<S>): boolean | undefined;
+}
+
+/** Registers a package's checks under `<namespace>.<id>`. */
+export function registerChecks(kernel: Kernel, namespace: string, checks: readonly GuardrailCheck[]): void {
+  if (!/^[A-Za-z0-9_-]+$/.test(namespace)) throw new Error(`A guardrail namespace is letters, digits, "_" or "-" (got ${JSON.stringify(namespace)})`);
+  for (const check of checks) kernel.registries.checks.register(`${namespace}.${check.id}`, check);
+}
+
+/** Identity with types, for defining one check. */
+export function defineCheck<S extends z.ZodType>(check: GuardrailCheck<S>): GuardrailCheck<S> {
+  return check;
+}
