@@ -78,6 +78,7 @@ export class RequestContext {
   /** Fires when the client goes away; the kernel passes it to undici. */
   readonly abortEmitter = new AbortEmitter();
   #signal?: AbortSignal;
+  #annotations?: Record<string, unknown>;
 
   constructor(init: {
     id: string;
@@ -128,6 +129,16 @@ export class RequestContext {
       this.#signal = ctrl.signal;
     }
     return this.#signal;
+  }
+
+  /** Adds a field to the request's log line (a cache status, a guardrail verdict). Never put secrets here. */
+  annotate(field: string, value: unknown): void {
+    (this.#annotations ??= {})[field] = value;
+  }
+
+  /** The fields plugins added to the log line, if any. */
+  get annotations(): Readonly<Record<string, unknown>> | undefined {
+    return this.#annotations;
   }
 
   get aborted(): boolean {

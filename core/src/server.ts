@@ -317,6 +317,8 @@ function logRequest(
       line.promptTokens = ctx.usage.prompt_tokens;
       line.completionTokens = ctx.usage.completion_tokens;
     }
+    const extra = ctx.annotations;
+    if (extra) for (const k in extra) if (!(k in line)) line[k] = extra[k];
     const err = status >= 400 ? ctx.lastError : ctx.streamError;
     if (err) {
       line.errorCode = err.code;

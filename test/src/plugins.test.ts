@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ConfigError, CORE_VERSION, DEFAULT_PLUGINS, PluginLoadError, createLogger, startGateway } from '@waygate/core';
 import type { FileConfigInput, Gateway, StartOptions } from '@waygate/core';
 import { FakeOpenAI } from './fakes/index.js';
+import { LogCapture } from './helpers/api-support.js';
 import { CHAT, fixture, getJson, postJson, relativeSpec, tempDir, writeConfig } from './helpers/proc-util.js';
 
 const silent = createLogger({ level: 'silent' });
@@ -134,6 +135,16 @@ describe('plugins (end to end)', function () {
       expect(res.headers.get('x-acme-blocked')).to.equal(null);
       expect(fake.requests).to.have.length(1);
       expect(fake.requests[0]!.headers.authorization).to.equal('Bearer sk-file-key-0001');
+    });
+
+    it("adds the field it annotates to the request's log line", async () => {
+      const logs = new LogCapture('info');
+      const logged = await start({ config: configFile, logger: logs.logger });
+      const res = await postJson(chatUrl(logged), CHAT);
+      expect(res.status).to.equal(200);
+      const line = logs.lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'request');
+      expect(line?.acmePolicy).to.equal('checked-v7');
+      expect(line?.status, 'core fields are not overwritten').to.equal(200);
     });
 
     it('answers early from its beforeRequest tap for every model its options block, without calling the upstream', async () => {
