@@ -28,6 +28,7 @@ export { AbortEmitter } from './abort.js';
 export { checkCustomHost } from './custom-host.js';
 export { parseSSE, serializeSSE, SSEParser, DONE } from './sse.js';
 export { ChunkWriter } from './chunks.js';
+export { base64Embedding } from './vectors.js';
 export { EndpointRegistry, OPENAI_STREAM, OPENAI_CHAT_CODEC, OPENAI_COMPLETIONS_CODEC, OPENAI_ENDPOINTS, openAIUsage, answerUsage, recordUsage } from './endpoints.js';
 export type { EndpointDefinition, StreamFormat, EndpointCodec } from './endpoints.js';
 export { NamedRegistry } from './registry.js';

@@ -1,4 +1,4 @@
-import { ChunkWriter, ErrorCode, GatewayError, badRequest } from '@waygate/core';
+import { ChunkWriter, ErrorCode, GatewayError, badRequest, base64Embedding } from '@waygate/core';
 import type { BuildInput, EndpointAdapter, ProviderAdapter, SSEEvent, StreamTransformer, UpstreamRequest, Usage } from '@waygate/core';
 import { decodeEventStream } from './eventstream.js';
 import { signV4 } from './sigv4.js';
@@ -479,9 +479,10 @@ export const embeddings: EndpointAdapter = {
     } else if (Array.isArray(json.embeddings)) vectors = json.embeddings;
     else if (isObj(json.embeddings) && Array.isArray(json.embeddings.float)) vectors = json.embeddings.float;
     if (!vectors) return json;
+    const base64 = input.body?.encoding_format === 'base64'; // the `openai` SDK's default
     return {
       object: 'list',
-      data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
+      data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding: base64 ? base64Embedding(embedding) : embedding })),
       model,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     };

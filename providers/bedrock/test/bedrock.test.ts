@@ -132,6 +132,21 @@ describe('bedrock adapter', () => {
     assert.deepEqual(out.usage, { prompt_tokens: 2, total_tokens: 2 });
   });
 
+  it('answers encoding_format base64 (the openai SDK default) with float32 little-endian vectors', () => {
+    const floats = (b64: string) => {
+      const buf = Buffer.from(b64, 'base64');
+      return Array.from({ length: buf.length / 4 }, (_, i) => buf.readFloatLE(i * 4));
+    };
+    const titan = embeddings.mapResponse!({ embedding: [0.5, -0.1], inputTextTokenCount: 3 }, input({ model: 'amazon.titan-embed-text-v2:0', input: 'x', encoding_format: 'base64' })) as any;
+    assert.equal(typeof titan.data[0].embedding, 'string');
+    assert.deepEqual(floats(titan.data[0].embedding), [0.5, Math.fround(-0.1)]);
+    assert.deepEqual(titan.usage, { prompt_tokens: 3, total_tokens: 3 });
+    const co = embeddings.mapResponse!({ embeddings: [[1, 2], [3, 4]] }, input({ model: 'cohere.embed-english-v3', input: ['a', 'b'], encoding_format: 'base64' })) as any;
+    assert.deepEqual(co.data.map((d: any) => floats(d.embedding)), [[1, 2], [3, 4]]);
+    const plain = embeddings.mapResponse!({ embedding: [0.5, -0.1] }, input({ model: 'amazon.titan-embed-text-v2:0', input: 'x', encoding_format: 'float' })) as any;
+    assert.deepEqual(plain.data[0].embedding, [0.5, -0.1]);
+  });
+
   it('embeds with Cohere on Bedrock, several inputs at once', () => {
     const inp = input({ model: 'cohere.embed-english-v3', input: ['a', 'b'], input_type: 'search_query' });
     const req = embeddings.build(inp);

@@ -238,9 +238,23 @@ describe('@waygate/provider-cohere', () => {
       is400(() => toCohereEmbed({ model: 'm', input: ['a'], input_type: 'bogus' }), 'input_type');
     });
 
-    it('rejects token arrays and base64 encoding', () => {
+    it('rejects token arrays and encodings other than float and base64', () => {
       is400(() => toCohereEmbed({ model: 'm', input: [[1, 2]] }), 'input');
-      is400(() => toCohereEmbed({ model: 'm', input: 'a', encoding_format: 'base64' }), 'encoding_format');
+      is400(() => toCohereEmbed({ model: 'm', input: 'a', encoding_format: 'int8' }), 'encoding_format');
+    });
+
+    it('answers encoding_format base64 (the openai SDK default) with float32 little-endian vectors, asking Cohere for floats', () => {
+      const body = { model: 'embed-v4.0', input: ['hello', 'goodbye'], encoding_format: 'base64' };
+      expect(toCohereEmbed(body).embedding_types).to.deep.equal(['float']);
+      const out = embed.mapResponse!(EMBED_ANSWER, input({ body })) as any;
+      const floats = (b64: string) => {
+        const buf = Buffer.from(b64, 'base64');
+        return Array.from({ length: buf.length / 4 }, (_, i) => buf.readFloatLE(i * 4));
+      };
+      expect(out.data.map((d: any) => typeof d.embedding)).to.deep.equal(['string', 'string']);
+      expect(out.data.map((d: any) => floats(d.embedding))).to.deep.equal(EMBED_ANSWER.embeddings.float.map((v) => v.map(Math.fround)));
+      expect(out.usage).to.deep.equal({ prompt_tokens: 2, total_tokens: 2 });
+      expect(fromCohereEmbed(EMBED_ANSWER, 'm', 'float').data[0].embedding).to.deep.equal(EMBED_ANSWER.embeddings.float[0]);
     });
 
     it('maps the answer to OpenAI embeddings with usage from billed units', () => {

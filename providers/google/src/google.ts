@@ -1,4 +1,4 @@
-import { ChunkWriter, ErrorCode, GatewayError, badRequest } from '@waygate/core';
+import { ChunkWriter, ErrorCode, GatewayError, badRequest, base64Embedding } from '@waygate/core';
 import type { BuildInput, EndpointAdapter, ProviderAdapter, SSEEvent, StreamTransformer, UpstreamRequest, Usage } from '@waygate/core';
 
 /**
@@ -395,12 +395,13 @@ export function toGeminiEmbedRequest(body: Json): Json {
   };
 }
 
-/** Gemini batchEmbedContents answer → OpenAI embeddings list. */
-export function toOpenAIEmbeddings(res: Json, model: unknown): Json {
+/** Gemini batchEmbedContents answer → OpenAI embeddings list (vectors base64-encoded when the request asked for `base64`, as the `openai` SDK does by default). */
+export function toOpenAIEmbeddings(res: Json, model: unknown, encodingFormat?: unknown): Json {
   const embs: Json[] = Array.isArray(res.embeddings) ? res.embeddings : [];
+  const vector = (values: unknown[]) => (encodingFormat === 'base64' ? base64Embedding(values) : values);
   return {
     object: 'list',
-    data: embs.map((e, index) => ({ object: 'embedding', index, embedding: isObj(e) && Array.isArray(e.values) ? e.values : [] })),
+    data: embs.map((e, index) => ({ object: 'embedding', index, embedding: vector(isObj(e) && Array.isArray(e.values) ? e.values : []) })),
     model: String(model ?? ''),
     usage: { prompt_tokens: 0, total_tokens: 0 },
   };
@@ -426,7 +427,7 @@ export const embeddings: EndpointAdapter = {
       body: JSON.stringify(toGeminiEmbedRequest(body)),
     };
   },
-  mapResponse: (json, input) => (isObj(json) ? toOpenAIEmbeddings(json, input.body?.model) : json),
+  mapResponse: (json, input) => (isObj(json) ? toOpenAIEmbeddings(json, input.body?.model, input.body?.encoding_format) : json),
   mapError: mapGoogleError,
 };
 

@@ -169,6 +169,20 @@ describe('google: request mapping (OpenAI → Gemini)', () => {
 });
 
 describe('google: answer mapping (Gemini → OpenAI)', () => {
+  it('maps embeddings as floats, or as base64 float32 little-endian when asked (the openai SDK default)', () => {
+    const answer = { embeddings: [{ values: [0.5, -1.25, 0.1] }, { values: [3] }] };
+    const req = input({ model: 'text-embedding-004', input: ['a', 'b'] });
+    const plain = embeddings.mapResponse!(answer, req) as any;
+    assert.deepEqual(plain.data.map((d: any) => d.embedding), [[0.5, -1.25, 0.1], [3]]);
+    const b64 = embeddings.mapResponse!(answer, input({ model: 'text-embedding-004', input: ['a', 'b'], encoding_format: 'base64' })) as any;
+    const floats = (s: string) => {
+      const buf = Buffer.from(s, 'base64');
+      return Array.from({ length: buf.length / 4 }, (_, i) => buf.readFloatLE(i * 4));
+    };
+    assert.deepEqual(b64.data.map((d: any) => [d.index, floats(d.embedding)]), [[0, [0.5, -1.25, Math.fround(0.1)]], [1, [3]]]);
+    assert.equal(b64.model, 'text-embedding-004');
+  });
+
   it('maps a prompt blocked by promptFeedback.blockReason to content_filter', () => {
     const out = toOpenAIResponse({ promptFeedback: { blockReason: 'SAFETY', safetyRatings: [] }, usageMetadata: { promptTokenCount: 7, totalTokenCount: 7 } }, 'gemini-x');
     assert.equal(out.choices[0].finish_reason, 'content_filter');

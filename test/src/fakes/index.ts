@@ -1,1 +1,2 @@
 export * from './openai-upstream.js';
+export * from './provider-upstreams.js';
