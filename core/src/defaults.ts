@@ -10,6 +10,7 @@ export const DEFAULT_PLUGINS: readonly string[] = Object.freeze([
   '@waygate/provider-cohere',
   '@waygate/provider-google',
   '@waygate/provider-bedrock',
+  '@waygate/provider-vertex-ai',
   '@waygate/strategy-single',
   '@waygate/strategy-fallback',
   '@waygate/strategy-loadbalance',
