@@ -11,6 +11,7 @@ export const DEFAULT_PLUGINS: readonly string[] = Object.freeze([
   '@waygate/provider-google',
   '@waygate/provider-bedrock',
   '@waygate/provider-vertex-ai',
+  '@waygate/anthropic-messages',
   '@waygate/strategy-single',
   '@waygate/strategy-fallback',
   '@waygate/strategy-loadbalance',

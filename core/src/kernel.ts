@@ -424,8 +424,8 @@ export class Kernel {
         }
         for (;;) {
           const next = await events.next();
-          if (next.done) break;
-          const out = transformer ? toList(transformer.transform(next.value)) : [next.value];
+          // At the end, what the transformer still holds (flush) goes through the same checks.
+          const out = next.done ? (transformer?.flush ? toList(transformer.flush()) : []) : transformer ? toList(transformer.transform(next.value)) : [next.value];
           for (const ev of out) {
             const upstreamErr = format.errorOf(ev, provider);
             if (upstreamErr) {
@@ -437,12 +437,7 @@ export class Kernel {
             seen(ev);
             yield ev;
           }
-        }
-        if (transformer?.flush) {
-          for (const ev of toList(transformer.flush())) {
-            seen(ev);
-            yield ev;
-          }
+          if (next.done) break;
         }
         if (passthrough && !sawEnd) throw new Error('the upstream closed the stream before its proper end');
       } catch (err) {

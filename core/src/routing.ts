@@ -82,10 +82,16 @@ export function unknownProvider(ctx: Pick<RequestContext, 'kernel'>, provider: s
   );
 }
 
-/** The caller's `Authorization: Bearer <key>`, used as the provider key where a config names none. */
+/**
+ * The caller's provider key, used where a config names none: `Authorization: Bearer <key>`, else an
+ * `x-api-key` header (what Anthropic's SDKs send, on `/v1/messages` and elsewhere).
+ */
 export function bearerKey(ctx: RequestContext): string | undefined {
   const auth = ctx.headers.authorization;
-  if (typeof auth !== 'string') return undefined;
-  if (auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim() || undefined;
-  return undefined;
+  if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') {
+    const key = auth.slice(7).trim();
+    if (key) return key;
+  }
+  const apiKey = ctx.headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() || undefined : undefined;
 }

@@ -238,4 +238,52 @@ describe('kernel: plan once, plugin config checks, adapter prepare()', () => {
     expect((res.body as any).type).to.equal('error');
     expect((res.body as any).error.message).to.match(/No provider or config/);
   });
+
+  it("records an error event a stream transformer emits from flush() as the stream's failure", async () => {
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end('data: {"text":"Hel"}\n\ndata: {"text":"lo"}\n\n');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const kernel = newKernel();
+      kernel.providers.register({
+        id: 'cutter',
+        baseURL: url,
+        endpoints: {
+          'chat.completions': {
+            build: (input) => ({ url: `${input.target.baseURL}/chat`, method: 'POST', headers: {}, body: '{}' }),
+            createStreamTransformer: () => ({
+              transform: (ev) => ({ data: JSON.stringify({ choices: [{ index: 0, delta: { content: JSON.parse(ev.data).text } }] }) }),
+              // The upstream closed without its end event: the transformer reports it from flush().
+              flush: () => ({ data: JSON.stringify({ error: { message: 'stream ended before its finish' } }) }),
+            }),
+          },
+        },
+      });
+      const ctx = new RequestContext({
+        id: 'r',
+        endpoint: 'chat.completions',
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: { 'x-waygate-provider': 'cutter' },
+        body: { model: 'm', stream: true, messages: [] },
+        kernel,
+      });
+      const res = await kernel.handle(ctx);
+      const seen: string[] = [];
+      for await (const ev of res.stream!) seen.push(ev.data);
+      expect(seen).to.have.length(3);
+      expect(JSON.parse(seen[2]!).error.message).to.equal('stream ended before its finish');
+      expect(ctx.streamError?.code).to.equal('stream_interrupted');
+      expect(ctx.streamError?.message).to.match(/stream ended before its finish/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
 });

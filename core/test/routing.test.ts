@@ -20,4 +20,13 @@ describe('routing helpers', () => {
     expect(bearerKey(ctx({ authorization: 'Basic abc' }))).to.equal(undefined);
     expect(bearerKey(ctx({}))).to.equal(undefined);
   });
+
+  it("falls back to x-api-key (Anthropic's SDKs) when there is no bearer token", () => {
+    const ctx = (h: Record<string, string>) => ({ headers: h }) as unknown as RequestContext;
+    expect(bearerKey(ctx({ 'x-api-key': 'sk-ant-1' }))).to.equal('sk-ant-1');
+    expect(bearerKey(ctx({ 'x-api-key': ' sk-ant-2 ' }))).to.equal('sk-ant-2');
+    expect(bearerKey(ctx({ authorization: 'Bearer sk-1', 'x-api-key': 'sk-ant-1' })), 'the bearer wins').to.equal('sk-1');
+    expect(bearerKey(ctx({ authorization: 'Basic abc', 'x-api-key': 'sk-ant-3' }))).to.equal('sk-ant-3');
+    expect(bearerKey(ctx({ 'x-api-key': '  ' }))).to.equal(undefined);
+  });
 });

@@ -1,5 +1,6 @@
 import { ChunkWriter, ErrorCode, GatewayError, badRequest } from '@waygate/core';
 import type { BuildInput, EndpointAdapter, ProviderAdapter, SSEEvent, StreamTransformer, UpstreamRequest, Usage } from '@waygate/core';
+import { messages, messagesCountTokens } from './messages.js';
 
 /**
  * Anthropic's Messages API behind Waygate's canonical (OpenAI chat.completions) format: requests are
@@ -404,5 +405,5 @@ export const anthropic: ProviderAdapter = {
   id: 'anthropic',
   displayName: 'Anthropic',
   baseURL: 'https://api.anthropic.com/v1',
-  endpoints: { 'chat.completions': chatCompletions },
+  endpoints: { 'chat.completions': chatCompletions, messages, 'messages.count_tokens': messagesCountTokens },
 };
