@@ -17,4 +17,5 @@ export const DEFAULT_PLUGINS: readonly string[] = Object.freeze([
   '@waygate/strategy-loadbalance',
   '@waygate/strategy-conditional',
   '@waygate/retry',
+  '@waygate/guardrails',
 ]);

@@ -111,6 +111,7 @@ export class Kernel {
   /** Set by the loader around each plugin's setup(), so taps and registrations are attributed to it. */
   readonly owner: TapOwner = { current: undefined };
   readonly #closers: Array<() => unknown> = [];
+  readonly #onSeal: Array<() => void> = [];
   #sealed = false;
 
   constructor(loaded: LoadedConfig, logger: Logger) {
@@ -153,8 +154,19 @@ export class Kernel {
     for (const check of this.#configChecks) check(node, path);
   }
 
+  /**
+   * Runs `fn` at the end of start-up, once every plugin has loaded and registered what it offers, just
+   * before the kernel seals: the place to check options that name what other plugins register (a
+   * guardrail check id). A throw stops start-up.
+   */
+  onSeal(fn: () => void): void {
+    if (this.#sealed) throw new Error('The kernel is sealed: onSeal() is called in setup(), at start-up');
+    this.#onSeal.push(fn);
+  }
+
   /** Ends start-up: no more taps or providers; the file's routing config is checked against what loaded. */
   seal(): void {
+    for (const fn of this.#onSeal.splice(0)) fn();
     if (this.config.routing) checkNodes({ kernel: this }, this.config.routing, 'routing');
     sealHooks(this.hooks);
     this.providers.seal();

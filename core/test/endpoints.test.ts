@@ -181,6 +181,22 @@ describe('kernel: plan once, plugin config checks, adapter prepare()', () => {
     expect(() => kernel.addConfigCheck(() => undefined)).to.throw(/sealed/);
   });
 
+  it('runs onSeal() callbacks once at the end of start-up, after every plugin registered; a throw stops start-up', () => {
+    const kernel = newKernel();
+    const order: string[] = [];
+    kernel.onSeal(() => order.push(`seen ${kernel.registries.checks.names().join(',')}`));
+    kernel.registries.checks.register('late.check', { id: 'check', params: {} as never, run: () => ({ verdict: true }) });
+    kernel.seal();
+    expect(order).to.deep.equal(['seen late.check']);
+    expect(() => kernel.onSeal(() => undefined)).to.throw(/sealed/);
+    const failing = newKernel();
+    failing.onSeal(() => {
+      throw new Error('bad option');
+    });
+    expect(() => failing.seal()).to.throw(/bad option/);
+    expect(failing.sealed).to.equal(false);
+  });
+
   it("awaits an adapter's prepare() before build() on every attempt", async () => {
     const seen: string[] = [];
     const server = http.createServer((req, res) => {
