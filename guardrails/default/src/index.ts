@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { definePlugin, pluginManifest, registerChecks } from '@waygate/core';
+import type { GuardrailCheck } from '@waygate/core';
+import {
+  alllowercase,
+  alluppercase,
+  characterCount,
+  containsCode,
+  contains,
+  endsWith,
+  jsonKeys,
+  notNull,
+  regexMatch,
+  regexReplace,
+  sentenceCount,
+  wordCount,
+} from './text-checks.js';
+import { addPrefix, allowedRequestTypes, modelRules, modelWhitelist, requiredMetadataKeys } from './request-checks.js';
+import { promptSize } from './prompt-size.js';
+import { log, validUrls, webhook } from './remote-checks.js';
+import { createJwtCheck } from './jwt.js';
+import type { JwtCheckOptions } from './jwt.js';
+
+export {
+  alllowercase,
+  alluppercase,
+  characterCount,
+  containsCode,
+  contains,
+  endsWith,
+  jsonKeys,
+  notNull,
+  regexMatch,
+  regexReplace,
+  sentenceCount,
+  wordCount,
+  CODE_FORMATS,
+} from './text-checks.js';
+export { addPrefix, allowedRequestTypes, modelRules, modelWhitelist, requiredMetadataKeys } from './request-checks.js';
+export { promptSize, estimatePromptTokens, estimateTextTokens } from './prompt-size.js';
+export { log, validUrls, webhook, hookPayload, extractUrls } from './remote-checks.js';
+export { createJwtCheck, JwtParams } from './jwt.js';
+export type { JwtCheckOptions } from './jwt.js';
+export { countWords, countSentences, countCharacters, findJson } from './text.js';
+
+/** The namespace of this package's checks: ids are `default.<check>`, as in Portkey. */
+export const NAMESPACE = 'default';
+
+/** Every check of the package; stateful ones (jwt's key-set cache) are made fresh for each call. */
+export function createDefaultChecks(opts: { jwt?: JwtCheckOptions } = {}): GuardrailCheck[] {
+  return [
+    regexMatch,
+    regexReplace,
+    contains,
+    wordCount,
+    sentenceCount,
+    characterCount,
+    jsonKeys,
+    containsCode,
+    validUrls,
+    endsWith,
+    alluppercase,
+    alllowercase,
+    notNull,
+    modelWhitelist,
+    modelRules,
+    allowedRequestTypes,
+    requiredMetadataKeys,
+    addPrefix,
+    createJwtCheck(opts.jwt),
+    webhook,
+    log,
+    promptSize,
+  ] as GuardrailCheck[];
+}
+
+const manifest = pluginManifest(import.meta.url, 'guardrail');
+
+export default definePlugin({
+  manifest,
+  configSchema: z.strictObject({}),
+  setup(kernel) {
+    registerChecks(kernel, NAMESPACE, createDefaultChecks());
+  },
+});
