@@ -34,6 +34,30 @@ export type { EndpointDefinition, StreamFormat, EndpointCodec } from './endpoint
 export { NamedRegistry } from './registry.js';
 export { registerChecks, defineCheck } from './guardrails.js';
 export type { GuardrailCheck, CheckInput, CheckResult, CheckHook } from './guardrails.js';
+export {
+  cachePolicy,
+  forceRefresh,
+  cacheNamespace,
+  setCacheStatus,
+  targetIdentity,
+  exactKey,
+  cacheableEndpoint,
+  canReplay,
+  replay,
+  recordAnswer,
+  storable,
+  canonicalJson,
+  canonicalRequest,
+  configUsesCache,
+  encodeAnswer,
+  decodeAnswer,
+  tapExactCache,
+  DEFAULT_MAX_AGE_MS,
+  KEY_IGNORED_FIELDS,
+  CACHE_STATUS_HEADER,
+  PORTKEY_CACHE_STATUS_HEADER,
+} from './cache.js';
+export type { CacheStatus, CachedAnswer, CachePolicy, RecordOptions, ExactCacheBackend, ExactCacheOptions } from './cache.js';
 export { createLogger, REDACT_PATHS, scrub } from './logger.js';
 export { DEFAULT_PLUGINS } from './defaults.js';
 export { CORE_VERSION } from './version.js';

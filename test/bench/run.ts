@@ -5,7 +5,7 @@
 // machine's cores.
 //
 // Env: BENCH_DURATION (s per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
-//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,portkey), BENCH_CASES (chat,chat-c1,stream),
+//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-cache,portkey), BENCH_CASES (chat,chat-c1,stream),
 //      BENCH_WARMUP (s, 1), BENCH_WORKERS (autocannon worker threads, 0), BENCH_CHUNKS (SSE chunks, 10),
 //      BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_PORTKEY_COMPAT=0 (no Portkey SSE shim).
 // Args: --json FILE (write all results as JSON).
@@ -221,6 +221,48 @@ async function startWaygate(upstream: Upstream, name: 'waygate' | 'waygate-fallb
   };
 }
 
+/**
+ * `waygate-cache`: the same gateway with the in-memory exact cache (named in its config, so it loads
+ * whether or not it is a default plugin), every request carrying a cache config. The precheck stores
+ * the answer; from then on every request is a hit that never reaches the upstream.
+ */
+const CACHE_PLUGIN_ENTRY = path.join(root, 'plugins', 'cache-memory', 'dist', 'src', 'index.js');
+
+async function startWaygateCache(upstream: Upstream): Promise<Contender> {
+  const port = await freePort();
+  tmpDir ??= mkdtempSync(path.join(os.tmpdir(), 'waygate-bench-'));
+  const config = path.join(tmpDir, 'waygate-cache.config.json');
+  writeFileSync(config, JSON.stringify({ log: { level: 'warn' }, plugins: ['@waygate/cache-memory'] }, null, 2));
+  const child = spawnNode('waygate-cache', WAYGATE_CLI, ['--port', String(port), '--host', '127.0.0.1', '--config', config], {
+    stdout: true,
+    cwd: root,
+  });
+  await waitForHttp200(child, `http://127.0.0.1:${port}/health`);
+  const routing = { provider: 'openai', custom_host: upstream.baseURL, cache: { mode: 'simple' } };
+  return {
+    name: 'waygate-cache',
+    url: `http://127.0.0.1:${port}/v1/chat/completions`,
+    headers: { authorization: BEARER, 'x-waygate-config': JSON.stringify(routing) },
+    child,
+  };
+}
+
+/** The cache contender must really answer from its cache: one more request, which must be a HIT. */
+async function precheckCacheHit(c: Contender, stream: boolean): Promise<void> {
+  const res = await request(c.url, {
+    method: 'POST',
+    headers: { ...c.headers, 'content-type': 'application/json' },
+    body: stream ? STREAM_BODY : CHAT_BODY,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  await res.body.text();
+  const status = res.headers['x-waygate-cache-status'];
+  if (res.statusCode !== 200 || status !== 'HIT') {
+    throw new Error(`${c.name} precheck (${stream ? 'stream' : 'chat'}): expected a cache HIT, got HTTP ${res.statusCode} x-waygate-cache-status ${String(status)}`);
+  }
+}
+
 async function startPortkey(upstream: Upstream): Promise<Contender> {
   const port = await freePort();
   // Its stdout is a spinner and banners: discarded. One preload pins its listen() to 127.0.0.1,
@@ -252,6 +294,12 @@ function missing(name: ContenderName): string | null {
   }
   if (name === 'waygate-fallback' && !existsSync(FALLBACK_PLUGIN_ENTRY)) {
     return `${path.relative(root, FALLBACK_PLUGIN_ENTRY)} not found (build it first: npx tsc -b)`;
+  }
+  if (name === 'waygate-cache' && !existsSync(WAYGATE_CLI)) {
+    return `${path.relative(root, WAYGATE_CLI)} not found (build it first: npx tsc -b)`;
+  }
+  if (name === 'waygate-cache' && !existsSync(CACHE_PLUGIN_ENTRY)) {
+    return `${path.relative(root, CACHE_PLUGIN_ENTRY)} not found (build it first: npx tsc -b)`;
   }
   if (name === 'portkey' && !existsSync(PORTKEY_SERVER)) {
     return `${path.relative(root, PORTKEY_SERVER)} not found (is @portkey-ai/gateway installed?)`;
@@ -433,6 +481,10 @@ function buildChecks(report: Report): Check[] {
   ratio('stream', 'waygate', 'portkey', 8);
   ratio('chat', 'waygate-fallback', 'passthrough', 0.6);
   ratio('stream', 'waygate-fallback', 'passthrough', 0.6);
+  // A memory cache hit answers without an upstream call: it should beat the bare proxy that makes one.
+  ratio('chat', 'waygate-cache', 'passthrough', 1);
+  ratio('stream', 'waygate-cache', 'passthrough', 1);
+  added('chat-c1', 'waygate-cache', 'passthrough', 0);
   // Context, no target.
   const cost = (caseName: CaseName, a: ContenderName, b: ContenderName): void => {
     if (!report.settings.cases.includes(caseName)) return;
@@ -443,6 +495,7 @@ function buildChecks(report: Report): Check[] {
   };
   cost('chat', 'waygate', 'passthrough');
   cost('stream', 'waygate', 'passthrough');
+  cost('chat', 'waygate-cache', 'passthrough');
   // The floor against Portkey: what a bare Node proxy reaches. A "waygate ÷ portkey" target above
   // this one asks Waygate to beat the bare proxy itself.
   ratio('chat', 'passthrough', 'portkey', null);
@@ -548,6 +601,9 @@ async function main(): Promise<void> {
       case 'waygate-fallback':
         contender = await startWaygate(upstream, name);
         break;
+      case 'waygate-cache':
+        contender = await startWaygateCache(upstream);
+        break;
       case 'portkey':
         contender = await startPortkey(upstream);
         break;
@@ -560,6 +616,10 @@ async function main(): Promise<void> {
   for (const c of contenders) {
     if (settings.cases.some((n) => !CASE_DEFS[n].stream)) await precheck(c, false);
     if (settings.cases.some((n) => CASE_DEFS[n].stream)) await precheck(c, true);
+    if (c.name === 'waygate-cache') {
+      if (settings.cases.some((n) => !CASE_DEFS[n].stream)) await precheckCacheHit(c, false);
+      if (settings.cases.some((n) => CASE_DEFS[n].stream)) await precheckCacheHit(c, true);
+    }
   }
   log('prechecks passed: every contender answers 200 with a chat.completion (and an SSE stream)');
 
