@@ -17,5 +17,9 @@ export const DEFAULT_PLUGINS: readonly string[] = Object.freeze([
   '@waygate/strategy-loadbalance',
   '@waygate/strategy-conditional',
   '@waygate/retry',
+  '@waygate/cache-memory',
   '@waygate/guardrails',
+  '@waygate/guardrail-default',
+  '@waygate/guardrail-pii',
+  '@waygate/guardrail-json-schema',
 ]);
