@@ -1,6 +1,6 @@
 // Result types, statistics and formatting (console tables + Markdown for BENCHMARKS.md).
 
-export const CONTENDERS = ['direct', 'passthrough', 'waygate', 'waygate-fallback', 'waygate-cache', 'portkey'] as const;
+export const CONTENDERS = ['direct', 'passthrough', 'waygate', 'waygate-fallback', 'waygate-guardrail', 'waygate-cache', 'portkey'] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
 export const CASES = ['chat', 'chat-c1', 'stream'] as const;
@@ -11,6 +11,7 @@ export const DESCRIPTIONS: Record<ContenderName, string> = {
   passthrough: 'bare node:http + undici Pool proxy (the floor any Node proxy pays)',
   waygate: 'Waygate (core/dist/src/cli.js, default plugins, log level warn)',
   'waygate-fallback': 'Waygate as above, each request carrying an x-waygate-config fallback over two targets (the first answers)',
+  'waygate-guardrail': 'Waygate as above, each request carrying a config with one input guardrail (default.regexMatch, passing)',
   'waygate-cache': 'Waygate as above with @waygate/cache-memory, each request carrying a cache config: every answer is an in-memory cache hit',
   portkey: "Portkey's gateway @portkey-ai/gateway (build/start-server.js --headless)",
 };

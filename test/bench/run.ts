@@ -5,7 +5,7 @@
 // machine's cores.
 //
 // Env: BENCH_DURATION (s per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
-//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-cache,portkey), BENCH_CASES (chat,chat-c1,stream),
+//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-guardrail,waygate-cache,portkey), BENCH_CASES (chat,chat-c1,stream),
 //      BENCH_WARMUP (s, 1), BENCH_WORKERS (autocannon worker threads, 0), BENCH_CHUNKS (SSE chunks, 10),
 //      BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_PORTKEY_COMPAT=0 (no Portkey SSE shim).
 // Args: --json FILE (write all results as JSON).
@@ -199,7 +199,14 @@ const PORTKEY_SERVER = path.join(root, 'node_modules', '@portkey-ai', 'gateway',
  */
 const FALLBACK_PLUGIN_ENTRY = path.join(root, 'plugins', 'strategy-fallback', 'dist', 'src', 'index.js');
 
-async function startWaygate(upstream: Upstream, name: 'waygate' | 'waygate-fallback' = 'waygate'): Promise<Contender> {
+/** `waygate-guardrail`: one typical input guardrail (a regex that must not match, deny on failure). */
+const GUARDRAIL_CONFIG = (baseURL: string) => ({
+  provider: 'openai',
+  custom_host: baseURL,
+  input_guardrails: [{ 'default.regexMatch': { rule: '\\b(?:DROP|TRUNCATE)\\s+TABLE\\b', not: true }, deny: true }],
+});
+
+async function startWaygate(upstream: Upstream, name: 'waygate' | 'waygate-fallback' | 'waygate-guardrail' = 'waygate'): Promise<Contender> {
   const port = await freePort();
   tmpDir ??= mkdtempSync(path.join(os.tmpdir(), 'waygate-bench-'));
   const config = path.join(tmpDir, `${name}.config.json`);
@@ -216,7 +223,9 @@ async function startWaygate(upstream: Upstream, name: 'waygate' | 'waygate-fallb
     headers:
       name === 'waygate'
         ? { authorization: BEARER, 'x-waygate-provider': 'openai', 'x-waygate-custom-host': upstream.baseURL }
-        : { authorization: BEARER, 'x-waygate-config': JSON.stringify({ strategy: { mode: 'fallback' }, targets: [target, target] }) },
+        : name === 'waygate-guardrail'
+          ? { authorization: BEARER, 'x-waygate-config': JSON.stringify(GUARDRAIL_CONFIG(upstream.baseURL)) }
+          : { authorization: BEARER, 'x-waygate-config': JSON.stringify({ strategy: { mode: 'fallback' }, targets: [target, target] }) },
     child,
   };
 }
@@ -289,7 +298,7 @@ async function startPortkey(upstream: Upstream): Promise<Contender> {
 
 /** Why a contender cannot run at all (not built / not installed), or null. */
 function missing(name: ContenderName): string | null {
-  if ((name === 'waygate' || name === 'waygate-fallback') && !existsSync(WAYGATE_CLI)) {
+  if ((name === 'waygate' || name === 'waygate-fallback' || name === 'waygate-guardrail') && !existsSync(WAYGATE_CLI)) {
     return `${path.relative(root, WAYGATE_CLI)} not found (build it first: npx tsc -b)`;
   }
   if (name === 'waygate-fallback' && !existsSync(FALLBACK_PLUGIN_ENTRY)) {
@@ -496,6 +505,10 @@ function buildChecks(report: Report): Check[] {
   cost('chat', 'waygate', 'passthrough');
   cost('stream', 'waygate', 'passthrough');
   cost('chat', 'waygate-cache', 'passthrough');
+  // What one typical input guardrail costs per request, against the same gateway without it.
+  ratio('chat', 'waygate-guardrail', 'waygate', null);
+  ratio('stream', 'waygate-guardrail', 'waygate', null);
+  cost('chat', 'waygate-guardrail', 'waygate');
   // The floor against Portkey: what a bare Node proxy reaches. A "waygate ÷ portkey" target above
   // this one asks Waygate to beat the bare proxy itself.
   ratio('chat', 'passthrough', 'portkey', null);
@@ -599,6 +612,7 @@ async function main(): Promise<void> {
         break;
       case 'waygate':
       case 'waygate-fallback':
+      case 'waygate-guardrail':
         contender = await startWaygate(upstream, name);
         break;
       case 'waygate-cache':

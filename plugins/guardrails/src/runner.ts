@@ -138,29 +138,16 @@ export async function runCheck(spec: CheckSpec, snap: Snapshot, env: RunEnv): Pr
   const created = new Date();
   const t0 = performance.now();
   const ctx = env.ctx;
-  let ctl: AbortController | undefined;
-  let signal: AbortSignal | undefined;
-  const input: CheckInput = {
-    hook: SIDE_HOOK[env.side],
-    params: spec.params as Record<string, unknown>,
-    request: env.side === 'input' ? snap : (env.request ?? { json: undefined, text: '' }),
-    response: env.side === 'output' ? { json: snap.json, text: snap.text, status: env.status ?? 200 } : undefined,
-    endpoint: ctx.endpoint,
-    provider: ctx.target?.provider ?? ctx.plan?.targets[0]?.provider,
-    metadata: ctx.metadata,
-    headers: ctx.headers,
+  const input = new RunInput(
+    SIDE_HOOK[env.side],
+    spec.params as Record<string, unknown>,
+    env.side === 'input' ? snap : (env.request ?? { json: undefined, text: '' }),
+    env.side === 'output' ? { json: snap.json, text: snap.text, status: env.status ?? 200 } : undefined,
     ctx,
-    get signal(): AbortSignal {
-      if (!signal) {
-        ctl = new AbortController();
-        signal = AbortSignal.any([ctx.signal, ctl.signal]);
-      }
-      return signal;
-    },
-  };
+  );
   try {
     let result: CheckResult | Promise<CheckResult> = spec.check.run(input);
-    if (isThenable(result)) result = await withTimeout(result, env.timeoutMs, () => ctl?.abort(new CheckTimeoutError(env.timeoutMs)));
+    if (isThenable(result)) result = await withTimeout(result, env.timeoutMs, () => input.abort(new CheckTimeoutError(env.timeoutMs)));
     if (!result || typeof result !== 'object' || typeof (result as CheckResult).verdict !== 'boolean') {
       throw new Error(`the check returned ${describe(result)} instead of a result with a boolean verdict`);
     }
@@ -192,6 +179,45 @@ export async function runCheck(spec: CheckSpec, snap: Snapshot, env: RunEnv): Pr
         fail_on_error: spec.failOnError,
       },
     };
+  }
+}
+
+/**
+ * A check's input. The signal is a getter on the prototype, made on first use: a check that spreads
+ * its input (`{ params, ...input }`) copies only the plain fields and never pays for an
+ * AbortSignal.any() it does not read (and the object keeps a fast shape).
+ */
+class RunInput implements CheckInput {
+  readonly endpoint: string;
+  readonly provider: string | undefined;
+  readonly metadata: Record<string, unknown>;
+  readonly headers: RequestContext['headers'];
+  #ctl: AbortController | undefined;
+  #signal: AbortSignal | undefined;
+
+  constructor(
+    readonly hook: CheckInput['hook'],
+    readonly params: Record<string, unknown>,
+    readonly request: CheckInput['request'],
+    readonly response: CheckInput['response'],
+    readonly ctx: RequestContext,
+  ) {
+    this.endpoint = ctx.endpoint;
+    this.provider = ctx.target?.provider ?? ctx.plan?.targets[0]?.provider;
+    this.metadata = ctx.metadata;
+    this.headers = ctx.headers;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#signal) {
+      this.#ctl = new AbortController();
+      this.#signal = AbortSignal.any([this.ctx.signal, this.#ctl.signal]);
+    }
+    return this.#signal;
+  }
+
+  abort(reason: unknown): void {
+    this.#ctl?.abort(reason);
   }
 }
 
