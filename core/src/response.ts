@@ -72,6 +72,33 @@ export class GatewayResponse {
     this.#raw = undefined;
   }
 
+  /**
+   * Adds a top-level field to a JSON object answer (a guardrail's `hook_results`). When the answer
+   * is still held as the upstream's bytes, the field is spliced in before the closing brace, so the
+   * body is not serialized again.
+   */
+  addField(name: string, value: unknown): void {
+    const raw = this.#raw;
+    if (raw) {
+      let end = raw.length - 1;
+      while (end >= 0 && (raw[end] === 0x20 || raw[end] === 0x0a || raw[end] === 0x0d || raw[end] === 0x09)) end--;
+      let start = 0;
+      while (start < end && (raw[start] === 0x20 || raw[start] === 0x0a || raw[start] === 0x0d || raw[start] === 0x09)) start++;
+      if (end > start && raw[start] === 0x7b && raw[end] === 0x7d) {
+        let inner = end - 1;
+        while (inner > start && (raw[inner] === 0x20 || raw[inner] === 0x0a || raw[inner] === 0x0d || raw[inner] === 0x09)) inner--;
+        const empty = inner === start;
+        const head = Buffer.from(raw.buffer, raw.byteOffset + start, end - start);
+        this.#raw = Buffer.concat([head, Buffer.from(`${empty ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(value)}}`)]);
+        // Keep a parsed copy in step with the bytes (a shallow copy: the bytes are what is written).
+        if (this.#parsed && this.#json && typeof this.#json === 'object') this.#json = { ...(this.#json as Record<string, unknown>), [name]: value };
+        return;
+      }
+    }
+    const body = this.body;
+    if (body && typeof body === 'object' && !Array.isArray(body)) this.body = { ...(body as Record<string, unknown>), [name]: value };
+  }
+
   /** The bytes to write for a JSON answer: the untouched upstream bytes, or the body serialized once. */
   serialize(): Uint8Array | string {
     if (this.#raw) return this.#raw;

@@ -31,3 +31,25 @@ describe('GatewayError', () => {
     expect(e.message).to.match(/plugin p \(hook onError\): oops/);
   });
 });
+
+describe('GatewayResponse.addField', () => {
+  it("splices a field into the upstream's bytes without re-serializing them", () => {
+    const bytes = Buffer.from('{"id":"x",  "n":1.50}\n');
+    const res = GatewayResponse.raw(200, bytes, {}, 'upstream', { id: 'x', n: 1.5 });
+    res.addField('hook_results', { ok: true });
+    expect(String(res.serialize())).to.equal('{"id":"x",  "n":1.50,"hook_results":{"ok":true}}');
+    expect(res.body).to.deep.equal({ id: 'x', n: 1.5, hook_results: { ok: true } });
+  });
+
+  it('handles an empty object, and falls back to the parsed body when there are no bytes', () => {
+    const empty = GatewayResponse.raw(200, Buffer.from(' {  } '));
+    empty.addField('a', 1);
+    expect(JSON.parse(String(empty.serialize()))).to.deep.equal({ a: 1 });
+    const json = GatewayResponse.json(200, { b: 2 });
+    json.addField('a', 1);
+    expect(json.serialize()).to.equal('{"b":2,"a":1}');
+    const list = GatewayResponse.raw(200, Buffer.from('[1]'));
+    list.addField('a', 1);
+    expect(String(list.serialize()), 'not an object: unchanged').to.equal('[1]');
+  });
+});

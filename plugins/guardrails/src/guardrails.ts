@@ -239,12 +239,16 @@ export class Guardrails {
     if (res.stream) return this.#stream(res, ctx, state, hooks);
 
     const [sync, later] = split(hooks);
+    // The answer is parsed only for output checks; input results alone are spliced into its bytes.
     let body: unknown;
-    try {
-      body = res.body;
-    } catch {
-      body = undefined;
+    if (hooks.length) {
+      try {
+        body = res.body;
+      } catch {
+        body = undefined;
+      }
     }
+    const original = body;
     const before = state?.before ?? [];
     let after: HookResult[] = [];
     if (view && hooks.length) {
@@ -259,7 +263,10 @@ export class Guardrails {
     const v = verdictOf(after);
     if (v.denied) return this.#deny(ctx, before, after, 'output');
     const failed = (state?.failed ?? false) || v.failed;
-    if (isObject(body)) res.body = { ...body, hook_results: { before_request_hooks: before, after_request_hooks: after } };
+    const results = { before_request_hooks: before, after_request_hooks: after };
+    if (body !== original) {
+      if (isObject(body)) res.body = { ...body, hook_results: results };
+    } else res.addField('hook_results', results);
     if (failed) res.status = FAILED_STATUS;
     this.#verdict(ctx, failed ? 'failed' : 'passed', [...before, ...after]);
     return res;
