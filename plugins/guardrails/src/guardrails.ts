@@ -427,7 +427,7 @@ export class Guardrails {
 
   /** The error that ends a stream a deny hook stopped midway. */
   #streamDenied(ctx: RequestContext, state: RequestState | undefined, hook: HookSpec, spec: HookSpec['checks'][number], text: string): GatewayError {
-    const now = new Date();
+    const now = new Date().toISOString();
     const result: HookResult = {
       verdict: false,
       id: hook.id,

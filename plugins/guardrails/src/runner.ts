@@ -40,7 +40,7 @@ export interface CheckRecord {
   error?: { name: string; message: string };
   execution_time: number;
   transformed: boolean;
-  created_at: Date;
+  created_at: string;
   fail_on_error: boolean;
 }
 
@@ -54,7 +54,7 @@ export interface HookResult {
   execution_time: number;
   async: boolean;
   type: 'guardrail' | 'mutator';
-  created_at: Date;
+  created_at: string;
   /** True when this hook denied the request (it has `deny` and failed). */
   deny: boolean;
 }
@@ -101,7 +101,7 @@ export async function runHooks(hooks: readonly HookSpec[], snap: Snapshot, env: 
 }
 
 export async function runHook(hook: HookSpec, snap: Snapshot, env: RunEnv): Promise<{ result: HookResult; snap: Snapshot }> {
-  const created = new Date();
+  const created = new Date().toISOString();
   const t0 = performance.now();
   let cur = snap;
   const records: CheckRecord[] = [];
@@ -135,7 +135,7 @@ export async function runHook(hook: HookSpec, snap: Snapshot, env: RunEnv): Prom
 }
 
 export async function runCheck(spec: CheckSpec, snap: Snapshot, env: RunEnv): Promise<{ record: CheckRecord; snap?: Snapshot }> {
-  const created = new Date();
+  const created = new Date().toISOString();
   const t0 = performance.now();
   const ctx = env.ctx;
   const input = new RunInput(

@@ -129,7 +129,7 @@ describe('@waygate/guardrails: running hooks', () => {
     const [denied, passed] = out.results;
     expect(Object.keys(denied!).sort()).to.deep.equal(['async', 'checks', 'created_at', 'deny', 'execution_time', 'feedback', 'id', 'transformed', 'type', 'verdict']);
     expect(denied).to.include({ verdict: false, deny: true, async: false, type: 'guardrail', id: 'input_guardrail_0', transformed: false });
-    expect(denied!.created_at).to.be.instanceOf(Date);
+    expect(new Date(denied!.created_at).toISOString(), 'an ISO timestamp, as it is serialized').to.equal(denied!.created_at);
     expect(denied!.execution_time).to.be.a('number');
     expect(Object.keys(denied!.checks[0]!).sort()).to.deep.equal(['created_at', 'data', 'execution_time', 'fail_on_error', 'id', 'transformed', 'verdict']);
     expect(denied!.checks[0]!.data).to.deep.equal({ found: ['secret'] });
