@@ -168,4 +168,5 @@ export async function chat(
 }
 
 export { runProviderConformance } from './conformance.js';
+export { OpenAIFake, portkeyChat } from './openai-fake.js';
 export type { ConformanceFixture, RecordedAnswer, RecordedStream, ExpectedAnswer, UpstreamExpectations, Scenario } from './conformance.js';

@@ -5,7 +5,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createLogger, startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
-import { OpenAIFake, chat } from './openai-fake.js';
+import { OpenAIFake, portkeyChat as chat } from '@waygate/core/testing';
 import { TestServer, json } from './helpers.js';
 
 const THIS_PACKAGE = fileURLToPath(new URL('../src/index.js', import.meta.url));

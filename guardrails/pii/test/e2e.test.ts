@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import { createLogger, startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
-import { OpenAIFake, chat } from './openai-fake.js';
+import { OpenAIFake, portkeyChat as chat } from '@waygate/core/testing';
 
 const THIS_PACKAGE = fileURLToPath(new URL('../src/index.js', import.meta.url));
 

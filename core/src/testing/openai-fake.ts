@@ -1,4 +1,4 @@
-// A minimal OpenAI chat upstream on loopback for the end-to-end tests: it records each request body
+// A minimal OpenAI chat upstream on loopback for plugin packages' end-to-end tests: it records each request body
 // and answers `reply` as a chat.completion, or as a chunk stream (one chunk per word) when asked.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -54,8 +54,8 @@ export class OpenAIFake {
   }
 }
 
-/** POSTs a chat completion through a gateway with a Portkey config header; the body as JSON or text. */
-export async function chat(gateway: string, config: unknown, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; json: any; text: string }> {
+/** POSTs a chat completion through a gateway with an x-portkey-config header; the body as JSON (when it parses) and as text. */
+export async function portkeyChat(gateway: string, config: unknown, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; json: any; text: string }> {
   const res = await fetch(`${gateway}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-portkey-config': JSON.stringify(config), ...headers },
