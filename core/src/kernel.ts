@@ -341,6 +341,8 @@ export class Kernel {
           // Usage is read from the answer in the client's format: a translated provider's own shape differs.
           const mapped = endpoint.mapResponse(json, input);
           recordUsage(ctx, answerUsage(def, mapped));
+          // An adapter that left this answer as it was (it translates only some models) keeps its bytes.
+          if (mapped === json) return GatewayResponse.raw(status, bytes, headers, 'upstream', json);
           return GatewayResponse.json(status, mapped, headers, 'upstream');
         }
         recordUsage(ctx, answerUsage(def, json));

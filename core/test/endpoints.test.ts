@@ -245,6 +245,42 @@ describe('kernel: plan once, plugin config checks, adapter prepare()', () => {
     }
   });
 
+  it("keeps the upstream's bytes when an adapter's mapResponse leaves the answer as it was", async () => {
+    const bytes = '{"id":"m1",   "content":[{"type":"text","text":"hi"}],"extra":1.50}';
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(bytes);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const kernel = newKernel();
+      kernel.providers.register({
+        id: 'some',
+        baseURL: url,
+        endpoints: {
+          'chat.completions': {
+            build: (input) => ({ url: `${input.target.baseURL}/x`, method: 'POST', headers: {}, body: '{}' }),
+            // Translates only some models; this one is left as it came.
+            mapResponse: (json, input) => (input.body?.model === 'translate' ? { translated: json } : json),
+          },
+        },
+      });
+      const run = async (model: string) => {
+        const ctx = new RequestContext({ id: 'r', endpoint: 'chat.completions', method: 'POST', path: '/v1/chat/completions', headers: { 'x-waygate-provider': 'some' }, body: { model, messages: [] }, kernel });
+        return kernel.handle(ctx);
+      };
+      expect(String((await run('as-is')).serialize())).to.equal(bytes);
+      expect(JSON.parse(String((await run('translate')).serialize())).translated.id).to.equal('m1');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it("shapes error answers the way the request's endpoint says", async () => {
     const kernel = newKernel();
     kernel.endpoints.register({ id: 'other', routes: [], errorBody: (e) => ({ type: 'error', error: { message: e.message } }) });

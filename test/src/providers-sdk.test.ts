@@ -1,13 +1,14 @@
 // End to end for the translating providers: the official `openai` SDK → the real gateway (default
-// plugins, no config file) → a fake Azure OpenAI, Cohere v2, Gemini or Bedrock upstream on loopback
-// that speaks that provider's own wire format (src/fakes/provider-upstreams.ts). Every provider plays
-// the same script, so the same assertions hold for all four: answers, streams, tool calls,
-// embeddings, usage and errors as an OpenAI client sees them, and the request as the provider got it.
+// plugins, no config file) → a fake Azure OpenAI, Cohere v2, Gemini, Bedrock or Vertex AI (Gemini and
+// Claude models) upstream on loopback that speaks that provider's own wire format
+// (src/fakes/provider-upstreams.ts). Every provider plays the same script, so the same assertions
+// hold for all of them: answers, streams, tool calls, embeddings, usage and errors as an OpenAI
+// client sees them, and the request as the provider got it.
 import { expect } from 'chai';
 import OpenAI, { APIError, AuthenticationError, BadRequestError, PermissionDeniedError, RateLimitError } from 'openai';
 import { createLogger, startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
-import { FakeUpstream, azureHandler, bedrockError, bedrockHandler, cohereHandler, geminiHandler, vectorFor } from './fakes/index.js';
+import { FakeUpstream, azureHandler, bedrockError, bedrockHandler, cohereHandler, geminiHandler, googleError, vectorFor, vertexHandler } from './fakes/index.js';
 import type { Handler, Received, Reply, Script } from './fakes/index.js';
 
 const SCRIPT: Script = {
@@ -59,10 +60,14 @@ interface ProviderCase {
   config(url: string): Record<string, unknown>;
   clientKey: string;
   model: string;
-  embedModel: string;
-  /** What embeddings.create gets: Bedrock's Titan embeds one input per request. */
-  embedInput: string | string[];
-  embedTokens: number;
+  /** The provider's embeddings, or undefined for a model family that has none (the gateway refuses before any upstream call). */
+  embeddings?: {
+    model: string;
+    /** What embeddings.create gets: Bedrock's Titan embeds one input per request. */
+    input: string | string[];
+    tokens: number;
+    check(req: Received, inputs: string[]): void;
+  };
   /** The provider's native usage, as OpenAI usage. */
   usage: Usage;
   /** The id an OpenAI client sees for the tool call, and whether the provider streams its arguments in pieces. */
@@ -76,7 +81,6 @@ interface ProviderCase {
   checkChat(req: Received, kind: { stream: boolean; tools: boolean }): void;
   /** How the assistant's tool call and the tool result went upstream. */
   checkToolTurn(req: Received): void;
-  checkEmbed(req: Received, inputs: string[]): void;
 }
 
 // ------------------------------------------------------------------------------------------ Azure
@@ -101,9 +105,17 @@ const azure: ProviderCase = {
   config: (url) => ({ provider: 'azure-openai', custom_host: url, api_version: '2024-10-21' }),
   clientKey: AZURE_KEY,
   model: 'gpt-4o-prod',
-  embedModel: 'embed-small-prod',
-  embedInput: ['first input text', 'the second'],
-  embedTokens: 7,
+  embeddings: {
+    model: 'embed-small-prod',
+    input: ['first input text', 'the second'],
+    tokens: 7,
+    check(req, inputs) {
+      expect(req.pathname).to.equal('/openai/deployments/embed-small-prod/embeddings');
+      expect(req.query.get('api-version')).to.equal('2024-10-21');
+      expect(req.headers['api-key']).to.equal(AZURE_KEY);
+      expect(req.body!.input).to.deep.equal(inputs);
+    },
+  },
   usage: { prompt: 25, completion: 7, total: 32, cached: 16 },
   toolId: SCRIPT.tool.id,
   streamsArgs: true,
@@ -129,12 +141,6 @@ const azure: ProviderCase = {
   checkToolTurn(req) {
     expect(req.body!.messages).to.deep.equal(TOOL_TURN);
   },
-  checkEmbed(req, inputs) {
-    expect(req.pathname).to.equal('/openai/deployments/embed-small-prod/embeddings');
-    expect(req.query.get('api-version')).to.equal('2024-10-21');
-    expect(req.headers['api-key']).to.equal(AZURE_KEY);
-    expect(req.body!.input).to.deep.equal(inputs);
-  },
 };
 
 // ------------------------------------------------------------------------------------------ Cohere
@@ -152,9 +158,16 @@ const cohere: ProviderCase = {
   config: (url) => ({ provider: 'cohere', api_key: COHERE_KEY, custom_host: `${url}/v2` }),
   clientKey: 'sk-client-bearer-not-for-cohere',
   model: 'command-a-03-2025',
-  embedModel: 'embed-v4.0',
-  embedInput: ['first input text', 'the second'],
-  embedTokens: 5,
+  embeddings: {
+    model: 'embed-v4.0',
+    input: ['first input text', 'the second'],
+    tokens: 5,
+    check(req, inputs) {
+      expect(req.pathname).to.equal('/v2/embed');
+      expect(req.headers.authorization).to.equal(`Bearer ${COHERE_KEY}`);
+      expect(req.body).to.deep.equal({ model: 'embed-v4.0', texts: inputs, input_type: 'search_document', embedding_types: ['float'] });
+    },
+  },
   usage: { prompt: 215, completion: 7, total: 222, cached: 128 },
   toolId: SCRIPT.tool.id,
   streamsArgs: true,
@@ -185,11 +198,6 @@ const cohere: ProviderCase = {
       { role: 'tool', tool_call_id: SCRIPT.tool.id, content: TOOL_RESULT },
     ]);
   },
-  checkEmbed(req, inputs) {
-    expect(req.pathname).to.equal('/v2/embed');
-    expect(req.headers.authorization).to.equal(`Bearer ${COHERE_KEY}`);
-    expect(req.body).to.deep.equal({ model: 'embed-v4.0', texts: inputs, input_type: 'search_document', embedding_types: ['float'] });
-  },
 };
 
 // ------------------------------------------------------------------------------------------ Gemini
@@ -213,9 +221,16 @@ const gemini: ProviderCase = {
   config: (url) => ({ provider: 'google', custom_host: `${url}/v1beta` }),
   clientKey: GEMINI_KEY,
   model: 'gemini-2.5-flash',
-  embedModel: 'text-embedding-004',
-  embedInput: ['first input text', 'the second'],
-  embedTokens: 0,
+  embeddings: {
+    model: 'text-embedding-004',
+    input: ['first input text', 'the second'],
+    tokens: 0,
+    check(req, inputs) {
+      expect(req.pathname).to.equal('/v1beta/models/text-embedding-004:batchEmbedContents');
+      expect(req.headers['x-goog-api-key']).to.equal(GEMINI_KEY);
+      expect(req.body).to.deep.equal({ requests: inputs.map((text) => ({ model: 'models/text-embedding-004', content: { parts: [{ text }] } })) });
+    },
+  },
   // Thoughts count as completion tokens; cached tokens are part of the prompt.
   usage: { prompt: 40, completion: 9, total: 49, cached: 32 },
   // Gemini's function calls carry no id: the adapter numbers them.
@@ -231,27 +246,29 @@ const gemini: ProviderCase = {
   },
   checkChat(req, { stream, tools }) {
     expect(req.pathname).to.equal(`/v1beta/models/gemini-2.5-flash:${stream ? 'streamGenerateContent' : 'generateContent'}`);
-    expect(req.query.get('alt')).to.equal(stream ? 'sse' : null);
     expect(req.headers['x-goog-api-key']).to.equal(GEMINI_KEY);
     expect(req.headers).to.not.have.property('authorization');
-    expect(req.body!.systemInstruction).to.deep.equal({ parts: [{ text: SYSTEM }] });
-    expect(req.body!.contents).to.deep.equal([{ role: 'user', parts: [{ text: QUESTION }] }]);
-    expect(req.body!.generationConfig).to.deep.equal({ maxOutputTokens: MAX_TOKENS });
-    expect(req.body).to.not.have.property('stream');
-    if (tools) expect(req.body!.tools).to.deep.equal([{ functionDeclarations: [WEATHER_TOOL.function] }]);
+    checkGeminiChat(req, stream, tools);
   },
-  checkToolTurn(req) {
-    expect(req.body!.contents.slice(1)).to.deep.equal([
-      { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: ARGS } }] },
-      { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { content: { temperature: 18 } } } }] },
-    ]);
-  },
-  checkEmbed(req, inputs) {
-    expect(req.pathname).to.equal('/v1beta/models/text-embedding-004:batchEmbedContents');
-    expect(req.headers['x-goog-api-key']).to.equal(GEMINI_KEY);
-    expect(req.body).to.deep.equal({ requests: inputs.map((text) => ({ model: 'models/text-embedding-004', content: { parts: [{ text }] } })) });
-  },
+  checkToolTurn: checkGeminiToolTurn,
 };
+
+/** A chat request in Gemini's format (the Gemini API's and Vertex AI's alike). */
+function checkGeminiChat(req: Received, stream: boolean, tools: boolean): void {
+  expect(req.query.get('alt')).to.equal(stream ? 'sse' : null);
+  expect(req.body!.systemInstruction).to.deep.equal({ parts: [{ text: SYSTEM }] });
+  expect(req.body!.contents).to.deep.equal([{ role: 'user', parts: [{ text: QUESTION }] }]);
+  expect(req.body!.generationConfig).to.deep.equal({ maxOutputTokens: MAX_TOKENS });
+  expect(req.body).to.not.have.property('stream');
+  if (tools) expect(req.body!.tools).to.deep.equal([{ functionDeclarations: [WEATHER_TOOL.function] }]);
+}
+
+function checkGeminiToolTurn(req: Received): void {
+  expect(req.body!.contents.slice(1)).to.deep.equal([
+    { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: ARGS } }] },
+    { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { content: { temperature: 18 } } } }] },
+  ]);
+}
 
 // ------------------------------------------------------------------------------------------ Bedrock
 
@@ -271,9 +288,16 @@ const bedrock: ProviderCase = {
   config: (url) => bedrockConfig(url),
   clientKey: 'sk-client-bearer-not-for-aws',
   model: 'anthropic.claude-3-5-sonnet-20241022-v2:0',
-  embedModel: 'amazon.titan-embed-text-v2:0',
-  embedInput: 'one input text',
-  embedTokens: 4,
+  embeddings: {
+    model: 'amazon.titan-embed-text-v2:0',
+    input: 'one input text',
+    tokens: 4,
+    check(req, inputs) {
+      expect(req.pathname).to.equal('/model/amazon.titan-embed-text-v2%3A0/invoke');
+      expect(req.headers.authorization).to.match(/^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-1\/bedrock\/aws4_request, /);
+      expect(req.body).to.deep.equal({ inputText: inputs[0], normalize: true });
+    },
+  },
   // Cache reads and writes are prompt tokens; reads are the cached ones.
   usage: { prompt: 312, completion: 6, total: 318, cached: 280 },
   toolId: SCRIPT.tool.id,
@@ -309,12 +333,110 @@ const bedrock: ProviderCase = {
       { role: 'user', content: [{ toolResult: { toolUseId: SCRIPT.tool.id, content: [{ text: TOOL_RESULT }] } }] },
     ]);
   },
-  checkEmbed(req, inputs) {
-    expect(req.pathname).to.equal('/model/amazon.titan-embed-text-v2%3A0/invoke');
-    expect(req.headers.authorization).to.match(/^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/eu-west-1\/bedrock\/aws4_request, /);
-    expect(req.body).to.deep.equal({ inputText: inputs[0], normalize: true });
-  },
 };
+
+// ------------------------------------------------------------------------------------------ Vertex AI
+
+const VERTEX_TOKEN = 'ya29.a0AfB_fake-vertex-access-token-0123456789';
+const VERTEX_PROJECT = 'waygate-e2e';
+const VERTEX_REGION = 'europe-west4';
+const VERTEX_GEMINI_USAGE = {
+  promptTokenCount: 52,
+  candidatesTokenCount: 8,
+  thoughtsTokenCount: 4,
+  totalTokenCount: 64,
+  cachedContentTokenCount: 16,
+  trafficType: 'ON_DEMAND',
+  promptTokensDetails: [{ modality: 'TEXT', tokenCount: 52 }],
+  candidatesTokensDetails: [{ modality: 'TEXT', tokenCount: 8 }],
+};
+const VERTEX_CLAUDE_USAGE = { input_tokens: 14, cache_creation_input_tokens: 10, cache_read_input_tokens: 200, output_tokens: 9 };
+const vertexConfig = (url: string) => ({ provider: 'vertex-ai', custom_host: `${url}/v1`, vertex_project_id: VERTEX_PROJECT, vertex_region: VERTEX_REGION });
+const vertexPath = (publisher: string, model: string, method: string) =>
+  `/v1/projects/${VERTEX_PROJECT}/locations/${VERTEX_REGION}/publishers/${publisher}/models/${model}:${method}`;
+/** One Vertex fake (both publishers), one access token. */
+const vertexFake = vertexHandler(SCRIPT, { gemini: VERTEX_GEMINI_USAGE, claude: VERTEX_CLAUDE_USAGE }, { token: VERTEX_TOKEN });
+const VERTEX_AUTH_MSG = 'Request had invalid authentication credentials. Expected OAuth 2 access token';
+
+/** What Vertex AI cases share: the fake, access-token auth (the SDK's bearer), its refusal, a 429 in google.rpc's shape. */
+function vertexCase(c: Pick<ProviderCase, 'name' | 'model' | 'embeddings' | 'usage' | 'toolId' | 'streamsArgs' | 'checkChat' | 'checkToolTurn'> & { quotaMessage: string }): ProviderCase {
+  const { quotaMessage, ...rest } = c;
+  return {
+    ...rest,
+    handler: vertexFake,
+    config: vertexConfig,
+    clientKey: VERTEX_TOKEN,
+    rateLimit: { reply: googleError(429, 'RESOURCE_EXHAUSTED', quotaMessage), message: quotaMessage },
+    wrongCredentials: { config: vertexConfig, clientKey: 'ya29.expired-token', error: AuthenticationError, status: 401, message: VERTEX_AUTH_MSG },
+  };
+}
+
+/** The access token went upstream as a bearer token, and nothing else did. */
+function checkVertexAuth(req: Received): void {
+  expect(req.headers.authorization).to.equal(`Bearer ${VERTEX_TOKEN}`);
+  expect(req.headers).to.not.have.property('x-goog-api-key');
+  expect(req.url).to.not.include(VERTEX_TOKEN);
+}
+
+const vertexGemini = vertexCase({
+  name: 'Google Vertex AI (Gemini)',
+  model: 'gemini-2.5-flash',
+  embeddings: {
+    model: 'text-embedding-005',
+    input: ['first input text', 'the second'],
+    tokens: 5, // the fake's per-text token counts (3 + 2), summed
+    check(req, inputs) {
+      expect(req.pathname).to.equal(vertexPath('google', 'text-embedding-005', 'predict'));
+      checkVertexAuth(req);
+      expect(req.body).to.deep.equal({ instances: inputs.map((content) => ({ content })) });
+    },
+  },
+  // As on the Gemini API: thoughts are completion tokens, cached tokens part of the prompt.
+  usage: { prompt: 52, completion: 12, total: 64, cached: 16 },
+  toolId: 'call_0',
+  streamsArgs: false,
+  quotaMessage: 'Resource exhausted. Please try again later. Please refer to https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details.',
+  checkChat(req, { stream, tools }) {
+    expect(req.pathname).to.equal(vertexPath('google', 'gemini-2.5-flash', stream ? 'streamGenerateContent' : 'generateContent'));
+    checkVertexAuth(req);
+    checkGeminiChat(req, stream, tools);
+  },
+  checkToolTurn: checkGeminiToolTurn,
+});
+
+const vertexClaude = vertexCase({
+  name: 'Google Vertex AI (Claude)',
+  model: 'claude-sonnet-4-5@20250929',
+  // Claude on Vertex has no embeddings.
+  embeddings: undefined,
+  // Cache reads and writes are prompt tokens; reads are the cached ones.
+  usage: { prompt: 224, completion: 9, total: 233, cached: 200 },
+  toolId: SCRIPT.tool.id,
+  streamsArgs: true,
+  quotaMessage:
+    'Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model with base model: anthropic-claude-sonnet-4-5. Please submit a quota increase request.',
+  checkChat(req, { stream, tools }) {
+    expect(req.pathname).to.equal(vertexPath('anthropic', 'claude-sonnet-4-5@20250929', stream ? 'streamRawPredict' : 'rawPredict'));
+    checkVertexAuth(req);
+    expect(req.headers).to.not.have.property('x-api-key');
+    expect(req.headers).to.not.have.property('anthropic-version');
+    // Anthropic's Messages body, with the model in the URL and Vertex's anthropic_version in the body.
+    expect(req.body).to.not.have.property('model');
+    expect(req.body!.anthropic_version).to.equal('vertex-2023-10-16');
+    expect(req.body!.system).to.equal(SYSTEM);
+    expect(req.body!.messages).to.deep.equal([{ role: 'user', content: QUESTION }]);
+    expect(req.body!.max_tokens).to.equal(MAX_TOKENS);
+    expect(req.body!.stream).to.equal(stream ? true : undefined);
+    const f = WEATHER_TOOL.function;
+    if (tools) expect(req.body!.tools).to.deep.equal([{ name: f.name, description: f.description, input_schema: f.parameters }]);
+  },
+  checkToolTurn(req) {
+    expect(req.body!.messages.slice(1)).to.deep.equal([
+      { role: 'assistant', content: [{ type: 'tool_use', id: SCRIPT.tool.id, name: 'get_weather', input: ARGS }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: SCRIPT.tool.id, content: TOOL_RESULT }] },
+    ]);
+  },
+});
 
 // ------------------------------------------------------------------------------------------ helpers
 
@@ -378,7 +500,7 @@ function expectUsageLast(chunks: OpenAI.ChatCompletionChunk[], usage: Usage): vo
 
 // ------------------------------------------------------------------------------------------ the suite
 
-describe('providers end to end: OpenAI SDK → gateway → fake Azure OpenAI, Cohere, Gemini and Bedrock upstreams', function () {
+describe('providers end to end: OpenAI SDK → gateway → fake Azure OpenAI, Cohere, Gemini, Bedrock and Vertex AI upstreams', function () {
   this.timeout(20_000);
   let gw: Gateway;
 
@@ -389,7 +511,7 @@ describe('providers end to end: OpenAI SDK → gateway → fake Azure OpenAI, Co
     await gw?.close(0);
   });
 
-  for (const c of [azure, cohere, gemini, bedrock]) {
+  for (const c of [azure, cohere, gemini, bedrock, vertexGemini, vertexClaude]) {
     describe(c.name, function () {
       let fake: FakeUpstream;
 
@@ -484,15 +606,25 @@ describe('providers end to end: OpenAI SDK → gateway → fake Azure OpenAI, Co
         c.checkToolTurn(upstream());
       });
 
-      for (const encoding of ['the SDK default (base64)', 'float'] as const) {
-        it(`embeddings, ${encoding}: the provider's vectors exactly, in order, with usage`, async () => {
-          const inputs = typeof c.embedInput === 'string' ? [c.embedInput] : c.embedInput;
-          const res = await client().embeddings.create({ model: c.embedModel, input: c.embedInput, ...(encoding === 'float' ? { encoding_format: 'float' as const } : {}) });
-          expect(res.object).to.equal('list');
-          expect(res.data.map((d) => d.index)).to.deep.equal(inputs.map((_, i) => i));
-          expect(res.data.map((d) => d.embedding)).to.deep.equal(inputs.map(vectorFor));
-          expect(res.usage).to.deep.include({ prompt_tokens: c.embedTokens, total_tokens: c.embedTokens });
-          c.checkEmbed(upstream(), inputs);
+      const embed = c.embeddings;
+      if (embed) {
+        for (const encoding of ['the SDK default (base64)', 'float'] as const) {
+          it(`embeddings, ${encoding}: the provider's vectors exactly, in order, with usage`, async () => {
+            const inputs = typeof embed.input === 'string' ? [embed.input] : embed.input;
+            const res = await client().embeddings.create({ model: embed.model, input: embed.input, ...(encoding === 'float' ? { encoding_format: 'float' as const } : {}) });
+            expect(res.object).to.equal('list');
+            expect(res.data.map((d) => d.index)).to.deep.equal(inputs.map((_, i) => i));
+            expect(res.data.map((d) => d.embedding)).to.deep.equal(inputs.map(vectorFor));
+            expect(res.usage).to.deep.include({ prompt_tokens: embed.tokens, total_tokens: embed.tokens });
+            embed.check(upstream(), inputs);
+          });
+        }
+      } else {
+        it('no embeddings for this model family: a 400 before any upstream call', async () => {
+          const err = await rejection(client().embeddings.create({ model: c.model, input: 'some text' }));
+          expect(err).to.be.instanceOf(BadRequestError);
+          expect((err as BadRequestError).code).to.equal('unsupported_endpoint');
+          expect(fake.requests).to.deep.equal([]);
         });
       }
 

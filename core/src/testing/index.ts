@@ -1,7 +1,8 @@
 /**
  * @waygate/core/testing: support for plugin packages' own tests (not loaded by the gateway). A real
- * kernel with fake providers and no server, request contexts, a seeded random source, and a tiny
- * OpenAI-shaped loopback upstream for end-to-end checks through a gateway.
+ * kernel with fake providers and no server, request contexts, a seeded random source, a tiny
+ * OpenAI-shaped loopback upstream for end-to-end checks through a gateway, and for packages that use
+ * Redis: the REDIS_URL check with the CI rule, key clean-up, and a TCP proxy to play an outage.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -170,3 +171,7 @@ export async function chat(
 export { runProviderConformance } from './conformance.js';
 export { OpenAIFake, portkeyChat } from './openai-fake.js';
 export type { ConformanceFixture, RecordedAnswer, RecordedStream, ExpectedAnswer, UpstreamExpectations, Scenario } from './conformance.js';
+export { REDIS_URL, RespClient, deletePrefix, redisUnreachable, requireRedis, useRedis } from './redis.js';
+export type { RespReply } from './redis.js';
+export { TcpProxy } from './tcp-proxy.js';
+export { LogCapture, eventually, sleep } from './waiting.js';

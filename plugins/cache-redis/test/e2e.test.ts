@@ -1,11 +1,12 @@
 // End to end against a real Redis: gateways (startGateway) with the in-memory default and this plugin
-// loaded from the config, in front of a counting OpenAI-shaped upstream on loopback. Two gateways on
-// one Redis stand for two replicas. CI=true makes a missing Redis a failure; elsewhere a skip.
+// loaded from the config, in front of a recording OpenAI-shaped upstream on loopback (the test kit's
+// OpenAIFake). Two gateways on one Redis stand for two replicas. CI=true makes a missing Redis a
+// failure; elsewhere a skip.
 import { expect } from 'chai';
 import { createLogger, startGateway } from '@waygate/core';
 import type { ConfigNode, Gateway } from '@waygate/core';
 import { RedisCache } from '../src/index.js';
-import { ChatUpstream, REDIS_URL, TcpProxy, deletePrefix, eventually, requireRedis } from './support.js';
+import { OpenAIFake, REDIS_URL, TcpProxy, eventually, useRedis } from '@waygate/core/testing';
 
 const PREFIX = `waygate:test:cache-e2e:${process.pid}:${Date.now()}:`;
 
@@ -28,19 +29,19 @@ class LogSink {
 }
 
 describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function () {
-  let up: ChatUpstream;
+  let up: OpenAIFake;
   const gateways: Gateway[] = [];
   let n = 0;
 
-  before(async function () {
-    await requireRedis(this, 'the Redis cache end-to-end tests');
-    up = await ChatUpstream.start();
+  useRedis('the Redis cache end-to-end tests', PREFIX);
+  before(async () => {
+    up = await OpenAIFake.start();
+    up.reply = 'Shared by replicas';
   });
-  after(async () => {
-    for (const g of gateways) await g.close();
-    await up?.close();
-    if (up) await deletePrefix(REDIS_URL, PREFIX);
+  afterEach(async () => {
+    for (const g of gateways.splice(0)) await g.close();
   });
+  after(() => up?.close());
 
   async function gateway(url = REDIS_URL, logs?: LogSink): Promise<Gateway> {
     const g = await startGateway({
@@ -55,7 +56,7 @@ describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function 
     return g;
   }
 
-  const config = (): ConfigNode => ({ provider: 'openai', api_key: 'sk-redis-e2e', custom_host: up.baseURL, cache: { mode: 'simple' } });
+  const config = (): ConfigNode => ({ provider: 'openai', api_key: 'sk-redis-e2e', custom_host: `${up.url}/v1`, cache: { mode: 'simple' } });
 
   async function ask(g: Gateway, content: string, stream = false): Promise<{ status: number; cache: string | null; text: string }> {
     const res = await fetch(`${g.url}/v1/chat/completions`, {
@@ -75,19 +76,19 @@ describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function 
   it('one replica stores, another replica hits: the upstream is called once', async () => {
     const [a, b] = [await gateway(), await gateway()];
     const q = `replicas ${++n} ${Date.now()}`;
-    const calls = up.calls;
+    const calls = up.bodies.length;
     const first = await ask(a, q);
     expect(first.cache).to.equal('MISS');
     const second = await ask(b, q);
     expect(second.cache).to.equal('HIT');
     expect(second.text).to.equal(first.text);
-    expect(up.calls - calls).to.equal(1);
+    expect(up.bodies.length - calls).to.equal(1);
   });
 
   it('a stream stored through one replica is replayed event for event by another', async () => {
     const [a, b] = [await gateway(), await gateway()];
     const q = `stream ${++n} ${Date.now()}`;
-    const calls = up.calls;
+    const calls = up.bodies.length;
     const first = await ask(a, q, true);
     expect(first.cache).to.equal('MISS');
     expect(first.text).to.include('data: [DONE]');
@@ -97,11 +98,11 @@ describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function 
     const json = await ask(b, q);
     expect(json.cache).to.equal('HIT');
     expect(JSON.parse(json.text).choices[0].message.content).to.equal('Shared by replicas');
-    expect(up.calls - calls).to.equal(1);
+    expect(up.bodies.length - calls).to.equal(1);
   });
 
   it('Redis going away mid-run: requests still succeed as MISS (one warning), and hits resume when Redis is back', async () => {
-    const proxy = await TcpProxy.start(REDIS_URL);
+    const proxy = await TcpProxy.forRedis(REDIS_URL);
     const logs = new LogSink();
     try {
       const g = await gateway(proxy.urlFor(REDIS_URL), logs);
@@ -110,9 +111,9 @@ describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function 
       expect((await ask(g, q)).cache).to.equal('MISS');
       expect((await ask(g, q)).cache).to.equal('HIT');
 
-      await proxy.stop();
+      await proxy.cut();
       await eventually(2000, () => !backend.ready, 'the gateway noticed Redis is gone');
-      const calls = up.calls;
+      const calls = up.bodies.length;
       const t0 = performance.now();
       for (let i = 0; i < 5; i++) {
         const r = await ask(g, q);
@@ -122,7 +123,7 @@ describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function 
       }
       // Bounded: Redis trouble adds no wait to a request (a generous bound for five requests).
       expect(performance.now() - t0).to.be.lessThan(2000);
-      expect(up.calls - calls).to.equal(5);
+      expect(up.bodies.length - calls).to.equal(5);
       const warnings = logs.lines.filter((l) => l.level === 'warn' && /Redis is unavailable/.test(l.msg));
       expect(warnings).to.have.length(1);
       expect(warnings[0]!.plugin).to.equal('@waygate/cache-redis');
@@ -132,7 +133,7 @@ describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function 
       const back = await ask(g, q);
       expect(back.cache, 'the entry written before the outage is still in Redis').to.equal('HIT');
     } finally {
-      await proxy.stop();
+      await proxy.close();
     }
   });
 

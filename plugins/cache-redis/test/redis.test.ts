@@ -7,7 +7,7 @@ import { encodeAnswer } from '@waygate/core';
 import type { CachedAnswer } from '@waygate/core';
 import plugin, { RedisCache, RedisCacheOptionsSchema, redactUrl } from '../src/index.js';
 import type { RedisCacheSettings } from '../src/index.js';
-import { Logs, REDIS_URL, TcpProxy, deletePrefix, eventually, requireRedis } from './support.js';
+import { LogCapture, REDIS_URL, TcpProxy, eventually, useRedis } from '@waygate/core/testing';
 
 const PREFIX = `waygate:test:cache:${process.pid}:${Date.now()}:`;
 
@@ -57,7 +57,7 @@ describe('@waygate/cache-redis', () => {
 
   describe('without a Redis', () => {
     it('a lookup is a miss at once, a store is skipped, and one warning is logged for many misses', async () => {
-      const logs = new Logs();
+      const logs = new LogCapture();
       const cache = new RedisCache(settings({ url: 'redis://:secret@127.0.0.1:1' }), { logger: logs });
       try {
         const t0 = performance.now();
@@ -81,20 +81,17 @@ describe('@waygate/cache-redis', () => {
     const caches: RedisCache[] = [];
     let admin: Redis;
 
-    before(async function () {
-      await requireRedis(this, 'the Redis cache tests');
+    useRedis('the Redis cache tests', PREFIX);
+    before(async () => {
       admin = new Redis(REDIS_URL, { lazyConnect: true });
       await admin.connect();
     });
-    after(async () => {
-      for (const c of caches) await c.close();
-      if (admin) {
-        admin.disconnect();
-        await deletePrefix(REDIS_URL, PREFIX);
-      }
+    afterEach(async () => {
+      for (const c of caches.splice(0)) await c.close();
     });
+    after(() => admin?.disconnect());
 
-    async function open(over: Partial<RedisCacheSettings> = {}, logs?: Logs): Promise<RedisCache> {
+    async function open(over: Partial<RedisCacheSettings> = {}, logs?: LogCapture): Promise<RedisCache> {
       const c = new RedisCache(settings(over), { logger: logs });
       caches.push(c);
       await c.waitReady(3000);
@@ -141,8 +138,8 @@ describe('@waygate/cache-redis', () => {
     });
 
     it('a Redis that stops answering: each lookup is a miss after commandTimeoutMs, not a stall', async () => {
-      const proxy = await TcpProxy.start(REDIS_URL);
-      const logs = new Logs();
+      const proxy = await TcpProxy.forRedis(REDIS_URL);
+      const logs = new LogCapture();
       try {
         const c = await open({ url: proxy.urlFor(REDIS_URL), commandTimeoutMs: 50 }, logs);
         await c.set('frozen', entry, 60_000);
@@ -156,18 +153,18 @@ describe('@waygate/cache-redis', () => {
         proxy.thaw();
         await eventually(2000, async () => (await c.get('frozen')) !== undefined, 'lookups answer again');
       } finally {
-        await proxy.stop();
+        await proxy.close();
       }
     });
 
     it('Redis going away: lookups are misses at once (no stall), one warning, and it recovers when Redis is back', async () => {
-      const proxy = await TcpProxy.start(REDIS_URL);
-      const logs = new Logs();
+      const proxy = await TcpProxy.forRedis(REDIS_URL);
+      const logs = new LogCapture();
       try {
         const c = await open({ url: proxy.urlFor(REDIS_URL) }, logs);
         await c.set('outage', entry, 60_000);
         expect(await c.get('outage')).to.deep.equal(decoded);
-        await proxy.stop();
+        await proxy.cut();
         await eventually(2000, () => !c.ready, 'the client noticed the outage');
         const t0 = performance.now();
         for (let i = 0; i < 10; i++) expect(await c.get('outage')).to.equal(undefined);
@@ -178,7 +175,7 @@ describe('@waygate/cache-redis', () => {
         expect(await c.get('outage')).to.deep.equal(decoded);
         expect(logs.lines.some((l) => l.level === 'info' && /reachable again/.test(l.msg))).to.equal(true);
       } finally {
-        await proxy.stop();
+        await proxy.close();
       }
     });
   });

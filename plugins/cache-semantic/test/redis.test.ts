@@ -7,40 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createLogger, startGateway } from '@waygate/core';
 import type { ConfigNode, Gateway } from '@waygate/core';
-import { RedisSemanticStore, normalize, redactUrl } from '../src/index.js';
+import { REDIS_URL, TcpProxy, eventually, sleep, useRedis } from '@waygate/core/testing';
+import { RedisSemanticStore, normalize } from '../src/index.js';
 import type { RedisStoreOptions, SemanticCacheHandle } from '../src/index.js';
 import { FakeModel, basis, near } from './fake-upstream.js';
-import { TcpProxy } from './tcp-proxy.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `waygate:test:semcache:${process.pid}:${Date.now()}:`;
 const PLUGIN = fileURLToPath(new URL('../src/index.js', import.meta.url));
 const silent = createLogger({ level: 'silent' });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const v = (...xs: number[]) => normalize(xs)!;
-
-async function redisReachable(url: string): Promise<string | undefined> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.ping();
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-/** Polls until `check` holds (fails after `ms`). */
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await check())) {
-    if (Date.now() - t0 > ms) expect.fail(`${what}: not seen within ${ms} ms`);
-    await sleep(10);
-  }
-}
 
 describe('@waygate/cache-semantic Redis store (shared by replicas)', function () {
   let admin: Redis | undefined;
@@ -48,32 +23,13 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
   let n = 0;
   const partition = () => `p${++n}`;
 
-  before(async function () {
-    const why = await redisReachable(REDIS_URL);
-    if (why !== undefined) {
-      const message = `no Redis answers at ${redactUrl(REDIS_URL)} (${why})`;
-      if (process.env.CI === 'true') throw new Error(`${message}: CI=true requires a Redis for the semantic cache's Redis tests`);
-      console.warn(`      skipping the Redis semantic-cache tests: ${message}; start one or set REDIS_URL`);
-      this.skip();
-    }
+  useRedis('the Redis semantic-cache tests', PREFIX);
+  before(async () => {
     admin = new Redis(REDIS_URL, { lazyConnect: true });
     await admin.connect();
   });
-
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
-
-  after(async () => {
-    if (!admin) return;
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await admin.del(...keys);
-    } while (cursor !== '0');
-    admin.disconnect();
-  });
+  afterEach(() => Promise.all(stores.splice(0).map((s) => s.close())));
+  after(() => admin?.disconnect());
 
   async function replica(opts: Partial<RedisStoreOptions> = {}): Promise<RedisSemanticStore> {
     const s = new RedisSemanticStore({
@@ -121,10 +77,14 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
     expect(await b.answer(p, m.id)).to.equal('A2');
     // A removal reaches the other replica the same way.
     a.remove(p, m.id);
-    await until(async () => {
-      await b.sync([p]);
-      return b.localIndex(p)!.size === 2;
-    }, 'the removal');
+    await eventually(
+      5_000,
+      async () => {
+        await b.sync([p]);
+        return b.localIndex(p)!.size === 2;
+      },
+      'the removal',
+    );
     expect(b.nearest(p, v(0, 1), 0.99, Date.now())).to.equal(undefined);
     expect(b.syncs.full).to.equal(1);
   });
@@ -244,23 +204,19 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
     });
 
     it('Redis going away mid-run: requests still succeed (a logged miss), and hits resume when it is back', async () => {
-      const target = new URL(REDIS_URL);
-      const proxy = await TcpProxy.start(target.hostname, Number(target.port || 6379));
-      const url = new URL(REDIS_URL);
-      url.hostname = '127.0.0.1';
-      url.port = String(proxy.port);
+      const proxy = await TcpProxy.forRedis(REDIS_URL);
       const lines: Array<{ level: string; msg: string; err?: string }> = [];
       const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void lines.push(JSON.parse(line)) } as never });
       try {
-        const g = await gateway(url.toString(), logger);
+        const g = await gateway(proxy.urlFor(REDIS_URL), logger);
         const store = g.cache.store as RedisSemanticStore;
         fake.vectors.set('Outage question', basis(1));
         expect((await ask(g, 'Outage question', 'outage')).cache).to.equal('SEMANTIC MISS');
         expect((await ask(g, 'Outage question', 'outage')).cache).to.equal('HIT');
         expect(fake.chats).to.equal(1);
 
-        await proxy.stop();
-        await until(() => !store.healthy, 'the store noticing the outage');
+        await proxy.cut();
+        await eventually(5_000, () => !store.healthy, 'the store noticing the outage');
         const during = await ask(g, 'Outage question', 'outage');
         expect(during.status).to.equal(200);
         expect(during.cache).to.not.match(/HIT/);
@@ -268,19 +224,20 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
         expect(lines.some((l) => l.level === 'warn' && /Redis failed/.test(l.msg)), 'the outage is logged').to.equal(true);
 
         await proxy.resume();
-        await until(() => store.healthy, 'the store reconnecting', 10_000);
+        await eventually(10_000, () => store.healthy, 'the store reconnecting');
         const back = await ask(g, 'Outage question', 'outage');
         expect(back.cache).to.equal('HIT');
         expect(fake.chats).to.equal(2);
       } finally {
-        await proxy.stop();
+        await proxy.close();
       }
     });
 
     it('starts and serves with Redis unreachable from the start: every lookup a miss', async () => {
+      // A port that was just listened on and is closed again: connections to it are refused.
       const proxy = await TcpProxy.start('127.0.0.1', 9);
       const port = proxy.port;
-      await proxy.stop();
+      await proxy.close();
       const g = await gateway(`redis://127.0.0.1:${port}`);
       const a = await ask(g, 'Anyone there?', 'no-redis');
       const b = await ask(g, 'Anyone there?', 'no-redis');

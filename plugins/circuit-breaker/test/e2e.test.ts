@@ -1,20 +1,20 @@
 // End to end: the real gateway (startGateway) with the OpenAI provider and this plugin, in front of a
-// tiny OpenAI-shaped upstream on loopback.
+// tiny OpenAI-shaped upstream on loopback (the test kit's Upstream; every target here calls it as "up").
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import { createLogger, startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
-import { TestUpstream } from './upstream.js';
+import { Upstream, chat as post } from '@waygate/core/testing';
 
 const BREAKER_PLUGIN = fileURLToPath(new URL('../src/index.js', import.meta.url));
 const silent = createLogger({ level: 'silent' });
 
 describe('@waygate/circuit-breaker end to end', function () {
-  let upstream: TestUpstream;
+  let upstream: Upstream;
   let gw: Gateway;
 
   before(async () => {
-    upstream = await TestUpstream.start();
+    upstream = await Upstream.start();
     gw = await startGateway({
       config: {
         defaultPlugins: false,
@@ -29,61 +29,53 @@ describe('@waygate/circuit-breaker end to end', function () {
     await gw?.close(0);
     await upstream?.close();
   });
-  beforeEach(() => {
-    upstream.calls = 0;
-  });
+  beforeEach(() => upstream.reset());
 
+  /** One chat completion through the gateway to the upstream with this key (a key is a target of its own). */
   async function chat(apiKey: string) {
-    const res = await fetch(`${gw.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-waygate-config': JSON.stringify({ provider: 'openai', api_key: apiKey, custom_host: upstream.baseURL }),
-      },
-      body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    return { status: res.status, body: (await res.json()) as any };
+    const { status, json } = await post(gw.url, upstream.leaf('up', { api_key: apiKey }));
+    return { status, body: json };
   }
 
   it('opens after 3 failures, then answers 503 no_available_target without calling the upstream', async () => {
-    upstream.status = 503;
+    upstream.status.up = 503;
     for (let i = 0; i < 3; i++) {
       const res = await chat('sk-a');
       expect(res.status).to.equal(503);
-      expect(res.body.error.message).to.equal('upstream says 503');
+      expect(res.body.error.message).to.equal('up failed with 503');
     }
-    expect(upstream.calls).to.equal(3);
+    expect(upstream.hits).to.have.length(3);
 
     const refused = await chat('sk-a');
     expect(refused.status).to.equal(503);
     expect(refused.body.error.code).to.equal('no_available_target');
-    expect(upstream.calls).to.equal(3);
+    expect(upstream.hits).to.have.length(3);
 
     // Another key is another target: its circuit is closed.
-    upstream.status = 200;
+    upstream.status.up = 200;
     expect((await chat('sk-b')).status).to.equal(200);
-    expect(upstream.calls).to.equal(4);
+    expect(upstream.hits).to.have.length(4);
     expect((await chat('sk-a')).body.error.code).to.equal('no_available_target');
-    expect(upstream.calls).to.equal(4);
+    expect(upstream.hits).to.have.length(4);
   });
 
   it('after the cooldown one probe goes through, and its success closes the circuit', async () => {
-    upstream.status = 503;
+    upstream.status.up = 503;
     for (let i = 0; i < 3; i++) await chat('sk-c');
     expect((await chat('sk-c')).body.error.code).to.equal('no_available_target');
     await new Promise((resolve) => setTimeout(resolve, 350));
-    upstream.status = 200;
-    upstream.calls = 0;
+    upstream.status.up = 200;
+    upstream.hits.length = 0;
     const probe = await chat('sk-c');
     expect(probe.status).to.equal(200);
-    expect(upstream.calls).to.equal(1);
+    expect(upstream.hits).to.have.length(1);
     for (let i = 0; i < 3; i++) expect((await chat('sk-c')).status).to.equal(200);
-    expect(upstream.calls).to.equal(4);
+    expect(upstream.hits).to.have.length(4);
   });
 
   it("does not count the caller's 4xx", async () => {
-    upstream.status = 400;
+    upstream.status.up = 400;
     for (let i = 0; i < 6; i++) expect((await chat('sk-d')).status).to.equal(400);
-    expect(upstream.calls).to.equal(6);
+    expect(upstream.hits).to.have.length(6);
   });
 });

@@ -1,5 +1,5 @@
 import { ErrorCode, GatewayError, badRequest, base64Embedding } from '@waygate/core';
-import type { BuildInput, EndpointAdapter, ProviderAdapter, UpstreamRequest } from '@waygate/core';
+import type { BuildInput, EndpointAdapter, ProviderAdapter, StreamTransformer, UpstreamRequest } from '@waygate/core';
 import { GoogleStreamTransformer, mapGoogleError, toGeminiRequest, toOpenAIResponse as geminiToOpenAI } from '@waygate/provider-google';
 import { AnthropicStreamTransformer, mapAnthropicError, toAnthropicRequest, toOpenAIResponse as claudeToOpenAI } from '@waygate/provider-anthropic';
 import { TokenCache, parseServiceAccount } from './auth.js';
@@ -9,8 +9,10 @@ import type { ServiceAccount } from './auth.js';
  * Google Vertex AI behind Waygate's canonical (OpenAI) format. Gemini models are called with
  * `generateContent` / `streamGenerateContent?alt=sse` and translated with the Google adapter's
  * mapping; Claude models (Anthropic on Vertex) with `rawPredict` / `streamRawPredict` and the
- * Anthropic adapter's mapping; text embeddings with `predict`. Auth is an OAuth access token (the
- * target's key) or a service account whose token is minted and cached (see auth.ts).
+ * Anthropic adapter's mapping; text embeddings with `predict`. Anthropic's Messages API passes
+ * through to Claude models and reaches Gemini models through the gateway's Messages bridge. Auth is
+ * an OAuth access token (the target's key) or a service account whose token is minted and cached
+ * (see auth.ts).
  */
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -315,19 +317,11 @@ export function createVertexProvider(opts: { tokenCache?: TokenCache } = {}): Pr
   };
 
   /** Anthropic's Messages API as it is, for Claude models: the body passes through with `model` moved into the URL. */
-  const messages: EndpointAdapter = {
+  const claudeMessages: EndpointAdapter = {
     prepare,
     build: (input) => {
       const body = input.body ?? {};
       const m = parseModel(body.model);
-      if (m.publisher !== 'anthropic') {
-        throw new GatewayError(
-          ErrorCode.UNSUPPORTED_ENDPOINT,
-          400,
-          `vertex-ai serves the Messages API for Claude models only; ${m.model} is a Gemini model (use /v1/chat/completions)`,
-          { param: 'model' },
-        );
-      }
       const o = optionsOf(input);
       const headers = authHeaders(input, o);
       const beta = anthropicBeta(input, true);
@@ -339,11 +333,61 @@ export function createVertexProvider(opts: { tokenCache?: TokenCache } = {}): Pr
     mapError: mapVertexError,
   };
 
+  /**
+   * Gemini models on the Messages API: the gateway's bridge (registered with the `messages` endpoint
+   * by the plugin that serves it) wrapped around this provider's own chat adapter, so the Anthropic
+   * request is translated to a chat request, sent with `generateContent`, and the answer translated
+   * back. Wrapped once per gateway (per definition), never per request.
+   */
+  const bridged = new WeakMap<object, EndpointAdapter>();
+  const geminiMessages = (input: BuildInput, model: string): EndpointAdapter => {
+    // The optional chain is for inputs made without a gateway (unit tests).
+    const bridge = input.ctx.kernel?.endpoints.get('messages')?.bridge;
+    const inner = bridge && bridge.via !== 'messages' ? endpoints[bridge.via] : undefined;
+    if (!bridge || !inner) {
+      throw new GatewayError(
+        ErrorCode.UNSUPPORTED_ENDPOINT,
+        400,
+        `vertex-ai passes the Messages API through for Claude models only; ${model} is a Gemini model, and this gateway's Messages endpoint cannot translate to chat completions (load @waygate/anthropic-messages, or use /v1/chat/completions)`,
+        { param: 'model' },
+      );
+    }
+    let adapter = bridged.get(bridge);
+    if (!adapter) bridged.set(bridge, (adapter = bridge.wrap(inner, 'vertex-ai')));
+    return adapter;
+  };
+  /** The adapter that serves one Messages request: by the model's publisher. */
+  const messagesFor = (input: BuildInput): EndpointAdapter => {
+    const m = parseModel(input.body?.model);
+    return m.publisher === 'anthropic' ? claudeMessages : geminiMessages(input, m.model);
+  };
+
+  /**
+   * `/v1/messages`, dispatched per request: Claude → the pass-through above; Gemini → the bridge.
+   * Every step that sees the request asks the same question; mapError does not see it, and
+   * mapVertexError reads both Vertex's google.rpc errors and Claude's Anthropic-shaped ones (the
+   * bridge maps errors with the chat adapter's mapError, which is mapVertexError too).
+   */
+  const messages: EndpointAdapter = {
+    prepare: (input) => messagesFor(input).prepare?.(input),
+    build: (input) => messagesFor(input).build(input),
+    // The pass-through has no mapping: its answer is returned as it came (the kernel re-serializes it).
+    mapResponse: (json, input) => {
+      const a = messagesFor(input);
+      return a.mapResponse ? a.mapResponse(json, input) : json;
+    },
+    // Undefined for the pass-through: the kernel then relays the upstream's events as they are and
+    // checks the stream's proper end (message_stop), as for an adapter with no transformer at all.
+    createStreamTransformer: (input) => messagesFor(input).createStreamTransformer?.(input) as StreamTransformer,
+    mapError: mapVertexError,
+  };
+
+  const endpoints: ProviderAdapter['endpoints'] = { 'chat.completions': chatCompletions, embeddings, messages };
   return {
     id: 'vertex-ai',
     displayName: 'Google Vertex AI',
     baseURL: VERTEX_HOST_TEMPLATE,
-    endpoints: { 'chat.completions': chatCompletions, embeddings, messages },
+    endpoints,
     tokenCache,
   };
 }

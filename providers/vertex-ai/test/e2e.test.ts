@@ -1,11 +1,10 @@
 // End to end: a real gateway (default plugins plus this one) → a fake Vertex AI on loopback that also
 // plays Google's OAuth token endpoint. Service-account auth through the kernel's prepare() step, one
-// token exchange for many requests, and the Anthropic Messages pass-through when the gateway serves
-// /v1/messages.
+// token exchange for many requests, and Anthropic's Messages API (served by the default
+// @waygate/anthropic-messages plugin): Claude models passed through, Gemini models through its bridge.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { startGateway, createLogger } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { CLAUDE_ANSWER, CLAUDE_STREAM, GEMINI_ANSWER, GEMINI_STREAM } from './fixtures.js';
@@ -159,28 +158,12 @@ describe('vertex-ai end to end, through a gateway', function () {
     assert.equal(seen[0]!.headers.authorization, 'Bearer client-access-token');
   });
 
-  // With the default plugins: runs once one of them serves /v1/messages, skipped (pending) until then.
-  messagesSuite(() => gw, () => origin, () => seen, true);
-
-  describe('with a test-only Messages endpoint definition', () => {
-    let gw2: Gateway;
-    before(async () => {
-      gw2 = await startGateway({
-        config: { defaultPlugins: false, plugins: ['@waygate/provider-vertex-ai', fileURLToPath(new URL('./messages-endpoint.js', import.meta.url))] },
-        port: 0,
-        logger: createLogger({ level: 'silent' }),
-        env: {},
-      });
-    });
-    after(async () => {
-      await gw2?.close(0);
-    });
-    messagesSuite(() => gw2, () => origin, () => seen, false);
-  });
+  // /v1/messages is served by @waygate/anthropic-messages, one of the default plugins.
+  messagesSuite(() => gw, () => origin, () => seen, () => exchanges);
 });
 
-function messagesSuite(gateway: () => Gateway, fakeOrigin: () => string, upstream: () => Seen[], skipWithoutRoute: boolean): void {
-  describe('Anthropic Messages pass-through (/v1/messages)', () => {
+function messagesSuite(gateway: () => Gateway, fakeOrigin: () => string, upstream: () => Seen[], exchangeCount: () => number): void {
+  describe('Anthropic Messages API (/v1/messages): Claude passed through, Gemini through the bridge', () => {
     const post = (route: string, body: object, headers: Record<string, string>) =>
       fetch(`${gateway().url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
     let origin = '';
@@ -189,24 +172,25 @@ function messagesSuite(gateway: () => Gateway, fakeOrigin: () => string, upstrea
       origin = fakeOrigin();
       seen = upstream();
     });
-    const headers = () => ({
+    const headers = (auth: Record<string, string> = { authorization: 'Bearer client-access-token' }) => ({
       'x-waygate-provider': 'vertex-ai',
       'x-waygate-custom-host': `${origin}/v1`,
       'x-waygate-vertex-project-id': 'msg-proj',
       'x-waygate-vertex-region': 'us-east5',
-      authorization: 'Bearer client-access-token',
+      ...auth,
     });
     const body = { model: 'claude-sonnet-4-5@20250929', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] };
+    const gemini = { model: 'gemini-2.0-flash', max_tokens: 64, system: 'Be brief.', messages: [{ role: 'user', content: 'Hi' }] };
+    const GEMINI_URL = '/v1/projects/msg-proj/locations/us-east5/publishers/google/models/gemini-2.0-flash';
 
-    before(async function () {
-      if (!skipWithoutRoute) return;
-      // With the default plugins, the route exists once an endpoint plugin registers Anthropic's Messages API.
-      const probe = await fetch(`${gateway().url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      await probe.arrayBuffer();
-      if (probe.status === 404) this.skip();
-    });
+    /** The events of an SSE body, with their names and parsed data. */
+    const events = (text: string) =>
+      text
+        .split(/\n\n/)
+        .filter((block) => block.trim())
+        .map((block) => ({ event: /^event: (.*)$/m.exec(block)?.[1], data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) }));
 
-    it('relays the Messages answer untouched, with model moved into the URL', async () => {
+    it('Claude: relays the Messages answer untouched, with model moved into the URL', async () => {
       const res = await post('/v1/messages', body, headers());
       const json = (await res.json()) as any;
       assert.equal(res.status, 200, JSON.stringify(json));
@@ -216,21 +200,73 @@ function messagesSuite(gateway: () => Gateway, fakeOrigin: () => string, upstrea
       assert.deepEqual(JSON.parse(up.body), { anthropic_version: 'vertex-2023-10-16', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] });
     });
 
-    it('relays the Anthropic event stream as it came', async () => {
+    it('Claude: relays the Anthropic event stream as it came', async () => {
       const res = await post('/v1/messages', { ...body, stream: true }, headers());
       assert.equal(res.status, 200);
       const text = await res.text();
-      for (const type of ['message_start', 'content_block_delta', 'message_stop']) assert.match(text, new RegExp(`event: ${type}`));
+      assert.deepEqual(
+        events(text).map((e) => e.event),
+        CLAUDE_STREAM.map((frame) => /^event: (.*)$/m.exec(frame)![1]),
+      );
       assert.ok(!text.includes('chat.completion.chunk'), 'not translated to OpenAI chunks');
       assert.match(seen.at(-1)!.url, /:streamRawPredict$/);
     });
 
-    it('is a 400 unsupported_endpoint for a Gemini model', async () => {
-      const res = await post('/v1/messages', { ...body, model: 'gemini-2.0-flash' }, headers());
-      const text = await res.text();
-      assert.equal(res.status, 400, text);
-      assert.match(text, /Claude models only/);
-      assert.equal(seen.length, 0, 'nothing was sent upstream');
+    it('Gemini: the Anthropic request goes out as generateContent and the answer comes back as a Message', async () => {
+      const res = await post('/v1/messages', gemini, headers());
+      const json = (await res.json()) as any;
+      assert.equal(res.status, 200, JSON.stringify(json));
+      assert.equal(json.type, 'message');
+      assert.equal(json.role, 'assistant');
+      assert.equal(json.model, 'gemini-2.0-flash-001', 'the model version Vertex reports');
+      assert.deepEqual(json.content, [{ type: 'text', text: 'Hello!' }]);
+      assert.equal(json.stop_reason, 'end_turn');
+      // Gemini's usage (19 prompt tokens of which 4 cached; 3 answer + 5 thought tokens) in Anthropic's terms.
+      assert.deepEqual(json.usage, { input_tokens: 15, cache_creation_input_tokens: 0, cache_read_input_tokens: 4, output_tokens: 8 });
+      const up = seen.at(-1)!;
+      assert.equal(up.url, `${GEMINI_URL}:generateContent`);
+      assert.equal(up.headers.authorization, 'Bearer client-access-token');
+      const sent = JSON.parse(up.body);
+      assert.deepEqual(sent.contents, [{ role: 'user', parts: [{ text: 'Hi' }] }]);
+      assert.deepEqual(sent.systemInstruction, { parts: [{ text: 'Be brief.' }] });
+      assert.deepEqual(sent.generationConfig, { maxOutputTokens: 64 });
     });
+
+    it('Gemini: streamGenerateContent comes back as Anthropic\'s event sequence', async () => {
+      const res = await post('/v1/messages', { ...gemini, stream: true }, headers());
+      assert.equal(res.status, 200);
+      const got = events(await res.text());
+      assert.equal(got[0]!.event, 'message_start');
+      assert.equal(got.at(-1)!.event, 'message_stop');
+      for (const e of got) assert.equal(e.data.type, e.event, 'each event names its type');
+      const text = got.filter((e) => e.event === 'content_block_delta').map((e) => e.data.delta.text).join('');
+      assert.equal(text, 'Hello, wörld 👋!');
+      const delta = got.find((e) => e.event === 'message_delta')!;
+      assert.equal(delta.data.delta.stop_reason, 'end_turn');
+      assert.ok(delta.data.usage.output_tokens > 0, 'usage from the stream');
+      assert.equal(seen.at(-1)!.url, `${GEMINI_URL}:streamGenerateContent?alt=sse`);
+    });
+
+    it('Gemini with a service account: the token step (prepare) runs through the bridge too', async () => {
+      const before = exchangeCount();
+      const account = JSON.stringify(serviceAccountJson(`${origin}/token`, { private_key_id: 'kid-e2e-messages' }));
+      const res = await post('/v1/messages', gemini, headers({ 'x-waygate-vertex-service-account-json': account }));
+      const text = await res.text();
+      assert.equal(res.status, 200, text);
+      assert.equal(exchangeCount(), before + 1);
+      assert.match(String(seen.at(-1)!.headers.authorization), /^Bearer ya29\.e2e-\d+$/);
+    });
+
+    for (const model of ['gemini-2.0-flash', 'claude-sonnet-4-5@20250929']) {
+      it(`${model}: Vertex's google.rpc 401 comes back in Anthropic's error shape`, async () => {
+        const res = await post('/v1/messages', { ...gemini, model }, headers({ authorization: 'Bearer expired-token' }));
+        const json = (await res.json()) as any;
+        assert.equal(res.status, 401, JSON.stringify(json));
+        assert.equal(json.type, 'error');
+        assert.equal(json.error.type, 'authentication_error');
+        assert.match(json.error.message, /Request had invalid authentication credentials/);
+        assert.equal(seen.length, 1);
+      });
+    }
   });
 }

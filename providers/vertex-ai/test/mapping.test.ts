@@ -1,8 +1,8 @@
-// Request and answer translation for both publishers, embeddings, the Messages pass-through and
-// error mapping: pure functions, no network.
+// Request and answer translation for both publishers, embeddings, the Messages API (Claude passed
+// through, Gemini dispatched to the gateway's bridge) and error mapping: pure functions, no network.
 import assert from 'node:assert/strict';
 import { GatewayError } from '@waygate/core';
-import type { SSEEvent } from '@waygate/core';
+import type { BuildInput, EndpointAdapter, SSEEvent } from '@waygate/core';
 import { createVertexProvider, mapVertexError, toOpenAIEmbeddings, toVertexEmbedRequest, VERTEX_ANTHROPIC_VERSION } from '../src/index.js';
 import { makeInput } from './helpers.js';
 
@@ -192,7 +192,7 @@ describe('vertex-ai: embeddings', () => {
   });
 });
 
-describe('vertex-ai: Anthropic Messages pass-through', () => {
+describe('vertex-ai: Anthropic Messages, Claude passed through', () => {
   const body = {
     model: 'claude-sonnet-4-5@20250929',
     max_tokens: 100,
@@ -202,13 +202,15 @@ describe('vertex-ai: Anthropic Messages pass-through', () => {
     some_future_field: { x: 1 },
   };
 
-  it('sends the client\'s body untouched except model (into the URL) and anthropic_version', () => {
-    const req = messages.build(input(body));
+  it('sends the client\'s body untouched except model (into the URL) and anthropic_version; the answer and stream are not mapped', () => {
+    const i = input(body);
+    const req = messages.build(i);
     assert.equal(req.url, `${BASE}/anthropic/models/claude-sonnet-4-5@20250929:rawPredict`);
     const { model: _m, ...rest } = body;
     assert.deepEqual(JSON.parse(req.body as string), { anthropic_version: VERTEX_ANTHROPIC_VERSION, ...rest });
-    assert.equal(messages.mapResponse, undefined, 'the answer passes through');
-    assert.equal(messages.createStreamTransformer, undefined, 'the stream passes through');
+    const answer = { id: 'msg_1', type: 'message', content: [] };
+    assert.equal(messages.mapResponse!(answer, i), answer, 'the answer is returned as it came');
+    assert.equal(messages.createStreamTransformer!(input({ ...body, stream: true })), undefined, 'no transformer: the stream passes through');
   });
 
   it('streams with streamRawPredict; the client\'s anthropic-beta header is forwarded', () => {
@@ -222,12 +224,75 @@ describe('vertex-ai: Anthropic Messages pass-through', () => {
     const req = messages.build(input({ ...body, anthropic_version: 'vertex-2099-01-01' }));
     assert.equal(JSON.parse(req.body as string).anthropic_version, 'vertex-2099-01-01');
   });
+});
 
-  it('is a 400 unsupported_endpoint for a Gemini model', () => {
+describe('vertex-ai: Anthropic Messages, Gemini through the gateway\'s bridge', () => {
+  const body = { model: 'gemini-2.0-flash', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] };
+
+  /** A stand-in for the gateway's Messages definition: its bridge records what it wraps and what the wrapped adapter is asked. */
+  function fakeGateway() {
+    const calls: string[] = [];
+    const wrapped: Array<{ inner: EndpointAdapter; provider: string }> = [];
+    const transformer = { transform: () => undefined };
+    const bridge = {
+      via: 'chat.completions',
+      wrap(inner: EndpointAdapter, provider: string): EndpointAdapter {
+        wrapped.push({ inner, provider });
+        return {
+          prepare: () => void calls.push('prepare'),
+          build: () => (calls.push('build'), { url: 'https://bridged.example/', method: 'POST', headers: {}, body: '{}' }),
+          mapResponse: (json) => (calls.push('mapResponse'), { bridged: json }),
+          createStreamTransformer: () => (calls.push('createStreamTransformer'), transformer),
+        };
+      },
+    };
+    const kernel = { endpoints: { get: (id: string) => (id === 'messages' ? { id, routes: [], bridge } : undefined) } };
+    const at = (b: Record<string, unknown>) => {
+      const i = input(b);
+      return { ...i, ctx: { ...i.ctx, kernel } } as unknown as BuildInput;
+    };
+    return { calls, wrapped, transformer, at };
+  }
+
+  it('every step the request reaches goes to the bridge wrapped around this provider\'s chat adapter', async () => {
+    const g = fakeGateway();
+    const i = g.at(body);
+    await messages.prepare!(i);
+    assert.equal(messages.build(i).url, 'https://bridged.example/');
+    assert.deepEqual(messages.mapResponse!({ candidates: [] }, i), { bridged: { candidates: [] } });
+    assert.equal(messages.createStreamTransformer!(i), g.transformer);
+    assert.deepEqual(g.calls, ['prepare', 'build', 'mapResponse', 'createStreamTransformer']);
+    assert.equal(g.wrapped.length, 1);
+    assert.equal(g.wrapped[0]!.inner, chat, 'the bridge wraps the provider\'s own chat.completions adapter');
+    assert.equal(g.wrapped[0]!.provider, 'vertex-ai');
+  });
+
+  it('wraps once per gateway, not per request; Claude requests never touch the bridge', async () => {
+    const g = fakeGateway();
+    for (let n = 0; n < 5; n++) {
+      const i = g.at(body);
+      await messages.prepare!(i);
+      messages.build(i);
+    }
+    const claude = g.at({ ...body, model: 'claude-sonnet-4-5@20250929' });
+    assert.match(messages.build(claude).url, /\/publishers\/anthropic\/models\/claude-sonnet-4-5@20250929:rawPredict$/);
+    assert.equal(g.wrapped.length, 1);
+    assert.equal(g.calls.filter((c) => c === 'build').length, 5);
+    // Another gateway (another Messages definition) gets its own wrap.
+    const other = fakeGateway();
+    messages.build(other.at(body));
+    assert.equal(other.wrapped.length, 1);
+  });
+
+  it('is a 400 unsupported_endpoint when the gateway\'s Messages endpoint has no bridge', () => {
     assert.throws(
-      () => messages.build(input({ ...body, model: 'gemini-2.0-flash' })),
-      (e: unknown) => e instanceof GatewayError && e.status === 400 && e.code === 'unsupported_endpoint' && /Claude models only/.test(e.message),
+      () => messages.build(input(body)),
+      (e: unknown) => e instanceof GatewayError && e.status === 400 && e.code === 'unsupported_endpoint' && /Gemini model.*cannot translate/.test(e.message),
     );
+  });
+
+  it('maps errors of both shapes: mapError has no request to dispatch on', () => {
+    assert.equal(messages.mapError, mapVertexError);
   });
 });
 

@@ -2,7 +2,9 @@
 // (FakeUpstream) driven by a handler, and one handler per provider that answers in that provider's
 // documented wire format: Azure OpenAI (OpenAI's format at Azure's paths, with its filter chunk),
 // Cohere v2 (JSON and typed SSE events), Gemini (JSON and `alt=sse`), Bedrock (Converse JSON,
-// ConverseStream in AWS event-stream binary frames, Titan embeddings; SigV4 signatures verified).
+// ConverseStream in AWS event-stream binary frames, Titan embeddings; SigV4 signatures verified),
+// Vertex AI (Gemini as on the Gemini API, Claude in Anthropic's Messages format, `predict` embeddings;
+// OAuth bearer tokens).
 // Every handler plays the same Script, so one test can hold all providers to the same answers.
 import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
@@ -259,41 +261,149 @@ export function cohereHandler(script: Script, usage: Json, opts: { key: string; 
 
 // ------------------------------------------------------------------ Google Gemini
 
+/** Google's error body (google.rpc.Status as JSON), used by the Gemini API and by Vertex AI. */
+export function googleError(code: number, status: string, message: string): Reply {
+  return { status: code, json: { error: { code, message, status } } };
+}
+
 /**
- * Gemini API: `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse` (each
- * SSE event a GenerateContentResponse, CRLF line ends, usage on every event, the last one final),
+ * A Gemini chat answer, the same on the Gemini API and on Vertex AI: a GenerateContentResponse for
+ * `generateContent`, or for `streamGenerateContent?alt=sse` one per SSE event (CRLF line ends, usage
+ * on every event, the last one final). A function call is answered whole, in one event.
+ */
+export function geminiAnswer(script: Script, usage: Json, req: Received, method: 'generateContent' | 'streamGenerateContent', modelVersion: string): Reply {
+  const body = req.body ?? {};
+  const responseId = 'gR4gaKmHL8CKz7IPz9Gc2AM';
+  const last = lastMessage(body.contents);
+  const afterTool = Array.isArray(last?.parts) && last.parts.some((p: Json) => p.functionResponse);
+  const toolTurn = Array.isArray(body.tools) && !afterTool;
+  const candidate = (parts: Json[], finishReason?: string) => ({ content: { parts, role: 'model' }, ...(finishReason ? { finishReason } : {}), index: 0 });
+  const functionCall = { functionCall: { name: script.tool.name, args: argsOf(script) } };
+  if (method === 'generateContent') {
+    const parts = toolTurn ? [functionCall] : [{ text: afterTool ? script.afterTool : text(script) }];
+    return { json: { candidates: [candidate(parts, 'STOP')], usageMetadata: usage, modelVersion, responseId } };
+  }
+  if (req.query.get('alt') !== 'sse') return googleError(400, 'INVALID_ARGUMENT', 'this fake streams with alt=sse only');
+  const event = (c: Json, u: Json) => sse({ candidates: [c], usageMetadata: u, modelVersion, responseId }, undefined, '\r\n');
+  const partial = { promptTokenCount: usage.promptTokenCount, totalTokenCount: usage.promptTokenCount };
+  if (toolTurn) return { stream: [event(candidate([functionCall], 'STOP'), usage)] };
+  return {
+    stream: script.pieces.map((p, i) => (i === script.pieces.length - 1 ? event(candidate([{ text: p }], 'STOP'), usage) : event(candidate([{ text: p }]), partial))),
+  };
+}
+
+/**
+ * Gemini API: `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
  * `:batchEmbedContents`; `x-goog-api-key`; errors as `{error: {code, message, status}}`.
  */
 export function geminiHandler(script: Script, usage: Json, opts: { key: string }): Handler {
   return (req) => {
     const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(req.pathname);
-    if (!m) return { status: 404, json: { error: { code: 404, message: `Method not found: ${req.pathname}`, status: 'NOT_FOUND' } } };
-    if (req.headers['x-goog-api-key'] !== opts.key) {
-      return { status: 400, json: { error: { code: 400, message: 'API key not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT' } } };
-    }
-    const body = req.body ?? {};
+    if (!m) return googleError(404, 'NOT_FOUND', `Method not found: ${req.pathname}`);
+    if (req.headers['x-goog-api-key'] !== opts.key) return googleError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.');
     if (m[2] === 'batchEmbedContents') {
-      return { json: { embeddings: (body.requests as Json[]).map((r) => ({ values: vectorFor(r.content.parts[0].text) })) } };
+      return { json: { embeddings: ((req.body ?? {}).requests as Json[]).map((r) => ({ values: vectorFor(r.content.parts[0].text) })) } };
     }
-    const modelVersion = m[1];
-    const responseId = 'gR4gaKmHL8CKz7IPz9Gc2AM';
-    const last = lastMessage(body.contents);
-    const afterTool = Array.isArray(last?.parts) && last.parts.some((p: Json) => p.functionResponse);
-    const toolTurn = Array.isArray(body.tools) && !afterTool;
-    const candidate = (parts: Json[], finishReason?: string) => ({ content: { parts, role: 'model' }, ...(finishReason ? { finishReason } : {}), index: 0 });
-    const functionCall = { functionCall: { name: script.tool.name, args: argsOf(script) } };
-    if (m[2] === 'generateContent') {
-      const parts = toolTurn ? [functionCall] : [{ text: afterTool ? script.afterTool : text(script) }];
-      return { json: { candidates: [candidate(parts, 'STOP')], usageMetadata: usage, modelVersion, responseId } };
-    }
-    if (req.query.get('alt') !== 'sse') return { status: 400, json: { error: { code: 400, message: 'this fake streams with alt=sse only', status: 'INVALID_ARGUMENT' } } };
-    const event = (c: Json, u: Json) => sse({ candidates: [c], usageMetadata: u, modelVersion, responseId }, undefined, '\r\n');
-    const partial = { promptTokenCount: usage.promptTokenCount, totalTokenCount: usage.promptTokenCount };
-    if (toolTurn) return { stream: [event(candidate([functionCall], 'STOP'), usage)] };
-    return {
-      stream: script.pieces.map((p, i) => (i === script.pieces.length - 1 ? event(candidate([{ text: p }], 'STOP'), usage) : event(candidate([{ text: p }]), partial))),
-    };
+    return geminiAnswer(script, usage, req, m[2] as 'generateContent' | 'streamGenerateContent', m[1]!);
   };
+}
+
+// ------------------------------------------------------------------ Anthropic Messages
+
+/**
+ * An Anthropic Messages answer: a `message` object, or (`stream`) the named SSE events
+ * (`message_start` with the input usage, `ping`, one content block with its deltas, `message_delta`
+ * with the stop reason and output tokens, `message_stop`). A tool call is a `tool_use` block whose
+ * input JSON streams as `input_json_delta` pieces (the first one empty, as Anthropic sends it).
+ */
+export function anthropicAnswer(script: Script, usage: Json, req: Received, stream: boolean, model: string): Reply {
+  const body = req.body ?? {};
+  const last = lastMessage(body.messages);
+  const afterTool = Array.isArray(last?.content) && last.content.some((b: Json) => b.type === 'tool_result');
+  const toolTurn = Array.isArray(body.tools) && !afterTool;
+  const stop_reason = toolTurn ? 'tool_use' : 'end_turn';
+  const id = 'msg_vrtx_01HqJ7wzT5bXk9fC2mEo4sRt';
+  if (!stream) {
+    const content = toolTurn
+      ? [{ type: 'tool_use', id: script.tool.id, name: script.tool.name, input: argsOf(script) }]
+      : [{ type: 'text', text: afterTool ? script.afterTool : text(script) }];
+    return { json: { id, type: 'message', role: 'assistant', model, content, stop_reason, stop_sequence: null, usage } };
+  }
+  const ev = (type: string, data: Json) => sse({ type, ...data }, type);
+  const frames = [
+    ev('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }),
+    ev('ping', {}),
+  ];
+  if (toolTurn) {
+    frames.push(ev('content_block_start', { index: 0, content_block: { type: 'tool_use', id: script.tool.id, name: script.tool.name, input: {} } }));
+    for (const a of ['', ...script.tool.args]) frames.push(ev('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: a } }));
+  } else {
+    frames.push(ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
+    for (const p of script.pieces) frames.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: p } }));
+  }
+  frames.push(ev('content_block_stop', { index: 0 }));
+  frames.push(ev('message_delta', { delta: { stop_reason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } }));
+  frames.push(ev('message_stop', {}));
+  return { stream: frames };
+}
+
+// ------------------------------------------------------------------ Google Vertex AI
+
+/** The `anthropic_version` Claude on Vertex AI requires in the body. */
+export const VERTEX_ANTHROPIC_VERSION = 'vertex-2023-10-16';
+
+/**
+ * Vertex AI: `POST /v1/projects/{project}/locations/{region}/publishers/{publisher}/models/{model}:{method}`
+ * with an OAuth access token (`Authorization: Bearer`). Google's models answer `generateContent` and
+ * `streamGenerateContent?alt=sse` as the Gemini API does, and `predict` for text embeddings;
+ * Anthropic's answer `rawPredict` and `streamRawPredict` in Anthropic's Messages format, for a body
+ * without `model` and with `anthropic_version: "vertex-2023-10-16"`. Vertex's own errors (auth,
+ * quota, unknown method) are google.rpc bodies; Claude's are Anthropic's.
+ */
+export function vertexHandler(script: Script, usage: { gemini: Json; claude: Json }, opts: { token: string }): Handler {
+  type Method = (req: Received, model: string) => Reply;
+  const methods: Record<string, Method> = {
+    'google:generateContent': (req, model) => geminiAnswer(script, usage.gemini, req, 'generateContent', model),
+    'google:streamGenerateContent': (req, model) => geminiAnswer(script, usage.gemini, req, 'streamGenerateContent', model),
+    'google:predict': (req) => {
+      const instances = (req.body?.instances ?? []) as Json[];
+      return {
+        json: {
+          predictions: instances.map((i) => ({ embeddings: { statistics: { truncated: false, token_count: vertexEmbedTokens(i.content) }, values: vectorFor(i.content) } })),
+          metadata: { billableCharacterCount: instances.reduce((n, i) => n + String(i.content).length, 0) },
+        },
+      };
+    },
+    'anthropic:rawPredict': (req, model) => claude(req, model, false),
+    'anthropic:streamRawPredict': (req, model) => claude(req, model, true),
+  };
+  function claude(req: Received, model: string, stream: boolean): Reply {
+    const version = req.body?.anthropic_version;
+    if (version !== VERTEX_ANTHROPIC_VERSION) {
+      const message = version === undefined ? 'anthropic_version: Field required' : `anthropic_version: Input should be '${VERTEX_ANTHROPIC_VERSION}'`;
+      return { status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message } } };
+    }
+    return anthropicAnswer(script, usage.claude, req, stream, model.replace('@', '-'));
+  }
+  return (req) => {
+    const m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/([^/]+)\/models\/([^/:]+):(\w+)$/.exec(req.pathname);
+    if (!m) return googleError(404, 'NOT_FOUND', `The requested URL ${req.pathname} was not found on this server.`);
+    if (req.headers.authorization !== `Bearer ${opts.token}`) {
+      return googleError(
+        401,
+        'UNAUTHENTICATED',
+        'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+      );
+    }
+    const method = methods[`${m[3]}:${m[5]}`];
+    if (!method) return googleError(400, 'INVALID_ARGUMENT', `Method ${m[5]} is not available for publisher ${m[3]}.`);
+    return method(req, decodeURIComponent(m[4]!));
+  };
+}
+
+/** The token count the fake reports for one embedded text: its words. */
+export function vertexEmbedTokens(text: unknown): number {
+  return String(text).split(' ').length;
 }
 
 // ------------------------------------------------------------------ Amazon Bedrock
