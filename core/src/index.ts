@@ -58,7 +58,7 @@ export {
   PORTKEY_CACHE_STATUS_HEADER,
 } from './cache.js';
 export type { CacheStatus, CachedAnswer, CachePolicy, RecordOptions, ExactCacheBackend, ExactCacheOptions } from './cache.js';
-export { createLogger, REDACT_PATHS, scrub } from './logger.js';
+export { createLogger, REDACT_PATHS, scrub, redactUrl } from './logger.js';
 export { DEFAULT_PLUGINS } from './defaults.js';
 export { CORE_VERSION } from './version.js';
 export { readPackageInfo, pluginManifest } from './package-info.js';

@@ -39,6 +39,17 @@ export function createLogger(opts: LoggerOptions): Logger {
   );
 }
 
+/** A URL fit for a log line: its password (a Redis URL's, say) replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.href;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
 /** Removes a known secret from free text (an upstream message that echoes a key, say). */
 export function scrub(text: string, secret: string | undefined): string {
   if (!secret || secret.length < 6 || text.indexOf(secret) === -1) return text;

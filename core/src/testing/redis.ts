@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { redactUrl } from '../logger.js';
 
 /** The Redis tests run against: the REDIS_URL environment variable, else redis://127.0.0.1:6379. */
 export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -160,7 +161,7 @@ export async function redisUnreachable(url: string = REDIS_URL, timeoutMs = 1000
 export async function requireRedis(suite: { skip(): void }, what: string, url: string = REDIS_URL): Promise<void> {
   const why = await redisUnreachable(url);
   if (why === undefined) return;
-  const message = `no Redis answers at ${url.replace(/:[^:@/]*@/, ':***@')} (${why})`;
+  const message = `no Redis answers at ${redactUrl(url)} (${why})`;
   if (process.env.CI === 'true') throw new Error(`${message}: CI=true requires a Redis for ${what}`);
   console.warn(`      skipping ${what}: ${message}; start one or set REDIS_URL`);
   suite.skip();

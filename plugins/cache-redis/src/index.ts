@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { definePlugin, pluginManifest, tapExactCache } from '@waygate/core';
-import { RedisCache, redactUrl } from './redis-cache.js';
+import { definePlugin, pluginManifest, tapExactCache, redactUrl } from '@waygate/core';
+import { RedisCache } from './redis-cache.js';
 
-export { RedisCache, redactUrl } from './redis-cache.js';
+export { RedisCache } from './redis-cache.js';
+// Kept in this package's exports for its users; the one implementation is the core's.
+export { redactUrl } from '@waygate/core';
 export type { RedisCacheSettings, CacheLogger } from './redis-cache.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';

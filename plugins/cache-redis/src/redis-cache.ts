@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { encodeAnswer, decodeAnswer } from '@waygate/core';
+import { encodeAnswer, decodeAnswer, redactUrl } from '@waygate/core';
 import type { CachedAnswer, ExactCacheBackend } from '@waygate/core';
 
 /** What the backend logs through (pino's signature; a test passes its own). */
@@ -147,13 +147,3 @@ export class RedisCache implements ExactCacheBackend {
   }
 }
 
-/** The URL without its password, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.href;
-  } catch {
-    return '(invalid URL)';
-  }
-}

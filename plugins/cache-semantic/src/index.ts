@@ -17,6 +17,7 @@ import {
   replay,
   setCacheStatus,
   storable,
+  redactUrl,
 } from '@waygate/core';
 import type {
   CachePolicy,
@@ -33,7 +34,7 @@ import type { SemanticCacheOptions } from './options.js';
 import { Embedder, isSubRequest } from './embedder.js';
 import type { EmbeddingTarget } from './embedder.js';
 import { MemorySemanticStore } from './memory-store.js';
-import { RedisSemanticStore, redactUrl } from './redis-store.js';
+import { RedisSemanticStore } from './redis-store.js';
 import type { MiniLogger } from './redis-store.js';
 import type { SemanticStore } from './store.js';
 import { overridesPrompt, partitionKey, semanticPrompt, textHash } from './prompt.js';
@@ -45,7 +46,9 @@ export { VectorIndex, normalize, dot } from './vector-index.js';
 export type { Match } from './vector-index.js';
 export { MemorySemanticStore } from './memory-store.js';
 export type { MemoryStoreOptions } from './memory-store.js';
-export { RedisSemanticStore, redactUrl } from './redis-store.js';
+export { RedisSemanticStore } from './redis-store.js';
+// Kept in this package's exports for its users; the one implementation is the core's.
+export { redactUrl } from '@waygate/core';
 export type { RedisStoreOptions, MiniLogger } from './redis-store.js';
 export type { SemanticStore } from './store.js';
 export { Embedder, EmbeddingError, SUB_REQUEST, isSubRequest, vectorOf } from './embedder.js';

@@ -1,3 +1,4 @@
+import { redactUrl } from '@waygate/core';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { VectorIndex } from './vector-index.js';
@@ -137,17 +138,6 @@ interface Local {
 /** At most one warning about Redis per this long. */
 const WARN_EVERY_MS = 60_000;
 const VALUE_HEADER = 24;
-
-/** `redis://user:secret@host` without the secret, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable Redis URL)';
-  }
-}
 
 export class RedisSemanticStore implements SemanticStore {
   readonly #opts: RedisStoreOptions;

@@ -1,10 +1,10 @@
-import { definePlugin, pluginManifest, Stage, targetKey } from '@waygate/core';
+import { definePlugin, pluginManifest, Stage, targetKey, redactUrl } from '@waygate/core';
 import type { GatewayError, GatewayResponse, RequestContext, Target } from '@waygate/core';
 import { BreakerOptionsSchema, breakerOptions } from './options.js';
 import type { BreakerOptions, BreakerOptionsInput } from './options.js';
 import { MemoryStore } from './memory.js';
 import type { Clock } from './memory.js';
-import { RedisStore, redactUrl } from './redis.js';
+import { RedisStore } from './redis.js';
 import type { MiniLogger } from './redis.js';
 import { countsAsFailure } from './types.js';
 import type { BreakerStore, CircuitState, StateChange } from './types.js';
@@ -13,7 +13,9 @@ export { BreakerOptionsSchema, breakerOptions } from './options.js';
 export type { BreakerOptions, BreakerOptionsInput } from './options.js';
 export { MemoryStore, WINDOW_BUCKETS } from './memory.js';
 export type { Clock, MemoryStoreDeps } from './memory.js';
-export { RedisStore, redactUrl } from './redis.js';
+export { RedisStore } from './redis.js';
+// Kept in this package's exports for its users; the one implementation is the core's.
+export { redactUrl } from '@waygate/core';
 export type { RedisStoreDeps, MiniLogger } from './redis.js';
 export { countsAsFailure } from './types.js';
 export type { Admission, BreakerStore, CircuitState, StateChange } from './types.js';

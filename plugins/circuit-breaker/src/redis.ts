@@ -1,3 +1,4 @@
+import { redactUrl } from '@waygate/core';
 import { Redis } from 'ioredis';
 import { MemoryStore, WINDOW_BUCKETS } from './memory.js';
 import type { Clock } from './memory.js';
@@ -444,13 +445,3 @@ export class RedisStore implements BreakerStore {
 
 const REASONS = ['seen in the shared state', 'consecutive failures reached failureThreshold', 'the error ratio reached errorRatio', 'a half-open probe failed', 'a half-open probe succeeded'];
 
-/** The URL without its password, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
