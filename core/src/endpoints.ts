@@ -192,6 +192,18 @@ function openAIErrorEvent(ev: SSEEvent, provider: string): GatewayError | undefi
 
 type Json = Record<string, any>;
 
+/** The JSON objects of a stream's events (`[DONE]` and anything that is not a JSON object skipped). */
+function* jsonChunks(events: readonly SSEEvent[]): Generator<Json> {
+  for (const ev of events) {
+    if (ev.data === DONE || ev.data.charCodeAt(0) !== 123) continue;
+    try {
+      yield JSON.parse(ev.data) as Json;
+    } catch {
+      /* not JSON: skipped */
+    }
+  }
+}
+
 /**
  * OpenAI chat completions in both forms: a `chat.completion` as the `chat.completion.chunk` stream
  * OpenAI would have sent (role, content, tool calls, finish, usage, `[DONE]`), and back.
@@ -227,14 +239,7 @@ export const OPENAI_CHAT_CODEC: EndpointCodec = {
     let head: Json | undefined;
     let usage: unknown;
     const choices = new Map<number, { message: Json; finish_reason: unknown; logprobs: unknown; calls: Json[] }>();
-    for (const ev of events) {
-      if (ev.data === DONE || ev.data.charCodeAt(0) !== 123) continue;
-      let chunk: Json;
-      try {
-        chunk = JSON.parse(ev.data);
-      } catch {
-        continue;
-      }
+    for (const chunk of jsonChunks(events)) {
       if (chunk.error) continue;
       head ??= chunk;
       if (chunk.usage) usage = chunk.usage;
@@ -298,14 +303,7 @@ export const OPENAI_COMPLETIONS_CODEC: EndpointCodec = {
     let head: Json | undefined;
     let usage: unknown;
     const texts = new Map<number, { text: string; finish_reason: unknown; logprobs: unknown }>();
-    for (const ev of events) {
-      if (ev.data === DONE || ev.data.charCodeAt(0) !== 123) continue;
-      let chunk: Json;
-      try {
-        chunk = JSON.parse(ev.data);
-      } catch {
-        continue;
-      }
+    for (const chunk of jsonChunks(events)) {
       head ??= chunk;
       if (chunk.usage) usage = chunk.usage;
       for (const ch of (chunk.choices ?? []) as Json[]) {
