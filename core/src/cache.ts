@@ -290,6 +290,8 @@ const hasCache = new WeakMap<ConfigNode, boolean>();
 
 /** Whether a routing config sets `cache` anywhere (memoized per node object: configs are shared). */
 export function configUsesCache(node: ConfigNode): boolean {
+  // A leaf needs no memo (and one the core builds per request would add a WeakMap entry each time).
+  if (!node.targets) return node.cache !== undefined;
   let v = hasCache.get(node);
   if (v === undefined) {
     v = node.cache !== undefined || (node.targets?.some(configUsesCache) ?? false);

@@ -87,16 +87,20 @@ export class Guardrails {
   }
 
   nodeHooks(node: ConfigNode, path: string): HookSet {
+    // Most nodes name no guardrails: a few key tests answer that without touching the WeakMap (a
+    // node the core builds per request, from x-waygate-provider, would otherwise add an entry each time).
+    if (!hasHookKeys(node)) return NO_HOOKS;
     let set = this.#byNode.get(node);
     if (set === undefined) {
-      // A node no config check saw (built by the core per request, or a test's): parsed here, once.
-      set = hasHookKeys(node) ? resolveHooks(parseNodeRaw(node, path), this.#checks) : NO_HOOKS;
+      // A node no config check saw (a test's, or the core's from headers): parsed here, once.
+      set = resolveHooks(parseNodeRaw(node, path), this.#checks);
       this.#byNode.set(node, set);
     }
     return set;
   }
 
   #hasNested(root: ConfigNode): boolean {
+    if (!root.targets) return false;
     let v = this.#nested.get(root);
     if (v === undefined) {
       const walk = (n: ConfigNode): boolean => !!n.targets?.some((c) => hasHookKeys(c) || walk(c));
