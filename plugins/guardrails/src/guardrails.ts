@@ -30,6 +30,8 @@ interface RequestState {
 }
 
 const EMPTY: readonly HookSpec[] = Object.freeze([]);
+/** ctx.state marker: beforeRequest found no guardrail for this request on either side. */
+const IDLE = Symbol('no guardrails');
 const MAX_CACHED_HEADERS = 500;
 const HEADER_NAMES: Record<Side, readonly [string, string]> = {
   input: ['x-waygate-default-input-guardrails', 'x-portkey-default-input-guardrails'],
@@ -190,6 +192,16 @@ export class Guardrails {
     return out;
   }
 
+  /** Whether no guardrail applies to this request on either side, whatever target answers. */
+  #idle(ctx: RequestContext): boolean {
+    const opts = this.optionHooks();
+    if (opts.input.length || opts.output.length || this.headerHooks(ctx, 'input').length) return false;
+    const root = ctx.config;
+    if (!root || this.#hasNested(root)) return false;
+    const own = this.nodeHooks(root, 'config');
+    return own.input.length === 0 && own.output.length === 0;
+  }
+
   /** The output hooks for the target that answered (or, for an answer made before routing, the first planned). */
   outputHooks(ctx: RequestContext): readonly HookSpec[] {
     const opts = this.optionHooks().output;
@@ -211,7 +223,12 @@ export class Guardrails {
     const body = ctx.body;
     if (!body) return undefined;
     // A bad output header is rejected now, before the call, not after it.
-    this.headerHooks(ctx, 'output');
+    const outHeader = this.headerHooks(ctx, 'output');
+    if (outHeader.length === 0 && this.#idle(ctx)) {
+      // Nothing on either side for any target: afterResponse need not look again.
+      ctx.state[this.#name] = IDLE;
+      return undefined;
+    }
     const hooks = await this.inputHooks(ctx);
     if (hooks.length === 0) return undefined;
     const view = requestView(ctx.endpoint);
@@ -233,8 +250,9 @@ export class Guardrails {
   // afterResponse
 
   async afterResponse(res: GatewayResponse, ctx: RequestContext): Promise<GatewayResponse> {
-    if (res.source === this.#name) return res;
-    const state = ctx.state[this.#name] as RequestState | undefined;
+    const seen = ctx.state[this.#name];
+    if (seen === IDLE || res.source === this.#name) return res;
+    const state = seen as RequestState | undefined;
     const ok = res.status >= 200 && res.status < 300;
     const view = ok ? responseView(ctx.endpoint) : undefined;
     const hooks = view && ctx.body ? this.outputHooks(ctx) : EMPTY;
