@@ -123,3 +123,13 @@ function defaultType(status: number): string {
 export function badRequest(code: string, message: string, param?: string): GatewayError {
   return new GatewayError(code, 400, message, { param: param ?? null });
 }
+
+const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 409, 425, 429, 500, 502, 503, 504, 529]);
+
+/**
+ * Whether an upstream status is worth another attempt: timeouts, conflicts, too early, rate limits,
+ * server errors and Anthropic's 529 (overloaded). The one list every adapter and policy uses.
+ */
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUS.has(status);
+}

@@ -5,7 +5,7 @@ import type { FileConfigInput, LoadedConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { loadPlugins } from './loader.js';
 import { createServer } from './server.js';
-import { DEFAULT_PLUGINS } from './defaults.js';
+import { BUNDLED_PLUGINS } from './bundled.js';
 
 export interface StartOptions {
   /** A config file path, a config object, or an already loaded config. Default: the embedded default. */
@@ -16,6 +16,12 @@ export interface StartOptions {
   host?: string;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The plugins a config with `"defaultPlugins": true` (the default) loads before its own `plugins`.
+   * Default: the distribution's bundled list (`BUNDLED_PLUGINS`); `[]` starts a bare kernel. The
+   * kernel itself knows no plugin by name.
+   */
+  bundledPlugins?: readonly string[];
 }
 
 export interface Gateway {
@@ -39,7 +45,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
   try {
     // A config entry naming a default plugin replaces it (to give it options, or disable it).
     const named = new Set(loaded.config.plugins.map((e) => (typeof e === 'string' ? e : e.module)));
-    const defaults = loaded.config.defaultPlugins ? DEFAULT_PLUGINS.filter((m) => !named.has(m)) : [];
+    const defaults = loaded.config.defaultPlugins ? (opts.bundledPlugins ?? BUNDLED_PLUGINS).filter((m) => !named.has(m)) : [];
     const entries = [...defaults, ...loaded.config.plugins];
     await loadPlugins(kernel, entries, loaded.baseDir, loaded.config.server.pluginSetupTimeoutMs);
     kernel.seal();

@@ -93,16 +93,14 @@ export async function loadPlugins(kernel: Kernel, entries: PluginEntry[], baseDi
       options = parsed.data;
     }
 
-    kernel.owner.current = name;
     try {
-      await withTimeout(Promise.resolve().then(() => plugin.setup(kernel, options)), setupTimeoutMs, () =>
+      const api = kernel.apiFor(name);
+      await withTimeout(Promise.resolve().then(() => plugin.setup(api, options)), setupTimeoutMs, () =>
         new PluginLoadError(name, `setup() did not finish within ${setupTimeoutMs} ms`),
       );
     } catch (err) {
       if (err instanceof PluginLoadError) throw err;
       throw new PluginLoadError(name, `setup() failed: ${(err as Error).message}`, { cause: err });
-    } finally {
-      kernel.owner.current = undefined;
     }
     kernel.plugins.push({ name, version: plugin.manifest.version, kind: plugin.manifest.kind, module: entry.module });
   }

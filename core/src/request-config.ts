@@ -1,9 +1,16 @@
 import type { RequestContext } from './context.js';
 import type { ConfigNode } from './types.js';
+import type { FileConfig } from './config.js';
+import { own } from './context.js';
 import { ConfigNodeSchema, formatIssues, joinPath } from './config.js';
 import { ErrorCode, badRequest } from './errors.js';
-import { checkCustomHost } from './custom-host.js';
-import { unknownProvider } from './routing.js';
+
+/** What resolving a request's config uses of the kernel. */
+export interface ConfigServices {
+  readonly config: Pick<FileConfig, 'routing'>;
+  /** Checks a routing config against what loaded (providers, strategies, plugins' checks); throws a 400. */
+  checkConfig(node: ConfigNode, where: string): void;
+}
 
 /**
  * Per-request configuration from headers, in Waygate's names and Portkey's (same meaning):
@@ -26,12 +33,12 @@ const HEADER: Record<Name, readonly [string, string]> = Object.fromEntries(
 ) as Record<Name, readonly [string, string]>;
 
 function header(ctx: RequestContext, name: Name): string | undefined {
-  const [own, portkey] = HEADER[name];
-  const v = ctx.headers[own];
+  const [mine, portkey] = HEADER[name];
+  const v = ctx.headers[mine];
   if (typeof v === 'string') return v;
   const pk = ctx.headers[portkey];
   if (typeof pk === 'string') {
-    ctx.dialect = 'portkey';
+    own(ctx).dialect = 'portkey';
     return pk;
   }
   return undefined;
@@ -40,11 +47,13 @@ function header(ctx: RequestContext, name: Name): string | undefined {
 const MAX_CACHED_CONFIGS = 1000;
 const configCache = new Map<string, ConfigNode>();
 
-export function resolveRequestConfig(ctx: RequestContext): void {
+/** Reads the request's routing config and per-request settings from its headers onto the context. */
+export function resolveRequestConfig(ctx: RequestContext, services: ConfigServices): void {
+  const self = own(ctx);
   const h = ctx.headers;
   for (const name in h) {
     if (name.startsWith('x-portkey-')) {
-      ctx.dialect = 'portkey';
+      self.dialect = 'portkey';
       break;
     }
   }
@@ -62,17 +71,17 @@ export function resolveRequestConfig(ctx: RequestContext): void {
     if (cached) config = cached;
     else {
       config = parseConfigHeader(rawConfig, configHeaderName);
-      checkNodes(ctx, config, 'config');
+      services.checkConfig(config, 'config');
       if (configCache.size >= MAX_CACHED_CONFIGS) configCache.delete(configCache.keys().next().value!);
       configCache.set(rawConfig, config);
     }
-    ctx.configSource = 'header';
+    self.configSource = 'header';
   } else if (provider !== undefined) {
     config = { provider: provider.trim() };
-    ctx.configSource = 'provider-header';
-  } else if (ctx.kernel.config.routing) {
-    config = ctx.kernel.config.routing;
-    ctx.configSource = 'file';
+    self.configSource = 'provider-header';
+  } else if (services.config.routing) {
+    config = services.config.routing;
+    self.configSource = 'file';
   } else {
     throw badRequest(
       ErrorCode.MISSING_PROVIDER,
@@ -83,16 +92,16 @@ export function resolveRequestConfig(ctx: RequestContext): void {
   if (customHost !== undefined) {
     if (ctx.configSource === 'provider-header') config.custom_host = customHost;
     else config = { ...config, custom_host: customHost };
-    if (ctx.configSource === 'file') ctx.configSource = 'header';
+    if (ctx.configSource === 'file') self.configSource = 'header';
   }
-  if (ctx.configSource === 'provider-header' || customHost !== undefined) checkNodes(ctx, config, 'config');
-  ctx.config = config;
+  if (ctx.configSource === 'provider-header' || customHost !== undefined) services.checkConfig(config, 'config');
+  self.config = config;
 
   const trace = header(ctx, 'trace-id');
-  if (trace) ctx.traceId = trace;
+  if (trace) self.traceId = trace;
 
   const metadata = header(ctx, 'metadata');
-  if (metadata !== undefined) ctx.metadata = parseMetadata(metadata);
+  if (metadata !== undefined) self.metadata = parseMetadata(metadata);
 
   const forward = header(ctx, 'forward-headers');
   if (forward !== undefined) {
@@ -100,13 +109,13 @@ export function resolveRequestConfig(ctx: RequestContext): void {
     for (const n of names) {
       if (n.endsWith('forward-headers')) throw badRequest(ErrorCode.INVALID_HEADER, `forward-headers may not list ${n}`, n);
     }
-    ctx.forwardHeaders = names;
+    self.forwardHeaders = names;
   }
 
   const timeout = header(ctx, 'request-timeout');
-  if (timeout !== undefined) ctx.requestTimeoutMs = positiveMs(timeout, 'request-timeout');
+  if (timeout !== undefined) self.requestTimeoutMs = positiveMs(timeout, 'request-timeout');
   const deadline = header(ctx, 'deadline') ?? config.deadline;
-  if (deadline !== undefined) ctx.deadlineAt = ctx.t0 + (typeof deadline === 'number' ? deadline : positiveMs(deadline, 'deadline'));
+  if (deadline !== undefined) self.deadlineAt = ctx.t0 + (typeof deadline === 'number' ? deadline : positiveMs(deadline, 'deadline'));
 }
 
 function positiveMs(value: string, name: string): number {
@@ -132,28 +141,6 @@ function parseConfigHeader(raw: string, headerName: string): ConfigNode {
     throw badRequest(ErrorCode.INVALID_CONFIG, `Invalid ${headerName}: ${formatIssues(parsed.error, 'config')}`, first ? joinPath('config', first.path) : undefined);
   }
   return parsed.data;
-}
-
-/** Every provider a config names must be loaded, every custom host allowed, every strategy loaded and its node valid. */
-export function checkNodes(ctx: Pick<RequestContext, 'kernel'>, node: ConfigNode, where: string): void {
-  if (node.provider !== undefined && !ctx.kernel.providers.has(node.provider)) {
-    throw unknownProvider(ctx, node.provider, `${where}.provider`);
-  }
-  if (node.custom_host !== undefined) node.custom_host = checkCustomHost(node.custom_host, `${where}.custom_host`);
-  if (node.targets) {
-    const mode = node.strategy!.mode;
-    const strategy = ctx.kernel.strategies.get(mode);
-    if (!strategy) {
-      throw badRequest(
-        ErrorCode.INVALID_CONFIG,
-        `${where}.strategy.mode ${JSON.stringify(mode)}: no loaded plugin handles this routing strategy (loaded: ${ctx.kernel.strategies.modes().join(', ') || 'none'})`,
-        `${where}.strategy.mode`,
-      );
-    }
-    strategy.validate?.(node, where);
-  }
-  ctx.kernel.checkConfigNode(node, where);
-  if (node.targets) for (let i = 0; i < node.targets.length; i++) checkNodes(ctx, node.targets[i]!, `${where}.targets[${i}]`);
 }
 
 function parseMetadata(raw: string): Record<string, unknown> {

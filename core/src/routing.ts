@@ -1,13 +1,74 @@
-import type { RequestContext } from './context.js';
 import { createHash } from 'node:crypto';
+import type { RequestContext } from './context.js';
 import type { ConfigNode, PlannedTarget, Target } from './types.js';
+import type { ProviderAdapter } from './contracts.js';
+import type { FileConfig } from './config.js';
+import type { Hooks } from './hooks.js';
+import type { NamedRegistry } from './registry.js';
 import { INHERITED_KEYS } from './types.js';
 import { ErrorCode, GatewayError, badRequest } from './errors.js';
+import { strategyModes } from './hooks.js';
 
 /**
- * Helpers for strategy plugins: walking a routing config, folding inherited policy down the tree,
- * and turning a leaf into a target the kernel can call.
+ * Routing: walking a request's routing config with the strategies tapped on `selectTarget`, folding
+ * inherited policy down the tree, and turning each leaf into a target the kernel can call.
  */
+
+/**
+ * Says whether a target may be tried now (a circuit breaker registers one). Called on the hot path:
+ * keep it synchronous and cheap.
+ */
+export type AvailabilityCheck = (target: Target, ctx: RequestContext) => boolean;
+
+/** What routing reads of the kernel: the loaded providers and the config file's provider defaults. */
+export interface RoutingServices {
+  readonly hooks: Hooks;
+  readonly providers: NamedRegistry<ProviderAdapter>;
+  readonly config: Pick<FileConfig, 'providers'>;
+  readonly availability: readonly AvailabilityCheck[];
+}
+
+/** Expands a whole routing config into the ordered targets to try: what `selectTarget` yields. */
+export function planRoute(services: RoutingServices, ctx: RequestContext): PlannedTarget[] {
+  const state = { leaves: 0 };
+  const targets = expandNode(services, ctx, ctx.config, 'config', state);
+  if (targets.length === 0 && state.leaves > 0) {
+    throw new GatewayError(ErrorCode.NO_AVAILABLE_TARGET, 503, 'Every target this request could use is unavailable (circuit open); try again later', {
+      retryable: true,
+    });
+  }
+  return targets;
+}
+
+function expandNode(services: RoutingServices, ctx: RequestContext, node: ConfigNode, path: string, state: { leaves: number }): PlannedTarget[] {
+  if (node.provider !== undefined) {
+    state.leaves++;
+    const target = leafTarget(services, ctx, node, path);
+    for (const check of services.availability) if (!check(target, ctx)) return [];
+    return [target];
+  }
+  const mode = node.strategy?.mode;
+  const hook = mode === undefined ? undefined : services.hooks.selectTarget.get(mode);
+  if (!hook || hook.taps.length === 0) throw unknownStrategy(services, mode, path);
+  const children = node.targets ?? [];
+  const expand = (i: number): PlannedTarget[] => {
+    const child = children[i];
+    if (!child) throw new Error(`${path}: no target ${i}`);
+    return expandNode(services, ctx, inherit(node, child), `${path}.targets[${i}]`, state);
+  };
+  const planned = hook.call(node, ctx, expand, path);
+  if (planned === undefined) throw unknownStrategy(services, mode, path);
+  return planned;
+}
+
+/** No plugin answers for a node's `strategy.mode`. */
+export function unknownStrategy(services: Pick<RoutingServices, 'hooks'>, mode: string | undefined, path: string): GatewayError {
+  return badRequest(
+    ErrorCode.INVALID_CONFIG,
+    `${path}.strategy.mode ${JSON.stringify(mode ?? '(none)')}: no loaded plugin handles this routing strategy (loaded: ${strategyModes(services.hooks).join(', ') || 'none'})`,
+    `${path}.strategy.mode`,
+  );
+}
 
 /**
  * The child as it applies under its parent: `retry`, `cache`, `request_timeout`, `custom_host` and
@@ -23,12 +84,12 @@ export function inherit(parent: ConfigNode, child: ConfigNode): ConfigNode {
 }
 
 /** Turns a leaf node (with everything inherited already folded in) into a target. */
-export function leafTarget(ctx: RequestContext, node: ConfigNode, path: string): PlannedTarget {
+export function leafTarget(services: Omit<RoutingServices, 'hooks' | 'availability'>, ctx: RequestContext, node: ConfigNode, path: string): PlannedTarget {
   const provider = node.provider;
   if (!provider) throw badRequest(ErrorCode.INVALID_CONFIG, `${path}: not a leaf (no "provider")`, path);
-  const adapter = ctx.kernel.providers.get(provider);
-  if (!adapter) throw unknownProvider(ctx, provider, `${path}.provider`);
-  const server = ctx.kernel.config.providers[provider];
+  const adapter = services.providers.get(provider);
+  if (!adapter) throw unknownProvider(services.providers, provider, `${path}.provider`);
+  const server = services.config.providers[provider];
   let apiKey = node.api_key ?? bearerKey(ctx);
   let keySource: 'request' | 'server' | undefined = apiKey !== undefined ? 'request' : undefined;
   if (apiKey === undefined && server?.api_key !== undefined) {
@@ -72,8 +133,8 @@ export function targetKey(target: Target): string {
 }
 const targetKeys = new Map<string, string>();
 
-export function unknownProvider(ctx: Pick<RequestContext, 'kernel'>, provider: string, where: string): GatewayError {
-  const known = [...ctx.kernel.providers.keys()].sort();
+export function unknownProvider(providers: NamedRegistry<ProviderAdapter>, provider: string, where: string): GatewayError {
+  const known = providers.names().sort();
   return new GatewayError(
     ErrorCode.UNKNOWN_PROVIDER,
     400,

@@ -5,7 +5,7 @@ import Koa from 'koa';
 import type { Kernel } from './kernel.js';
 import { errorResponse } from './kernel.js';
 import { RequestContext } from './context.js';
-import type { EndpointDefinition } from './endpoints.js';
+import type { EndpointDefinition } from './contracts.js';
 import { GatewayResponse } from './response.js';
 import { ErrorCode, GatewayError, badRequest } from './errors.js';
 import { parseSize } from './config.js';
@@ -78,8 +78,7 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
         raw = await readRequestBody(req, bodyLimit);
         body = parseJsonBody(req, raw);
       }
-      ctx = new RequestContext({ id: requestId, endpoint: definition.id, method: req.method!, path, headers: req.headers, body, rawBody: raw, kernel });
-      ctx.definition = definition;
+      ctx = new RequestContext({ id: requestId, endpoint: definition.id, method: req.method!, path, headers: req.headers, body, rawBody: raw });
       const c = ctx;
       res.once('close', () => {
         if (!res.writableFinished) c.abort(new GatewayError(ErrorCode.CLIENT_CLOSED, 499, 'The client closed the request'));

@@ -1,7 +1,4 @@
-import type { GatewayError } from './errors.js';
-import type { GatewayResponse } from './response.js';
-import type { RequestContext } from './context.js';
-
+/** The data types of the kernel: routing configs, targets, plans, usage, events. No behaviour here. */
 /** The API operations the gateway knows, named after OpenAI's resources. */
 export type Endpoint = 'chat.completions' | 'completions' | 'embeddings' | 'models' | 'messages' | 'messages.count_tokens' | (string & {});
 
@@ -80,13 +77,6 @@ export interface PlannedTarget extends Target {
   fallbackOn?: number[];
 }
 
-/** What an onError tap decides after a failed attempt. */
-export type ErrorDecision =
-  | { action: 'retry'; delayMs?: number }
-  | { action: 'next' }
-  | { action: 'fail'; error?: GatewayError }
-  | { action: 'respond'; response: GatewayResponse };
-
 /** Token usage as OpenAI reports it. */
 export interface Usage {
   prompt_tokens?: number;
@@ -111,48 +101,3 @@ export interface UpstreamRequest {
   body?: string | Uint8Array;
 }
 
-export interface BuildInput {
-  ctx: RequestContext;
-  target: Target;
-  /** The canonical (OpenAI-format) request body with the target's override_params applied. */
-  body: Record<string, unknown> | undefined;
-  /** The client's original bytes when `body` is exactly what the client sent; adapters that pass through may send them. */
-  rawBody?: Uint8Array;
-  /** Per-attempt scratch space for an adapter's prepare() to hand build() what it fetched. */
-  prepared?: Record<string, unknown>;
-}
-
-/** Turns a provider's stream into canonical OpenAI SSE events; the only stateful piece of an adapter. */
-export interface StreamTransformer {
-  transform(event: SSEEvent): SSEEvent | SSEEvent[] | undefined;
-  flush?(): SSEEvent | SSEEvent[] | undefined;
-}
-
-/** One endpoint of a provider adapter. Everything but the stream transformer is a pure function. */
-export interface EndpointAdapter {
-  /**
-   * Optional asynchronous step before build(), for what needs I/O first (exchanging a service
-   * account for an access token). Keep its results cached: it runs on every attempt.
-   */
-  prepare?(input: BuildInput): Promise<void> | void;
-  /** Builds the upstream request from the canonical request and the target. */
-  build(input: BuildInput): UpstreamRequest;
-  /** Maps the upstream's JSON answer to the canonical answer. Absent: the bytes pass through untouched. */
-  mapResponse?(json: unknown, input: BuildInput): unknown;
-  /** Creates a per-request stream transformer. Absent: upstream SSE events pass through. */
-  createStreamTransformer?(input: BuildInput): StreamTransformer;
-  /** Decodes a non-SSE stream body (e.g. AWS event-stream frames) into events. Absent: the body is parsed as SSE. */
-  decodeStream?(body: AsyncIterable<Uint8Array>): AsyncIterable<SSEEvent>;
-  /** Maps an upstream error answer to a GatewayError. Absent: the kernel's default keeps status and message. */
-  mapError?(status: number, body: unknown, headers: Record<string, string | string[] | undefined>): GatewayError | undefined;
-}
-
-export interface ProviderAdapter {
-  /** The slug a config or header names it by. */
-  id: string;
-  /** Human-readable name for logs and docs. */
-  displayName?: string;
-  /** The default base URL (e.g. `https://api.openai.com/v1`); absent means a custom host is required. */
-  baseURL?: string;
-  endpoints: Partial<Record<Endpoint, EndpointAdapter>>;
-}

@@ -1,40 +1,41 @@
 import { expect } from 'chai';
-import { createHooks, sealHooks, Stage } from '../src/hooks.js';
+import { createHooks, pluginHooks, sealHooks, strategyModes, BeforeRequestStage, SelectTargetStage, AfterResponseStage, OnErrorStage } from '../src/hooks.js';
 import { GatewayError } from '../src/errors.js';
 import type { RequestContext } from '../src/context.js';
+import type { ConfigNode, PlannedTarget } from '../src/types.js';
 
 const ctx = {} as RequestContext;
+const node = {} as ConfigNode;
+const expand = (): PlannedTarget[] => [];
 
 describe('hooks', () => {
-  it('runs taps in stage order, and a bail hook stops at the first defined result', async () => {
-    const owner = { current: undefined };
-    const hooks = createHooks(owner);
+  it('runs taps in stage order, and a bail hook stops at the first defined result', () => {
+    const hooks = createHooks();
     const order: string[] = [];
-    hooks.selectTarget.tapPromise({ name: 'late', stage: Stage.CORE_DEFAULT }, async () => {
-      order.push('late');
-      return { targets: [] };
-    });
-    hooks.selectTarget.tapPromise({ name: 'early', stage: Stage.STRATEGY }, async () => {
-      order.push('early');
-      return undefined;
-    });
-    hooks.selectTarget.tapPromise({ name: 'first', stage: Stage.ROUTING_OVERRIDE }, async () => {
-      order.push('first');
-      return undefined;
-    });
-    const plan = await hooks.selectTarget.promise(ctx);
-    expect(order).to.deep.equal(['first', 'early', 'late']);
-    expect(plan).to.deep.equal({ targets: [] });
+    pluginHooks(hooks, 'late')
+      .selectTarget.for('m')
+      .tap(SelectTargetStage.STRATEGY, () => {
+        order.push('late');
+        return [];
+      });
+    pluginHooks(hooks, 'first')
+      .selectTarget.for('m')
+      .tap(SelectTargetStage.OVERRIDE, () => {
+        order.push('first');
+        return undefined;
+      });
+    const plan = hooks.selectTarget.get('m')!.call(node, ctx, expand, 'config');
+    expect(order).to.deep.equal(['first', 'late']);
+    expect(plan).to.deep.equal([]);
+    expect(strategyModes(hooks)).to.deep.equal(['m']);
   });
 
-  it('names the plugin (the one in setup, else the tap name) and the hook in what a tap throws', async () => {
-    const owner: { current: string | undefined } = { current: 'acme-plugin' };
-    const hooks = createHooks(owner);
-    hooks.beforeRequest.tapPromise('tap-name', async () => {
+  it('names the plugin (the one whose view made the tap) and the hook in what a tap throws', async () => {
+    const hooks = createHooks();
+    pluginHooks(hooks, 'acme-plugin').beforeRequest.tapPromise(BeforeRequestStage.AUTH, async () => {
       throw new Error('boom');
     });
-    owner.current = undefined;
-    hooks.beforeRequest.tap('sync-tap', () => {
+    pluginHooks(hooks, 'other').beforeRequest.tap(BeforeRequestStage.NORMAL, () => {
       throw new TypeError('sync boom');
     });
     let err: unknown;
@@ -50,9 +51,25 @@ describe('hooks', () => {
     expect((err as GatewayError).message).to.match(/acme-plugin.*beforeRequest.*boom/);
   });
 
+  it('names the plugin and the hook in what a strategy throws on selectTarget', () => {
+    const hooks = createHooks();
+    pluginHooks(hooks, 'acme-strategy')
+      .selectTarget.for('acme')
+      .tap(SelectTargetStage.STRATEGY, () => {
+        throw new Error('no plan');
+      });
+    let err: unknown;
+    try {
+      hooks.selectTarget.get('acme')!.call(node, ctx, expand, 'config');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.include({ plugin: 'acme-strategy', hook: 'selectTarget', status: 500 });
+  });
+
   it('keeps a GatewayError thrown by a tap as it is, adding where it came from', async () => {
-    const hooks = createHooks({ current: undefined });
-    hooks.onError.tapPromise('policy', async () => {
+    const hooks = createHooks();
+    pluginHooks(hooks, 'policy').onError.tapPromise(OnErrorStage.NORMAL, async () => {
       throw new GatewayError('denied', 403, 'no');
     });
     const err = await hooks.onError.promise(new GatewayError('x', 500, 'x'), ctx).catch((e: unknown) => e as GatewayError);
@@ -60,17 +77,38 @@ describe('hooks', () => {
   });
 
   it('threads the response through afterResponse taps (waterfall)', async () => {
-    const hooks = createHooks({ current: undefined });
-    hooks.afterResponse.tap('a', (res) => ({ ...(res as object), a: 1 }) as never);
-    hooks.afterResponse.tapPromise('b', async (res) => ({ ...(res as object), b: 2 }) as never);
+    const hooks = createHooks();
+    pluginHooks(hooks, 'a').afterResponse.tap(AfterResponseStage.NORMAL, (res) => ({ ...(res as object), a: 1 }) as never);
+    pluginHooks(hooks, 'b').afterResponse.tapPromise(AfterResponseStage.LOG, async (res) => ({ ...(res as object), b: 2 }) as never);
     const out = await hooks.afterResponse.promise({ status: 200 } as never, ctx);
     expect(out).to.deep.equal({ status: 200, a: 1, b: 2 });
   });
 
-  it('refuses taps after sealing', () => {
-    const hooks = createHooks({ current: undefined });
+  it('refuses taps after sealing, through a view or on the hook itself, and freezes the hooks object', () => {
+    const hooks = createHooks();
+    const view = pluginHooks(hooks, 'late');
+    view.selectTarget.for('m').tap(SelectTargetStage.STRATEGY, () => []);
     sealHooks(hooks);
+    expect(() => view.beforeRequest.tapPromise(BeforeRequestStage.NORMAL, async () => undefined)).to.throw(/sealed/);
+    expect(() => view.afterResponse.tap(AfterResponseStage.NORMAL, (r) => r)).to.throw(/sealed/);
+    expect(() => view.selectTarget.for('m').tap(SelectTargetStage.STRATEGY, () => [])).to.throw(/sealed/);
     expect(() => hooks.beforeRequest.tapPromise('late', async () => undefined)).to.throw(/sealed/);
-    expect(() => hooks.afterResponse.tap('late', (r) => r)).to.throw(/sealed/);
+    expect(() => hooks.selectTarget.for('other')).to.throw(/sealed/);
+    expect(Object.isFrozen(hooks)).to.equal(true);
+  });
+
+  it('a view offers taps only: no call, no intercept', () => {
+    const view = pluginHooks(createHooks(), 'p') as unknown as Record<string, Record<string, unknown>>;
+    expect(Object.keys(view.beforeRequest!).sort()).to.deep.equal(['tap', 'tapPromise']);
+    expect(view.beforeRequest!.promise).to.equal(undefined);
+    expect(view.onError!.intercept).to.equal(undefined);
+  });
+
+  it('gives each hook its own stage table, with no value used twice within a hook', () => {
+    for (const table of [BeforeRequestStage, SelectTargetStage, AfterResponseStage, OnErrorStage]) {
+      const values = Object.values(table);
+      expect(new Set(values).size).to.equal(values.length);
+      expect(Object.isFrozen(table)).to.equal(true);
+    }
   });
 });

@@ -751,6 +751,7 @@ describe('API end to end: OpenAI SDK → gateway → fake OpenAI', function () {
           config: {
             defaultPlugins: false,
             plugins: [
+              '@waygate/openai-api',
               '@waygate/provider-openai',
               { module: '@waygate/provider-openai-compatible', options: { presets: { 'my-llm': { base_url: fake.baseURL } } } },
             ],

@@ -3,7 +3,8 @@
 // fake OpenAI upstream (a real HTTP server on loopback) whose request log counts upstream calls.
 import { expect } from 'chai';
 import OpenAI, { InternalServerError } from 'openai';
-import { OPENAI_CHAT_CODEC, startGateway } from '@waygate/core';
+import { startGateway } from '@waygate/core';
+import { OPENAI_CHAT_CODEC } from '@waygate/openai-api';
 import type { ConfigNode, Gateway } from '@waygate/core';
 import { FakeOpenAI } from './fakes/index.js';
 import { LogCapture, readSSE } from './helpers/api-support.js';

@@ -4,7 +4,8 @@
 import { expect } from 'chai';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, CORE_VERSION, DEFAULT_PLUGINS, PluginLoadError, createLogger, startGateway } from '@waygate/core';
+import { ConfigError, CORE_VERSION, PluginLoadError, createLogger, startGateway } from '@waygate/core';
+import { BUNDLED_PLUGINS as DEFAULT_PLUGINS } from '@waygate/core/testing';
 import type { FileConfigInput, Gateway, StartOptions } from '@waygate/core';
 import { FakeOpenAI } from './fakes/index.js';
 import { LogCapture } from './helpers/api-support.js';
@@ -202,13 +203,13 @@ describe('plugins (end to end)', function () {
       baseDir: path.dirname(path.dirname(PROVIDER)),
       config: {
         defaultPlugins: false,
-        plugins: [{ module: './acme-provider/index.js', options: { modelPrefix: 'team-x:' } }],
+        plugins: ['@waygate/openai-api', { module: './acme-provider/index.js', options: { modelPrefix: 'team-x:' } }],
         providers: { 'acme-llm': { base_url: fake.baseURL, api_key: 'sk-acme-server-3' } },
         routing: { provider: 'acme-llm' },
       },
     });
     const health = await getJson(`${gw.url}/health`);
-    expect((health.body.plugins as Array<{ name: string }>).map((p) => p.name)).to.deep.equal(['acme-waygate-provider']);
+    expect((health.body.plugins as Array<{ name: string }>).map((p) => p.name)).to.deep.equal(['@waygate/openai-api', 'acme-waygate-provider']);
     const res = await postJson(chatUrl(gw), { ...CHAT, model: 'team-x:gpt-4o-mini' });
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     expect(res.body.served_by).to.equal('acme-llm');
@@ -324,10 +325,12 @@ describe('plugins (end to end)', function () {
         afterResponse: gw.kernel.hooks.afterResponse.taps.length,
       };
       expect(() => gw.kernel.hooks.beforeRequest.tapPromise('late', async () => undefined)).to.throw(/beforeRequest hook is sealed/);
-      expect(() => gw.kernel.hooks.selectTarget.tap('late', () => undefined)).to.throw(/sealed/);
+      expect(() => gw.kernel.hooks.selectTarget.for('late')).to.throw(/sealed/);
+      expect(() => gw.kernel.hooks.selectTarget.get('fallback')!.tap('late', () => undefined)).to.throw(/sealed/);
       expect(() => gw.kernel.hooks.onError.tapAsync('late', (_e, _c, cb) => cb())).to.throw(/sealed/);
       expect(() => gw.kernel.hooks.afterResponse.intercept({})).to.throw(/sealed/);
-      expect(() => gw.kernel.providers.register({ id: 'late-provider', endpoints: {} })).to.throw(/sealed/);
+      expect(() => gw.kernel.providers.register('late', 'late-provider', { id: 'late-provider', endpoints: {} })).to.throw(/sealed/);
+      expect(() => gw.kernel.apiFor('late').register.provider({ id: 'late-provider', endpoints: {} })).to.throw(/sealed/);
       expect(gw.kernel.providers.has('late-provider')).to.equal(false);
 
       // The plugin itself tries to tap while serving a request.

@@ -123,7 +123,7 @@ export function runProviderConformance(name: string, fx: ConformanceFixture): vo
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}${fx.basePath ?? ''}`;
       gw = await startGateway({
-        config: { defaultPlugins: false, plugins: [{ module: fx.module, options: fx.options }, PROBE] },
+        config: { defaultPlugins: false, plugins: ['@waygate/openai-api', { module: fx.module, options: fx.options }, PROBE] },
         port: 0,
         logger: createLogger({ level: 'silent' }),
       });

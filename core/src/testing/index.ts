@@ -7,10 +7,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Kernel } from '../kernel.js';
-import { RequestContext } from '../context.js';
+import { RequestContext, own } from '../context.js';
 import { configFromObject } from '../config.js';
 import { createLogger } from '../logger.js';
 import { loadPlugins } from '../loader.js';
+import { strategyModes as modesOf } from '../hooks.js';
 import type { ConfigNode, PlannedTarget } from '../types.js';
 import type { Plugin } from '../plugin.js';
 
@@ -22,18 +23,14 @@ export const silent = createLogger({ level: 'silent' });
 /** A kernel with fake providers registered and no plugins; hooks are not sealed, so tests can tap and call them. */
 export function newKernel(): Kernel {
   const kernel = new Kernel(configFromObject({ defaultPlugins: false }, process.cwd(), {}), silent);
-  for (const id of FAKE_PROVIDERS) kernel.providers.register({ id, baseURL: `https://${id}.example/v1`, endpoints: {} });
+  const api = kernel.apiFor('@waygate/core-testing');
+  for (const id of FAKE_PROVIDERS) api.register.provider({ id, baseURL: `https://${id}.example/v1`, endpoints: {} });
   return kernel;
 }
 
-/** Sets up one plugin on a kernel, as the loader does (options parsed by its schema). */
+/** Sets up one plugin on a kernel, as the loader does (its own API view, options parsed by its schema). */
 export async function use(kernel: Kernel, plugin: Plugin, options: unknown = {}): Promise<void> {
-  kernel.owner.current = plugin.manifest.name;
-  try {
-    await plugin.setup(kernel, plugin.configSchema ? plugin.configSchema.parse(options) : options);
-  } finally {
-    kernel.owner.current = undefined;
-  }
+  await plugin.setup(kernel.apiFor(plugin.manifest.name), plugin.configSchema ? plugin.configSchema.parse(options) : options);
 }
 
 /** A kernel with fake providers and the given plugins loaded by name, through the real loader. */
@@ -58,22 +55,31 @@ export function makeCtx(kernel: Kernel, config: ConfigNode, init: CtxInit = {}):
     path: init.path ?? '/v1/chat/completions',
     headers: init.headers ?? {},
     body: init.body ?? { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
-    kernel,
   });
-  ctx.config = config;
-  if (init.metadata) ctx.metadata = init.metadata;
+  // A test stands in for the HTTP layer here: it sets what resolving the request's config would.
+  own(ctx).config = config;
+  if (init.metadata) own(ctx).metadata = init.metadata;
   return ctx;
 }
 
 /** Plans a config for a fresh request; returns the context (with ctx.plan set) and the targets. */
 export function plan(kernel: Kernel, config: ConfigNode, init: CtxInit = {}): { ctx: RequestContext; targets: PlannedTarget[] } {
   const ctx = makeCtx(kernel, config, init);
-  const targets = kernel.strategies.plan(ctx);
-  ctx.plan = { targets };
-  return { ctx, targets };
+  return { ctx, targets: kernel.plan(ctx).targets };
 }
 
 export const paths = (targets: PlannedTarget[]): string[] => targets.map((t) => t.path);
+
+/**
+ * Write access to a request's kernel-owned fields, for a test that stands in for the kernel (sets the
+ * target an attempt is on, the retry count). Plugins never get this.
+ */
+export { own as kernelOwned } from '../context.js';
+
+/** The strategy modes tapped on a kernel's selectTarget hook. */
+export function strategyModes(kernel: Kernel): readonly string[] {
+  return modesOf(kernel.hooks);
+}
 
 /** What a function throws (fails the test if it returns). */
 export function thrown(fn: () => unknown): Error & { status?: number; code?: string; param?: string | null } {
@@ -168,6 +174,7 @@ export async function chat(
   return { status: res.status, json: await res.json(), headers: res.headers };
 }
 
+export { BUNDLED_PLUGINS } from '../bundled.js';
 export { runProviderConformance } from './conformance.js';
 export { OpenAIFake, portkeyChat } from './openai-fake.js';
 export type { ConformanceFixture, RecordedAnswer, RecordedStream, ExpectedAnswer, UpstreamExpectations, Scenario } from './conformance.js';

@@ -3,7 +3,7 @@
  * marked retryable (what a retry policy or fallback would act on). Passes every decision on.
  */
 import { definePlugin } from '../plugin.js';
-import { Stage } from '../hooks.js';
+import { OnErrorStage } from '../hooks.js';
 import { CORE_VERSION } from '../version.js';
 
 const seen = new Map<string, boolean>();
@@ -15,8 +15,8 @@ export function retryableSeen(requestId: string): boolean | undefined {
 
 export default definePlugin({
   manifest: { name: '@waygate/core-testing-probe', version: CORE_VERSION, kind: 'other', core: '^1.0.0' },
-  setup(kernel) {
-    kernel.hooks.onError.tap({ name: '@waygate/core-testing-probe', stage: Stage.CIRCUIT_BREAKER - 100 }, (err, ctx) => {
+  setup(api) {
+    api.hooks.onError.tap(OnErrorStage.OBSERVE, (err, ctx) => {
       if (seen.size > 10_000) seen.clear();
       seen.set(ctx.id, err.retryable);
       return undefined;

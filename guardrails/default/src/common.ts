@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { checkCustomHost } from '@waygate/core';
-import type { CheckInput } from '@waygate/core';
+import type { CheckInput } from '@waygate/guardrails';
 
 /** Portkey's `not`: inverts a check's verdict. */
 export const not = z.boolean().default(false);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { definePlugin, pluginManifest, registerChecks } from '@waygate/core';
-import type { GuardrailCheck } from '@waygate/core';
+import { definePlugin, pluginManifest } from '@waygate/core';
+import { registerChecks } from '@waygate/guardrails';
+import type { GuardrailCheck } from '@waygate/guardrails';
 import {
   alllowercase,
   alluppercase,
@@ -79,7 +80,7 @@ const manifest = pluginManifest(import.meta.url, 'guardrail');
 export default definePlugin({
   manifest,
   configSchema: z.strictObject({}),
-  setup(kernel) {
-    registerChecks(kernel, NAMESPACE, createDefaultChecks());
+  setup(api) {
+    registerChecks(api, NAMESPACE, createDefaultChecks());
   },
 });

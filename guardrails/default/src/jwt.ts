@@ -7,7 +7,7 @@
 import { createPublicKey, verify, constants } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import type { GuardrailCheck } from '@waygate/core';
+import type { GuardrailCheck } from '@waygate/guardrails';
 import { BoundedCache, httpUrl, isPlainObject, parseDuration, safeOrigin, send, timeoutMs } from './common.js';
 
 /** The algorithms verified, each with its key type and hash. HMAC and `none` are never accepted. */

@@ -3,7 +3,7 @@
  * provider bills it. No tokenizer is loaded: the estimate is a cheap walk over the body.
  */
 import { z } from 'zod';
-import { defineCheck } from '@waygate/core';
+import { defineCheck } from '@waygate/guardrails';
 import { isPlainObject } from './common.js';
 
 /** Tokens per message that chat formats add around each message, and for priming the reply. */

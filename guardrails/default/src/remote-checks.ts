@@ -7,8 +7,8 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { defineCheck } from '@waygate/core';
-import type { CheckInput } from '@waygate/core';
+import { defineCheck } from '@waygate/guardrails';
+import type { CheckInput } from '@waygate/guardrails';
 import { headersParam, httpUrl, isPlainObject, not, outboundUrlProblem, portkeyRequestType, postJson, safeOrigin, send, textOf, timeoutMs } from './common.js';
 
 /**

@@ -3,7 +3,7 @@
  * and the addPrefix mutator. Parameter names and meanings are Portkey's.
  */
 import { z } from 'zod';
-import { defineCheck } from '@waygate/core';
+import { defineCheck } from '@waygate/guardrails';
 import { PORTKEY_REQUEST_TYPES, isPlainObject, not, stringList } from './common.js';
 
 const modelOf = (json: Record<string, unknown> | undefined): string | undefined => (typeof json?.model === 'string' ? json.model : undefined);

@@ -4,7 +4,7 @@
  * alluppercase, alllowercase, notNull, containsCode and jsonKeys, with the same parameter names.
  */
 import { z } from 'zod';
-import { defineCheck } from '@waygate/core';
+import { defineCheck } from '@waygate/guardrails';
 import { compileRule, isPlainObject, not, regexFlags, regexRule, settledMatch, textOf } from './common.js';
 import { countCharacters, countSentences, countSettledSentences, countWords, findJson } from './text.js';
 

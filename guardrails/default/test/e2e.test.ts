@@ -20,7 +20,7 @@ describe('@waygate/guardrail-default end to end', function () {
     up = await OpenAIFake.start();
     side = await TestServer.start();
     gw = await startGateway({
-      config: { defaultPlugins: false, plugins: ['@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE] },
+      config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE] },
       port: 0,
       host: '127.0.0.1',
       logger: createLogger({ level: 'silent' }),

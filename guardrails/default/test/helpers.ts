@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
 import { makeCtx, newKernel } from '@waygate/core/testing';
-import type { CheckHook, CheckInput, CheckResult, GuardrailCheck } from '@waygate/core';
+import type { CheckHook, CheckInput, CheckResult, GuardrailCheck } from '@waygate/guardrails';
 
 const kernel = newKernel();
 

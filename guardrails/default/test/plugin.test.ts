@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import { kernelWithPlugins, newKernel, use } from '@waygate/core/testing';
+import { CHECKS } from '@waygate/guardrails';
 import plugin, { createDefaultChecks } from '../src/index.js';
 
 const IDS = [
@@ -17,13 +18,13 @@ describe('@waygate/guardrail-default', () => {
   it('registers every check under the default namespace, attributed to the plugin', async () => {
     const kernel = newKernel();
     await use(kernel, plugin);
-    expect(kernel.registries.checks.names().sort()).to.deep.equal(IDS.map((id) => `default.${id}`).sort());
-    expect(kernel.registries.checks.pluginOf('default.regexMatch')).to.equal('@waygate/guardrail-default');
+    expect(kernel.registry(CHECKS).names().sort()).to.deep.equal(IDS.map((id) => `default.${id}`).sort());
+    expect(kernel.registry(CHECKS).pluginOf('default.regexMatch')).to.equal('@waygate/guardrail-default');
   });
 
   it('loads by path through the real loader, and takes no options', async () => {
     const kernel = await kernelWithPlugins([fileURLToPath(new URL('../src/index.js', import.meta.url))]);
-    expect(kernel.registries.checks.has('default.promptSize')).to.equal(true);
+    expect(kernel.registry(CHECKS).has('default.promptSize')).to.equal(true);
     expect(plugin.configSchema!.safeParse({ x: 1 }).success).to.equal(false);
   });
 

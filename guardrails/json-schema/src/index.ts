@@ -3,8 +3,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Ajv } from 'ajv';
 import type { AnySchema, ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { defineCheck, definePlugin, pluginManifest, registerChecks } from '@waygate/core';
-import type { GuardrailCheck } from '@waygate/core';
+import { definePlugin, pluginManifest } from '@waygate/core';
+import { defineCheck, registerChecks } from '@waygate/guardrails';
+import type { GuardrailCheck } from '@waygate/guardrails';
 import { extractJson } from './extract.js';
 
 export { extractJson } from './extract.js';
@@ -140,10 +141,10 @@ const manifest = pluginManifest(import.meta.url, 'guardrail');
 export default definePlugin({
   manifest,
   configSchema: z.strictObject({}),
-  setup(kernel) {
-    registerChecks(kernel, 'jsonschema', [validate]);
+  setup(api) {
+    registerChecks(api, 'jsonschema', [validate]);
     // Portkey's id. Registry keys are full ids, so this sits beside @waygate/guardrail-default's
     // `default.*` checks without clashing.
-    registerChecks(kernel, 'default', [jsonSchema as GuardrailCheck]);
+    registerChecks(api, 'default', [jsonSchema as GuardrailCheck]);
   },
 });

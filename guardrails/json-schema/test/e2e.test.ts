@@ -18,7 +18,7 @@ describe('@waygate/guardrail-json-schema end to end', function () {
   before(async () => {
     up = await OpenAIFake.start();
     gw = await startGateway({
-      config: { defaultPlugins: false, plugins: ['@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE] },
+      config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE] },
       port: 0,
       host: '127.0.0.1',
       logger: createLogger({ level: 'silent' }),

@@ -1,7 +1,7 @@
 // Builds CheckInputs for calling the jsonSchema check directly (after the call, on an answer text).
 import type { z } from 'zod';
 import { makeCtx, newKernel } from '@waygate/core/testing';
-import type { CheckInput, CheckResult, GuardrailCheck } from '@waygate/core';
+import type { CheckInput, CheckResult, GuardrailCheck } from '@waygate/guardrails';
 
 const kernel = newKernel();
 

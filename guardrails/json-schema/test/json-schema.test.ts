@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import { kernelWithPlugins, newKernel, use } from '@waygate/core/testing';
+import { CHECKS } from '@waygate/guardrails';
 import defaultChecks from '@waygate/guardrail-default';
 import plugin, { compiledSchemaCount, extractJson, jsonSchema, validate } from '../src/index.js';
 import { input, rejects, run } from './helpers.js';
@@ -107,17 +108,17 @@ describe('@waygate/guardrail-json-schema', () => {
     it('registers jsonschema.validate and default.jsonSchema', async () => {
       const kernel = newKernel();
       await use(kernel, plugin);
-      expect(kernel.registries.checks.names().sort()).to.deep.equal(['default.jsonSchema', 'jsonschema.validate']);
+      expect(kernel.registry(CHECKS).names().sort()).to.deep.equal(['default.jsonSchema', 'jsonschema.validate']);
       expect(plugin.manifest).to.include({ name: '@waygate/guardrail-json-schema', kind: 'guardrail', core: '^1.0.0' });
     });
 
     it('loads beside @waygate/guardrail-default without an id clash', async () => {
       const kernel = await kernelWithPlugins([fileURLToPath(new URL('../src/index.js', import.meta.url))]);
       await use(kernel, defaultChecks);
-      expect(kernel.registries.checks.has('default.jsonSchema')).to.equal(true);
-      expect(kernel.registries.checks.has('default.regexMatch')).to.equal(true);
-      expect(kernel.registries.checks.pluginOf('default.jsonSchema')).to.equal('@waygate/guardrail-json-schema');
-      expect(kernel.registries.checks.pluginOf('default.regexMatch')).to.equal('@waygate/guardrail-default');
+      expect(kernel.registry(CHECKS).has('default.jsonSchema')).to.equal(true);
+      expect(kernel.registry(CHECKS).has('default.regexMatch')).to.equal(true);
+      expect(kernel.registry(CHECKS).pluginOf('default.jsonSchema')).to.equal('@waygate/guardrail-json-schema');
+      expect(kernel.registry(CHECKS).pluginOf('default.regexMatch')).to.equal('@waygate/guardrail-default');
     });
   });
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { defineCheck, definePlugin, pluginManifest, registerChecks } from '@waygate/core';
-import type { CheckInput, GuardrailCheck } from '@waygate/core';
+import { definePlugin, pluginManifest } from '@waygate/core';
+import { defineCheck, registerChecks } from '@waygate/guardrails';
+import type { CheckInput, GuardrailCheck } from '@waygate/guardrails';
 import { CATEGORIES } from './detectors.js';
 import type { Category, Rule } from './detectors.js';
 import { addTo, newTally, redact, rulesFor, scan, settled } from './engine.js';
@@ -137,7 +138,7 @@ const manifest = pluginManifest(import.meta.url, 'guardrail');
 export default definePlugin({
   manifest,
   configSchema: z.strictObject({}),
-  setup(kernel) {
-    registerChecks(kernel, NAMESPACE, CHECKS);
+  setup(api) {
+    registerChecks(api, NAMESPACE, CHECKS);
   },
 });

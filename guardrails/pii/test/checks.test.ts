@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { newKernel, use } from '@waygate/core/testing';
+import { CHECKS } from '@waygate/guardrails';
 import plugin, { detect, redactCheck } from '../src/index.js';
 import { rejects, run } from './helpers.js';
 
@@ -170,7 +171,7 @@ describe('pii checks', () => {
   it('the plugin registers pii.detect and pii.redact', async () => {
     const kernel = newKernel();
     await use(kernel, plugin);
-    expect(kernel.registries.checks.names().sort()).to.deep.equal(['pii.detect', 'pii.redact']);
+    expect(kernel.registry(CHECKS).names().sort()).to.deep.equal(['pii.detect', 'pii.redact']);
     expect(plugin.manifest).to.include({ name: '@waygate/guardrail-pii', kind: 'guardrail', core: '^1.0.0' });
   });
 });

@@ -1,7 +1,7 @@
 // Builds CheckInputs for calling the PII checks directly.
 import type { z } from 'zod';
 import { makeCtx, newKernel } from '@waygate/core/testing';
-import type { CheckHook, CheckInput, CheckResult, GuardrailCheck } from '@waygate/core';
+import type { CheckHook, CheckInput, CheckResult, GuardrailCheck } from '@waygate/guardrails';
 
 const kernel = newKernel();
 

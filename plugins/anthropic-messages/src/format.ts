@@ -1,5 +1,7 @@
 import { ErrorCode, GatewayError } from '@waygate/core';
 import type { EndpointCodec, SSEEvent, StreamFormat, Usage } from '@waygate/core';
+import { isObj } from '@waygate/provider-kit';
+import type { Json } from '@waygate/provider-kit';
 
 /**
  * Anthropic's Messages wire format as the gateway needs to know it: which stream events carry
@@ -7,10 +9,8 @@ import type { EndpointCodec, SSEEvent, StreamFormat, Usage } from '@waygate/core
  * and a codec between a whole `Message` and the event sequence Anthropic would have streamed.
  */
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Json = Record<string, any>;
-
-export const isObj = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
+export { isObj } from '@waygate/provider-kit';
+export type { Json } from '@waygate/provider-kit';
 
 /** Anthropic's error types, by the HTTP status Anthropic documents for each. */
 export const ERROR_TYPE_BY_STATUS: Readonly<Record<number, string>> = Object.freeze({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin, pluginManifest, Stage, GatewayResponse, ErrorCode, badRequest } from '@waygate/core';
+import { definePlugin, pluginManifest, BeforeRequestStage, GatewayResponse, ErrorCode, badRequest } from '@waygate/core';
 import type { EndpointDefinition } from '@waygate/core';
 import { ANTHROPIC_STREAM, ANTHROPIC_CODEC, anthropicErrorBody, messageUsage } from './format.js';
 import { bridgeToChat } from './bridge.js';
@@ -65,17 +65,16 @@ const manifest = pluginManifest(import.meta.url, 'endpoint');
 export default definePlugin({
   manifest,
   configSchema: AnthropicMessagesOptionsSchema,
-  setup(kernel, options) {
-    kernel.endpoints.register(messagesEndpoint({ thinkingToReasoningEffort: options.thinkingToReasoningEffort }));
-    kernel.endpoints.register(countTokensEndpoint);
+  setup(api, options) {
+    api.register.endpoint(messagesEndpoint({ thinkingToReasoningEffort: options.thinkingToReasoningEffort }));
+    api.register.endpoint(countTokensEndpoint);
     if (!options.estimateTokenCount) return;
     // count_tokens for a provider that cannot count (any but Anthropic's family): answered here,
     // with an estimate, when the first planned target has no count_tokens endpoint.
-    kernel.hooks.beforeRequest.tapPromise({ name: manifest.name, stage: Stage.NORMAL }, async (ctx) => {
+    api.hooks.beforeRequest.tap(BeforeRequestStage.NORMAL, (ctx) => {
       if (ctx.endpoint !== 'messages.count_tokens') return undefined;
-      const plan = await ctx.kernel.plan(ctx);
-      const first = plan.targets[0]!;
-      if (ctx.kernel.providers.get(first.provider)?.endpoints['messages.count_tokens']) return undefined;
+      const first = api.plan(ctx).targets[0]!;
+      if (api.providers.get(first.provider)?.endpoints['messages.count_tokens']) return undefined;
       const body = ctx.body;
       if (!body || !Array.isArray(body.messages)) throw badRequest(ErrorCode.INVALID_REQUEST, 'messages: an array of messages is required', 'messages');
       return GatewayResponse.json(200, { input_tokens: estimateInputTokens(body) }, { [ESTIMATE_HEADER]: 'estimate' }, manifest.name);

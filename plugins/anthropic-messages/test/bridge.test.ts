@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { newKernel, use, makeCtx } from '@waygate/core/testing';
-import { GatewayError, ErrorCode, Stage } from '@waygate/core';
+import { GatewayError, ErrorCode, BeforeRequestStage } from '@waygate/core';
 import type { BuildInput, EndpointAdapter, PlannedTarget } from '@waygate/core';
 import plugin, { bridgeToChat, estimateInputTokens, ESTIMATE_HEADER, ANTHROPIC_CODEC } from '../src/index.js';
 import { WEATHER_TOOL } from './fixtures.js';
@@ -88,7 +88,7 @@ describe('@waygate/anthropic-messages: the bridge to chat.completions', () => {
     expect(count.routes).to.deep.equal([{ method: 'POST', path: '/v1/messages/count_tokens' }]);
     expect(count.bridge).to.equal(undefined);
     expect(count.stream).to.equal(undefined);
-    expect(kernel.hooks.beforeRequest.taps.map((t) => [t.name, t.stage])).to.deep.equal([['@waygate/anthropic-messages', Stage.NORMAL]]);
+    expect(kernel.hooks.beforeRequest.taps.map((t) => [t.name, t.stage])).to.deep.equal([['@waygate/anthropic-messages', BeforeRequestStage.NORMAL]]);
     const off = newKernel();
     await use(off, plugin, { estimateTokenCount: false });
     expect(off.hooks.beforeRequest.taps).to.have.length(0);
@@ -115,7 +115,7 @@ describe('@waygate/anthropic-messages: token count estimate', () => {
 
   it("answers count_tokens locally only when the first target's provider cannot count", async () => {
     const kernel = newKernel();
-    kernel.providers.register({ id: 'counter', baseURL: 'https://c.example', endpoints: { 'messages.count_tokens': { build: () => ({ url: 'u', method: 'POST', headers: {} }) } } });
+    kernel.apiFor('test').register.provider({ id: 'counter', baseURL: 'https://c.example', endpoints: { 'messages.count_tokens': { build: () => ({ url: 'u', method: 'POST', headers: {} }) } } });
     await use(kernel, plugin, {});
     const tap = kernel.hooks.beforeRequest;
     const ctxFor = (provider: string, endpoint = 'messages.count_tokens', body: Record<string, unknown> = { model: 'm', messages: [{ role: 'user', content: 'Hello, world' }] }) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { definePlugin, pluginManifest, tapExactCache, encodeAnswer, decodeAnswer } from '@waygate/core';
-import type { CachedAnswer, ExactCacheBackend } from '@waygate/core';
+import { definePlugin, pluginManifest } from '@waygate/core';
+import { tapExactCache, encodeAnswer, decodeAnswer } from '@waygate/cache-engine';
+import type { CachedAnswer, ExactCacheBackend } from '@waygate/cache-engine';
 import { LruStore } from './lru.js';
 
 export { LruStore } from './lru.js';
@@ -57,10 +58,10 @@ const manifest = pluginManifest(import.meta.url, 'cache');
 export default definePlugin({
   manifest,
   configSchema: MemoryCacheOptionsSchema,
-  setup(kernel, options) {
+  setup(api, options) {
     const backend = new MemoryCache(options);
     // The default `simple` backend: a cache plugin loaded from the config file (Redis) takes it over.
-    kernel.registries.caches.register('simple', backend, { replaceable: true });
-    tapExactCache(kernel, backend, { name: manifest.name, maxEntryBytes: Math.min(options.maxEntryBytes, options.maxBytes) });
+    api.registry<ExactCacheBackend>('caches').register('simple', backend, { replaceable: true });
+    tapExactCache(api, backend, { maxEntryBytes: Math.min(options.maxEntryBytes, options.maxBytes) });
   },
 });

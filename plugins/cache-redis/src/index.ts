@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { definePlugin, pluginManifest, tapExactCache, redactUrl } from '@waygate/core';
+import { definePlugin, pluginManifest, redactUrl } from '@waygate/core';
+import { tapExactCache } from '@waygate/cache-engine';
+import type { ExactCacheBackend } from '@waygate/cache-engine';
 import { RedisCache } from './redis-cache.js';
 
 export { RedisCache } from './redis-cache.js';
@@ -33,15 +35,15 @@ const manifest = pluginManifest(import.meta.url, 'cache');
 export default definePlugin({
   manifest,
   configSchema: RedisCacheOptionsSchema,
-  setup(kernel, options) {
+  setup(api, options) {
     const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-    const logger = kernel.logger.child({ plugin: manifest.name });
+    const logger = api.logger;
     const backend = new RedisCache({ ...options, url }, { logger });
     // Not replaceable: this is the `simple` cache whenever the config file loads it (the in-memory
     // default registered itself as replaceable and steps aside).
-    kernel.registries.caches.register('simple', backend);
-    tapExactCache(kernel, backend, { name: manifest.name, maxEntryBytes: options.maxEntryBytes });
-    kernel.onClose(() => backend.close());
+    api.registry<ExactCacheBackend>('caches').register('simple', backend);
+    tapExactCache(api, backend, { maxEntryBytes: options.maxEntryBytes });
+    api.onClose(() => backend.close());
     logger.info({ redis: redactUrl(url), keyPrefix: options.keyPrefix }, 'exact response cache in Redis');
   },
 });

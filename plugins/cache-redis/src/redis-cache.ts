@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
-import { encodeAnswer, decodeAnswer, redactUrl } from '@waygate/core';
-import type { CachedAnswer, ExactCacheBackend } from '@waygate/core';
+import { redactUrl } from '@waygate/core';
+import { encodeAnswer, decodeAnswer } from '@waygate/cache-engine';
+import type { CachedAnswer, ExactCacheBackend } from '@waygate/cache-engine';
 
 /** What the backend logs through (pino's signature; a test passes its own). */
 export interface CacheLogger {

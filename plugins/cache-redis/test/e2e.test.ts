@@ -52,7 +52,7 @@ describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function 
       logger: (logs ?? new LogSink()).logger,
     });
     gateways.push(g);
-    await (g.kernel.registries.caches.get('simple') as RedisCache).waitReady(3000);
+    await (g.kernel.registry('caches').get('simple') as RedisCache).waitReady(3000);
     return g;
   }
 
@@ -69,8 +69,8 @@ describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function 
 
   it('takes over `simple` from the in-memory default', async () => {
     const g = await gateway();
-    expect(g.kernel.registries.caches.pluginOf('simple')).to.equal('@waygate/cache-redis');
-    expect(g.kernel.registries.caches.get('simple')).to.be.instanceOf(RedisCache);
+    expect(g.kernel.registry('caches').pluginOf('simple')).to.equal('@waygate/cache-redis');
+    expect(g.kernel.registry('caches').get('simple')).to.be.instanceOf(RedisCache);
   });
 
   it('one replica stores, another replica hits: the upstream is called once', async () => {
@@ -106,7 +106,7 @@ describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function 
     const logs = new LogSink();
     try {
       const g = await gateway(proxy.urlFor(REDIS_URL), logs);
-      const backend = g.kernel.registries.caches.get('simple') as RedisCache;
+      const backend = g.kernel.registry('caches').get('simple') as RedisCache;
       const q = `outage ${++n} ${Date.now()}`;
       expect((await ask(g, q)).cache).to.equal('MISS');
       expect((await ask(g, q)).cache).to.equal('HIT');
@@ -139,7 +139,7 @@ describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function 
 
   it('closes its Redis connection when the gateway stops', async () => {
     const g = await gateway();
-    const backend = g.kernel.registries.caches.get('simple') as RedisCache;
+    const backend = g.kernel.registry('caches').get('simple') as RedisCache;
     expect(backend.ready).to.equal(true);
     await g.close();
     gateways.splice(gateways.indexOf(g), 1);

@@ -3,8 +3,8 @@
 // unique to this run, deleted afterwards.
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { encodeAnswer } from '@waygate/core';
-import type { CachedAnswer } from '@waygate/core';
+import { encodeAnswer } from '@waygate/cache-engine';
+import type { CachedAnswer } from '@waygate/cache-engine';
 import plugin, { RedisCache, RedisCacheOptionsSchema, redactUrl } from '../src/index.js';
 import type { RedisCacheSettings } from '../src/index.js';
 import { LogCapture, REDIS_URL, TcpProxy, eventually, useRedis } from '@waygate/core/testing';

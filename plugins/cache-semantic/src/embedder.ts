@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { RequestContext, canonicalJson } from '@waygate/core';
-import type { ConfigNode, Kernel } from '@waygate/core';
+import { canonicalJson } from '@waygate/cache-engine';
+import type { ConfigNode, PluginApi, RequestContext } from '@waygate/core';
 import { normalize } from './vector-index.js';
 
 /** The embeddings target named in the plugin's options. */
@@ -15,8 +15,8 @@ export interface EmbeddingTarget {
   [option: string]: unknown;
 }
 
-/** Marks a request context as the semantic cache's own embeddings call, so its taps leave it alone. */
-export const SUB_REQUEST = '@waygate/cache-semantic:embeddings-call';
+/** The plugin that makes the embeddings calls: its taps leave its own sub-requests alone. */
+export const SUB_REQUEST = '@waygate/cache-semantic';
 
 export class EmbeddingError extends Error {
   constructor(
@@ -40,16 +40,15 @@ const NOT_IDENTITY = new Set(['api_key', 'request_timeout', 'retry', 'deadline',
 export class Embedder {
   /** A short hash of what decides the vectors (provider, host, model, dimensions, provider options). */
   readonly id: string;
-  readonly #kernel: Kernel;
+  readonly #api: PluginApi;
   readonly #model: string;
   readonly #dimensions: number | undefined;
   readonly #headers: Record<string, string>;
   readonly #recent = new Map<string, Float32Array>();
   readonly #recentMax: number;
-  #seq = 0;
 
-  constructor(kernel: Kernel, target: EmbeddingTarget, opts: { timeoutMs: number; recentMax?: number }) {
-    this.#kernel = kernel;
+  constructor(api: PluginApi, target: EmbeddingTarget, opts: { timeoutMs: number; recentMax?: number }) {
+    this.#api = api;
     const { model, dimensions, ...rest } = target;
     this.#model = model;
     this.#dimensions = dimensions;
@@ -58,7 +57,7 @@ export class Embedder {
     node.request_timeout ??= opts.timeoutMs;
     // The gateway's own key for the provider, put in the node here: the config file holds both, and a
     // custom host with the server's key is refused only when the host came from a request.
-    const server = kernel.config.providers[target.provider];
+    const server = api.config.providers[target.provider];
     if (node.api_key === undefined && server?.api_key !== undefined) node.api_key = server.api_key;
     this.#headers = { 'content-type': 'application/json', 'x-waygate-config': JSON.stringify(node) };
     const identity: Record<string, unknown> = { model, dimensions };
@@ -79,34 +78,15 @@ export class Embedder {
     }
     const body: Record<string, unknown> = { model: this.#model, input: text };
     if (this.#dimensions !== undefined) body.dimensions = this.#dimensions;
-    const sub = new RequestContext({
-      id: `${parent?.id ?? 'semantic-cache'}:embed${++this.#seq}`,
-      traceId: parent?.traceId,
-      endpoint: 'embeddings',
-      method: 'POST',
-      path: '/v1/embeddings',
-      headers: { ...this.#headers },
-      body,
-      kernel: this.#kernel,
-    });
-    sub.state[SUB_REQUEST] = true;
-    const onAbort = (reason: unknown) => sub.abort(reason);
-    if (parent) {
-      if (parent.aborted) throw new EmbeddingError('the client closed the request');
-      parent.abortEmitter.once('abort', onAbort);
+    if (parent?.aborted) throw new EmbeddingError('the client closed the request');
+    // Through the whole house, as this plugin's sub-request: aborted with the client, same trace id.
+    const res = await this.#api.subrequest({ endpoint: 'embeddings', path: '/v1/embeddings', headers: { ...this.#headers }, body, parent });
+    if (res.status >= 400 || res.stream) {
+      const err = (res.body as { error?: { message?: unknown } } | undefined)?.error;
+      const why = typeof err?.message === 'string' ? err.message : `status ${res.status}`;
+      throw new EmbeddingError(`the embeddings call failed (${res.status}): ${why}`, res.status);
     }
-    let vector: Float32Array | undefined;
-    try {
-      const res = await this.#kernel.handle(sub);
-      if (res.status >= 400 || res.stream) {
-        const err = (res.body as { error?: { message?: unknown } } | undefined)?.error;
-        const why = typeof err?.message === 'string' ? err.message : `status ${res.status}`;
-        throw new EmbeddingError(`the embeddings call failed (${res.status}): ${why}`, res.status);
-      }
-      vector = vectorOf(res.body);
-    } finally {
-      parent?.abortEmitter.removeListener('abort', onAbort);
-    }
+    const vector = vectorOf(res.body);
     if (!vector) throw new EmbeddingError('the embeddings answer holds no usable vector');
     this.#recent.set(key, vector);
     if (this.#recent.size > this.#recentMax) this.#recent.delete(this.#recent.keys().next().value!);
@@ -115,8 +95,8 @@ export class Embedder {
 }
 
 /** Whether a request context is the semantic cache's own embeddings call. */
-export function isSubRequest(state: Record<string, unknown>): boolean {
-  return state[SUB_REQUEST] === true;
+export function isSubRequest(ctx: RequestContext): boolean {
+  return ctx.madeBy === SUB_REQUEST;
 }
 
 /** The first vector of an OpenAI-format embeddings answer (float array or base64 float32), normalized. */

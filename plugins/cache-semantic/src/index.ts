@@ -1,34 +1,20 @@
+import { AfterResponseStage, BeforeRequestStage, ConfigNodeSchema, ErrorCode, badRequest, definePlugin, pluginManifest, redactUrl } from '@waygate/core';
+import type { GatewayResponse, PlannedTarget, PluginApi, RequestContext, Target } from '@waygate/core';
 import {
-  ConfigNodeSchema,
-  ErrorCode,
-  Stage,
-  badRequest,
   cachePolicy,
   cacheableEndpoint,
   canReplay,
   configUsesCache,
   decodeAnswer,
-  definePlugin,
   encodeAnswer,
   exactKey,
   forceRefresh,
-  pluginManifest,
   recordAnswer,
   replay,
   setCacheStatus,
   storable,
-  redactUrl,
-} from '@waygate/core';
-import type {
-  CachePolicy,
-  CachedAnswer,
-  ExactCacheBackend,
-  GatewayResponse,
-  Kernel,
-  PlannedTarget,
-  RequestContext,
-  Target,
-} from '@waygate/core';
+} from '@waygate/cache-engine';
+import type { CachePolicy, CachedAnswer, ExactCacheBackend } from '@waygate/cache-engine';
 import { SemanticCacheOptionsSchema } from './options.js';
 import type { SemanticCacheOptions } from './options.js';
 import { Embedder, isSubRequest } from './embedder.js';
@@ -77,7 +63,7 @@ interface Candidate {
   key: string;
 }
 
-/** Per-request state, under ctx.state[NAME]. */
+/** Per-request state, in the plugin's request slot. */
 interface RequestState {
   /** `semantic`: looked up by meaning; `exact`: not eligible, cached exactly by the `simple` backend; `off`: not cached. */
   mode: 'semantic' | 'exact' | 'off';
@@ -90,7 +76,7 @@ interface RequestState {
   embedFailed?: boolean;
 }
 
-/** What the plugin registers as the `semantic` cache (tests and other plugins reach it through `kernel.registries.caches`). */
+/** What the plugin registers as the `semantic` cache (tests and other plugins reach it through the `caches` registry). */
 export interface SemanticCacheHandle {
   readonly store: SemanticStore;
   readonly embedder: Embedder;
@@ -110,18 +96,18 @@ function resolveEnv(target: EmbeddingTarget, env: NodeJS.ProcessEnv): EmbeddingT
 }
 
 /** Checks the embedding target at start-up, so a typo stops the gateway instead of making every lookup a miss. */
-function checkEmbeddingTarget(kernel: Kernel, target: EmbeddingTarget): void {
+function checkEmbeddingTarget(api: PluginApi, target: EmbeddingTarget): void {
   const { model: _model, dimensions: _dims, ...node } = target;
   const parsed = ConfigNodeSchema.safeParse(node);
   if (!parsed.success) throw new Error(`options.embedding is not a valid routing-config leaf: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   if (node.targets !== undefined) throw new Error('options.embedding must be one target (a leaf with "provider"), not a node with "targets"');
-  const adapter = kernel.providers.get(target.provider);
+  const adapter = api.providers.get(target.provider);
   if (!adapter) {
     throw new Error(
-      `options.embedding.provider ${JSON.stringify(target.provider)} is not loaded (loaded: ${[...kernel.providers.keys()].sort().join(', ') || 'none'}); list its provider plugin before this one`,
+      `options.embedding.provider ${JSON.stringify(target.provider)} is not loaded (loaded: ${api.providers.ids().sort().join(', ') || 'none'}); list its provider plugin before this one`,
     );
   }
-  if (!kernel.endpoints.adapterFor(adapter, 'embeddings')) {
+  if (!api.endpoints.adapterFor(adapter, 'embeddings')) {
     throw new Error(`options.embedding.provider ${JSON.stringify(target.provider)} has no embeddings endpoint`);
   }
 }
@@ -129,11 +115,13 @@ function checkEmbeddingTarget(kernel: Kernel, target: EmbeddingTarget): void {
 export default definePlugin({
   manifest,
   configSchema: SemanticCacheOptionsSchema,
-  async setup(kernel, options) {
-    const logger = kernel.logger.child({ plugin: NAME });
+  async setup(api, options) {
+    const logger = api.logger;
     const target = resolveEnv(options.embedding as EmbeddingTarget, process.env);
-    checkEmbeddingTarget(kernel, target);
-    const embedder = new Embedder(kernel, target, { timeoutMs: options.embeddingTimeoutMs });
+    checkEmbeddingTarget(api, target);
+    const embedder = new Embedder(api, target, { timeoutMs: options.embeddingTimeoutMs });
+    const caches = api.registry<unknown>('caches');
+    const slot = api.requestState<RequestState>();
     const limits: EligibilityLimits = {
       maxContextMessages: options.maxContextMessages,
       maxContextChars: options.maxContextChars,
@@ -163,9 +151,9 @@ export default definePlugin({
       store = memory;
       const sweep = setInterval(() => memory.sweep(), 60_000);
       sweep.unref();
-      kernel.onClose(() => clearInterval(sweep));
+      api.onClose(() => clearInterval(sweep));
     }
-    kernel.onClose(() => store.close());
+    api.onClose(() => store.close());
 
     const pending = new Set<Promise<unknown>>();
     const track = (p: Promise<unknown>) => {
@@ -180,7 +168,7 @@ export default definePlugin({
         while (pending.size) await Promise.allSettled([...pending]);
       },
     };
-    kernel.registries.caches.register('semantic', handle);
+    caches.register('semantic', handle);
 
     let warnedAt = -Infinity;
     let suppressed = 0;
@@ -203,12 +191,12 @@ export default definePlugin({
     let exact: ExactCacheBackend | undefined | null = null;
     const exactBackend = (): ExactCacheBackend | undefined => {
       if (exact !== null) return exact;
-      const found = kernel.registries.caches.get('simple') as ExactCacheBackend | undefined;
-      if (kernel.sealed) exact = found;
+      const found = caches.get('simple') as ExactCacheBackend | undefined;
+      if (api.sealed) exact = found;
       return found;
     };
 
-    kernel.addConfigCheck((node, path) => {
+    api.addConfigCheck((node, path) => {
       const c = node.cache as { mode?: unknown; threshold?: unknown } | undefined;
       if (!c || c.threshold === undefined) return;
       const t = c.threshold;
@@ -229,23 +217,22 @@ export default definePlugin({
         store.remove(c.key, id);
         return {};
       }
-      if (!canReplay(ctx, entry)) return { unusable: true };
+      if (!canReplay(ctx, entry, api.endpointOf(ctx))) return { unusable: true };
       return { entry };
     };
 
     const hit = (ctx: RequestContext, state: RequestState, c: Candidate, entry: CachedAnswer, status: 'HIT' | 'SEMANTIC HIT', score: number) => {
       state.hit = true;
-      ctx.target = c.target;
-      ctx.targetIndex = c.index;
+      ctx.attributeTo(c.target, c.index);
       setCacheStatus(ctx, status);
       ctx.responseHeaders[SIMILARITY_HEADER] = score >= 1 ? '1' : score.toFixed(4);
       ctx.annotate('cache_similarity', Math.round(score * 10_000) / 10_000);
-      return replay(ctx, entry);
+      return replay(ctx, entry, api.endpointOf(ctx));
     };
 
-    kernel.hooks.beforeRequest.tapPromise({ name: NAME, stage: Stage.CACHE_LOOKUP }, async (ctx) => {
-      if (isSubRequest(ctx.state) || !cacheableEndpoint(ctx.endpoint) || !configUsesCache(ctx.config)) return undefined;
-      const plan = await ctx.kernel.plan(ctx);
+    api.hooks.beforeRequest.tapPromise(BeforeRequestStage.CACHE_LOOKUP, async (ctx) => {
+      if (isSubRequest(ctx) || !cacheableEndpoint(ctx.endpoint) || !configUsesCache(ctx.config)) return undefined;
+      const plan = api.plan(ctx);
       const candidates: Candidate[] = [];
       for (let i = 0; i < plan.targets.length; i++) {
         const t = plan.targets[i]!;
@@ -256,7 +243,7 @@ export default definePlugin({
       }
       if (candidates.length === 0) return undefined;
       const state: RequestState = { mode: 'off', hit: false, keys: new Map() };
-      ctx.state[NAME] = state;
+      slot.set(ctx, state);
 
       const prompt = semanticPrompt(ctx.endpoint, ctx.body, limits);
       let reason = prompt.eligible ? undefined : prompt.reason;
@@ -283,12 +270,11 @@ export default definePlugin({
           } catch {
             entry = undefined;
           }
-          if (!entry || Date.now() - entry.storedAt > c.policy.maxAgeMs || !canReplay(ctx, entry)) continue;
+          if (!entry || Date.now() - entry.storedAt > c.policy.maxAgeMs || !canReplay(ctx, entry, api.endpointOf(ctx))) continue;
           state.hit = true;
-          ctx.target = c.target;
-          ctx.targetIndex = c.index;
+          ctx.attributeTo(c.target, c.index);
           setCacheStatus(ctx, 'HIT');
-          return replay(ctx, entry);
+          return replay(ctx, entry, api.endpointOf(ctx));
         }
         setCacheStatus(ctx, 'MISS');
         return undefined;
@@ -339,8 +325,8 @@ export default definePlugin({
       return undefined;
     });
 
-    kernel.hooks.afterResponse.tap({ name: NAME, stage: Stage.CACHE_STORE }, (res: GatewayResponse, ctx) => {
-      const state = ctx.state[NAME] as RequestState | undefined;
+    api.hooks.afterResponse.tap(AfterResponseStage.CACHE_STORE, (res: GatewayResponse, ctx) => {
+      const state = slot.get(ctx);
       if (!state || state.hit || state.mode === 'off' || !storable(res)) return res;
       const target = ctx.target;
       if (!target) return res;
@@ -358,7 +344,7 @@ export default definePlugin({
             const done = backend.set(key, entry, ttl);
             if (done) track(done.catch(() => undefined));
           },
-          { maxBytes: options.maxEntryBytes },
+          { maxBytes: options.maxEntryBytes, definition: api.endpointOf(ctx) },
         );
       }
       if (state.embedFailed) return res;
@@ -387,7 +373,7 @@ export default definePlugin({
             })(),
           );
         },
-        { maxBytes: options.maxEntryBytes },
+        { maxBytes: options.maxEntryBytes, definition: api.endpointOf(ctx) },
       );
     });
   },

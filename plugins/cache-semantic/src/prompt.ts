@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cacheNamespace, canonicalRequest, targetIdentity } from '@waygate/core';
+import { cacheNamespace, canonicalRequest, targetIdentity } from '@waygate/cache-engine';
 import type { RequestContext, Target } from '@waygate/core';
 
 /**

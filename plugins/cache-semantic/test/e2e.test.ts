@@ -60,6 +60,8 @@ describe('@waygate/cache-semantic end to end (memory store)', function () {
       config: {
         defaultPlugins: false,
         plugins: [
+          // The core serves no endpoint of its own: OpenAI's API is a plugin.
+          '@waygate/openai-api',
           '@waygate/provider-openai',
           '@waygate/strategy-fallback',
           { module: PLUGIN, options: { embedding: { provider: 'openai', model: 'emb-1', api_key: 'sk-emb', custom_host: `${fake.url}/v1` }, threshold: 0.9 } },
@@ -69,7 +71,7 @@ describe('@waygate/cache-semantic end to end (memory store)', function () {
       host: '127.0.0.1',
       logger,
     });
-    cache = gw.kernel.registries.caches.get('semantic') as SemanticCacheHandle;
+    cache = gw.kernel.registry('caches').get('semantic') as SemanticCacheHandle;
   });
   after(async () => {
     await gw?.close(0);
@@ -386,6 +388,8 @@ describe('@waygate/cache-semantic with an exact backend, server keys and start-u
         defaultPlugins: false,
         providers: { openai: { api_key: 'sk-server' } },
         plugins: [
+          // The core serves no endpoint of its own: OpenAI's API is a plugin.
+          '@waygate/openai-api',
           '@waygate/provider-openai',
           EXACT_BACKEND,
           { module: PLUGIN, options: { embedding: { provider: 'openai', model: 'emb-1', custom_host: `${fake.url}/v1` } } },
@@ -427,7 +431,7 @@ describe('@waygate/cache-semantic with an exact backend, server keys and start-u
     const gw2 = await startGateway({
       config: {
         defaultPlugins: false,
-        plugins: ['@waygate/provider-openai', { module: PLUGIN, options: { embedding: { provider: 'openai', model: 'emb-1', api_key: 'env:WAYGATE_TEST_EMBED_KEY', custom_host: `${fake.url}/v1` } } }],
+        plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: PLUGIN, options: { embedding: { provider: 'openai', model: 'emb-1', api_key: 'env:WAYGATE_TEST_EMBED_KEY', custom_host: `${fake.url}/v1` } } }],
       },
       port: 0,
       host: '127.0.0.1',
@@ -450,7 +454,7 @@ describe('@waygate/cache-semantic with an exact backend, server keys and start-u
   it('refuses to start with an embedding provider that is not loaded, or a missing env key', async () => {
     const start = (embedding: Record<string, unknown>) =>
       startGateway({
-        config: { defaultPlugins: false, plugins: ['@waygate/provider-openai', { module: PLUGIN, options: { embedding } }] },
+        config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: PLUGIN, options: { embedding } }] },
         port: 0,
         host: '127.0.0.1',
         logger: silent,

@@ -154,6 +154,8 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
         config: {
           defaultPlugins: false,
           plugins: [
+            // The core serves no endpoint of its own: OpenAI's API is a plugin.
+            '@waygate/openai-api',
             '@waygate/provider-openai',
             {
               module: PLUGIN,
@@ -174,7 +176,7 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
         logger,
       });
       gateways.push(gw);
-      return { gw, cache: gw.kernel.registries.caches.get('semantic') as SemanticCacheHandle };
+      return { gw, cache: gw.kernel.registry('caches').get('semantic') as SemanticCacheHandle };
     }
 
     const leaf = (): ConfigNode => ({ provider: 'openai', api_key: 'sk-client', custom_host: `${fake.url}/v1`, cache: { mode: 'semantic' } });

@@ -1,4 +1,4 @@
-import { definePlugin, pluginManifest, Stage, targetKey, redactUrl } from '@waygate/core';
+import { definePlugin, pluginManifest, AfterResponseStage, OnErrorStage, RequestSlot, targetKey, redactUrl } from '@waygate/core';
 import type { GatewayError, GatewayResponse, RequestContext, Target } from '@waygate/core';
 import { BreakerOptionsSchema, breakerOptions } from './options.js';
 import type { BreakerOptions, BreakerOptionsInput } from './options.js';
@@ -21,7 +21,6 @@ export { countsAsFailure } from './types.js';
 export type { Admission, BreakerStore, CircuitState, StateChange } from './types.js';
 
 const manifest = pluginManifest(import.meta.url, 'policy');
-const STATE_KEY = manifest.name;
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -107,7 +106,7 @@ export class CircuitBreaker {
       this.store.record(key, false);
       usedProbe(ctx, key);
     }
-    const held = ctx.state[STATE_KEY] as RequestState | undefined;
+    const held = probesHeld.get(ctx);
     if (held && held.probes.length) for (const key of held.probes.splice(0)) this.store.release(key);
   }
 
@@ -120,14 +119,17 @@ export class CircuitBreaker {
   }
 }
 
+/** The probe slots a request holds. */
+const probesHeld = new RequestSlot<RequestState>('@waygate/circuit-breaker');
+
 function requestState(ctx: RequestContext): RequestState {
-  let s = ctx.state[STATE_KEY] as RequestState | undefined;
-  if (s === undefined) ctx.state[STATE_KEY] = s = { probes: [] };
+  let s = probesHeld.get(ctx);
+  if (s === undefined) probesHeld.set(ctx, (s = { probes: [] }));
   return s;
 }
 
 function usedProbe(ctx: RequestContext, key: string): void {
-  const held = ctx.state[STATE_KEY] as RequestState | undefined;
+  const held = probesHeld.get(ctx);
   if (!held) return;
   const i = held.probes.indexOf(key);
   if (i !== -1) held.probes.splice(i, 1);
@@ -144,21 +146,21 @@ function logChange(logger: BreakerDeps['logger'], c: StateChange): void {
 export default definePlugin({
   manifest,
   configSchema: BreakerOptionsSchema,
-  async setup(kernel, options) {
-    const logger = kernel.logger.child({ plugin: manifest.name });
+  async setup(api, options) {
+    const logger = api.logger;
     const breaker = new CircuitBreaker(options, { logger });
-    kernel.onClose(() => breaker.close());
+    api.onClose(() => breaker.close());
     if (options.store === 'redis') {
       const shared = await breaker.ready();
       const url = redactUrl(options.redisUrl ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL);
       if (shared) logger.info({ redis: url, syncIntervalMs: options.syncIntervalMs }, 'circuit breaker state is shared through Redis');
     }
-    kernel.strategies.addAvailabilityCheck((target, ctx) => breaker.admit(target, ctx));
-    kernel.hooks.onError.tap({ name: manifest.name, stage: Stage.CIRCUIT_BREAKER }, (err, ctx) => {
+    api.register.availabilityCheck((target, ctx) => breaker.admit(target, ctx));
+    api.hooks.onError.tap(OnErrorStage.CIRCUIT_BREAKER, (err, ctx) => {
       breaker.onError(err, ctx);
       return undefined;
     });
-    kernel.hooks.afterResponse.tap({ name: manifest.name, stage: Stage.USAGE }, (res, ctx) => {
+    api.hooks.afterResponse.tap(AfterResponseStage.USAGE, (res, ctx) => {
       breaker.afterResponse(res, ctx);
       return res;
     });

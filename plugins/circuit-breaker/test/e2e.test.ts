@@ -18,7 +18,7 @@ describe('@waygate/circuit-breaker end to end', function () {
     gw = await startGateway({
       config: {
         defaultPlugins: false,
-        plugins: ['@waygate/provider-openai', { module: BREAKER_PLUGIN, options: { failureThreshold: 3, cooldownMs: 300 } }],
+        plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: BREAKER_PLUGIN, options: { failureThreshold: 3, cooldownMs: 300 } }],
       },
       port: 0,
       host: '127.0.0.1',

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ErrorCode, GatewayError, GatewayResponse } from '@waygate/core';
-import type { RequestContext, Target } from '@waygate/core';
+import type { PlannedTarget, RequestContext, Target } from '@waygate/core';
+import { kernelOwned, makeCtx, newKernel } from '@waygate/core/testing';
 import plugin, { BreakerOptionsSchema, CircuitBreaker, MemoryStore, breakerOptions, countsAsFailure } from '../src/index.js';
 import type { BreakerOptionsInput, StateChange } from '../src/index.js';
 
@@ -227,7 +228,12 @@ describe('@waygate/circuit-breaker', () => {
 
   describe('CircuitBreaker (what the hooks call)', () => {
     const target = (apiKey = 'sk-1'): Target => ({ provider: 'openai', baseURL: 'http://127.0.0.1:9/v1', apiKey, node: { provider: 'openai' }, path: 'config' });
-    const ctx = (t?: Target) => ({ target: t, state: {} }) as unknown as RequestContext;
+    /** A request on target `t`, as the attempt loop leaves it. */
+    const ctx = (t?: Target): RequestContext => {
+      const c = makeCtx(newKernel(), { provider: 'alpha' });
+      if (t) kernelOwned(c).target = t as PlannedTarget;
+      return c;
+    };
     const ok = () => GatewayResponse.json(200, { ok: true }, {}, 'upstream');
 
     function breaker(opts: BreakerOptionsInput = {}) {

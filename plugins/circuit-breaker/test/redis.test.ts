@@ -231,7 +231,7 @@ describe('@waygate/circuit-breaker Redis store (shared by replicas)', function (
       for (let i = 0; i < 2; i++) {
         gateways.push(
           await startGateway({
-            config: { defaultPlugins: false, plugins: ['@waygate/provider-openai', { module: plugin, options }] },
+            config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: plugin, options }] },
             port: 0,
             host: '127.0.0.1',
             logger: createLogger({ level: 'silent' }),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode, badRequest, formatIssues } from '@waygate/core';
-import type { CheckHook, ConfigNode, GuardrailCheck, NamedRegistry } from '@waygate/core';
+import type { ConfigNode, PluginRegistry } from '@waygate/core';
+import type { CheckHook, GuardrailCheck } from './checks.js';
 
 /**
  * Guardrail configuration in Portkey's forms, parsed and checked once per config node:
@@ -278,7 +279,7 @@ const SIDE_HOOK: Record<Side, CheckHook> = { input: 'beforeRequest', output: 'af
 const SIDE_WORDS: Record<Side, string> = { input: 'before the call (input)', output: 'after the call (output)' };
 
 /** Resolves parsed hooks against the loaded checks: ids, parameters and supported hooks. */
-export function resolveHooks(raw: readonly RawHook[], checks: NamedRegistry<GuardrailCheck>): HookSet {
+export function resolveHooks(raw: readonly RawHook[], checks: Pick<PluginRegistry<GuardrailCheck>, 'get' | 'names'>): HookSet {
   if (raw.length === 0) return NO_HOOKS;
   const input: HookSpec[] = [];
   const output: HookSpec[] = [];

@@ -1,5 +1,7 @@
 import { ErrorCode, GatewayError, badRequest } from '@waygate/core';
-import type { ConfigNode, GatewayResponse, GuardrailCheck, Kernel, NamedRegistry, PlannedTarget, RequestContext, SSEEvent } from '@waygate/core';
+import type { ConfigNode, GatewayResponse, PlannedTarget, PluginApi, PluginRegistry, RequestContext, RequestSlot, SSEEvent } from '@waygate/core';
+import { CHECKS } from './checks.js';
+import type { GuardrailCheck } from './checks.js';
 import { NO_HOOKS, hasHookKeys, parseMixed, parseNodeRaw, resolveHooks } from './config.js';
 import type { HookSet, HookSpec, RawHook, Side } from './config.js';
 import { runHooks, verdictOf } from './runner.js';
@@ -30,7 +32,7 @@ interface RequestState {
 }
 
 const EMPTY: readonly HookSpec[] = Object.freeze([]);
-/** ctx.state marker: beforeRequest found no guardrail for this request on either side. */
+/** Request-state marker: beforeRequest found no guardrail for this request on either side. */
 const IDLE = Symbol('no guardrails');
 const MAX_CACHED_HEADERS = 500;
 const HEADER_NAMES: Record<Side, readonly [string, string]> = {
@@ -46,8 +48,10 @@ const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' 
  * checked), the hooks set in the plugin's options and in default-guardrails headers, and the two taps.
  */
 export class Guardrails {
-  readonly #kernel: Kernel;
+  readonly #api: PluginApi;
   readonly #name: string;
+  readonly #state: RequestSlot<RequestState | typeof IDLE>;
+  readonly #checks: PluginRegistry<GuardrailCheck>;
   readonly #timeoutMs: number;
   readonly #optionRaw: RawHook[];
   #optionHooks: HookSet | undefined;
@@ -58,16 +62,14 @@ export class Guardrails {
   readonly #byHeader = new Map<string, readonly HookSpec[]>();
   readonly #paths = new Map<string, number[]>();
 
-  constructor(kernel: Kernel, name: string, options: GuardrailsOptions) {
-    this.#kernel = kernel;
-    this.#name = name;
+  constructor(api: PluginApi, options: GuardrailsOptions) {
+    this.#api = api;
+    this.#name = api.name;
+    this.#state = api.requestState();
+    this.#checks = api.registry<GuardrailCheck>(CHECKS);
     this.#timeoutMs = options.checkTimeoutMs;
     // The shapes are checked now; check ids once every plugin has registered its checks.
     this.#optionRaw = [...parseMixed(options.input, 'options.input', 'input', 'gateway_'), ...parseMixed(options.output, 'options.output', 'output', 'gateway_')];
-  }
-
-  get #checks(): NamedRegistry<GuardrailCheck> {
-    return this.#kernel.registries.checks;
   }
 
   /** The hooks from the plugin's options, resolved on first use (at start-up when the kernel seals). */
@@ -187,7 +189,7 @@ export class Guardrails {
     }
     const out = [...opts, ...header, ...own];
     const seen = new Set(out);
-    const plan = await ctx.kernel.plan(ctx);
+    const plan = this.#api.plan(ctx);
     for (const t of plan.targets) this.#pathHooks(root, t, 'input', out, seen);
     return out;
   }
@@ -226,18 +228,18 @@ export class Guardrails {
     const outHeader = this.headerHooks(ctx, 'output');
     if (outHeader.length === 0 && this.#idle(ctx)) {
       // Nothing on either side for any target: afterResponse need not look again.
-      ctx.state[this.#name] = IDLE;
+      this.#state.set(ctx, IDLE);
       return undefined;
     }
     const hooks = await this.inputHooks(ctx);
     if (hooks.length === 0) return undefined;
     const view = requestView(ctx.endpoint);
     const snap: Snapshot = { json: body, text: view ? view.read(body) : '' };
-    const env: RunEnv = { ctx, side: 'input', view, timeoutMs: this.#timeoutMs };
+    const env: RunEnv = { ctx, side: 'input', view, timeoutMs: this.#timeoutMs, logger: this.#api.logger };
     const [sync, later] = split(hooks);
     const outcome = sync.length ? await runHooks(sync, snap, env) : { results: [], snap };
     const { failed, denied } = verdictOf(outcome.results);
-    ctx.state[this.#name] = { before: outcome.results, failed, request: outcome.snap } satisfies RequestState;
+    this.#state.set(ctx, { before: outcome.results, failed, request: outcome.snap } satisfies RequestState);
     if (later.length) this.#runAsync(later, outcome.snap, env);
     if (outcome.results.length === 0) return undefined;
     if (denied) return this.#deny(ctx, outcome.results, [], 'input');
@@ -250,7 +252,7 @@ export class Guardrails {
   // afterResponse
 
   async afterResponse(res: GatewayResponse, ctx: RequestContext): Promise<GatewayResponse> {
-    const seen = ctx.state[this.#name];
+    const seen = this.#state.get(ctx);
     if (seen === IDLE || res.source === this.#name) return res;
     const state = seen as RequestState | undefined;
     const ok = res.status >= 200 && res.status < 300;
@@ -300,7 +302,7 @@ export class Guardrails {
       const rv = requestView(ctx.endpoint);
       request = { json: ctx.body, text: rv && ctx.body ? rv.read(ctx.body) : '' };
     }
-    return { ctx, side: 'output', view, request, status, timeoutMs: this.#timeoutMs };
+    return { ctx, side: 'output', view, request, status, timeoutMs: this.#timeoutMs, logger: this.#api.logger };
   }
 
   /** A 446 in the request's API shape, with `hook_results`. */
@@ -310,7 +312,7 @@ export class Guardrails {
       type: 'hooks_failed',
       body: { error: { message: HOOKS_FAILED_MESSAGE, type: 'hooks_failed', param: null, code: null }, hook_results: hookResults },
     });
-    const res = ctx.kernel.errorResponse(err, ctx);
+    const res = this.#api.errorResponse(err, ctx);
     const body = res.body;
     // An API with its own error shape (Anthropic's) built its body without them.
     if (isObject(body) && !('hook_results' in body)) res.body = { ...body, hook_results: hookResults };
@@ -336,7 +338,7 @@ export class Guardrails {
 
   /** `async: true` hooks: run without holding the answer; their results go to the log, never nowhere. */
   #runAsync(hooks: readonly HookSpec[], snap: Snapshot, env: RunEnv): void {
-    const logger = this.#kernel.logger;
+    const logger = this.#api.logger;
     const ctx = env.ctx;
     runHooks(hooks, snap, { ...env, view: undefined }).then(
       ({ results }) => {
@@ -357,17 +359,17 @@ export class Guardrails {
     if (state?.failed && res.status === 200) res.status = FAILED_STATUS;
     if (before.length) this.#verdict(ctx, state?.failed ? 'failed' : 'passed', before);
     if (hooks.length === 0) return res;
-    const def = ctx.kernel.endpointOf(ctx);
+    const def = this.#api.endpointOf(ctx);
     const format = def?.stream;
     if (!format) {
-      this.#kernel.logger.warn({ reqId: ctx.id, endpoint: ctx.endpoint }, 'output guardrails skipped: the endpoint has no stream format');
+      this.#api.logger.warn({ reqId: ctx.id, endpoint: ctx.endpoint }, 'output guardrails skipped: the endpoint has no stream format');
       return res;
     }
     const [sync, later] = split(hooks);
     // Mutators must change the text before the client sees it: the answer is gathered, changed and replayed.
     if (sync.some((h) => h.mutates)) {
       if (def.codec) return this.#buffered(res, ctx, state, sync, later);
-      this.#kernel.logger.warn({ reqId: ctx.id, endpoint: ctx.endpoint }, 'output mutators cannot change this stream (the endpoint has no codec); their changes are not applied');
+      this.#api.logger.warn({ reqId: ctx.id, endpoint: ctx.endpoint }, 'output mutators cannot change this stream (the endpoint has no codec); their changes are not applied');
     }
     res.stream = this.#watch(res.stream!, ctx, state, sync, later);
     return res;
@@ -387,7 +389,7 @@ export class Guardrails {
     sync: readonly HookSpec[],
     later: readonly HookSpec[],
   ): AsyncGenerator<SSEEvent> {
-    const def = ctx.kernel.endpointOf(ctx)!;
+    const def = this.#api.endpointOf(ctx)!;
     const format = def.stream!;
     const codec = def.codec;
     const read = streamTextReader(ctx.endpoint);
@@ -427,7 +429,7 @@ export class Guardrails {
       yield end.results;
       if (end.denied) yield end.denied;
     } else if (!ended) {
-      this.#kernel.logger.info({ reqId: ctx.id }, 'output guardrails not run: the stream failed before its end');
+      this.#api.logger.info({ reqId: ctx.id }, 'output guardrails not run: the stream failed before its end');
     }
   }
 
@@ -439,7 +441,7 @@ export class Guardrails {
         v = e.spec.check.partial!(text, e.spec.params);
       } catch (err) {
         // Cannot tell: the full check at the end decides (and records the error if it throws too).
-        this.#kernel.logger.warn({ reqId: ctx.id, check: e.spec.id, err: (err as Error).message }, 'a guardrail check failed on the partial text');
+        this.#api.logger.warn({ reqId: ctx.id, check: e.spec.id, err: (err as Error).message }, 'a guardrail check failed on the partial text');
         continue;
       }
       if (v === false) return e;
@@ -478,7 +480,7 @@ export class Guardrails {
       type: 'hooks_failed',
       body: { error: { message, type: 'hooks_failed', param: null, code: 'guardrail_denied' }, hook_results: hookResults },
     });
-    ctx.streamError = err;
+    ctx.failStream(err);
     this.#verdict(ctx, 'denied', [result], 'output');
     return err;
   }
@@ -493,7 +495,7 @@ export class Guardrails {
     text: string,
     named: boolean,
   ): Promise<{ results: SSEEvent; denied?: SSEEvent }> {
-    const def = ctx.kernel.endpointOf(ctx)!;
+    const def = this.#api.endpointOf(ctx)!;
     let json: unknown;
     if (events && def.codec) {
       try {
@@ -522,7 +524,7 @@ export class Guardrails {
       type: 'hooks_failed',
       body: { error: { message, type: 'hooks_failed', param: null, code: 'guardrail_denied' }, hook_results: hookResults },
     });
-    ctx.streamError = err;
+    ctx.failStream(err);
     this.#verdict(ctx, 'denied', all, 'output');
     return { results, denied: def.stream!.errorEvent(err) };
   }
@@ -539,7 +541,7 @@ export class Guardrails {
     sync: readonly HookSpec[],
     later: readonly HookSpec[],
   ): Promise<GatewayResponse> {
-    const def = ctx.kernel.endpointOf(ctx)!;
+    const def = this.#api.endpointOf(ctx)!;
     const format = def.stream!;
     const codec = def.codec!;
     const events: SSEEvent[] = [];

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { definePlugin, pluginManifest, Stage } from '@waygate/core';
-import type { Kernel } from '@waygate/core';
+import { definePlugin, pluginManifest, BeforeRequestStage, AfterResponseStage } from '@waygate/core';
 import { Guardrails } from './guardrails.js';
 
 export { Guardrails, HOOKS_FAILED_MESSAGE, DENIED_STATUS, FAILED_STATUS, VERDICT_HEADER } from './guardrails.js';
 export type { GuardrailsOptions } from './guardrails.js';
+export { registerChecks, defineCheck, CHECKS } from './checks.js';
+export type { GuardrailCheck, CheckInput, CheckResult, CheckHook } from './checks.js';
 export {
   HOOK_KEYS,
   NO_HOOKS,
@@ -37,12 +38,12 @@ const manifest = pluginManifest(import.meta.url, 'guardrail');
 export default definePlugin({
   manifest,
   configSchema: GuardrailsOptionsSchema,
-  setup(kernel, options) {
-    const guardrails = new Guardrails(kernel, manifest.name, options);
-    kernel.addConfigCheck((node, path) => guardrails.checkNode(node, path));
+  setup(api, options) {
+    const guardrails = new Guardrails(api, options);
+    api.addConfigCheck((node, path) => guardrails.checkNode(node, path));
     // The options name checks that plugins loaded later register: resolved when start-up ends.
-    kernel.onSeal(() => guardrails.optionHooks());
-    kernel.hooks.beforeRequest.tapPromise({ name: manifest.name, stage: Stage.GUARDRAIL_INPUT }, (ctx) => guardrails.beforeRequest(ctx));
-    kernel.hooks.afterResponse.tapPromise({ name: manifest.name, stage: Stage.GUARDRAIL_OUTPUT }, (res, ctx) => guardrails.afterResponse(res, ctx));
+    api.onSeal(() => guardrails.optionHooks());
+    api.hooks.beforeRequest.tapPromise(BeforeRequestStage.GUARDRAIL_INPUT, (ctx) => guardrails.beforeRequest(ctx));
+    api.hooks.afterResponse.tapPromise(AfterResponseStage.GUARDRAIL_OUTPUT, (res, ctx) => guardrails.afterResponse(res, ctx));
   },
 });

@@ -1,4 +1,5 @@
-import type { CheckInput, CheckResult, RequestContext } from '@waygate/core';
+import type { PluginApi, RequestContext } from '@waygate/core';
+import type { CheckInput, CheckResult } from './checks.js';
 import type { CheckSpec, Feedback, HookSpec, Side } from './config.js';
 import type { TextView } from './views.js';
 
@@ -30,6 +31,8 @@ export interface RunEnv {
   /** After the call: the answer's HTTP status. */
   status?: number;
   timeoutMs: number;
+  /** Where a check that fails to run is reported. */
+  logger: Pick<PluginApi['logger'], 'warn'>;
 }
 
 /** One check's entry in `hook_results` (Portkey's shape). */
@@ -166,7 +169,7 @@ export async function runCheck(spec: CheckSpec, snap: Snapshot, env: RunEnv): Pr
     };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    ctx.kernel.logger.warn({ reqId: ctx.id, check: spec.id, err: e.message }, 'guardrail check failed to run');
+    env.logger.warn({ reqId: ctx.id, check: spec.id, err: e.message }, 'guardrail check failed to run');
     return {
       record: {
         verdict: false,

@@ -2,8 +2,9 @@
 // does, so the framework's tests do not depend on the bundled check packages. Module state (traces,
 // gates, what checks saw) is shared with the tests, which import this same module.
 import { z } from 'zod';
-import { definePlugin, defineCheck, registerChecks } from '@waygate/core';
-import type { CheckInput, GuardrailCheck } from '@waygate/core';
+import { definePlugin } from '@waygate/core';
+import { defineCheck, registerChecks } from '@waygate/guardrails';
+import type { CheckInput, GuardrailCheck } from '@waygate/guardrails';
 
 /** Start/end marks of `test.trace` checks, in the order they happened. */
 export const trace: string[] = [];
@@ -169,7 +170,7 @@ export const CHECKS: GuardrailCheck[] = [
 
 export default definePlugin({
   manifest: { name: 'test-guardrail-checks', version: '1.0.0', kind: 'guardrail', core: '^1.0.0' },
-  setup(kernel) {
-    registerChecks(kernel, 'test', CHECKS);
+  setup(api) {
+    registerChecks(api, 'test', CHECKS);
   },
 });

@@ -2,8 +2,8 @@
 import { expect } from 'chai';
 import { newKernel, use, thrown } from '@waygate/core/testing';
 import type { Kernel } from '@waygate/core';
-import { closeMatches, parseMixed, parseNodeRaw, resolveHooks, unknownCheckMessage } from '../src/index.js';
-import type { HookSet } from '../src/index.js';
+import { CHECKS, closeMatches, parseMixed, parseNodeRaw, resolveHooks, unknownCheckMessage } from '../src/index.js';
+import type { GuardrailCheck, HookSet } from '../src/index.js';
 import checksPlugin from './checks-plugin.js';
 
 describe('@waygate/guardrails: config', () => {
@@ -13,7 +13,7 @@ describe('@waygate/guardrails: config', () => {
     await use(kernel, checksPlugin);
   });
 
-  const parse = (node: Record<string, unknown>, path = 'config'): HookSet => resolveHooks(parseNodeRaw(node as never, path), kernel.registries.checks);
+  const parse = (node: Record<string, unknown>, path = 'config'): HookSet => resolveHooks(parseNodeRaw(node as never, path), kernel.registry<GuardrailCheck>(CHECKS));
   const refused = (node: Record<string, unknown>, path = 'config') => {
     const err = thrown(() => parse(node, path));
     expect(err.status, err.message).to.equal(400);
@@ -123,7 +123,7 @@ describe('@waygate/guardrails: config', () => {
 
     it('accepts lists that mix both forms (the plugin options and the default-guardrails headers)', () => {
       const raw = parseMixed([{ 'test.seen': {} }, { checks: [{ id: 'test.seen' }], deny: true }, { id: 'named', 'test.seen': {} }], 'options.input', 'input', 'gateway_');
-      const set = resolveHooks(raw, kernel.registries.checks);
+      const set = resolveHooks(raw, kernel.registry<GuardrailCheck>(CHECKS));
       expect(set.input.map((h) => [h.id, h.deny])).to.deep.equal([
         ['gateway_input_guardrail_0', false],
         ['gateway_input_guardrail_1', true],

@@ -22,7 +22,7 @@ describe('@waygate/guardrails end to end', function () {
     gw = await startGateway({
       config: {
         defaultPlugins: false,
-        plugins: ['@waygate/provider-openai', '@waygate/strategy-single', '@waygate/strategy-fallback', { module: GUARDRAILS, options: { checkTimeoutMs: 2000 } }, CHECKS, MESSAGES],
+        plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/strategy-fallback', { module: GUARDRAILS, options: { checkTimeoutMs: 2000 } }, CHECKS, MESSAGES],
       },
       port: 0,
       host: '127.0.0.1',

@@ -5,8 +5,8 @@ import { definePlugin, ErrorCode, GatewayError } from '@waygate/core';
 
 export default definePlugin({
   manifest: { name: 'test-messages-endpoint', version: '1.0.0', kind: 'endpoint', core: '^1.0.0' },
-  setup(kernel) {
-    kernel.endpoints.register({
+  setup(api) {
+    api.register.endpoint({
       id: 'messages',
       routes: [{ method: 'POST', path: '/v1/messages' }],
       stream: {
@@ -18,7 +18,7 @@ export default definePlugin({
       },
       errorBody: (err) => ({ type: 'error', error: { type: err.type, message: err.message } }),
     });
-    kernel.providers.register({
+    api.register.provider({
       id: 'anthro-test',
       endpoints: {
         messages: {

@@ -26,7 +26,7 @@ describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config
     if (!defaultChecksBuilt()) this.skip();
     up = await FakeUpstream.start();
     gw = await startGateway({
-      config: { defaultPlugins: false, plugins: ['@waygate/provider-openai', GUARDRAILS, '@waygate/guardrail-default'] },
+      config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', GUARDRAILS, '@waygate/guardrail-default'] },
       port: 0,
       host: '127.0.0.1',
       logger: createLogger({ level: 'silent' }),

@@ -1,10 +1,10 @@
 // Unit tests: how hooks and checks run (parallel or in order, mutator chaining, failures, timeouts)
 // and the shape of their results.
 import { expect } from 'chai';
-import { makeCtx, newKernel, use } from '@waygate/core/testing';
+import { makeCtx, newKernel, silent, use } from '@waygate/core/testing';
 import type { Kernel } from '@waygate/core';
-import { parseNodeRaw, requestView, resolveHooks, runHooks } from '../src/index.js';
-import type { HookSpec, RunEnv, Snapshot } from '../src/index.js';
+import { CHECKS, parseNodeRaw, requestView, resolveHooks, runHooks } from '../src/index.js';
+import type { GuardrailCheck, HookSpec, RunEnv, Snapshot } from '../src/index.js';
 import checksPlugin, { aborted, resetChecks, trace } from './checks-plugin.js';
 
 describe('@waygate/guardrails: running hooks', () => {
@@ -16,14 +16,14 @@ describe('@waygate/guardrails: running hooks', () => {
   beforeEach(resetChecks);
 
   const hooks = (input_guardrails: unknown[], extra: Record<string, unknown> = {}): HookSpec[] =>
-    resolveHooks(parseNodeRaw({ provider: 'alpha', input_guardrails, ...extra } as never, 'config'), kernel.registries.checks).input as HookSpec[];
+    resolveHooks(parseNodeRaw({ provider: 'alpha', input_guardrails, ...extra } as never, 'config'), kernel.registry<GuardrailCheck>(CHECKS)).input as HookSpec[];
   const full = (before_request_hooks: unknown[]): HookSpec[] =>
-    resolveHooks(parseNodeRaw({ provider: 'alpha', before_request_hooks } as never, 'config'), kernel.registries.checks).input as HookSpec[];
+    resolveHooks(parseNodeRaw({ provider: 'alpha', before_request_hooks } as never, 'config'), kernel.registry<GuardrailCheck>(CHECKS)).input as HookSpec[];
 
   function env(text = 'hello', timeoutMs = 2000): { env: RunEnv; snap: Snapshot } {
     const body = { model: 'm', messages: [{ role: 'user', content: text }] };
     const ctx = makeCtx(kernel, { provider: 'alpha' }, { body });
-    return { env: { ctx, side: 'input', view: requestView('chat.completions'), timeoutMs }, snap: { json: body, text } };
+    return { env: { ctx, side: 'input', view: requestView('chat.completions'), timeoutMs, logger: silent }, snap: { json: body, text } };
   }
 
   it('runs the checks of a hook in parallel, each on the text the hook was given', async () => {

@@ -40,6 +40,7 @@ describe('@waygate/guardrails: options and the config file', function () {
     const gw = await start({
       defaultPlugins: false,
       plugins: [
+        '@waygate/openai-api',
         '@waygate/provider-openai',
         {
           module: GUARDRAILS,
@@ -70,7 +71,7 @@ describe('@waygate/guardrails: options and the config file', function () {
   it('guardrails in the config file\'s routing are checked at start-up and used when a request brings no config', async () => {
     const gw = await start({
       defaultPlugins: false,
-      plugins: ['@waygate/provider-openai', GUARDRAILS, CHECKS],
+      plugins: ['@waygate/openai-api', '@waygate/provider-openai', GUARDRAILS, CHECKS],
       routing: up.leaf('a', { input_guardrails: [{ 'test.contains': { words: ['banned'] }, deny: true }] }) as never,
     });
     try {
@@ -87,14 +88,14 @@ describe('@waygate/guardrails: options and the config file', function () {
   it('an unknown check in the plugin\'s options stops start-up', async () => {
     const err = await refused({
       defaultPlugins: false,
-      plugins: ['@waygate/provider-openai', { module: GUARDRAILS, options: { input: [{ 'test.contans': { words: ['x'] } }] } }, CHECKS],
+      plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: GUARDRAILS, options: { input: [{ 'test.contans': { words: ['x'] } }] } }, CHECKS],
     });
     expect(err.message).to.include('@waygate/guardrails: invalid guardrails in its options');
     expect(err.message).to.include('options.input[0]["test.contans"]: unknown guardrail check "test.contans"; did you mean "test.contains"?');
   });
 
   it('a malformed guardrail in the options stops the plugin from loading', async () => {
-    const err = await refused({ defaultPlugins: false, plugins: ['@waygate/provider-openai', { module: GUARDRAILS, options: { output: ['pg-1'] } }] });
+    const err = await refused({ defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: GUARDRAILS, options: { output: ['pg-1'] } }] });
     expect(err.message).to.include('Cannot load plugin @waygate/guardrails');
     expect(err.message).to.include('options.output[0]');
   });
@@ -102,7 +103,7 @@ describe('@waygate/guardrails: options and the config file', function () {
   it('a bad guardrail in the config file\'s routing stops start-up, naming its path', async () => {
     const err = await refused({
       defaultPlugins: false,
-      plugins: ['@waygate/provider-openai', '@waygate/strategy-fallback', GUARDRAILS, CHECKS],
+      plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-fallback', GUARDRAILS, CHECKS],
       routing: { strategy: { mode: 'fallback' }, targets: [up.leaf('a', { output_guardrails: [{ 'test.minLength': { min: 'x' } }] })] } as never,
     });
     expect(err.message).to.include('routing.targets[0].output_guardrails[0]["test.minLength"].min');

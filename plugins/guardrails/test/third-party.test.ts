@@ -20,7 +20,7 @@ describe('@waygate/guardrails: a third-party guardrail package', function () {
     up = await FakeUpstream.start();
     gw = await startGateway({
       // Plugin paths are relative to the config's directory (here: baseDir).
-      config: { defaultPlugins: false, plugins: ['@waygate/provider-openai', GUARDRAILS, { module: './acme-guardrail/index.js', options: { namespace: 'acme' } }] },
+      config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', GUARDRAILS, { module: './acme-guardrail/index.js', options: { namespace: 'acme' } }] },
       baseDir: FIXTURES,
       port: 0,
       host: '127.0.0.1',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin, pluginManifest, Stage } from '@waygate/core';
+import { definePlugin, pluginManifest, AfterResponseStage, OnErrorStage } from '@waygate/core';
 import { createRetryPolicy, DEFAULT_OPTIONS } from './policy.js';
 
 export {
@@ -27,13 +27,13 @@ const manifest = pluginManifest(import.meta.url, 'policy');
 export default definePlugin({
   manifest,
   configSchema: RetryOptionsSchema,
-  setup(kernel, options) {
+  setup(api, options) {
     const decide = createRetryPolicy(options);
-    kernel.hooks.onError.tapPromise({ name: manifest.name, stage: Stage.RETRY }, async (err, ctx) => decide(err, ctx));
+    api.hooks.onError.tap(OnErrorStage.RETRY, (err, ctx) => decide(err, ctx));
     // A target that answered after an earlier one ran out of retries (a fallback) is the final word:
     // the answer did not come from exhausted retries.
-    kernel.hooks.afterResponse.tap({ name: manifest.name, stage: Stage.USAGE }, (res, ctx) => {
-      if (ctx.retriesExhausted && res.source === 'upstream' && res.status < 400) ctx.retriesExhausted = false;
+    api.hooks.afterResponse.tap(AfterResponseStage.USAGE, (res, ctx) => {
+      if (ctx.retriesExhausted && res.source === 'upstream' && res.status < 400) ctx.markRetriesExhausted(false);
       return res;
     });
   },

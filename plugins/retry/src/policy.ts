@@ -38,7 +38,7 @@ export interface RetryPolicyDeps {
 }
 
 /** The part of the request context a retry decision reads and writes. */
-export type RetryContext = Pick<RequestContext, 'target' | 'retryCount' | 'retriesExhausted'> &
+export type RetryContext = Pick<RequestContext, 'target' | 'retryCount' | 'retriesExhausted' | 'markRetriesExhausted'> &
   Partial<Pick<RequestContext, 'deadlineAt' | 'plan' | 'targetIndex'>>;
 
 function hasLaterTarget(ctx: RetryContext): boolean {
@@ -120,14 +120,14 @@ export function createRetryPolicy(options: Partial<RetryOptions> = {}, deps: Ret
   return function decide(err: GatewayError, ctx: RetryContext): ErrorDecision | undefined {
     // The first failure on a target (the first, or one a fallback moved to) starts a fresh verdict:
     // only the last target's retries say whether the answer came from exhausted retries.
-    if (ctx.retryCount === 0) ctx.retriesExhausted = false;
+    if (ctx.retryCount === 0) ctx.markRetriesExhausted(false);
     const policy = ctx.target?.node.retry as RetryConfig | undefined;
     if (!policy) return undefined;
     const attempts = Math.min(Math.max(0, Math.floor(Number(policy.attempts) || 0)), opts.maxAttempts);
     if (attempts === 0) return undefined;
     if (!isRetryableFailure(err, policy.on_status_codes ?? DEFAULT_RETRY_STATUS_CODES)) return undefined;
     if (ctx.retryCount >= attempts) {
-      ctx.retriesExhausted = true;
+      ctx.markRetriesExhausted(true);
       return undefined;
     }
 
@@ -138,7 +138,7 @@ export function createRetryPolicy(options: Partial<RetryOptions> = {}, deps: Ret
         if (asked > opts.maxRetryAfterMs) {
           // Portkey's 60 s rule: a wait that long is not worth it here; give up on this target
           // (a fallback may move on), reported like exhausted retries.
-          ctx.retriesExhausted = true;
+          ctx.markRetriesExhausted(true);
           return undefined;
         }
         delayMs = asked;

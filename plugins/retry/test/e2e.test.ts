@@ -90,7 +90,7 @@ describe('@waygate/retry end to end', function () {
     gw = await startGateway({
       config: {
         defaultPlugins: false,
-        plugins: ['@waygate/provider-openai', { module: RETRY_PLUGIN, options: { baseDelayMs: 5, maxDelayMs: 20 } }],
+        plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: RETRY_PLUGIN, options: { baseDelayMs: 5, maxDelayMs: 20 } }],
       },
       port: 0,
       host: '127.0.0.1',

@@ -14,8 +14,20 @@ function target(retry?: RetryConfig, extra: ConfigNode = {}): PlannedTarget {
   return { provider: 'openai', baseURL: 'http://127.0.0.1:9/v1', node: { provider: 'openai', ...(retry ? { retry } : {}), ...extra }, path: 'config' };
 }
 
-function ctx(retry?: RetryConfig, over: Partial<RetryContext> = {}): RetryContext {
-  return { target: target(retry), retryCount: 0, retriesExhausted: false, ...over };
+/** A stand-in for the request context: the kernel's fields are writable here, as the kernel writes them. */
+type FakeCtx = { -readonly [K in keyof RetryContext]: RetryContext[K] };
+
+function ctx(retry?: RetryConfig, over: Partial<FakeCtx> = {}): FakeCtx {
+  const c: FakeCtx = {
+    target: target(retry),
+    retryCount: 0,
+    retriesExhausted: false,
+    markRetriesExhausted(exhausted: boolean) {
+      c.retriesExhausted = exhausted;
+    },
+    ...over,
+  };
+  return c;
 }
 
 function upstreamError(status: number, headers: Record<string, string | string[]> = {}): GatewayError {
@@ -58,7 +70,7 @@ describe('@waygate/retry', () => {
       expect(fixed(0.5)(upstreamError(503), ctx({ attempts: 0 }))).to.equal(undefined);
     });
     it('returns undefined with no target at all', () => {
-      expect(fixed(0.5)(upstreamError(503), { retryCount: 0, retriesExhausted: false, target: undefined })).to.equal(undefined);
+      expect(fixed(0.5)(upstreamError(503), ctx(undefined, { target: undefined }))).to.equal(undefined);
     });
   });
 

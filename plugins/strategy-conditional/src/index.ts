@@ -1,4 +1,4 @@
-import { definePlugin, pluginManifest, badRequest, ErrorCode } from '@waygate/core';
+import { definePlugin, pluginManifest, badRequest, ErrorCode, SelectTargetStage } from '@waygate/core';
 import type { ConfigNode, RequestContext, RoutingStrategy, StrategyConfig } from '@waygate/core';
 import { compileQuery, QueryError } from './query.js';
 import type { Predicate, QueryRoot } from './query.js';
@@ -104,7 +104,11 @@ const manifest = pluginManifest(import.meta.url, 'strategy');
 
 export default definePlugin({
   manifest,
-  setup(kernel) {
-    kernel.strategies.register(conditionalStrategy);
+  setup(api) {
+    api.hooks.selectTarget.for(conditionalStrategy.mode).tap(SelectTargetStage.STRATEGY, conditionalStrategy.plan);
+    // Conditions and target names are checked where configs are checked, not per request.
+    api.addConfigCheck((node, path) => {
+      if (node.strategy?.mode === conditionalStrategy.mode) compileConditional(node, path);
+    });
   },
 });

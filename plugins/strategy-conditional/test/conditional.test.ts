@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { startGateway } from '@waygate/core';
 import type { ConfigNode, Gateway } from '@waygate/core';
 import plugin, { compileConditional, conditionalStrategy } from '../src/index.js';
-import { Upstream, chat, kernelWithAllStrategies, newKernel, paths, plan, silent, thrown, use } from './harness.js';
+import { Upstream, chat, kernelOwned, kernelWithAllStrategies, strategyModes, newKernel, paths, plan, silent, thrown, use } from './harness.js';
 
 const leaf = (name: string, provider: string, extra: ConfigNode = {}): ConfigNode => ({ name, provider, ...extra });
 
@@ -24,7 +24,7 @@ describe('@waygate/strategy-conditional', () => {
     expect(conditionalStrategy.mode).to.equal('conditional');
     const kernel = newKernel();
     await use(kernel, plugin);
-    expect(kernel.strategies.modes()).to.deep.equal(['conditional']);
+    expect(strategyModes(kernel)).to.deep.equal(['conditional']);
   });
 
   describe('selection', () => {
@@ -132,7 +132,7 @@ describe('@waygate/strategy-conditional', () => {
     it('plans nothing when the selected target is unavailable (no silent switch to the default)', async () => {
       const kernel = newKernel();
       await use(kernel, plugin);
-      kernel.strategies.addAvailabilityCheck((t) => t.provider !== 'gamma');
+      kernel.apiFor('test-availability').register.availabilityCheck((t) => t.provider !== 'gamma');
       const err = thrown(() => plan(kernel, tiered(), { metadata: { tier: 'enterprise' } }));
       expect(err).to.include({ status: 503, code: 'no_available_target' });
     });

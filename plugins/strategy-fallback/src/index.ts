@@ -1,4 +1,4 @@
-import { definePlugin, pluginManifest, badRequest, ErrorCode, Stage } from '@waygate/core';
+import { definePlugin, pluginManifest, badRequest, ErrorCode, OnErrorStage, SelectTargetStage } from '@waygate/core';
 import type { ErrorDecision, GatewayError, PlannedTarget, RequestContext, RoutingStrategy } from '@waygate/core';
 
 /**
@@ -50,7 +50,7 @@ function statusCodes(value: unknown, path: string): number[] | undefined {
 }
 
 /**
- * The onError decision (tapped at Stage.FALLBACK, after retries): move to the next planned target
+ * The onError decision (tapped at OnErrorStage.FALLBACK, after retries): move to the next planned target
  * when there is one and the failed target's `fallbackOn` is undefined (any failure) or lists the
  * error's status. Otherwise undefined: a later tap (the core default: fail) decides.
  */
@@ -68,8 +68,8 @@ const manifest = pluginManifest(import.meta.url, 'strategy');
 
 export default definePlugin({
   manifest,
-  setup(kernel) {
-    kernel.strategies.register(fallbackStrategy);
-    kernel.hooks.onError.tap({ name: manifest.name, stage: Stage.FALLBACK }, fallbackDecision);
+  setup(api) {
+    api.hooks.selectTarget.for(fallbackStrategy.mode).tap(SelectTargetStage.STRATEGY, fallbackStrategy.plan);
+    api.hooks.onError.tap(OnErrorStage.FALLBACK, fallbackDecision);
   },
 });

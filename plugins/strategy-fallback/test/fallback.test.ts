@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { GatewayError, Stage, startGateway } from '@waygate/core';
+import { GatewayError, OnErrorStage, startGateway } from '@waygate/core';
 import type { ConfigNode, Gateway, RequestContext } from '@waygate/core';
 import plugin, { fallbackDecision, fallbackStrategy } from '../src/index.js';
-import { Upstream, chat, kernelWithAllStrategies, newKernel, paths, plan, silent, thrown, use } from './harness.js';
+import { Upstream, chat, kernelOwned, kernelWithAllStrategies, strategyModes, newKernel, paths, plan, silent, thrown, use } from './harness.js';
 
 function upstreamError(status: number): GatewayError {
   return new GatewayError('upstream_error', status, `status ${status}`, { upstream: { status }, retryable: status >= 500 });
@@ -16,13 +16,13 @@ describe('@waygate/strategy-fallback', () => {
     expect(fallbackStrategy.mode).to.equal('fallback');
   });
 
-  it('registers mode "fallback" and taps onError at Stage.FALLBACK', async () => {
+  it('registers mode "fallback" and taps onError at OnErrorStage.FALLBACK', async () => {
     const kernel = newKernel();
     await use(kernel, plugin);
-    expect(kernel.strategies.modes()).to.deep.equal(['fallback']);
+    expect(strategyModes(kernel)).to.deep.equal(['fallback']);
     const taps = kernel.hooks.onError.taps.filter((t) => t.name === '@waygate/strategy-fallback');
     expect(taps).to.have.length(1);
-    expect(taps[0]!.stage).to.equal(Stage.FALLBACK);
+    expect(taps[0]!.stage).to.equal(OnErrorStage.FALLBACK);
   });
 
   describe('planning', () => {
@@ -84,10 +84,10 @@ describe('@waygate/strategy-fallback', () => {
     it('skips a target that is unavailable (an open circuit) and plans the rest', async () => {
       const kernel = newKernel();
       await use(kernel, plugin);
-      kernel.strategies.addAvailabilityCheck((t) => t.provider !== 'beta');
+      kernel.apiFor('test-availability').register.availabilityCheck((t) => t.provider !== 'beta');
       const { targets } = plan(kernel, { strategy: { mode: 'fallback' }, targets: [leaf('alpha'), leaf('beta'), leaf('gamma')] });
       expect(targets.map((t) => t.provider)).to.deep.equal(['alpha', 'gamma']);
-      kernel.strategies.addAvailabilityCheck(() => false);
+      kernel.apiFor('test-availability').register.availabilityCheck(() => false);
       const err = thrown(() => plan(kernel, { strategy: { mode: 'fallback' }, targets: [leaf('alpha'), leaf('gamma')] }));
       expect(err).to.include({ status: 503, code: 'no_available_target' });
     });
@@ -172,8 +172,8 @@ describe('@waygate/strategy-fallback', () => {
       return {
         ctx,
         decide: async (status, index) => {
-          ctx.targetIndex = index;
-          ctx.target = ctx.plan!.targets[index];
+          kernelOwned(ctx).targetIndex = index;
+          kernelOwned(ctx).target = ctx.plan!.targets[index];
           return kernel.hooks.onError.promise(upstreamError(status), ctx);
         },
       };
@@ -214,17 +214,17 @@ describe('@waygate/strategy-fallback', () => {
     it('returns undefined without a plan, and for a plan of one target', () => {
       const ctx = { targetIndex: 0 } as unknown as RequestContext;
       expect(fallbackDecision(upstreamError(503), ctx)).to.equal(undefined);
-      ctx.plan = { targets: [{ provider: 'alpha', node: {}, path: 'config' }] };
+      kernelOwned(ctx).plan = { targets: [{ provider: 'alpha', node: {}, path: 'config' }] };
       expect(fallbackDecision(upstreamError(503), ctx)).to.equal(undefined);
     });
 
-    it('defers to an earlier tap (a retry policy at Stage.RETRY decides first)', async () => {
+    it('defers to an earlier tap (a retry policy at OnErrorStage.RETRY decides first)', async () => {
       const kernel = newKernel();
       await use(kernel, plugin);
-      kernel.hooks.onError.tap({ name: 'retry-ish', stage: Stage.RETRY }, (_err, ctx) => (ctx.retryCount < 1 ? { action: 'retry' } : undefined));
+      kernel.apiFor('retry-ish').hooks.onError.tap(OnErrorStage.RETRY, (_err, ctx) => (ctx.retryCount < 1 ? { action: 'retry' } : undefined));
       const { ctx } = plan(kernel, { strategy: { mode: 'fallback' }, targets: [leaf('alpha'), leaf('beta')] });
       expect(await kernel.hooks.onError.promise(upstreamError(503), ctx)).to.deep.equal({ action: 'retry' });
-      ctx.retryCount = 1;
+      kernelOwned(ctx).retryCount = 1;
       expect(await kernel.hooks.onError.promise(upstreamError(503), ctx)).to.deep.equal({ action: 'next' });
     });
   });

@@ -1,4 +1,4 @@
-import { ErrorCode, GatewayError, badRequest, targetKey } from '@waygate/core';
+import { ErrorCode, GatewayError, RequestSlot, badRequest, targetKey } from '@waygate/core';
 import type { ConfigNode, PlannedTarget, RequestContext, RoutingStrategy } from '@waygate/core';
 
 export const POLICIES = ['weighted', 'least_latency', 'least_inflight'] as const;
@@ -50,7 +50,6 @@ interface Option {
 /** Attempt errors that say nothing about the target's speed. */
 const NOT_THE_TARGETS_FAULT = new Set(['client_closed_request']);
 
-export const STATE_KEY = '@waygate/strategy-loadbalance';
 
 /**
  * The load balancer: the `loadbalance` strategy and the per-target statistics its policies read. One
@@ -67,6 +66,8 @@ export class LoadBalancer {
   readonly #inflight = new Map<string, number>();
 
   readonly strategy: RoutingStrategy;
+  /** What this balancer counted for each request (in-flight targets). */
+  readonly #slot = new RequestSlot<RequestState>('@waygate/strategy-loadbalance');
 
   constructor(opts: BalancerOptions = {}) {
     this.#random = opts.random ?? Math.random;
@@ -203,12 +204,17 @@ export class LoadBalancer {
   }
 
   #state(ctx: RequestContext): RequestState {
-    let s = ctx.state[STATE_KEY] as RequestState | undefined;
+    let s = this.#slot.get(ctx);
     if (s === undefined) {
       s = { counted: new Map() };
-      ctx.state[STATE_KEY] = s;
+      this.#slot.set(ctx, s);
     }
     return s;
+  }
+
+  /** The targets counted in flight for a request (target path → statistics key), if this balancer planned it. */
+  countedFor(ctx: RequestContext): ReadonlyMap<string, string> | undefined {
+    return this.#slot.get(ctx)?.counted;
   }
 
   /** One more request in flight on this target (once per request and leaf). */
@@ -223,7 +229,7 @@ export class LoadBalancer {
   }
 
   #uncount(ctx: RequestContext, plan: PlannedTarget[]): void {
-    const s = ctx.state[STATE_KEY] as RequestState | undefined;
+    const s = this.#slot.get(ctx);
     if (s === undefined) return;
     for (const t of plan) {
       const key = s.counted.get(t.path);
@@ -242,7 +248,7 @@ export class LoadBalancer {
 
   /** Ends the request's in-flight counts; safe to call more than once (afterResponse, every response). */
   release(ctx: RequestContext): void {
-    const s = ctx.state[STATE_KEY] as RequestState | undefined;
+    const s = this.#slot.get(ctx);
     if (s === undefined || s.counted.size === 0) return;
     for (const key of s.counted.values()) this.#decrement(key);
     s.counted.clear();
@@ -251,7 +257,7 @@ export class LoadBalancer {
   /** Folds the request's attempts into the latency averages (afterResponse). */
   record(ctx: RequestContext): void {
     // Only requests this balancer planned: the rest of the traffic costs nothing here.
-    if (ctx.state[STATE_KEY] === undefined) return;
+    if (this.#slot.get(ctx) === undefined) return;
     const attempts = ctx.attempts;
     const targets = ctx.plan?.targets;
     if (attempts.length === 0 || targets === undefined) return;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { definePlugin, pluginManifest, Stage } from '@waygate/core';
-import type { Kernel } from '@waygate/core';
+import { definePlugin, pluginManifest, AfterResponseStage, SelectTargetStage } from '@waygate/core';
+import type { Kernel, PluginApi } from '@waygate/core';
 import { LoadBalancer, DEFAULT_BALANCER_OPTIONS } from './balancer.js';
 
-export { LoadBalancer, DEFAULT_BALANCER_OPTIONS, POLICIES, STATE_KEY } from './balancer.js';
+export { LoadBalancer, DEFAULT_BALANCER_OPTIONS, POLICIES } from './balancer.js';
 export type { BalancerOptions, Policy } from './balancer.js';
 
 /** The plugin's options (the `options` of its entry in the config file's `plugins`). */
@@ -14,30 +14,33 @@ export const LoadbalanceOptionsSchema = z.strictObject({
   failurePenaltyMs: z.number().min(0).default(DEFAULT_BALANCER_OPTIONS.failurePenaltyMs),
 });
 
-/**
- * The in-flight counts end first thing in afterResponse, before any other plugin's tap could throw
- * and skip the rest of the waterfall: every increment made while planning is matched.
- */
-export const RELEASE_STAGE = Stage.AUTH - 500;
-
 const manifest = pluginManifest(import.meta.url, 'strategy');
 
-const balancers = new WeakMap<Kernel, LoadBalancer>();
+/** The registry kind (and name) the balancer is registered under, for inspection and metrics. */
+const BALANCERS = 'balancers';
 
-/** The balancer (and so the statistics) installed on a kernel, for inspection and metrics. */
+/** The balancer (and so the statistics) installed on a gateway's kernel, for inspection and metrics. */
 export function balancerOf(kernel: Kernel): LoadBalancer | undefined {
-  return balancers.get(kernel);
+  return kernel.registry<LoadBalancer>(BALANCERS).get('loadbalance');
 }
 
-/** Registers a balancer's strategy and taps on a kernel (what setup() does; tests pass their own balancer). */
-export function install(kernel: Kernel, balancer: LoadBalancer): void {
-  kernel.strategies.register(balancer.strategy);
-  balancers.set(kernel, balancer);
-  kernel.hooks.afterResponse.tap({ name: manifest.name, stage: RELEASE_STAGE }, (res, ctx) => {
+/**
+ * Taps a balancer's strategy on `selectTarget` and its bookkeeping on `afterResponse` (what setup()
+ * does; tests pass their own balancer). The in-flight counts end first thing in afterResponse
+ * (stage RELEASE), before any other plugin's tap could throw and skip the rest of the waterfall:
+ * every increment made while planning is matched.
+ */
+export function install(api: PluginApi, balancer: LoadBalancer): void {
+  api.hooks.selectTarget.for(balancer.strategy.mode).tap(SelectTargetStage.STRATEGY, balancer.strategy.plan);
+  api.addConfigCheck((node, path) => {
+    if (node.strategy?.mode === balancer.strategy.mode) balancer.strategy.validate!(node, path);
+  });
+  api.registry<LoadBalancer>(BALANCERS).register('loadbalance', balancer);
+  api.hooks.afterResponse.tap(AfterResponseStage.RELEASE, (res, ctx) => {
     balancer.release(ctx);
     return res;
   });
-  kernel.hooks.afterResponse.tap({ name: manifest.name, stage: Stage.USAGE }, (res, ctx) => {
+  api.hooks.afterResponse.tap(AfterResponseStage.USAGE, (res, ctx) => {
     balancer.record(ctx);
     return res;
   });
@@ -46,7 +49,7 @@ export function install(kernel: Kernel, balancer: LoadBalancer): void {
 export default definePlugin({
   manifest,
   configSchema: LoadbalanceOptionsSchema,
-  setup(kernel, options) {
-    install(kernel, new LoadBalancer(options));
+  setup(api, options) {
+    install(api, new LoadBalancer(options));
   },
 });

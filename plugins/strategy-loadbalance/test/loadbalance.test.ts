@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { GatewayResponse, Stage, startGateway, targetKey } from '@waygate/core';
+import { AfterResponseStage, GatewayResponse, startGateway, targetKey } from '@waygate/core';
 import type { ConfigNode, Gateway, Kernel, PlannedTarget, RequestContext } from '@waygate/core';
-import plugin, { LoadBalancer, LoadbalanceOptionsSchema, RELEASE_STAGE, STATE_KEY, balancerOf, install } from '../src/index.js';
-import { Upstream, chat, kernelWithAllStrategies, makeCtx, newKernel, paths, plan, seeded, silent, thrown, use } from './harness.js';
+import plugin, { LoadBalancer, LoadbalanceOptionsSchema, balancerOf, install } from '../src/index.js';
+import { Upstream, chat, kernelOwned, kernelWithAllStrategies, strategyModes, makeCtx, newKernel, paths, plan, seeded, silent, thrown, use } from './harness.js';
 
 const leaf = (provider: string, extra: ConfigNode = {}): ConfigNode => ({ provider, ...extra });
 const lb = (targets: ConfigNode[], strategy: Record<string, unknown> = {}): ConfigNode => ({ strategy: { mode: 'loadbalance', ...strategy }, targets });
@@ -11,9 +11,7 @@ const keyOf = (provider: string): string => targetKey({ provider, baseURL: `http
 
 async function kernelWith(balancer: LoadBalancer): Promise<Kernel> {
   const kernel = newKernel();
-  kernel.owner.current = '@waygate/strategy-loadbalance';
-  install(kernel, balancer);
-  kernel.owner.current = undefined;
+  install(kernel.apiFor('@waygate/strategy-loadbalance'), balancer);
   return kernel;
 }
 
@@ -36,13 +34,13 @@ describe('@waygate/strategy-loadbalance', () => {
     expect(LoadbalanceOptionsSchema.safeParse({ nope: 1 }).success).to.equal(false);
   });
 
-  it('registers mode "loadbalance" and taps afterResponse twice: release first of all, statistics at Stage.USAGE', async () => {
+  it('registers mode "loadbalance" and taps afterResponse twice: release first of all, statistics at AfterResponseStage.USAGE', async () => {
     const kernel = newKernel();
     await use(kernel, plugin);
-    expect(kernel.strategies.modes()).to.deep.equal(['loadbalance']);
+    expect(strategyModes(kernel)).to.deep.equal(['loadbalance']);
     const stages = kernel.hooks.afterResponse.taps.filter((t) => t.name === '@waygate/strategy-loadbalance').map((t) => t.stage);
-    expect(stages).to.deep.equal([RELEASE_STAGE, Stage.USAGE]);
-    expect(RELEASE_STAGE).to.be.below(Math.min(...Object.values(Stage)));
+    expect(stages).to.deep.equal([AfterResponseStage.RELEASE, AfterResponseStage.USAGE]);
+    expect(AfterResponseStage.RELEASE).to.equal(Math.min(...Object.values(AfterResponseStage)));
   });
 
   describe('weighted (Portkey semantics)', () => {
@@ -100,7 +98,7 @@ describe('@waygate/strategy-loadbalance', () => {
     it('an unavailable child (open circuit) is dropped and the pick is made again among the rest', async () => {
       // random 0 always picks the first candidate left.
       const kernel = await kernelWith(new LoadBalancer({ random: () => 0 }));
-      kernel.strategies.addAvailabilityCheck((t) => t.provider !== 'alpha');
+      kernel.apiFor('test-availability').register.availabilityCheck((t) => t.provider !== 'alpha');
       expect(plan(kernel, lb([leaf('alpha'), leaf('beta'), leaf('gamma')])).targets[0]!.provider).to.equal('beta');
       // A weight-0 child is never a stand-in: with only it left, there is nothing to plan (the core answers 503).
       const err = thrown(() => plan(kernel, lb([leaf('alpha'), leaf('beta', { weight: 0 })])));
@@ -198,16 +196,16 @@ describe('@waygate/strategy-loadbalance', () => {
       const config = { strategy: { mode: 'loadbalance', policy: 'least_latency' }, targets: [leaf('alpha'), leaf('beta', { weight: 0 })] };
       const { ctx } = plan(kernel, config);
       ctx.plan!.targets.push({ provider: 'beta', baseURL: 'https://beta.example/v1', node: {}, path: 'config.targets[1]' });
-      ctx.attempts.push({ target: 'config.targets[0]', provider: 'alpha', status: 503, error: 'upstream_error', ms: 12 });
-      ctx.attempts.push({ target: 'config.targets[1]', provider: 'beta', status: 200, ms: 80 });
-      ctx.attempts.push({ target: 'config.targets[9]', provider: 'gamma', status: 200, ms: 1 }); // not in the plan: ignored
+      kernelOwned(ctx).attempts.push({ target: 'config.targets[0]', provider: 'alpha', status: 503, error: 'upstream_error', ms: 12 });
+      kernelOwned(ctx).attempts.push({ target: 'config.targets[1]', provider: 'beta', status: 200, ms: 80 });
+      kernelOwned(ctx).attempts.push({ target: 'config.targets[9]', provider: 'gamma', status: 200, ms: 1 }); // not in the plan: ignored
       await finish(kernel, ctx);
       expect(balancer.latency(keyOf('alpha'))).to.equal(5000);
       expect(balancer.latency(keyOf('beta'))).to.equal(80);
       expect(balancer.latency(keyOf('gamma'))).to.equal(undefined);
       // A client that went away says nothing about the target; a 400 from the upstream is an answer like any other.
       const again = plan(kernel, config).ctx;
-      again.attempts.push({ target: 'config.targets[0]', provider: 'alpha', status: 499, error: 'client_closed_request', ms: 1 });
+      kernelOwned(again).attempts.push({ target: 'config.targets[0]', provider: 'alpha', status: 499, error: 'client_closed_request', ms: 1 });
       await finish(kernel, again);
       expect(balancer.latency(keyOf('alpha'))).to.equal(5000);
     });
@@ -257,7 +255,7 @@ describe('@waygate/strategy-loadbalance', () => {
       const r2 = plan(kernel, config);
       expect(r2.targets[0]!.provider).to.equal('gamma');
       expect(all()).to.deep.equal([1, 0, 1, 0]);
-      expect((r2.ctx.state[STATE_KEY] as { counted: Map<string, string> }).counted.size).to.equal(1);
+      expect(balancer.countedFor(r2.ctx)!.size).to.equal(1);
       await finish(kernel, r1.ctx);
       await finish(kernel, r2.ctx);
       expect(all()).to.deep.equal([0, 0, 0, 0]);
@@ -271,8 +269,8 @@ describe('@waygate/strategy-loadbalance', () => {
         targets: [lb([leaf('alpha')]), { strategy: { mode: 'conditional', conditions: [{ query: { 'metadata.x': 1 }, then: 'a' }] }, targets: [leaf('beta', { name: 'a' })] }],
       };
       const ctx = makeCtx(kernel, config);
-      expect(() => kernel.strategies.plan(ctx)).to.throw(/no condition matched/);
-      const counted = (ctx.state[STATE_KEY] as { counted: Map<string, string> }).counted;
+      expect(() => kernel.plan(ctx).targets).to.throw(/no condition matched/);
+      const counted = balancerOf(kernel)!.countedFor(ctx)!;
       expect(counted.size).to.equal(1);
       await finish(kernel, ctx, 400);
       expect(counted.size).to.equal(0);

@@ -1,4 +1,4 @@
-import { definePlugin, pluginManifest, badRequest, ErrorCode } from '@waygate/core';
+import { definePlugin, pluginManifest, badRequest, ErrorCode, SelectTargetStage } from '@waygate/core';
 import type { RoutingStrategy } from '@waygate/core';
 
 /**
@@ -19,7 +19,7 @@ const manifest = pluginManifest(import.meta.url, 'strategy');
 
 export default definePlugin({
   manifest,
-  setup(kernel) {
-    kernel.strategies.register(singleStrategy);
+  setup(api) {
+    api.hooks.selectTarget.for(singleStrategy.mode).tap(SelectTargetStage.STRATEGY, singleStrategy.plan);
   },
 });

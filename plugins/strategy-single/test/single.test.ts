@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import plugin, { singleStrategy } from '../src/index.js';
-import { Upstream, chat, kernelWithAllStrategies, newKernel, paths, plan, silent, thrown, use } from './harness.js';
+import { Upstream, chat, kernelOwned, kernelWithAllStrategies, strategyModes, newKernel, paths, plan, silent, thrown, use } from './harness.js';
 
 describe('@waygate/strategy-single', () => {
   it('has a strategy manifest with its package name, version and core range', () => {
@@ -13,7 +13,7 @@ describe('@waygate/strategy-single', () => {
   it('registers mode "single" in setup()', async () => {
     const kernel = newKernel();
     await use(kernel, plugin);
-    expect(kernel.strategies.modes()).to.deep.equal(['single']);
+    expect(strategyModes(kernel)).to.deep.equal(['single']);
   });
 
   it('always plans the first target and never looks at the others', async () => {
@@ -56,7 +56,7 @@ describe('@waygate/strategy-single', () => {
   it('plans nothing when its first target is unavailable (an open circuit): the core answers 503', async () => {
     const kernel = newKernel();
     await use(kernel, plugin);
-    kernel.strategies.addAvailabilityCheck((t) => t.provider !== 'alpha');
+    kernel.apiFor('test-availability').register.availabilityCheck((t) => t.provider !== 'alpha');
     const err = thrown(() => plan(kernel, { strategy: { mode: 'single' }, targets: [{ provider: 'alpha' }, { provider: 'beta' }] }));
     expect(err).to.include({ status: 503, code: 'no_available_target' });
   });
@@ -113,7 +113,7 @@ describe('@waygate/strategy-single', () => {
     });
 
     it('is loaded by the embedded default and sends every request to the first target only', async () => {
-      expect(gw.kernel.strategies.modes()).to.include('single');
+      expect(strategyModes(gw.kernel)).to.include('single');
       const config = { strategy: { mode: 'single' }, targets: [up.leaf('a'), up.leaf('b')] };
       for (let i = 0; i < 3; i++) {
         const res = await chat(gw.url, config);

@@ -19,7 +19,7 @@ const manifest = pluginManifest(import.meta.url, 'provider');
 
 export default definePlugin({
   manifest,
-  setup(kernel) {
-    kernel.providers.register(anthropic);
+  setup(api) {
+    api.register.provider(anthropic);
   },
 });

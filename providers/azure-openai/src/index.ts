@@ -8,7 +8,7 @@ const manifest = pluginManifest(import.meta.url, 'provider');
 
 export default definePlugin({
   manifest,
-  setup(kernel) {
-    kernel.providers.register(azureOpenAI);
+  setup(api) {
+    api.register.provider(azureOpenAI);
   },
 });

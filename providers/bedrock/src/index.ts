@@ -37,7 +37,7 @@ const manifest = pluginManifest(import.meta.url, 'provider');
 
 export default definePlugin({
   manifest,
-  setup(kernel) {
-    kernel.providers.register(bedrock);
+  setup(api) {
+    api.register.provider(bedrock);
   },
 });

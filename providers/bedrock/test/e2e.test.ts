@@ -28,7 +28,7 @@ describe('bedrock through the gateway', function () {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     gw = await startGateway({
-      config: { defaultPlugins: false, plugins: [{ module: new URL('../src/index.js', import.meta.url).href }] },
+      config: { defaultPlugins: false, plugins: ['@waygate/openai-api', { module: new URL('../src/index.js', import.meta.url).href }] },
       port: 0,
       logger: createLogger({ level: 'silent' }),
     });

@@ -1,4 +1,5 @@
-import { badRequest, ChunkWriter, ErrorCode, GatewayError, base64Embedding } from '@waygate/core';
+import { badRequest, ErrorCode, GatewayError } from '@waygate/core';
+import { ChunkWriter, base64Embedding } from '@waygate/provider-kit';
 import type { BuildInput, EndpointAdapter, ProviderAdapter, SSEEvent, StreamTransformer, UpstreamRequest, Usage } from '@waygate/core';
 
 type Json = Record<string, any>;

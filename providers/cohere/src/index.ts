@@ -17,7 +17,7 @@ const manifest = pluginManifest(import.meta.url, 'provider');
 
 export default definePlugin({
   manifest,
-  setup(kernel) {
-    kernel.providers.register(cohere);
+  setup(api) {
+    api.register.provider(cohere);
   },
 });

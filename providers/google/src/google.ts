@@ -1,4 +1,5 @@
-import { ChunkWriter, ErrorCode, GatewayError, badRequest, base64Embedding } from '@waygate/core';
+import { ErrorCode, GatewayError, badRequest } from '@waygate/core';
+import { ChunkWriter, base64Embedding } from '@waygate/provider-kit';
 import type { BuildInput, EndpointAdapter, ProviderAdapter, SSEEvent, StreamTransformer, UpstreamRequest, Usage } from '@waygate/core';
 
 /**

@@ -21,7 +21,7 @@ const manifest = pluginManifest(import.meta.url, 'provider');
 
 export default definePlugin({
   manifest,
-  setup(kernel) {
-    kernel.providers.register(google);
+  setup(api) {
+    api.register.provider(google);
   },
 });

@@ -31,17 +31,17 @@ const optionsSchema = z.strictObject({
 export default definePlugin({
   manifest,
   configSchema: optionsSchema,
-  setup(kernel, options) {
+  setup(api, options) {
     const only = options.only ? new Set(options.only) : undefined;
     if (only) {
       for (const slug of only) if (!(slug in PRESETS)) throw new Error(`options.only names unknown preset ${JSON.stringify(slug)}`);
     }
     for (const [id, preset] of Object.entries(PRESETS)) {
       if (only && !only.has(id)) continue;
-      kernel.providers.register(createOpenAIWireAdapter({ id, displayName: preset.displayName, baseURL: preset.baseURL, endpoints: preset.endpoints }));
+      api.register.provider(createOpenAIWireAdapter({ id, displayName: preset.displayName, baseURL: preset.baseURL, endpoints: preset.endpoints }));
     }
     for (const [id, p] of Object.entries(options.presets)) {
-      kernel.providers.register(
+      api.register.provider(
         createOpenAIWireAdapter({
           id,
           displayName: p.display_name ?? id,

@@ -1,17 +1,18 @@
 import { expect } from 'chai';
-import type { Kernel, ProviderAdapter } from '@waygate/core';
+import type { PluginApi, ProviderAdapter } from '@waygate/core';
 import plugin, { PRESETS } from '../src/index.js';
 
-function fakeKernel(): { kernel: Kernel; registered: Map<string, ProviderAdapter> } {
+/** A plugin API view that records the providers registered (all setup() of this plugin uses). */
+function fakeKernel(): { kernel: PluginApi; registered: Map<string, ProviderAdapter> } {
   const registered = new Map<string, ProviderAdapter>();
   const kernel = {
-    providers: {
-      register(a: ProviderAdapter) {
+    register: {
+      provider(a: ProviderAdapter) {
         if (registered.has(a.id)) throw new Error(`duplicate ${a.id}`);
         registered.set(a.id, a);
       },
     },
-  } as unknown as Kernel;
+  } as unknown as PluginApi;
   return { kernel, registered };
 }
 

@@ -20,7 +20,7 @@ const manifest = pluginManifest(import.meta.url, 'provider');
 
 export default definePlugin({
   manifest,
-  setup(kernel) {
-    kernel.providers.register(openai);
+  setup(api) {
+    api.register.provider(openai);
   },
 });

@@ -32,7 +32,7 @@ const manifest = pluginManifest(import.meta.url, 'provider');
 
 export default definePlugin({
   manifest,
-  setup(kernel) {
-    kernel.providers.register(vertexAI);
+  setup(api) {
+    api.register.provider(vertexAI);
   },
 });

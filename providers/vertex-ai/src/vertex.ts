@@ -1,4 +1,5 @@
-import { ErrorCode, GatewayError, badRequest, base64Embedding } from '@waygate/core';
+import { ErrorCode, GatewayError, badRequest } from '@waygate/core';
+import { base64Embedding } from '@waygate/provider-kit';
 import type { BuildInput, EndpointAdapter, ProviderAdapter, StreamTransformer, UpstreamRequest } from '@waygate/core';
 import { GoogleStreamTransformer, mapGoogleError, toGeminiRequest, toOpenAIResponse as geminiToOpenAI } from '@waygate/provider-google';
 import { AnthropicStreamTransformer, mapAnthropicError, toAnthropicRequest, toOpenAIResponse as claudeToOpenAI } from '@waygate/provider-anthropic';
@@ -341,8 +342,8 @@ export function createVertexProvider(opts: { tokenCache?: TokenCache } = {}): Pr
    */
   const bridged = new WeakMap<object, EndpointAdapter>();
   const geminiMessages = (input: BuildInput, model: string): EndpointAdapter => {
-    // The optional chain is for inputs made without a gateway (unit tests).
-    const bridge = input.ctx.kernel?.endpoints.get('messages')?.bridge;
+    // The request's endpoint definition (absent in inputs made without a gateway: unit tests).
+    const bridge = input.definition?.id === 'messages' ? input.definition.bridge : undefined;
     const inner = bridge && bridge.via !== 'messages' ? endpoints[bridge.via] : undefined;
     if (!bridge || !inner) {
       throw new GatewayError(

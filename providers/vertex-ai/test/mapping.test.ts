@@ -246,11 +246,8 @@ describe('vertex-ai: Anthropic Messages, Gemini through the gateway\'s bridge', 
         };
       },
     };
-    const kernel = { endpoints: { get: (id: string) => (id === 'messages' ? { id, routes: [], bridge } : undefined) } };
-    const at = (b: Record<string, unknown>) => {
-      const i = input(b);
-      return { ...i, ctx: { ...i.ctx, kernel } } as unknown as BuildInput;
-    };
+    const definition = { id: 'messages', routes: [], bridge };
+    const at = (b: Record<string, unknown>) => ({ ...input(b), definition }) as unknown as BuildInput;
     return { calls, wrapped, transformer, at };
   }
 

@@ -57,9 +57,10 @@ export interface ResGatewayOptions {
   logs?: LogCapture;
 }
 
-/** The plugin list: every strategy, the retry policy with fast backoff, and the breaker if asked for. */
+/** The plugin list: OpenAI's endpoints and provider, every strategy, the retry policy with fast backoff, and the breaker if asked for. */
 export function resiliencePlugins(opts: ResGatewayOptions = {}): Array<string | { module: string; options?: unknown }> {
   const plugins: Array<string | { module: string; options?: unknown }> = [
+    pluginModule('@waygate/openai-api'),
     pluginModule('@waygate/provider-openai'),
     pluginModule('@waygate/strategy-single'),
     pluginModule('@waygate/strategy-fallback'),

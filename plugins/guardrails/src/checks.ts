@@ -1,14 +1,13 @@
 import type { z } from 'zod';
-import type { RequestContext } from './context.js';
-import type { Kernel } from './kernel.js';
+import type { PluginApi, RequestContext } from '@waygate/core';
 
 /**
  * The guardrail check contract. A guardrail package registers named checks in setup():
  *
- *     registerChecks(kernel, 'default', [regexMatch, contains, ...]);   // ids `default.regexMatch`, ...
+ *     registerChecks(api, 'default', [regexMatch, contains, ...]);   // ids `default.regexMatch`, ...
  *
- * The guardrails plugin (`@waygate/guardrails`) reads Portkey-style hook configs, finds each check by
- * its id in `kernel.registries.checks`, validates its parameters with the check's schema when the
+ * The guardrails plugin (this package) reads Portkey-style hook configs, finds each check by its id
+ * in the `checks` registry, validates its parameters with the check's schema when the
  * config is checked (a bad parameter or an unknown id is a 400 naming the path), and runs it before
  * the call (`beforeRequest`) or after it (`afterResponse`).
  */
@@ -64,10 +63,14 @@ export interface GuardrailCheck<S extends z.ZodType = z.ZodType> {
 }
 
 /** Registers a package's checks under `<namespace>.<id>`. */
-export function registerChecks(kernel: Kernel, namespace: string, checks: readonly GuardrailCheck[]): void {
+export function registerChecks(api: PluginApi, namespace: string, checks: readonly GuardrailCheck[]): void {
   if (!/^[A-Za-z0-9_-]+$/.test(namespace)) throw new Error(`A guardrail namespace is letters, digits, "_" or "-" (got ${JSON.stringify(namespace)})`);
-  for (const check of checks) kernel.registries.checks.register(`${namespace}.${check.id}`, check);
+  const registry = api.registry<GuardrailCheck>(CHECKS);
+  for (const check of checks) registry.register(`${namespace}.${check.id}`, check);
 }
+
+/** The registry kind guardrail checks are registered under. */
+export const CHECKS = 'checks';
 
 /** Identity with types, for defining one check. */
 export function defineCheck<S extends z.ZodType>(check: GuardrailCheck<S>): GuardrailCheck<S> {

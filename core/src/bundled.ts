@@ -1,8 +1,10 @@
 /**
- * The embedded default: with no config file (or `"defaultPlugins": true`, the default) the gateway
- * loads every bundled provider and default plugin, in this order, before the config's own `plugins`.
+ * The distribution's bundled plugins: with no config file (or `"defaultPlugins": true`, the default)
+ * the CLI has the gateway load every one, in this order, before the config's own `plugins`. This
+ * list is the CLI's, not the kernel's: `startGateway()` loads it only when passed it.
  */
-export const DEFAULT_PLUGINS: readonly string[] = Object.freeze([
+export const BUNDLED_PLUGINS: readonly string[] = Object.freeze([
+  '@waygate/openai-api',
   '@waygate/provider-openai',
   '@waygate/provider-openai-compatible',
   '@waygate/provider-anthropic',

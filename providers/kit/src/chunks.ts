@@ -1,5 +1,5 @@
-import type { SSEEvent, Usage } from './types.js';
-import { DONE } from './sse.js';
+import { DONE } from '@waygate/core';
+import type { SSEEvent, Usage } from '@waygate/core';
 
 /**
  * Builds canonical stream events (OpenAI's `chat.completion.chunk`) for adapters that translate a

@@ -1,10 +1,6 @@
 import crypto from 'node:crypto';
-import type { RequestContext } from './context.js';
-import type { Kernel } from './kernel.js';
-import type { CacheConfig, ConfigNode, SSEEvent, Target } from './types.js';
-import { GatewayResponse } from './response.js';
-import { Stage } from './hooks.js';
-import { DONE } from './sse.js';
+import { AfterResponseStage, BeforeRequestStage, DONE, GatewayResponse } from '@waygate/core';
+import type { CacheConfig, ConfigNode, EndpointDefinition, PlannedTarget, PluginApi, RequestContext, SSEEvent, Target } from '@waygate/core';
 
 /**
  * The shared cache library: what every response-cache plugin (`@waygate/cache-memory`,
@@ -14,7 +10,7 @@ import { DONE } from './sse.js';
  * answer: recording one as it passes (streams included, without holding anything back from the client)
  * and replaying one in the form the request wants (JSON or SSE, whichever form it was stored in).
  *
- * `tapExactCache(kernel, backend)` is the whole exact cache on top of a key-value backend: a backend
+ * `tapExactCache(api, backend)` is the whole exact cache on top of a key-value backend: a backend
  * plugin implements `get`/`set` and calls it in setup().
  */
 
@@ -73,8 +69,8 @@ export function cachePolicy(target: Target): CachePolicy | undefined {
 }
 
 /** A request header in Waygate's name or Portkey's. */
-function header(ctx: RequestContext, own: string, portkey: string): string | undefined {
-  const v = ctx.headers[own] ?? ctx.headers[portkey];
+function header(ctx: RequestContext, name: string, portkey: string): string | undefined {
+  const v = ctx.headers[name] ?? ctx.headers[portkey];
   if (v === undefined) return undefined;
   return Array.isArray(v) ? v[0] : v;
 }
@@ -318,9 +314,8 @@ function usageOnlyChunk(ev: SSEEvent): boolean {
 }
 
 /** Whether `replay` can answer this request from this entry (the endpoint has the codec a conversion needs). */
-export function canReplay(ctx: RequestContext, entry: CachedAnswer): boolean {
+export function canReplay(ctx: RequestContext, entry: CachedAnswer, def: EndpointDefinition | undefined): boolean {
   if (entry.endpoint !== ctx.endpoint) return false;
-  const def = ctx.kernel.endpointOf(ctx);
   const hasBody = entry.bodyJson !== undefined || entry.body !== undefined;
   if (ctx.stream && def?.stream) return entry.events !== undefined || (hasBody && def.codec !== undefined);
   return hasBody || (entry.events !== undefined && def?.codec !== undefined);
@@ -337,8 +332,7 @@ async function* replayEvents(events: readonly SSEEvent[]): AsyncGenerator<SSEEve
  * of a replayed stream unless the request set `stream_options.include_usage`.
  * Throws when the conversion needs a codec the endpoint lacks (check with `canReplay` first).
  */
-export function replay(ctx: RequestContext, entry: CachedAnswer): GatewayResponse {
-  const def = ctx.kernel.endpointOf(ctx);
+export function replay(ctx: RequestContext, entry: CachedAnswer, def: EndpointDefinition | undefined): GatewayResponse {
   const headers = { ...entry.headers };
   if (ctx.stream && def?.stream) {
     let events = entry.events;
@@ -369,6 +363,8 @@ export function replay(ctx: RequestContext, entry: CachedAnswer): GatewayRespons
 export interface RecordOptions {
   /** Stop recording a stream (it still reaches the client) once its events' data exceed this many characters. */
   maxBytes?: number;
+  /** The request's endpoint definition (how its streams end and fail); `api.endpointOf(ctx)`. */
+  definition?: EndpointDefinition;
 }
 
 /** Statuses output guardrails give an answer that failed a check (Portkey's 246 and 446). */
@@ -411,7 +407,7 @@ export function recordAnswer(
     if (body !== undefined) save({ endpoint: ctx.endpoint, status: res.status, headers: {}, body, storedAt: Date.now() });
     return res;
   }
-  const format = ctx.kernel.endpointOf(ctx)?.stream;
+  const format = opts.definition?.stream;
   const provider = ctx.target?.provider ?? '';
   const limit = opts.maxBytes ?? Infinity;
   const source = res.stream;
@@ -543,7 +539,7 @@ export function decodeAnswer(text: string): CachedAnswer | undefined {
 // ---------------------------------------------------------------------------------------------
 // The exact cache, on any key-value backend
 
-/** A key-value store for exact-cache entries; registered as `simple` in `kernel.registries.caches`. */
+/** A key-value store for exact-cache entries; registered as `simple` in the `caches` registry. */
 export interface ExactCacheBackend {
   /** The entry under a key, or undefined (absent, expired, or the store is unavailable). Never rejects for a miss. */
   get(key: string): Promise<CachedAnswer | undefined> | CachedAnswer | undefined;
@@ -552,15 +548,13 @@ export interface ExactCacheBackend {
 }
 
 export interface ExactCacheOptions {
-  /** The plugin's name: the taps' name and its key in ctx.state. */
-  name: string;
   /** Passed to recordAnswer: streams larger than this are not stored. */
   maxEntryBytes?: number;
 }
 
 interface ExactState {
   /** The key computed for each planned target during the lookup, reused to store. */
-  keys: Map<Target, string>;
+  keys: Map<PlannedTarget, string>;
   hit: boolean;
 }
 
@@ -577,23 +571,24 @@ interface ExactState {
  * - afterResponse at CACHE_STORE: stores a successful upstream answer under the key of the target
  *   that actually answered (`ctx.target`), if that target has a `simple` policy, for its max_age.
  */
-export function tapExactCache(kernel: Kernel, backend: ExactCacheBackend, opts: ExactCacheOptions): void {
-  const name = opts.name;
+export function tapExactCache(api: PluginApi, backend: ExactCacheBackend, opts: ExactCacheOptions = {}): void {
+  const caches = api.registry<unknown>('caches');
+  const slot = api.requestState<ExactState>();
   let active: boolean | undefined;
   const isActive = (): boolean => {
     if (active !== undefined) return active;
-    const mine = kernel.registries.caches.get('simple') === backend;
-    if (kernel.sealed) active = mine;
+    const mine = caches.get('simple') === backend;
+    if (api.sealed) active = mine;
     return mine;
   };
 
-  kernel.hooks.beforeRequest.tapPromise({ name, stage: Stage.CACHE_LOOKUP }, async (ctx) => {
+  api.hooks.beforeRequest.tapPromise(BeforeRequestStage.CACHE_LOOKUP, async (ctx) => {
     if (!isActive()) return undefined;
     if (!cacheableEndpoint(ctx.endpoint) || !configUsesCache(ctx.config)) {
       setCacheStatus(ctx, 'DISABLED');
       return undefined;
     }
-    const plan = await ctx.kernel.plan(ctx);
+    const plan = api.plan(ctx);
     let any = false;
     let simple = false;
     for (const t of plan.targets) {
@@ -609,7 +604,7 @@ export function tapExactCache(kernel: Kernel, backend: ExactCacheBackend, opts: 
     }
     if (!simple) return undefined;
     const state: ExactState = { keys: new Map(), hit: false };
-    ctx.state[name] = state;
+    slot.set(ctx, state);
     if (forceRefresh(ctx)) {
       setCacheStatus(ctx, 'REFRESH');
       return undefined;
@@ -625,22 +620,22 @@ export function tapExactCache(kernel: Kernel, backend: ExactCacheBackend, opts: 
       lookups.push({ index: i, policy, entry: lookup(backend, key) });
     }
     const now = Date.now();
+    const def = api.endpointOf(ctx);
     for (const l of lookups) {
       // A synchronous backend (memory) costs no promise.
       const entry = l.entry instanceof Promise ? await l.entry : l.entry;
-      if (!entry || now - entry.storedAt > l.policy.maxAgeMs || !canReplay(ctx, entry)) continue;
+      if (!entry || now - entry.storedAt > l.policy.maxAgeMs || !canReplay(ctx, entry, def)) continue;
       state.hit = true;
-      ctx.target = plan.targets[l.index]!;
-      ctx.targetIndex = l.index;
+      ctx.attributeTo(plan.targets[l.index]!, l.index);
       setCacheStatus(ctx, 'HIT');
-      return replay(ctx, entry);
+      return replay(ctx, entry, def);
     }
     setCacheStatus(ctx, 'MISS');
     return undefined;
   });
 
-  kernel.hooks.afterResponse.tap({ name, stage: Stage.CACHE_STORE }, (res, ctx) => {
-    const state = ctx.state[name] as ExactState | undefined;
+  api.hooks.afterResponse.tap(AfterResponseStage.CACHE_STORE, (res, ctx) => {
+    const state = slot.get(ctx);
     if (!state || state.hit || !storable(res)) return res;
     const target = ctx.target;
     if (!target) return res;
@@ -654,7 +649,7 @@ export function tapExactCache(kernel: Kernel, backend: ExactCacheBackend, opts: 
         const done = backend.set(key, entry, policy.maxAgeMs);
         if (done) done.catch(() => undefined);
       },
-      { maxBytes: opts.maxEntryBytes },
+      { maxBytes: opts.maxEntryBytes, definition: api.endpointOf(ctx) },
     );
   });
 }

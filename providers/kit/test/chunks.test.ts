@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ChunkWriter } from '../src/chunks.js';
+import { ChunkWriter } from '../src/index.js';
 
 describe('ChunkWriter', () => {
   it('writes chat.completion.chunk events with the stream id, model and created time, in OpenAI key order', () => {

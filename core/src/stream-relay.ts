@@ -1,0 +1,141 @@
+import type { RequestContext } from './context.js';
+import type { BuildInput, EndpointAdapter, StreamFormat } from './contracts.js';
+import type { PlannedTarget, SSEEvent } from './types.js';
+import type { UpstreamResponse } from './upstream.js';
+import type { AttemptIO } from './attempt-io.js';
+import { own } from './context.js';
+import { GatewayResponse } from './response.js';
+import { ErrorCode, GatewayError } from './errors.js';
+import { parseSSE, DONE } from './sse.js';
+
+/**
+ * An endpoint without a stream format of its own: every event is content, an OpenAI-style `[DONE]`
+ * ends it, and a terminal error is an OpenAI-shaped error object.
+ */
+const PLAIN_STREAM: StreamFormat = {
+  isContent: () => true,
+  isEnd: (ev) => ev.data === DONE,
+  errorOf: () => undefined,
+  errorEvent: (err) => ({ data: JSON.stringify(err.toBody()) }),
+};
+
+/**
+ * Opens a streamed answer: waits for the first event with content (so a failure before any byte
+ * reaches the client can still be retried or fall back), then relays the rest event by event. The
+ * attempt's timeout bounds the time to that first event; after it, only the client leaving or the
+ * upstream's silence (the body timeout) ends the stream.
+ */
+export async function openStream(
+  ctx: RequestContext,
+  target: PlannedTarget,
+  endpoint: EndpointAdapter,
+  input: BuildInput,
+  upstream: UpstreamResponse,
+  headers: Record<string, string>,
+  io: AttemptIO,
+  format: StreamFormat = PLAIN_STREAM,
+): Promise<GatewayResponse> {
+  const events = (endpoint.decodeStream ? endpoint.decodeStream(upstream.body) : parseSSE(upstream.body))[Symbol.asyncIterator]();
+  const transformer = endpoint.createStreamTransformer?.(input);
+  const passthrough = transformer === undefined;
+
+  // Hold events until the first one with content (OpenAI opens a chat stream with a role-only
+  // chunk): until then nothing has reached the client, and a failure can still be retried.
+  const held: SSEEvent[] = [];
+  for (;;) {
+    const next = await events.next();
+    if (next.done) {
+      held.push(...(transformer?.flush ? toList(transformer.flush()) : []));
+      if (held.some(format.isContent)) break;
+      throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} ended the stream before sending any event`, {
+        retryable: true,
+        upstream: { status: upstream.statusCode },
+      });
+    }
+    const out = transformer ? toList(transformer.transform(next.value)) : [next.value];
+    if (out.length === 0) continue;
+    const err = format.errorOf(out[0]!, target.provider);
+    if (err) throw err;
+    // Nothing has reached the client yet, so a malformed event is still a failed attempt that can
+    // be retried or fall back (one parse, for the first events of a pass-through stream only).
+    if (passthrough) {
+      for (const ev of out) {
+        if (!format.isEnd(ev) && !isJson(ev.data)) {
+          throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} sent a stream event that is not valid JSON`, {
+            retryable: true,
+            upstream: { status: upstream.statusCode },
+          });
+        }
+      }
+    }
+    held.push(...out);
+    if (out.some(format.isContent)) break;
+  }
+  io.firstByte();
+
+  headers['content-type'] = 'text/event-stream; charset=utf-8';
+  headers['cache-control'] = 'no-cache';
+  const provider = target.provider;
+  /** Records a failure after the first byte; the request's log line reports it. */
+  const interrupted = (why: string): GatewayError => {
+    const gerr = new GatewayError(ErrorCode.STREAM_INTERRUPTED, 502, `The stream from ${provider} failed after it started: ${why}`, {
+      type: 'server_error',
+    });
+    const self = own(ctx);
+    self.lastError = gerr;
+    self.streamError = gerr;
+    return gerr;
+  };
+  async function* relay(): AsyncGenerator<SSEEvent> {
+    let sawEnd = false;
+    const seen = (ev: SSEEvent) => {
+      if (format.isEnd(ev)) sawEnd = true;
+      else if (format.usage) ctx.recordUsage(format.usage(ev));
+    };
+    try {
+      for (const ev of held) {
+        seen(ev);
+        yield ev;
+      }
+      for (;;) {
+        const next = await events.next();
+        // At the end, what the transformer still holds (flush) goes through the same checks.
+        const out = next.done ? (transformer?.flush ? toList(transformer.flush()) : []) : transformer ? toList(transformer.transform(next.value)) : [next.value];
+        for (const ev of out) {
+          const upstreamErr = format.errorOf(ev, provider);
+          if (upstreamErr) {
+            // The upstream's own error event is the terminal event; it is relayed as it is.
+            interrupted(upstreamErr.message);
+            yield ev;
+            return;
+          }
+          seen(ev);
+          yield ev;
+        }
+        if (next.done) break;
+      }
+      if (passthrough && !sawEnd) throw new Error('the upstream closed the stream before its proper end');
+    } catch (err) {
+      if (ctx.aborted) return;
+      yield format.errorEvent(interrupted((err as Error).message));
+    } finally {
+      io.end();
+      if (!upstream.body.destroyed) upstream.body.destroy();
+    }
+  }
+  return GatewayResponse.sse(200, relay(), headers, 'upstream');
+}
+
+function toList(x: SSEEvent | SSEEvent[] | undefined): SSEEvent[] {
+  if (x === undefined) return [];
+  return Array.isArray(x) ? x : [x];
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * @waygate/provider-kit: what provider adapters and format translators share, so each helper is
+ * written once: a builder for canonical stream chunks, base64 embeddings, and JSON guards.
+ * A library, not a plugin: nothing here is loaded from config.
+ */
+export { ChunkWriter } from './chunks.js';
+export { base64Embedding } from './vectors.js';
+export { isObj, str, num, parseArguments } from './json.js';
+export type { Json } from './json.js';
