@@ -1,5 +1,6 @@
 import type { BuildInput, EndpointAdapter, UpstreamRequest } from '@waygate/core';
-import { DEFAULT_ANTHROPIC_VERSION, mapAnthropicError, targetOption } from './anthropic.js';
+import { mapAnthropicError } from './errors.js';
+import { DEFAULT_ANTHROPIC_VERSION, targetOption } from './request.js';
 
 /**
  * Anthropic's own API on Anthropic: `/v1/messages` and `/v1/messages/count_tokens` pass through.
@@ -49,8 +50,7 @@ function passThrough(path: string): EndpointAdapter {
         body: input.rawBody ?? JSON.stringify(input.body ?? {}),
       };
     },
-    // Called, not referenced: anthropic.ts imports this module too, so nothing of it is read at load time.
-    mapError: (status, body, headers) => mapAnthropicError(status, body, headers),
+    mapError: mapAnthropicError,
   };
 }
 

@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import { GatewayError } from '@waygate/core';
 import type { BuildInput, RequestContext, SSEEvent, Target } from '@waygate/core';
 import plugin, { anthropic, toAnthropicRequest, AnthropicStreamTransformer } from '../src/index.js';
-import { OVERLOADED, INVALID, TEXT_ANSWER, TEXT_STREAM, TOOL_ANSWER, TOOL_STREAM, WEATHER_TOOL, sse } from './fixtures.js';
+import { WEATHER_TOOL, jsonFixture, sseFixture } from './fixtures.js';
+
+const TEXT_ANSWER = jsonFixture('text-answer');
+const TOOL_ANSWER = jsonFixture('tool-answer');
+const TEXT_STREAM = sseFixture('text-stream');
+const TOOL_STREAM = sseFixture('tool-stream');
+const OVERLOADED = jsonFixture('error-overloaded');
+const INVALID = jsonFixture('error-invalid');
 
 const chat = anthropic.endpoints['chat.completions']!;
 
@@ -247,7 +254,7 @@ describe('@waygate/provider-anthropic', () => {
     it('turns an error event into an OpenAI-shaped error event, and a cut stream into an error at flush', () => {
       const t = chat.createStreamTransformer!(streamInput(false));
       t.transform(events([TEXT_STREAM[0]!])[0]!);
-      const err = t.transform(events([sse('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })])[0]!) as SSEEvent;
+      const err = t.transform(events(sseFixture('overloaded-event'))[0]!) as SSEEvent;
       expect(JSON.parse(err.data)).to.deep.equal({ error: { message: 'Overloaded', type: 'overloaded_error', code: 'overloaded_error', param: null } });
       expect(t.flush!()).to.equal(undefined);
       const cut = chat.createStreamTransformer!(streamInput(false));

@@ -1,7 +1,8 @@
-// The Anthropic adapter against the provider conformance kit, with answers recorded in Anthropic's wire format.
+// The Anthropic adapter against the provider conformance kit, with answers recorded in Anthropic's wire format
+// (test/fixtures/).
 import assert from 'node:assert/strict';
 import { runProviderConformance } from '@waygate/core/testing';
-import { API_ERROR, INVALID, OVERLOADED, RATE_LIMITED, TEXT_ANSWER, TEXT_STREAM, TOOL_ANSWER, TOOL_STREAM, UNAUTHORIZED, WEATHER_TOOL } from './fixtures.js';
+import { WEATHER_TOOL, jsonFixture, sseFixture } from './fixtures.js';
 
 const MESSAGES = [
   { role: 'system', content: 'Be brief.' },
@@ -14,7 +15,7 @@ runProviderConformance('anthropic', {
   basePath: '/v1',
   chat: {
     request: { model: 'claude-sonnet-4-5', messages: MESSAGES, temperature: 0.2, max_tokens: 50 },
-    answer: { status: 200, headers: { 'request-id': 'req_011CV' }, body: TEXT_ANSWER },
+    answer: { status: 200, headers: { 'request-id': 'req_011CV' }, body: jsonFixture('text-answer') },
     expect: { content: 'Hello!', finish_reason: 'stop', usage: { prompt_tokens: 12, completion_tokens: 6, cached_tokens: 0 } },
     upstream: {
       method: 'POST',
@@ -26,7 +27,7 @@ runProviderConformance('anthropic', {
   },
   stream: {
     request: { model: 'claude-sonnet-4-5', messages: MESSAGES },
-    answer: { body: TEXT_STREAM },
+    answer: { body: sseFixture('text-stream') },
     expect: { content: 'Hello, wörld!', finish_reason: 'stop', usage: { prompt_tokens: 27, completion_tokens: 4, cached_tokens: 8 } },
     upstream: {
       path: '/v1/messages',
@@ -39,7 +40,7 @@ runProviderConformance('anthropic', {
   },
   toolCalls: {
     request: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Weather in Paris and Oslo?' }], tools: [WEATHER_TOOL], tool_choice: 'auto' },
-    answer: { body: TOOL_ANSWER },
+    answer: { body: jsonFixture('tool-answer') },
     expect: {
       content: 'I will check both.',
       finish_reason: 'tool_calls',
@@ -60,14 +61,14 @@ runProviderConformance('anthropic', {
   },
   streamToolCalls: {
     request: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
-    answer: { body: TOOL_STREAM },
+    answer: { body: sseFixture('tool-stream') },
     expect: { content: 'Checking.', finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
   },
   errors: [
-    { answer: { status: 529, body: OVERLOADED }, expect: { status: 529, retryable: true, message: 'Overloaded' } },
-    { answer: { status: 429, headers: { 'retry-after': '3' }, body: RATE_LIMITED }, expect: { status: 429, retryable: true, message: /rate limit/ } },
-    { answer: { status: 500, body: API_ERROR }, expect: { status: 500, retryable: true, message: 'Internal server error' } },
-    { answer: { status: 400, body: INVALID }, expect: { status: 400, retryable: false, message: /max_tokens/ } },
-    { answer: { status: 401, body: UNAUTHORIZED }, expect: { status: 401, retryable: false, message: /x-api-key/ } },
+    { answer: { status: 529, body: jsonFixture('error-overloaded') }, expect: { status: 529, retryable: true, message: 'Overloaded' } },
+    { answer: { status: 429, headers: { 'retry-after': '3' }, body: jsonFixture('error-rate-limited') }, expect: { status: 429, retryable: true, message: /rate limit/ } },
+    { answer: { status: 500, body: jsonFixture('error-api') }, expect: { status: 500, retryable: true, message: 'Internal server error' } },
+    { answer: { status: 400, body: jsonFixture('error-invalid') }, expect: { status: 400, retryable: false, message: /max_tokens/ } },
+    { answer: { status: 401, body: jsonFixture('error-unauthorized') }, expect: { status: 401, retryable: false, message: /x-api-key/ } },
   ],
 });

@@ -7,7 +7,9 @@ import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { startGateway, createLogger } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
-import { TEXT_STREAM, WEATHER_TOOL, sse } from './fixtures.js';
+import { WEATHER_TOOL, jsonFixture, sseFixture } from './fixtures.js';
+
+const TEXT_STREAM = sseFixture('text-stream');
 
 const KEY = 'sk-ant-e2e-0123456789';
 
@@ -40,7 +42,7 @@ describe('anthropic end to end, through the openai SDK', function () {
         seen.push({ url: req.url!, headers: req.headers, body });
         if (req.url !== '/v1/messages' || req.headers['x-api-key'] !== KEY) {
           res.writeHead(401, { 'content-type': 'application/json' });
-          return void res.end(JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } }));
+          return void res.end(JSON.stringify(jsonFixture('error-unauthorized')));
         }
         if (body.stream) {
           res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -179,9 +181,7 @@ describe('anthropic end to end, through the openai SDK', function () {
     // (served by a one-off server: message_start, some text, then Anthropic's error event)
     const s = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(
-        TEXT_STREAM.slice(0, 4).join('') + sse('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }),
-      );
+      res.end(TEXT_STREAM.slice(0, 4).join('') + sseFixture('overloaded-event').join(''));
     });
     await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
     try {

@@ -1,8 +1,10 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
-import { azureOpenAI } from './azure.js';
+import { azureOpenAI } from './adapter.js';
 
-export { azureOpenAI, azureOptions, azureURL, AzureStreamTransformer, DEFAULT_API_VERSION, AZURE_HOST_TEMPLATE } from './azure.js';
-export type { AzureOptions } from './azure.js';
+export { azureOpenAI } from './adapter.js';
+export { azureOptions, azureURL, DEFAULT_API_VERSION, AZURE_HOST_TEMPLATE } from './request.js';
+export type { AzureOptions } from './request.js';
+export { AzureStreamTransformer } from './stream.js';
 
 const manifest = pluginManifest(import.meta.url, 'provider');
 

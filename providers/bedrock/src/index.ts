@@ -1,24 +1,12 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
-import { bedrock } from './bedrock.js';
+import { bedrock } from './adapter.js';
 
-export {
-  bedrock,
-  chatCompletions,
-  embeddings,
-  toConverseRequest,
-  toOpenAIResponse,
-  toOpenAIUsage,
-  finishReason,
-  mapBedrockError,
-  resolveAuth,
-  baseURLFor,
-  signedPost,
-  targetOption,
-  BedrockStreamTransformer,
-  DEFAULT_BASE_URL,
-  DEFAULT_REGION,
-} from './bedrock.js';
-export type { BedrockAuth } from './bedrock.js';
+export { bedrock, chatCompletions, embeddings } from './adapter.js';
+export { toConverseRequest, resolveAuth, baseURLFor, signedPost, targetOption, DEFAULT_BASE_URL, DEFAULT_REGION } from './request.js';
+export type { BedrockAuth } from './request.js';
+export { toOpenAIResponse, toOpenAIUsage, finishReason } from './response.js';
+export { mapBedrockError } from './errors.js';
+export { BedrockStreamTransformer } from './stream.js';
 export { signV4, signingKey, awsUriEncode, amzDate } from './sigv4.js';
 export type { AwsCredentials, SignInput, Signed } from './sigv4.js';
 export {

@@ -2,7 +2,10 @@
 // the built request, stream transformer edge cases.
 import assert from 'node:assert/strict';
 import type { BuildInput, SSEEvent } from '@waygate/core';
-import { BedrockStreamTransformer, DEFAULT_BASE_URL, chatCompletions, embeddings, mapBedrockError, toConverseRequest } from '../src/bedrock.js';
+import { chatCompletions, embeddings } from '../src/adapter.js';
+import { mapBedrockError } from '../src/errors.js';
+import { DEFAULT_BASE_URL, toConverseRequest } from '../src/request.js';
+import { BedrockStreamTransformer } from '../src/stream.js';
 import { signV4 } from '../src/sigv4.js';
 
 const KEYS = { aws_access_key_id: 'AKIDEXAMPLE', aws_secret_access_key: 'secret' };

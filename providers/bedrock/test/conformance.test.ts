@@ -1,22 +1,10 @@
 // The Bedrock adapter against the provider conformance kit, with answers in Bedrock's wire format
-// (Converse JSON, ConverseStream binary event-stream frames, AWS error answers).
+// (Converse JSON, ConverseStream binary event-stream frames, AWS error answers) in test/fixtures/.
 import assert from 'node:assert/strict';
 import { runProviderConformance } from '@waygate/core/testing';
-import {
-  ACCESS_DENIED,
-  INTERNAL,
-  MODEL,
-  MODEL_PATH,
-  STREAM_HEADERS,
-  TEXT_ANSWER,
-  TEXT_STREAM,
-  THROTTLED,
-  TOOL_ANSWER,
-  TOOL_STREAM,
-  UNAVAILABLE,
-  VALIDATION,
-  WEATHER_TOOL,
-} from './fixtures.js';
+import { MODEL, MODEL_PATH, WEATHER_TOOL, eventStreamFixture, jsonFixture } from './fixtures.js';
+
+const STREAM_HEADERS = jsonFixture('stream-headers');
 
 const MESSAGES = [
   { role: 'system', content: 'Be brief.' },
@@ -35,7 +23,7 @@ runProviderConformance('bedrock', {
   },
   chat: {
     request: { model: MODEL, messages: MESSAGES, temperature: 0.2, max_tokens: 50, stop: 'END' },
-    answer: { status: 200, headers: { 'x-amzn-requestid': 'a1b2' }, body: TEXT_ANSWER },
+    answer: { status: 200, headers: { 'x-amzn-requestid': 'a1b2' }, body: jsonFixture('text-answer') },
     expect: { content: 'Hello!', finish_reason: 'stop', usage: { prompt_tokens: 12, completion_tokens: 6 } },
     upstream: {
       method: 'POST',
@@ -51,7 +39,7 @@ runProviderConformance('bedrock', {
   },
   stream: {
     request: { model: MODEL, messages: MESSAGES },
-    answer: { headers: STREAM_HEADERS, body: TEXT_STREAM },
+    answer: { headers: STREAM_HEADERS, body: eventStreamFixture('text-stream') },
     expect: { content: 'Hello, wörld!', finish_reason: 'stop', usage: { prompt_tokens: 27, completion_tokens: 4, cached_tokens: 8 } },
     upstream: {
       path: `${MODEL_PATH}/converse-stream`,
@@ -65,7 +53,7 @@ runProviderConformance('bedrock', {
   },
   toolCalls: {
     request: { model: MODEL, messages: [{ role: 'user', content: 'Weather in Paris and Oslo?' }], tools: [WEATHER_TOOL], tool_choice: 'auto' },
-    answer: { body: TOOL_ANSWER },
+    answer: { body: jsonFixture('tool-answer') },
     expect: {
       content: 'I will check both.',
       finish_reason: 'tool_calls',
@@ -87,12 +75,12 @@ runProviderConformance('bedrock', {
   },
   streamToolCalls: {
     request: { model: MODEL, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
-    answer: { headers: STREAM_HEADERS, body: TOOL_STREAM },
+    answer: { headers: STREAM_HEADERS, body: eventStreamFixture('tool-stream') },
     expect: { content: 'Checking.', finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
   },
   embeddings: {
     request: { model: 'amazon.titan-embed-text-v2:0', input: 'Hello there', dimensions: 4 },
-    answer: { body: { embedding: [0.12, -0.03, 0.5, 0.07], inputTextTokenCount: 3 } },
+    answer: { body: jsonFixture('embed-answer') },
     expect: { count: 1, dimensions: 4 },
     upstream: {
       path: '/model/amazon.titan-embed-text-v2%3A0/invoke',
@@ -101,10 +89,10 @@ runProviderConformance('bedrock', {
     },
   },
   errors: [
-    { answer: THROTTLED, expect: { status: 429, retryable: true, message: /ThrottlingException: Too many requests/ } },
-    { answer: VALIDATION, expect: { status: 400, retryable: false, message: /ValidationException: .*roles must alternate/ } },
-    { answer: ACCESS_DENIED, expect: { status: 403, retryable: false, message: /AccessDeniedException/ } },
-    { answer: UNAVAILABLE, expect: { status: 503, retryable: true, message: /ServiceUnavailableException/ } },
-    { answer: INTERNAL, expect: { status: 500, retryable: true, message: /internal error/ } },
+    { answer: jsonFixture('error-throttled'), expect: { status: 429, retryable: true, message: /ThrottlingException: Too many requests/ } },
+    { answer: jsonFixture('error-validation'), expect: { status: 400, retryable: false, message: /ValidationException: .*roles must alternate/ } },
+    { answer: jsonFixture('error-access-denied'), expect: { status: 403, retryable: false, message: /AccessDeniedException/ } },
+    { answer: jsonFixture('error-unavailable'), expect: { status: 503, retryable: true, message: /ServiceUnavailableException/ } },
+    { answer: jsonFixture('error-internal'), expect: { status: 500, retryable: true, message: /internal error/ } },
   ],
 });

@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { encodeEvent, encodeException } from '../src/eventstream.js';
-import { MODEL, STREAM_HEADERS } from './fixtures.js';
+import { MODEL, jsonFixture } from './fixtures.js';
+
+const STREAM_HEADERS = jsonFixture('stream-headers');
 
 describe('bedrock through the gateway', function () {
   this.timeout(20_000);

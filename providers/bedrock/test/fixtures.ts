@@ -1,9 +1,40 @@
-// Bedrock answers in their documented wire format: Converse JSON, ConverseStream event-stream frames, errors.
-import { encodeEvent } from '../src/eventstream.js';
+// Reads the recorded upstream answers in test/fixtures/: <name>.json (a JSON body, or for AWS errors the
+// whole answer with its x-amzn-errortype header) and <name>.eventstream (ConverseStream's binary
+// event-stream frames, one base64 line per frame, `#` lines are comments). The files stay in the source
+// tree (tsc does not copy them): tests run from dist/test/, so they are found from the package root.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The nearest directory above this module that has a package.json: the package root, from dist/test/ or test/. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+  return dir;
+}
+
+const DIR = path.join(packageRoot(), 'test', 'fixtures');
+const read = (file: string): string => readFileSync(path.join(DIR, file), 'utf8');
+
+/** A recorded JSON answer, parsed. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const jsonFixture = (name: string): any => JSON.parse(read(`${name}.json`));
+
+/** A recorded event stream as its frames, one Uint8Array each (the kit writes them as recorded or byte by byte). */
+export const eventStreamFixture = (name: string): Uint8Array[] =>
+  read(`${name}.eventstream`)
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => new Uint8Array(Buffer.from(line, 'base64')));
 
 export const MODEL = 'us.anthropic.claude-3-5-sonnet-20241022-v2:0';
 export const MODEL_PATH = '/model/us.anthropic.claude-3-5-sonnet-20241022-v2%3A0';
 
+/** The tool the requests in these tests offer (an OpenAI function tool). */
 export const WEATHER_TOOL = {
   type: 'function',
   function: {
@@ -12,71 +43,3 @@ export const WEATHER_TOOL = {
     parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
   },
 };
-
-export const TEXT_ANSWER = {
-  output: { message: { role: 'assistant', content: [{ text: 'Hello!' }] } },
-  stopReason: 'end_turn',
-  usage: { inputTokens: 12, outputTokens: 6, totalTokens: 18 },
-  metrics: { latencyMs: 412 },
-};
-
-export const TOOL_ANSWER = {
-  output: {
-    message: {
-      role: 'assistant',
-      content: [
-        { text: 'I will check both.' },
-        { toolUse: { toolUseId: 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q', name: 'get_weather', input: { city: 'Paris' } } },
-        { toolUse: { toolUseId: 'tooluse_5GIl7QkZJMlvQmRJ6eAyJE', name: 'get_weather', input: { city: 'Oslo' } } },
-      ],
-    },
-  },
-  stopReason: 'tool_use',
-  usage: { inputTokens: 120, outputTokens: 40, totalTokens: 460, cacheReadInputTokens: 300, cacheWriteInputTokens: 0 },
-  metrics: { latencyMs: 900 },
-};
-
-/** A ConverseStream transcript, one Uint8Array per frame (the kit writes them as recorded or byte by byte). */
-export const TEXT_STREAM: Uint8Array[] = [
-  encodeEvent('messageStart', { p: 'abcd', role: 'assistant' }),
-  encodeEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Hello' }, p: 'abcdefgh' }),
-  encodeEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: ', wörld!' }, p: 'ab' }),
-  encodeEvent('contentBlockStop', { contentBlockIndex: 0, p: 'abcdefghijk' }),
-  encodeEvent('messageStop', { p: 'abcdefghijklmnopq', stopReason: 'end_turn' }),
-  encodeEvent('metadata', {
-    metrics: { latencyMs: 380 },
-    p: 'abc',
-    usage: { inputTokens: 19, outputTokens: 4, totalTokens: 31, cacheReadInputTokens: 8, cacheWriteInputTokens: 0 },
-  }),
-];
-
-export const TOOL_STREAM: Uint8Array[] = [
-  encodeEvent('messageStart', { p: 'abcd', role: 'assistant' }),
-  encodeEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Checking.' }, p: 'abc' }),
-  encodeEvent('contentBlockStop', { contentBlockIndex: 0, p: 'abc' }),
-  encodeEvent('contentBlockStart', { contentBlockIndex: 1, p: 'ab', start: { toolUse: { name: 'get_weather', toolUseId: 'tooluse_abc123' } } }),
-  encodeEvent('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{"ci' } }, p: 'a' }),
-  encodeEvent('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: 'ty": "Par' } }, p: 'a' }),
-  encodeEvent('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: 'is"}' } }, p: 'a' }),
-  encodeEvent('contentBlockStop', { contentBlockIndex: 1, p: 'abc' }),
-  encodeEvent('messageStop', { p: 'abcd', stopReason: 'tool_use' }),
-  encodeEvent('metadata', { metrics: { latencyMs: 500 }, p: 'a', usage: { inputTokens: 50, outputTokens: 12, totalTokens: 62 } }),
-];
-
-export const STREAM_HEADERS = { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': '6c9a1d2e-0000-4b0c-9d5c-1a2b3c4d5e6f' };
-
-const errHeaders = (type: string) => ({ 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`, 'x-amzn-requestid': 'b2a5-e1' });
-
-export const THROTTLED = { status: 429, headers: errHeaders('ThrottlingException'), body: { message: 'Too many requests, please wait before trying again.' } };
-export const VALIDATION = {
-  status: 400,
-  headers: errHeaders('ValidationException'),
-  body: { message: 'The model returned the following errors: messages: roles must alternate between "user" and "assistant"' },
-};
-export const ACCESS_DENIED = {
-  status: 403,
-  headers: errHeaders('AccessDeniedException'),
-  body: { message: "You don't have access to the model with the specified model ID." },
-};
-export const UNAVAILABLE = { status: 503, headers: errHeaders('ServiceUnavailableException'), body: { message: 'Bedrock is unable to process your request.' } };
-export const INTERNAL = { status: 500, headers: errHeaders('InternalServerException'), body: { message: 'The server encountered an internal error' } };

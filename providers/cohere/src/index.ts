@@ -1,17 +1,12 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
-import { cohere } from './cohere.js';
+import { cohere } from './adapter.js';
 
-export {
-  cohere,
-  toCohereChat,
-  fromCohereChat,
-  toCohereEmbed,
-  fromCohereEmbed,
-  mapCohereError,
-  mapFinishReason,
-  CohereStreamTransformer,
-  FINISH_REASONS,
-} from './cohere.js';
+export { cohere } from './adapter.js';
+export { toCohereChat } from './request.js';
+export { fromCohereChat, mapFinishReason, FINISH_REASONS } from './response.js';
+export { toCohereEmbed, fromCohereEmbed } from './embeddings.js';
+export { mapCohereError } from './errors.js';
+export { CohereStreamTransformer } from './stream.js';
 
 const manifest = pluginManifest(import.meta.url, 'provider');
 

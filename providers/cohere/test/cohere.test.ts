@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import { GatewayError } from '@waygate/core';
 import type { BuildInput, RequestContext, SSEEvent, Target } from '@waygate/core';
 import plugin, { cohere, toCohereChat, fromCohereChat, toCohereEmbed, fromCohereEmbed, mapCohereError, mapFinishReason, CohereStreamTransformer } from '../src/index.js';
-import { EMBED_ANSWER, RATE_LIMITED, TEXT_ANSWER, TEXT_STREAM, TOOL_ANSWER, TOOL_STREAM, WEATHER_TOOL } from './fixtures.js';
+import { WEATHER_TOOL, jsonFixture, sseFixture } from './fixtures.js';
+
+const TEXT_ANSWER = jsonFixture('text-answer');
+const TOOL_ANSWER = jsonFixture('tool-answer');
+const TEXT_STREAM = sseFixture('text-stream');
+const TOOL_STREAM = sseFixture('tool-stream');
+const EMBED_ANSWER: { embeddings: { float: number[][] } } = jsonFixture('embed-answer');
+const RATE_LIMITED = jsonFixture('error-rate-limited');
 
 const chat = cohere.endpoints['chat.completions']!;
 const embed = cohere.endpoints.embeddings!;

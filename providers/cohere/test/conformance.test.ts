@@ -1,8 +1,8 @@
 // The Cohere adapter against the provider conformance kit, with answers recorded in Cohere's
-// documented v2 wire format (chat, its SSE event stream, embed, error bodies).
+// documented v2 wire format (chat, its SSE event stream, embed, error bodies) in test/fixtures/.
 import assert from 'node:assert/strict';
 import { runProviderConformance } from '@waygate/core/testing';
-import { EMBED_ANSWER, INVALID, RATE_LIMITED, SERVER_ERROR, TEXT_ANSWER, TEXT_STREAM, TOOL_ANSWER, TOOL_STREAM, UNAUTHORIZED, UNAVAILABLE, WEATHER_TOOL } from './fixtures.js';
+import { WEATHER_TOOL, jsonFixture, sseFixture } from './fixtures.js';
 
 const MESSAGES = [
   { role: 'system', content: 'Be brief.' },
@@ -15,7 +15,7 @@ runProviderConformance('cohere', {
   basePath: '/v2',
   chat: {
     request: { model: 'command-a-03-2025', messages: MESSAGES, temperature: 0.2, max_tokens: 50, top_p: 0.9, stop: ['END'] },
-    answer: { status: 200, body: TEXT_ANSWER },
+    answer: { status: 200, body: jsonFixture('text-answer') },
     expect: { content: 'Hello!', finish_reason: 'stop', usage: { prompt_tokens: 215, completion_tokens: 3 } },
     upstream: {
       method: 'POST',
@@ -37,7 +37,7 @@ runProviderConformance('cohere', {
   },
   stream: {
     request: { model: 'command-a-03-2025', messages: MESSAGES },
-    answer: { body: TEXT_STREAM },
+    answer: { body: sseFixture('text-stream') },
     expect: { content: 'Hello, wörld!', finish_reason: 'stop', usage: { prompt_tokens: 215, completion_tokens: 4 } },
     upstream: {
       path: '/v2/chat',
@@ -59,7 +59,7 @@ runProviderConformance('cohere', {
       tools: [WEATHER_TOOL],
       tool_choice: 'required',
     },
-    answer: { body: TOOL_ANSWER },
+    answer: { body: jsonFixture('tool-answer') },
     expect: {
       content: null,
       finish_reason: 'tool_calls',
@@ -83,12 +83,12 @@ runProviderConformance('cohere', {
   },
   streamToolCalls: {
     request: { model: 'command-a-03-2025', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
-    answer: { body: TOOL_STREAM },
+    answer: { body: sseFixture('tool-stream') },
     expect: { finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 900, completion_tokens: 50 } },
   },
   embeddings: {
     request: { model: 'embed-english-v3.0', input: ['hello', 'goodbye'] },
-    answer: { body: EMBED_ANSWER },
+    answer: { body: jsonFixture('embed-answer') },
     expect: { count: 2, dimensions: 3 },
     upstream: {
       path: '/v2/embed',
@@ -97,10 +97,10 @@ runProviderConformance('cohere', {
     },
   },
   errors: [
-    { answer: { status: 429, body: RATE_LIMITED }, expect: { status: 429, retryable: true, message: /limited to 10 API calls/ } },
-    { answer: { status: 400, body: INVALID }, expect: { status: 400, retryable: false, message: /model 'command-x' not found/ } },
-    { answer: { status: 401, body: UNAUTHORIZED }, expect: { status: 401, retryable: false, message: 'invalid api token' } },
-    { answer: { status: 500, body: SERVER_ERROR }, expect: { status: 500, retryable: true, message: /internal server error/ } },
-    { answer: { status: 503, body: UNAVAILABLE }, expect: { status: 503, retryable: true, message: 'service unavailable' } },
+    { answer: { status: 429, body: jsonFixture('error-rate-limited') }, expect: { status: 429, retryable: true, message: /limited to 10 API calls/ } },
+    { answer: { status: 400, body: jsonFixture('error-invalid') }, expect: { status: 400, retryable: false, message: /model 'command-x' not found/ } },
+    { answer: { status: 401, body: jsonFixture('error-unauthorized') }, expect: { status: 401, retryable: false, message: 'invalid api token' } },
+    { answer: { status: 500, body: jsonFixture('error-server') }, expect: { status: 500, retryable: true, message: /internal server error/ } },
+    { answer: { status: 503, body: jsonFixture('error-unavailable') }, expect: { status: 503, retryable: true, message: 'service unavailable' } },
   ],
 });

@@ -1,21 +1,12 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
-import { google } from './google.js';
+import { google } from './adapter.js';
 
-export {
-  google,
-  chatCompletions,
-  embeddings,
-  toGeminiRequest,
-  toOpenAIResponse,
-  toOpenAIUsage,
-  toGeminiEmbedRequest,
-  toOpenAIEmbeddings,
-  finishReason,
-  mapGoogleError,
-  modelPath,
-  GoogleStreamTransformer,
-  GOOGLE_BASE_URL,
-} from './google.js';
+export { google, chatCompletions, embeddings } from './adapter.js';
+export { toGeminiRequest, modelPath, GOOGLE_BASE_URL } from './request.js';
+export { toOpenAIResponse, toOpenAIUsage, finishReason } from './response.js';
+export { toGeminiEmbedRequest, toOpenAIEmbeddings } from './embeddings.js';
+export { mapGoogleError } from './errors.js';
+export { GoogleStreamTransformer } from './stream.js';
 
 const manifest = pluginManifest(import.meta.url, 'provider');
 

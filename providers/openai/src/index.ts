@@ -1,20 +1,9 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
-import { createOpenAIWireAdapter, targetOption } from './wire.js';
+import { openai } from './adapter.js';
 
-export { createOpenAIWireAdapter, targetOption } from './wire.js';
-export type { OpenAIWireOptions } from './wire.js';
-
-/** The OpenAI adapter: chat completions, completions, embeddings and models, with organization and project headers. */
-export const openai = createOpenAIWireAdapter({
-  id: 'openai',
-  displayName: 'OpenAI',
-  baseURL: 'https://api.openai.com/v1',
-  headers: (input) => ({
-    'openai-organization': targetOption(input, 'openai_organization', 'openai-organization'),
-    'openai-project': targetOption(input, 'openai_project', 'openai-project'),
-    'openai-beta': targetOption(input, 'openai_beta', 'openai-beta'),
-  }),
-});
+export { openai, createOpenAIWireAdapter } from './adapter.js';
+export type { OpenAIWireOptions } from './adapter.js';
+export { targetOption } from './request.js';
 
 const manifest = pluginManifest(import.meta.url, 'provider');
 

@@ -1,6 +1,8 @@
 import { createHash, createPrivateKey, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { ErrorCode, GatewayError, badRequest, checkCustomHost } from '@waygate/core';
+import { isObj } from './json.js';
+import type { Json } from './json.js';
 
 /**
  * Google service-account auth without an SDK: a service account's key signs a short JWT (RS256), the
@@ -15,10 +17,7 @@ export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Lifetime asked for in the JWT (`exp - iat`); Google allows at most one hour. */
 export const JWT_LIFETIME_SECONDS = 3600;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = Record<string, any>;
 
-const isObj = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** A parsed, checked service account key. Holds the private key only as a KeyObject. */
 export interface ServiceAccount {

@@ -1,22 +1,11 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
-import { vertexAI } from './vertex.js';
+import { vertexAI } from './adapter.js';
 
-export {
-  vertexAI,
-  createVertexProvider,
-  parseModel,
-  serviceAccountOf,
-  vertexOptions,
-  vertexBaseURL,
-  vertexURL,
-  mapVertexError,
-  toVertexEmbedRequest,
-  toOpenAIEmbeddings,
-  VERTEX_HOST_TEMPLATE,
-  VERTEX_ANTHROPIC_VERSION,
-  DEFAULT_REGION,
-} from './vertex.js';
-export type { VertexModel, VertexOptions, Publisher } from './vertex.js';
+export { vertexAI, createVertexProvider } from './adapter.js';
+export { parseModel, serviceAccountOf, vertexOptions, vertexBaseURL, vertexURL, VERTEX_HOST_TEMPLATE, VERTEX_ANTHROPIC_VERSION, DEFAULT_REGION } from './request.js';
+export type { VertexModel, VertexOptions, Publisher } from './request.js';
+export { mapVertexError } from './errors.js';
+export { toVertexEmbedRequest, toOpenAIEmbeddings } from './embeddings.js';
 export {
   TokenCache,
   parseServiceAccount,

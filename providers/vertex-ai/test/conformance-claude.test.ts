@@ -1,8 +1,8 @@
 // The Vertex AI adapter with a Claude model (Anthropic on Vertex) against the provider conformance
-// kit: access-token auth, recordings in the rawPredict / streamRawPredict wire format.
+// kit: access-token auth, recordings in the rawPredict / streamRawPredict wire format (test/fixtures/).
 import assert from 'node:assert/strict';
 import { runProviderConformance } from '@waygate/core/testing';
-import { CLAUDE_ANSWER, CLAUDE_STREAM, CLAUDE_TOOL_ANSWER, CLAUDE_TOOL_STREAM, WEATHER_TOOL, anthropicError, googleError } from './fixtures.js';
+import { WEATHER_TOOL, jsonFixture, sseFixture } from './fixtures.js';
 
 const MESSAGES = [
   { role: 'system', content: 'Be brief.' },
@@ -18,7 +18,7 @@ runProviderConformance('vertex-ai (Claude)', {
   target: { vertex_project_id: 'conf-proj', vertex_region: 'us-east5' },
   chat: {
     request: { model: MODEL, messages: MESSAGES, temperature: 0.2, max_tokens: 50 },
-    answer: { status: 200, body: CLAUDE_ANSWER },
+    answer: { status: 200, body: jsonFixture('claude-text-answer') },
     expect: { content: 'Hello!', finish_reason: 'stop', usage: { prompt_tokens: 12, completion_tokens: 6, cached_tokens: 0 } },
     upstream: {
       method: 'POST',
@@ -36,7 +36,7 @@ runProviderConformance('vertex-ai (Claude)', {
   },
   stream: {
     request: { model: MODEL, messages: MESSAGES },
-    answer: { body: CLAUDE_STREAM },
+    answer: { body: sseFixture('claude-text-stream') },
     expect: { content: 'Olá, wörld!', finish_reason: 'stop', usage: { prompt_tokens: 27, completion_tokens: 7, cached_tokens: 8 } },
     upstream: {
       path: `${PREFIX}/${MODEL}:streamRawPredict`,
@@ -51,7 +51,7 @@ runProviderConformance('vertex-ai (Claude)', {
   },
   toolCalls: {
     request: { model: MODEL, messages: [{ role: 'user', content: 'Weather in Paris and Oslo?' }], tools: [WEATHER_TOOL], tool_choice: 'auto' },
-    answer: { body: CLAUDE_TOOL_ANSWER },
+    answer: { body: jsonFixture('claude-tool-answer') },
     expect: {
       content: 'I will check both.',
       finish_reason: 'tool_calls',
@@ -70,20 +70,20 @@ runProviderConformance('vertex-ai (Claude)', {
   },
   streamToolCalls: {
     request: { model: MODEL, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
-    answer: { body: CLAUDE_TOOL_STREAM },
+    answer: { body: sseFixture('claude-tool-stream') },
     expect: { content: 'Checking.', finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
   },
   errors: [
-    { answer: { status: 529, body: anthropicError('overloaded_error', 'Overloaded') }, expect: { status: 529, retryable: true, message: 'Overloaded' } },
+    { answer: { status: 529, body: jsonFixture('claude-error-overloaded') }, expect: { status: 529, retryable: true, message: 'Overloaded' } },
     {
       // Vertex's own quota error, in google.rpc form, for a Claude model.
-      answer: { status: 429, body: googleError(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model with base model: anthropic-claude-sonnet-4-5.') },
+      answer: { status: 429, body: jsonFixture('claude-error-resource-exhausted') },
       expect: { status: 429, retryable: true, message: /Quota exceeded/ },
     },
-    { answer: { status: 500, body: anthropicError('api_error', 'Internal server error') }, expect: { status: 500, retryable: true, message: 'Internal server error' } },
-    { answer: { status: 400, body: anthropicError('invalid_request_error', 'max_tokens: Field required') }, expect: { status: 400, retryable: false, message: /max_tokens/ } },
+    { answer: { status: 500, body: jsonFixture('claude-error-api') }, expect: { status: 500, retryable: true, message: 'Internal server error' } },
+    { answer: { status: 400, body: jsonFixture('claude-error-invalid') }, expect: { status: 400, retryable: false, message: /max_tokens/ } },
     {
-      answer: { status: 403, body: googleError(403, 'PERMISSION_DENIED', 'Permission \'aiplatform.endpoints.predict\' denied on resource.') },
+      answer: { status: 403, body: jsonFixture('claude-error-permission-denied') },
       expect: { status: 403, retryable: false, message: /aiplatform\.endpoints\.predict/ },
     },
   ],

@@ -1,8 +1,8 @@
 // The Vertex AI adapter with a Gemini model against the provider conformance kit: access-token auth
-// (the target's key as the bearer), recordings in Vertex's Gemini wire format.
+// (the target's key as the bearer), recordings in Vertex's Gemini wire format (test/fixtures/).
 import assert from 'node:assert/strict';
 import { runProviderConformance } from '@waygate/core/testing';
-import { EMBED_ANSWER, GEMINI_ANSWER, GEMINI_STREAM, GEMINI_TOOL_ANSWER, GEMINI_TOOL_STREAM, WEATHER_TOOL, googleError } from './fixtures.js';
+import { WEATHER_TOOL, jsonFixture, sseFixture } from './fixtures.js';
 
 const MESSAGES = [
   { role: 'system', content: 'Be brief.' },
@@ -18,7 +18,7 @@ runProviderConformance('vertex-ai (Gemini)', {
   target: { vertex_project_id: 'conf-proj', vertex_region: 'us-central1' },
   chat: {
     request: { model: 'gemini-2.0-flash', messages: MESSAGES, temperature: 0.2, max_tokens: 50 },
-    answer: { status: 200, body: GEMINI_ANSWER },
+    answer: { status: 200, body: jsonFixture('gemini-text-answer') },
     expect: { content: 'Hello!', finish_reason: 'stop', usage: { prompt_tokens: 19, completion_tokens: 8, total_tokens: 27, cached_tokens: 4 } },
     upstream: {
       method: 'POST',
@@ -34,7 +34,7 @@ runProviderConformance('vertex-ai (Gemini)', {
   },
   stream: {
     request: { model: 'gemini-2.0-flash', messages: MESSAGES },
-    answer: { body: GEMINI_STREAM },
+    answer: { body: sseFixture('gemini-text-stream') },
     expect: { content: 'Hello, wörld 👋!', finish_reason: 'stop', usage: { prompt_tokens: 19, completion_tokens: 5, cached_tokens: 8 } },
     upstream: {
       path: `${PREFIX}/gemini-2.0-flash:streamGenerateContent?alt=sse`,
@@ -44,7 +44,7 @@ runProviderConformance('vertex-ai (Gemini)', {
   },
   toolCalls: {
     request: { model: 'gemini-2.0-flash', messages: [{ role: 'user', content: 'Weather in Paris and Oslo?' }], tools: [WEATHER_TOOL], tool_choice: 'auto' },
-    answer: { body: GEMINI_TOOL_ANSWER },
+    answer: { body: jsonFixture('gemini-tool-answer') },
     expect: {
       content: null,
       finish_reason: 'tool_calls',
@@ -63,12 +63,12 @@ runProviderConformance('vertex-ai (Gemini)', {
   },
   streamToolCalls: {
     request: { model: 'gemini-2.0-flash', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
-    answer: { body: GEMINI_TOOL_STREAM },
+    answer: { body: sseFixture('gemini-tool-stream') },
     expect: { finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
   },
   embeddings: {
     request: { model: 'text-embedding-005', input: ['a', 'b'], dimensions: 3 },
-    answer: { body: EMBED_ANSWER },
+    answer: { body: jsonFixture('embed-answer') },
     expect: { count: 2, dimensions: 3 },
     upstream: {
       path: `${PREFIX}/text-embedding-005:predict`,
@@ -78,27 +78,27 @@ runProviderConformance('vertex-ai (Gemini)', {
   },
   errors: [
     {
-      answer: { status: 429, body: googleError(429, 'RESOURCE_EXHAUSTED', 'Resource exhausted. Please try again later.') },
+      answer: { status: 429, body: jsonFixture('gemini-error-resource-exhausted') },
       expect: { status: 429, retryable: true, message: 'Resource exhausted' },
     },
     {
-      answer: { status: 503, body: googleError(503, 'UNAVAILABLE', 'The service is currently unavailable.') },
+      answer: { status: 503, body: jsonFixture('gemini-error-unavailable') },
       expect: { status: 503, retryable: true, message: /currently unavailable/ },
     },
     {
-      answer: { status: 500, body: googleError(500, 'INTERNAL', 'Internal error encountered.') },
+      answer: { status: 500, body: jsonFixture('gemini-error-internal') },
       expect: { status: 500, retryable: true, message: /Internal error/ },
     },
     {
-      answer: { status: 400, body: googleError(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.') },
+      answer: { status: 400, body: jsonFixture('gemini-error-invalid-argument') },
       expect: { status: 400, retryable: false, message: /invalid argument/ },
     },
     {
-      answer: { status: 401, body: googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.') },
+      answer: { status: 401, body: jsonFixture('gemini-error-unauthenticated') },
       expect: { status: 401, retryable: false, message: /Expected OAuth 2 access token/ },
     },
     {
-      answer: { status: 404, body: googleError(404, 'NOT_FOUND', 'Publisher Model `projects/conf-proj/locations/us-central1/publishers/google/models/gemini-9` was not found or your project does not have access to it.') },
+      answer: { status: 404, body: jsonFixture('gemini-error-not-found') },
       expect: { status: 404, retryable: false, message: /was not found/ },
     },
   ],

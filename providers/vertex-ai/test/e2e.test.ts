@@ -7,8 +7,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startGateway, createLogger } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
-import { CLAUDE_ANSWER, CLAUDE_STREAM, GEMINI_ANSWER, GEMINI_STREAM } from './fixtures.js';
+import { jsonFixture, sseFixture } from './fixtures.js';
 import { serviceAccountJson, testKeys } from './helpers.js';
+
+const GEMINI_ANSWER = jsonFixture('gemini-text-answer');
+const GEMINI_STREAM = sseFixture('gemini-text-stream');
+const CLAUDE_ANSWER = jsonFixture('claude-text-answer');
+const CLAUDE_STREAM = sseFixture('claude-text-stream');
 
 interface Seen {
   method: string;

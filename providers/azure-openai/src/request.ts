@@ -1,5 +1,5 @@
 import { badRequest, ErrorCode } from '@waygate/core';
-import type { BuildInput, Endpoint, EndpointAdapter, ProviderAdapter, SSEEvent, StreamTransformer, UpstreamRequest } from '@waygate/core';
+import type { BuildInput, Endpoint, UpstreamRequest } from '@waygate/core';
 import { createOpenAIWireAdapter, targetOption } from '@waygate/provider-openai';
 
 /** The api-version used when none is given: a current GA version of the data-plane API. */
@@ -88,86 +88,18 @@ const wire = createOpenAIWireAdapter({
   headers: (input) => ({ 'openai-beta': targetOption(input, 'openai_beta', 'openai-beta') }),
 });
 
-function azureEndpoint(name: Endpoint): EndpointAdapter {
+/** The build() of an endpoint: OpenAI's wire request at Azure's URL, with an Entra token instead of the key when one is given. */
+export function azureRequest(name: Endpoint): (input: BuildInput) => UpstreamRequest {
   const inner = wire.endpoints[name]!;
-  return {
-    build(input: BuildInput): UpstreamRequest {
-      const opts = azureOptions(input);
-      const url = azureURL(input, name, opts);
-      const req = inner.build(input);
-      req.url = url;
-      if (opts.adToken) {
-        delete req.headers['api-key'];
-        req.headers['authorization'] = `Bearer ${opts.adToken}`;
-      }
-      return req;
-    },
-    ...(name === 'chat.completions' || name === 'completions' ? { createStreamTransformer: () => new AzureStreamTransformer() } : {}),
+  return (input: BuildInput): UpstreamRequest => {
+    const opts = azureOptions(input);
+    const url = azureURL(input, name, opts);
+    const req = inner.build(input);
+    req.url = url;
+    if (opts.adToken) {
+      delete req.headers['api-key'];
+      req.headers['authorization'] = `Bearer ${opts.adToken}`;
+    }
+    return req;
   };
 }
-
-/**
- * Azure's streams are OpenAI's with one quirk: the first event is a chunk with `object: ""`, no
- * choices and the prompt's `prompt_filter_results`. That chunk is held and its filter results are
- * attached to the next chunk (so it does not count as content, and a failure before the first token
- * can still be retried); a lone one is sent as a proper `chat.completion.chunk`. Everything else is
- * relayed as it came. A stream that closes without `[DONE]` is reported as interrupted.
- */
-export class AzureStreamTransformer implements StreamTransformer {
-  #pendingFilter: unknown;
-  #done = false;
-
-  transform(ev: SSEEvent): SSEEvent | SSEEvent[] | undefined {
-    if (this.#done) return undefined;
-    if (ev.data === '[DONE]') {
-      this.#done = true;
-      const out = this.#releaseFilter();
-      return out ? [out, { data: '[DONE]' }] : { data: '[DONE]' };
-    }
-    if (ev.data.indexOf('prompt_filter_results') === -1 && this.#pendingFilter === undefined) return ev;
-    let chunk: Record<string, unknown>;
-    try {
-      chunk = JSON.parse(ev.data);
-    } catch {
-      return ev;
-    }
-    if (!chunk || typeof chunk !== 'object' || Array.isArray(chunk)) return ev;
-    const onlyFilter = Array.isArray(chunk.choices) && chunk.choices.length === 0 && !chunk.usage && chunk.prompt_filter_results !== undefined;
-    if (onlyFilter && this.#pendingFilter === undefined) {
-      this.#pendingFilter = chunk.prompt_filter_results;
-      return undefined;
-    }
-    if (this.#pendingFilter !== undefined) {
-      if (chunk.prompt_filter_results === undefined) chunk.prompt_filter_results = this.#pendingFilter;
-      this.#pendingFilter = undefined;
-    }
-    if (chunk.object !== 'chat.completion.chunk' && chunk.object !== 'text_completion') chunk.object = 'chat.completion.chunk';
-    return { data: JSON.stringify(chunk) };
-  }
-
-  flush(): SSEEvent | SSEEvent[] | undefined {
-    if (this.#done) return undefined;
-    const out = this.#releaseFilter();
-    if (out) return out;
-    throw new Error('the upstream closed the stream without [DONE]');
-  }
-
-  #releaseFilter(): SSEEvent | undefined {
-    if (this.#pendingFilter === undefined) return undefined;
-    const chunk = { id: '', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: '', choices: [], prompt_filter_results: this.#pendingFilter };
-    this.#pendingFilter = undefined;
-    return { data: JSON.stringify(chunk) };
-  }
-}
-
-/** The Azure OpenAI adapter: OpenAI's wire format at Azure's URLs, with `api-key` or Entra auth. */
-export const azureOpenAI: ProviderAdapter = {
-  id: 'azure-openai',
-  displayName: 'Azure OpenAI',
-  baseURL: AZURE_HOST_TEMPLATE,
-  endpoints: {
-    'chat.completions': azureEndpoint('chat.completions'),
-    completions: azureEndpoint('completions'),
-    embeddings: azureEndpoint('embeddings'),
-  },
-};

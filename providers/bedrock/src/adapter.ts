@@ -1,0 +1,37 @@
+import type { EndpointAdapter, ProviderAdapter } from '@waygate/core';
+import { buildEmbeddings, mapEmbeddings } from './embeddings.js';
+import { mapBedrockError } from './errors.js';
+import { decodeEventStream } from './eventstream.js';
+import { isObj } from './json.js';
+import { DEFAULT_BASE_URL, buildChat } from './request.js';
+import { toOpenAIResponse } from './response.js';
+import { BedrockStreamTransformer } from './stream.js';
+
+/**
+ * Amazon Bedrock Runtime behind Waygate's canonical (OpenAI) format: chat completions through the
+ * Converse API (`POST /model/{modelId}/converse` and `/converse-stream`), embeddings through
+ * `InvokeModel` (Titan text embeddings). Requests are signed with SigV4 (or sent with a Bedrock API
+ * key as a Bearer token); streams arrive in AWS's binary event-stream framing.
+ */
+
+export const chatCompletions: EndpointAdapter = {
+  build: buildChat,
+  mapResponse: (json, input) => (isObj(json) ? toOpenAIResponse(json, input) : json),
+  decodeStream: decodeEventStream,
+  createStreamTransformer: (input) => new BedrockStreamTransformer(input),
+  mapError: mapBedrockError,
+};
+
+export const embeddings: EndpointAdapter = {
+  build: buildEmbeddings,
+  mapResponse: mapEmbeddings,
+  mapError: mapBedrockError,
+};
+
+/** The Bedrock provider adapter. */
+export const bedrock: ProviderAdapter = {
+  id: 'bedrock',
+  displayName: 'Amazon Bedrock',
+  baseURL: DEFAULT_BASE_URL,
+  endpoints: { 'chat.completions': chatCompletions, embeddings },
+};

@@ -1,0 +1,37 @@
+import type { EndpointAdapter, ProviderAdapter } from '@waygate/core';
+import { buildEmbeddings, toOpenAIEmbeddings } from './embeddings.js';
+import { mapGoogleError } from './errors.js';
+import { isObj } from './json.js';
+import { GOOGLE_BASE_URL, buildChat } from './request.js';
+import { toOpenAIResponse } from './response.js';
+import { GoogleStreamTransformer } from './stream.js';
+
+/**
+ * Google's Gemini API behind Waygate's canonical (OpenAI chat.completions) format: requests are
+ * translated to `POST /models/{model}:generateContent` (or `:streamGenerateContent?alt=sse`), answers
+ * and event streams back to OpenAI's shapes; embeddings go to `:batchEmbedContents`.
+ */
+
+export const chatCompletions: EndpointAdapter = {
+  build: buildChat,
+  mapResponse: (json, input) => (isObj(json) ? toOpenAIResponse(json, input.body?.model) : json),
+  createStreamTransformer: (input) => {
+    const so = input.body?.stream_options;
+    return new GoogleStreamTransformer(isObj(so) && so.include_usage === true, String(input.body?.model ?? ''));
+  },
+  mapError: mapGoogleError,
+};
+
+export const embeddings: EndpointAdapter = {
+  build: buildEmbeddings,
+  mapResponse: (json, input) => (isObj(json) ? toOpenAIEmbeddings(json, input.body?.model, input.body?.encoding_format) : json),
+  mapError: mapGoogleError,
+};
+
+/** The Google (Gemini API) provider adapter. */
+export const google: ProviderAdapter = {
+  id: 'google',
+  displayName: 'Google Gemini',
+  baseURL: GOOGLE_BASE_URL,
+  endpoints: { 'chat.completions': chatCompletions, embeddings },
+};

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/** The endpoints an OpenAI-compatible provider can serve; a preset from the options serves all of them unless it names some. */
+export const ENDPOINTS = ['chat.completions', 'completions', 'embeddings', 'models'] as const;
+
+/** The plugin's options. */
+export const optionsSchema = z.strictObject({
+  /** Only register these preset slugs (default: all). */
+  only: z.array(z.string().min(1)).optional(),
+  /** More OpenAI-compatible providers, by slug: `{ "my-llm": { "base_url": "https://llm.example.com/v1" } }`. */
+  presets: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'a slug of lower-case letters, digits, ".", "_" or "-"'),
+      z.strictObject({
+        base_url: z.url({ protocol: /^https?$/ }).optional(),
+        display_name: z.string().optional(),
+        endpoints: z.array(z.enum(ENDPOINTS)).min(1).optional(),
+      }),
+    )
+    .default({}),
+});
+
+export type OpenAICompatibleOptions = z.output<typeof optionsSchema>;
