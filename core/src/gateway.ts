@@ -49,6 +49,12 @@ export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
     const entries = [...defaults, ...loaded.config.plugins];
     await loadPlugins(kernel, entries, loaded.baseDir, loaded.config.server.pluginSetupTimeoutMs);
     kernel.seal();
+    if (kernel.endpoints.ids().length === 0) {
+      const example = BUNDLED_PLUGINS.find((m) => m.endsWith('/openai-api')) ?? 'an endpoint plugin';
+      throw new ConfigError(
+        `No loaded plugin registers a client-facing endpoint (a plugin of kind "endpoint"), so every route would answer 404; with "defaultPlugins": false, list one in "plugins", e.g. ${example}`,
+      );
+    }
     const server = await createServer(kernel).listen(opts.port ?? loaded.config.server.port, opts.host ?? loaded.config.server.host);
     return {
       kernel,

@@ -380,6 +380,13 @@ describe('plugins (end to end)', function () {
       expect(err.message).to.include('loaded twice');
     });
 
+    it('refuses to start when no loaded plugin serves any endpoint (defaultPlugins false, no endpoint plugin)', async () => {
+      const err = await refused({ config: { defaultPlugins: false, plugins: ['@waygate/provider-openai'] } });
+      expect(err).to.be.instanceOf(ConfigError);
+      expect(err.message).to.include('No loaded plugin registers a client-facing endpoint');
+      expect(err.message).to.include('@waygate/openai-api');
+    });
+
     it('skips an entry with "enabled": false without loading it', async () => {
       const gw = await start({ baseDir: REFUSALS, config: { plugins: [{ module: './future-core.js', enabled: false }] } });
       expect(gw.kernel.plugins.map((p) => p.name)).to.not.include('acme-future-plugin');
