@@ -11,7 +11,8 @@ import { unknownProvider } from './routing.js';
  * | Waygate                     | Portkey                       | meaning                                   |
  * |-----------------------------|-------------------------------|-------------------------------------------|
  * | x-waygate-config            | x-portkey-config              | routing config JSON                        |
- * | x-waygate-provider          | x-portkey-provider            | provider slug (simple form)                |
+ * | x-waygate-provider          | x-portkey-provider            | provider slug (simple form; also the leaf  |
+ * |                             |                               | of a config without provider or targets)   |
  * | x-waygate-custom-host       | x-portkey-custom-host         | base URL override                          |
  * | x-waygate-metadata          | x-portkey-metadata            | JSON object for routing and logs           |
  * | x-waygate-trace-id          | x-portkey-trace-id            | echoed back; defaults to the request id    |
@@ -56,16 +57,7 @@ export function resolveRequestConfig(ctx: RequestContext): void {
 
   let config: ConfigNode;
   if (rawConfig !== undefined) {
-    // Clients send the same config over and over: parse, validate and check it once per distinct
-    // string (bounded). The cached node is shared, so nothing downstream may mutate it.
-    const cached = configCache.get(rawConfig);
-    if (cached) config = cached;
-    else {
-      config = parseConfigHeader(rawConfig, configHeaderName);
-      checkNodes(ctx, config, 'config');
-      if (configCache.size >= MAX_CACHED_CONFIGS) configCache.delete(configCache.keys().next().value!);
-      configCache.set(rawConfig, config);
-    }
+    config = headerConfig(ctx, rawConfig, configHeaderName, provider?.trim(), customHost);
     ctx.configSource = 'header';
   } else if (provider !== undefined) {
     config = { provider: provider.trim() };
@@ -80,12 +72,15 @@ export function resolveRequestConfig(ctx: RequestContext): void {
         'or a routing config in x-waygate-config (or x-portkey-config), or set "routing" in the gateway config file',
     );
   }
-  if (customHost !== undefined) {
+  // (A config header's node has the custom host in it already.)
+  if (customHost !== undefined && ctx.configSource !== 'header') {
     if (ctx.configSource === 'provider-header') config.custom_host = customHost;
-    else config = { ...config, custom_host: customHost };
-    if (ctx.configSource === 'file') ctx.configSource = 'header';
-  }
-  if (ctx.configSource === 'provider-header' || customHost !== undefined) checkNodes(ctx, config, 'config');
+    else {
+      config = { ...config, custom_host: customHost };
+      ctx.configSource = 'header';
+    }
+    checkNodes(ctx, config, 'config');
+  } else if (ctx.configSource === 'provider-header') checkNodes(ctx, config, 'config');
   ctx.config = config;
 
   const trace = header(ctx, 'trace-id');
@@ -117,15 +112,59 @@ function positiveMs(value: string, name: string): number {
   return ms;
 }
 
-function parseConfigHeader(raw: string, headerName: string): ConfigNode {
-  let json: unknown;
+/**
+ * The node a config header stands for. Clients send the same config over and over: it is parsed,
+ * validated and checked once per distinct (config, custom host header, and for a config without a
+ * provider the provider header) and then served from a bounded cache. The cached node is shared, so
+ * nothing downstream may mutate it; it never holds the request's key (that is read per request).
+ *
+ * A config with neither `provider` nor `targets` (only hooks or guardrails, `retry`, `cache`,
+ * `request_timeout`, ...) is Portkey's way of putting policy over the provider the headers name:
+ * that provider becomes the config's leaf, called with the request's key (Authorization) and custom
+ * host. Without a provider header such a config is a 400 that says where a provider can be named.
+ */
+function headerConfig(ctx: RequestContext, raw: string, headerName: string, provider: string | undefined, customHost: string | undefined): ConfigNode {
+  const plainKey = `\u0000${customHost ?? ''}\u0000${raw}`;
+  const cached = configCache.get(plainKey) ?? (provider !== undefined ? configCache.get(provider + plainKey) : undefined);
+  if (cached) return cached;
+  const json = parseConfigJson(raw, headerName);
+  let key = plainKey;
+  if (json !== null && typeof json === 'object' && !Array.isArray(json) && !('provider' in json) && !('targets' in json)) {
+    if (provider === undefined) {
+      const [own, other] = headerName.startsWith('x-portkey-') ? ['x-portkey-provider', 'x-waygate-provider'] : ['x-waygate-provider', 'x-portkey-provider'];
+      throw badRequest(
+        ErrorCode.MISSING_PROVIDER,
+        `${headerName} names no provider (it has neither "provider" nor "targets") and the request names none either: ` +
+          `send the provider in ${own} (or ${other}) with its key in Authorization: Bearer <provider key>, or name it in the config ("provider": "openai")`,
+        headerName,
+      );
+    }
+    if (!ctx.kernel.providers.has(provider)) {
+      throw unknownProvider(ctx, provider, ctx.headers['x-waygate-provider'] !== undefined ? 'x-waygate-provider' : 'x-portkey-provider');
+    }
+    (json as Record<string, unknown>).provider = provider;
+    key = provider + plainKey;
+  }
+  let node = validateConfig(json, headerName);
+  // The custom host header wins over the config's own, as in Portkey.
+  if (customHost !== undefined) node = { ...node, custom_host: customHost };
+  checkNodes(ctx, node, 'config');
+  if (configCache.size >= MAX_CACHED_CONFIGS) configCache.delete(configCache.keys().next().value!);
+  configCache.set(key, node);
+  return node;
+}
+
+function parseConfigJson(raw: string, headerName: string): unknown {
   try {
-    json = JSON.parse(raw);
+    return JSON.parse(raw);
   } catch (err) {
     const hint = /^pc-/.test(raw.trim()) ? ' (saved config ids are a hosted Portkey feature; send the config JSON itself)' : '';
     // The parser's message quotes the text around the fault, which may be a key: give the position only.
     throw badRequest(ErrorCode.INVALID_CONFIG, `${headerName} is not valid JSON${jsonErrorAt(err)}${hint}`, headerName);
   }
+}
+
+function validateConfig(json: unknown, headerName: string): ConfigNode {
   const parsed = ConfigNodeSchema.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
