@@ -3,11 +3,13 @@
 // when @waygate/guardrail-default is not built in this tree.
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { createLogger, startGateway } from '@waygate/core';
+import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { FakeUpstream } from './upstream.js';
-import { GUARDRAILS, chatBody, post, streamedText } from './support.js';
+import { GUARDRAILS, LogCapture, chatBody, post, streamedText } from './support.js';
 
 function defaultChecksBuilt(): boolean {
   try {
@@ -21,15 +23,17 @@ describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config
   this.timeout(10_000);
   let up: FakeUpstream;
   let gw: Gateway;
+  let logs: LogCapture;
 
   before(async function () {
     if (!defaultChecksBuilt()) this.skip();
     up = await FakeUpstream.start();
+    logs = new LogCapture();
     gw = await startGateway({
       config: { defaultPlugins: false, plugins: ['@waygate/provider-openai', GUARDRAILS, '@waygate/guardrail-default'] },
       port: 0,
       host: '127.0.0.1',
-      logger: createLogger({ level: 'silent' }),
+      logger: logs.logger,
     });
   });
   after(async () => {
@@ -137,6 +141,107 @@ describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config
       expect(res.json.error.code).to.equal('missing_provider');
       expect(res.json.error.message).to.include('x-portkey-provider');
       expect(up.hits()).to.equal(0);
+    });
+  });
+
+  describe('parameters Portkey ignores', () => {
+    /** A webhook and log collector on loopback: the webhook passes everything. */
+    let hook: http.Server;
+    let hookUrl = '';
+    before(async () => {
+      hook = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end('{"verdict":true}');
+        });
+      });
+      await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+      hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}`;
+    });
+    after(async () => {
+      hook?.closeAllConnections();
+      await new Promise((resolve) => hook?.close(resolve));
+    });
+    const ignoredLines = () => logs.records().filter((r) => r.msg.startsWith('guardrail parameters ignored'));
+
+    it('`not: false` on checks that have no `not` (contains, jsonKeys, webhook, log) is accepted, without a warning', async () => {
+      const before = ignoredLines().length;
+      up.reply = 'Here: {"name": "x", "age": 3} friend';
+      const config = up.leaf('a', {
+        input_guardrails: [{ 'default.webhook': { webhookURL: `${hookUrl}/hook`, not: false } }],
+        output_guardrails: [
+          { 'default.contains': { words: ['friend'], operator: 'any', not: false } },
+          { 'default.jsonKeys': { keys: ['name'], operator: 'any', not: false } },
+          { 'default.log': { logURL: `${hookUrl}/log`, not: false } },
+        ],
+      });
+      const res = await post(gw.url, config, chatBody('hi'));
+      expect(res.status, JSON.stringify(res.json)).to.equal(200);
+      expect(res.json.hook_results.before_request_hooks.map((h: any) => h.verdict)).to.deep.equal([true]);
+      expect(res.json.hook_results.after_request_hooks.map((h: any) => h.verdict)).to.deep.equal([true, true, true]);
+      expect(ignoredLines().length).to.equal(before);
+    });
+
+    it('an extra parameter a check does not define is ignored with a warning naming it (once per config), not a 400', async () => {
+      const config = up.leaf('a', { output_guardrails: [{ 'default.contains': { words: ['friend'], operator: 'any', caseSensitive: true }, deny: true }] });
+      for (let i = 0; i < 2; i++) {
+        const res = await post(gw.url, config, chatBody('hi'));
+        expect(res.status).to.equal(200);
+        expect(res.json.hook_results.after_request_hooks[0]).to.include({ verdict: true });
+      }
+      const lines = ignoredLines().filter((r) => (r.ignored as string[]).includes('caseSensitive'));
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.include({ level: 'warn', check: 'default.contains', where: 'config.output_guardrails[0]["default.contains"]' });
+      expect(lines[0]!.msg).to.include('strictParameters');
+    });
+
+    it('`not: true` on a check without `not` is ignored as Portkey does (the verdict is not inverted), with a warning saying so', async () => {
+      const config = up.leaf('a', { output_guardrails: [{ 'default.contains': { words: ['friend'], operator: 'any', not: true }, deny: true }] });
+      const res = await post(gw.url, config, chatBody('hi'));
+      expect(res.status).to.equal(200);
+      expect(res.json.hook_results.after_request_hooks[0]).to.include({ verdict: true });
+      const line = ignoredLines().find((r) => r.where === 'config.output_guardrails[0]["default.contains"]' && (r.ignored as string[]).includes('not'));
+      expect(line?.msg).to.include('not inverted');
+    });
+
+    it('mistakes are still refused: a wrong type, a missing required parameter', async () => {
+      const wrong = await post(gw.url, up.leaf('a', { output_guardrails: [{ 'default.contains': { words: 'friend' } }] }), chatBody('hi'));
+      expect(wrong.status).to.equal(400);
+      expect(wrong.json.error.param).to.equal('config.output_guardrails[0]["default.contains"]');
+      expect(wrong.json.error.message).to.include('.words');
+      const missing = await post(gw.url, up.leaf('a', { input_guardrails: [{ 'default.regexMatch': { not: false } }] }), chatBody('hi'));
+      expect(missing.status).to.equal(400);
+      expect(missing.json.error.message).to.include('.rule');
+      expect(up.hits()).to.equal(0);
+    });
+
+    describe('with the option strictParameters: true', () => {
+      let strict: Gateway;
+      before(async () => {
+        strict = await startGateway({
+          config: { defaultPlugins: false, plugins: ['@waygate/provider-openai', { module: GUARDRAILS, options: { strictParameters: true } }, '@waygate/guardrail-default'] },
+          port: 0,
+          host: '127.0.0.1',
+          logger: new LogCapture().logger,
+        });
+      });
+      after(async () => {
+        await strict?.close(0);
+      });
+
+      it('an extra parameter, or `not: true` where the check has no `not`, is a 400 naming it; `not: false` is still accepted', async () => {
+        const extra = await post(strict.url, up.leaf('a', { output_guardrails: [{ 'default.contains': { words: ['x'], caseSensitive: true } }] }), chatBody('hi'));
+        expect(extra.status).to.equal(400);
+        expect(extra.json.error.code).to.equal('invalid_config');
+        expect(extra.json.error.message).to.include('caseSensitive');
+        const notTrue = await post(strict.url, up.leaf('a', { output_guardrails: [{ 'default.jsonKeys': { keys: ['a'], operator: 'any', not: true } }] }), chatBody('hi'));
+        expect(notTrue.status).to.equal(400);
+        expect(notTrue.json.error.message).to.include('"not"');
+        expect(up.hits()).to.equal(0);
+        const ok = await post(strict.url, up.leaf('a', { output_guardrails: [{ 'default.contains': { words: ['friend'], operator: 'any', not: false } }] }), chatBody('hi'));
+        expect(ok.status).to.equal(200);
+      });
     });
   });
 });
