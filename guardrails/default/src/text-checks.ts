@@ -180,16 +180,22 @@ export const characterCount = defineCheck({
 // ---------------------------------------------------------------------------------------------
 // Shape of the text
 
-/** The text ends with `suffix` (trailing whitespace ignored); `not` inverts. */
+/**
+ * The text ends with `suffix`, or with `suffix` and one final period (Portkey's rule: "... HarryPortkey."
+ * ends with "HarryPortkey"); trailing whitespace is ignored. `not` inverts.
+ */
 export const endsWith = defineCheck({
   id: 'endsWith',
   params: z.strictObject({ suffix: z.string().min(1, 'suffix is empty'), not }),
   run({ params, ...input }) {
     const text = textOf(input);
-    const ends = text.endsWith(params.suffix) || text.trimEnd().endsWith(params.suffix);
+    const { suffix } = params;
+    const exact = text.endsWith(suffix) || text.trimEnd().endsWith(suffix);
+    const period = !exact && text.trimEnd().endsWith(`${suffix}.`);
+    const ends = exact || period;
     return {
       verdict: ends !== params.not,
-      data: { explanation: `The text ${ends ? 'ends' : 'does not end'} with the suffix.`, endsWith: ends },
+      data: { explanation: `The text ${ends ? 'ends' : 'does not end'} with the suffix${period ? ' (before a final period)' : ''}.`, endsWith: ends },
     };
   },
 });

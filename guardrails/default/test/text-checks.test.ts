@@ -216,6 +216,15 @@ describe('default text checks', () => {
       expect((await run(endsWith, { suffix: 'Thanks!' }, answer('All done.'))).verdict).to.equal(false);
       expect((await run(endsWith, { suffix: 'Thanks!', not: true }, answer('All done.'))).verdict).to.equal(true);
     });
+    it('accepts the suffix followed by one final period, as Portkey does', async () => {
+      const r = await run(endsWith, { suffix: 'HarryPortkey' }, answer('Hello from HarryPortkey.'));
+      expect(r.verdict).to.equal(true);
+      expect((r.data as { explanation: string }).explanation).to.include('final period');
+      expect((await run(endsWith, { suffix: 'HarryPortkey' }, answer('Hello from HarryPortkey.\n'))).verdict).to.equal(true);
+      expect((await run(endsWith, { suffix: 'HarryPortkey', not: true }, answer('Hello from HarryPortkey.'))).verdict).to.equal(false);
+      expect((await run(endsWith, { suffix: 'HarryPortkey' }, answer('Hello from HarryPortkey..'))).verdict).to.equal(false);
+      expect((await run(endsWith, { suffix: 'HarryPortkey' }, answer('Hello from HarryPortkey!'))).verdict).to.equal(false);
+    });
     it('rejects an empty or missing suffix', () => {
       expect(rejects(endsWith, {})).to.match(/suffix/);
       expect(rejects(endsWith, { suffix: '' })).to.match(/empty/);
