@@ -173,11 +173,17 @@ function prefixed(content: unknown, prefix: string): unknown {
   return prefix;
 }
 
+/** Portkey's test of empty content for `onlyIfEmpty`: blank text, or no parts at all. */
+function isEmptyContent(content: unknown): boolean {
+  return (typeof content === 'string' && content.trim().length === 0) || (Array.isArray(content) && content.length === 0);
+}
+
 /**
  * A list of role messages with the prefix applied, Portkey's way: the first message with the role
- * gets the prefix in front (`addToExisting`), or a new message with the prefix is put before it
- * (`addToExisting: false`); with `onlyIfEmpty`, only a request with no such message is changed.
- * Without one, a new message is added: first for system and developer, last otherwise.
+ * gets the prefix in front of its content (`addToExisting`), or a new message with the prefix is put
+ * before it (`addToExisting: false`); with `onlyIfEmpty`, only when that content is empty (blank
+ * text or no parts). Without such a message, one is added (whatever `onlyIfEmpty`): first for system
+ * and developer, last otherwise.
  */
 function prefixMessages(messages: unknown[], p: AddPrefix): { messages: unknown[]; changed: string } | undefined {
   const i = messages.findIndex((m) => isPlainObject(m) && m.role === p.applyToRole);
@@ -188,23 +194,22 @@ function prefixMessages(messages: unknown[], p: AddPrefix): { messages: unknown[
     else out.push(fresh);
     return { messages: out, changed: 'added a message' };
   }
-  if (p.onlyIfEmpty) return undefined;
+  const m = messages[i] as Json;
+  if (p.onlyIfEmpty && !isEmptyContent(m.content)) return undefined;
   if (!p.addToExisting) {
     out.splice(i, 0, fresh);
     return { messages: out, changed: 'inserted a message' };
   }
-  const m = messages[i] as Json;
   out[i] = { ...m, content: prefixed(m.content, p.prefix) };
   return { messages: out, changed: 'prefixed a message' };
 }
 
-/** Anthropic's `system` (a string or text blocks) with the prefix applied. */
+/** Anthropic's `system` (a string or text blocks) with the prefix applied, by the same rules. */
 function prefixSystem(system: unknown, p: AddPrefix): { system: unknown; changed: string } | undefined {
-  const empty = system === undefined || system === null || system === '' || (Array.isArray(system) && system.length === 0);
-  if (empty) return { system: p.prefix, changed: 'added a system prompt' };
-  if (p.onlyIfEmpty) return undefined;
+  if (system === undefined || system === null) return { system: p.prefix, changed: 'added a system prompt' };
+  if (p.onlyIfEmpty && !isEmptyContent(system)) return undefined;
   if (p.addToExisting) return { system: prefixed(system, p.prefix), changed: 'prefixed the system prompt' };
-  const blocks = typeof system === 'string' ? [{ type: 'text', text: system }] : Array.isArray(system) ? system : [];
+  const blocks = typeof system === 'string' ? (system ? [{ type: 'text', text: system }] : []) : Array.isArray(system) ? system : [];
   return { system: [{ type: 'text', text: p.prefix }, ...blocks], changed: 'inserted a system block' };
 }
 
@@ -243,7 +248,7 @@ export const addPrefix = defineCheck({
     } else {
       return skip(`${endpoint} requests have no messages or text prompt to prefix`);
     }
-    if (!transformed) return skip(`a ${params.applyToRole} message already exists and onlyIfEmpty is set`);
+    if (!transformed) return skip(`the ${params.applyToRole} content is not empty and onlyIfEmpty is set`);
     return {
       verdict: true,
       data: { explanation: `Applied the prefix: ${changed}.`, applyToRole: params.applyToRole, addToExisting: params.addToExisting, onlyIfEmpty: params.onlyIfEmpty },

@@ -133,6 +133,27 @@ describe('default request checks', () => {
       const added = await run(addPrefix, { prefix: 'You are kind.', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'm', messages: [messages[1]] } });
       expect((added.transformedJson as any).messages).to.deep.equal([{ role: 'system', content: 'You are kind.' }, messages[1]]);
     });
+    it('onlyIfEmpty (Portkey\'s code, not its manifest): also prefixes a message of the role whose content is empty', async () => {
+      const empty = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'm', messages: [{ role: 'user', content: '' }] } });
+      expect((empty.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: 'P: ' }]);
+      const blank = [{ role: 'system', content: '  ' }, { role: 'user', content: 'x' }];
+      const sys = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'm', messages: blank } });
+      expect((sys.transformedJson as any).messages).to.deep.equal([{ role: 'system', content: 'P:   ' }, blank[1]]);
+      const noParts = [{ role: 'user', content: [] }, { role: 'assistant', content: 'a' }];
+      const parts = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'm', messages: noParts } });
+      expect((parts.transformedJson as any).messages[0]).to.deep.equal({ role: 'user', content: [{ type: 'text', text: 'P: ' }] });
+      const before = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true, addToExisting: false }, { json: { model: 'm', messages: [{ role: 'user', content: '' }] } });
+      expect((before.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: 'P: ' }, { role: 'user', content: '' }]);
+      // Content that is not empty is left alone.
+      const full = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'm', messages: [{ role: 'user', content: 'x' }] } });
+      expect(full.transformedJson).to.equal(undefined);
+      const anth = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'c', messages: [{ role: 'user', content: '' }] }, endpoint: 'messages' });
+      expect((anth.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: 'P: ' }]);
+      const anthSystem = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'c', system: '', messages: [] }, endpoint: 'messages' });
+      expect((anthSystem.transformedJson as any).system).to.equal('P: ');
+      const keptSystem = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'c', system: 'Be brief.', messages: [] }, endpoint: 'messages' });
+      expect(keptSystem.transformedJson).to.equal(undefined);
+    });
     it('Anthropic messages: system goes to the system field (string or blocks)', async () => {
       const anth = { model: 'claude', system: 'Be brief.', messages: [{ role: 'user', content: 'Hi' }] };
       const r = await run(addPrefix, { prefix: 'Policy. ', applyToRole: 'system' }, { json: anth, endpoint: 'messages' });
