@@ -160,15 +160,17 @@ const AddPrefixParams = z.strictObject({
 type AddPrefix = z.output<typeof AddPrefixParams>;
 type Json = Record<string, unknown>;
 
-/** Content (a string, an array of parts or blocks, or nothing) with the prefix in front. */
+/**
+ * Content (a string, an array of parts or blocks, or nothing) with the prefix in front, Portkey's way:
+ * when the first part is text, the prefix goes in front of its text; otherwise (an image first, or no
+ * parts) a new text part holding the prefix is inserted before the others.
+ */
 function prefixed(content: unknown, prefix: string): unknown {
   if (typeof content === 'string') return prefix + content;
   if (Array.isArray(content)) {
-    const i = content.findIndex((p) => isPlainObject(p) && p.type === 'text' && typeof p.text === 'string');
-    if (i === -1) return [{ type: 'text', text: prefix }, ...content];
-    const out = content.slice();
-    out[i] = { ...(content[i] as Json), text: prefix + ((content[i] as Json).text as string) };
-    return out;
+    const first = content[0];
+    if (isPlainObject(first) && first.type === 'text') return [{ ...first, text: prefix + (typeof first.text === 'string' ? first.text : '') }, ...content.slice(1)];
+    return [{ type: 'text', text: prefix }, ...content];
   }
   return prefix;
 }
@@ -183,12 +185,13 @@ function isEmptyContent(content: unknown): boolean {
  * gets the prefix in front of its content (`addToExisting`), or a new message with the prefix is put
  * before it (`addToExisting: false`); with `onlyIfEmpty`, only when that content is empty (blank
  * text or no parts). Without such a message, one is added (whatever `onlyIfEmpty`): first for system
- * and developer, last otherwise.
+ * and developer, last otherwise. A new message's content is a string, or a text block for Anthropic's
+ * `messages` (as Portkey writes it).
  */
-function prefixMessages(messages: unknown[], p: AddPrefix): { messages: unknown[]; changed: string } | undefined {
+function prefixMessages(messages: unknown[], p: AddPrefix, blocks: boolean): { messages: unknown[]; changed: string } | undefined {
   const i = messages.findIndex((m) => isPlainObject(m) && m.role === p.applyToRole);
   const out = messages.slice();
-  const fresh = { role: p.applyToRole, content: p.prefix };
+  const fresh = { role: p.applyToRole, content: blocks ? [{ type: 'text', text: p.prefix }] : p.prefix };
   if (i === -1) {
     if (p.applyToRole === 'system' || p.applyToRole === 'developer') out.unshift(fresh);
     else out.push(fresh);
@@ -235,11 +238,11 @@ export const addPrefix = defineCheck({
         const r = prefixSystem(json.system, params);
         if (r) [transformed, changed] = [{ ...json, system: r.system }, r.changed];
       } else {
-        const r = prefixMessages(json.messages, params);
+        const r = prefixMessages(json.messages, params, true);
         if (r) [transformed, changed] = [{ ...json, messages: r.messages }, r.changed];
       }
     } else if (Array.isArray(json.messages)) {
-      const r = prefixMessages(json.messages, params);
+      const r = prefixMessages(json.messages, params, false);
       if (r) [transformed, changed] = [{ ...json, messages: r.messages }, r.changed];
     } else if (typeof json.prompt === 'string') {
       [transformed, changed] = [{ ...json, prompt: params.prefix + json.prompt }, 'prefixed the prompt'];
