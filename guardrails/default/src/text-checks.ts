@@ -41,10 +41,30 @@ export const regexMatch = defineCheck({
   },
 });
 
+/** Portkey's regexReplace also takes a rule written as a literal, `/pattern/flags`. */
+const REGEX_LITERAL = /^\/(.+?)\/([gimsuyd]*)$/;
+
+/**
+ * A rule as a pattern and flags: `/pattern/flags` is unwrapped as Portkey does (`g` and `d` change
+ * nothing here: every match is replaced, and indices are not reported), other rules are the pattern.
+ */
+function splitLiteral(rule: string, flags: string, ctx: z.RefinementCtx): { source: string; flags: string } | undefined {
+  const m = REGEX_LITERAL.exec(rule);
+  if (!m) return { source: rule, flags };
+  if (m[2]!.includes('y')) {
+    ctx.addIssue({ code: 'custom', message: 'the sticky flag (y) is not supported in a rule', path: ['rule'], input: rule });
+    return undefined;
+  }
+  const extra = [...new Set(m[2]!.replace(/[gd]/g, ''))].filter((f) => !flags.includes(f)).join('');
+  return { source: m[1]!, flags: flags + extra };
+}
+
 const RegexReplaceParams = z
   .strictObject({ rule: regexRule, flags: regexFlags, redactText: z.string().default('[REDACTED]'), failOnDetection: z.boolean().default(false) })
   .transform((p, ctx) => {
-    const regex = compileRule(p.rule, p.flags + 'g', ctx);
+    const rule = splitLiteral(p.rule, p.flags, ctx);
+    if (!rule) return z.NEVER;
+    const regex = compileRule(rule.source, rule.flags + 'g', ctx);
     if (!regex) return z.NEVER;
     if (regex.test('')) {
       regex.lastIndex = 0;
@@ -52,13 +72,14 @@ const RegexReplaceParams = z
       return z.NEVER;
     }
     // The first match alone (no `g`), for deciding early on a stream.
-    const first = compileRule(p.rule, p.flags, ctx)!;
+    const first = compileRule(rule.source, rule.flags, ctx)!;
     return { ...p, regex, first };
   });
 
 /**
  * A mutator: replaces every match of `rule` with `redactText` (`$&`, `$1`… work as in JavaScript's
- * String.replace). Passes unless `failOnDetection` is set and something matched.
+ * String.replace). Passes unless `failOnDetection` is set and something matched. The rule may be a
+ * literal, `/pattern/flags`, as in Portkey.
  */
 export const regexReplace = defineCheck({
   id: 'regexReplace',
