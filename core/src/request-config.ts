@@ -124,11 +124,10 @@ function positiveMs(value: string, name: string): number {
  * host. Without a provider header such a config is a 400 that says where a provider can be named.
  */
 function headerConfig(ctx: RequestContext, raw: string, headerName: string, provider: string | undefined, customHost: string | undefined): ConfigNode {
-  const plainKey = `\u0000${customHost ?? ''}\u0000${raw}`;
-  const cached = configCache.get(plainKey) ?? (provider !== undefined ? configCache.get(provider + plainKey) : undefined);
+  const cached = configCache.get(configKey(raw, customHost)) ?? (provider !== undefined ? configCache.get(configKey(raw, customHost, provider)) : undefined);
   if (cached) return cached;
   const json = parseConfigJson(raw, headerName);
-  let key = plainKey;
+  let key = configKey(raw, customHost);
   if (json !== null && typeof json === 'object' && !Array.isArray(json) && !('provider' in json) && !('targets' in json)) {
     if (provider === undefined) {
       const [own, other] = headerName.startsWith('x-portkey-') ? ['x-portkey-provider', 'x-waygate-provider'] : ['x-waygate-provider', 'x-portkey-provider'];
@@ -143,7 +142,7 @@ function headerConfig(ctx: RequestContext, raw: string, headerName: string, prov
       throw unknownProvider(ctx, provider, ctx.headers['x-waygate-provider'] !== undefined ? 'x-waygate-provider' : 'x-portkey-provider');
     }
     (json as Record<string, unknown>).provider = provider;
-    key = provider + plainKey;
+    key = configKey(raw, customHost, provider);
   }
   let node = validateConfig(json, headerName);
   // The custom host header wins over the config's own, as in Portkey.
@@ -152,6 +151,15 @@ function headerConfig(ctx: RequestContext, raw: string, headerName: string, prov
   if (configCache.size >= MAX_CACHED_CONFIGS) configCache.delete(configCache.keys().next().value!);
   configCache.set(key, node);
   return node;
+}
+
+/**
+ * The cache key of a config header's node: the config text alone (the common case, no extra work),
+ * or with the custom host and, for a config without provider or targets, the provider header.
+ * Header values hold no NUL, so the parts cannot run into each other.
+ */
+function configKey(raw: string, customHost: string | undefined, provider?: string): string {
+  return customHost === undefined && provider === undefined ? raw : `\u0000${customHost ?? ''}\u0000${provider ?? ''}\u0000${raw}`;
 }
 
 function parseConfigJson(raw: string, headerName: string): unknown {
