@@ -209,10 +209,11 @@ function prefixMessages(messages: unknown[], p: AddPrefix, blocks: boolean): { m
 
 /** Anthropic's `system` (a string or text blocks) with the prefix applied, by the same rules. */
 function prefixSystem(system: unknown, p: AddPrefix): { system: unknown; changed: string } | undefined {
-  if (system === undefined || system === null) return { system: p.prefix, changed: 'added a system prompt' };
+  const none = system === undefined || system === null || system === '' || (Array.isArray(system) && system.length === 0);
+  if (none) return { system: p.prefix, changed: 'added a system prompt' };
   if (p.onlyIfEmpty && !isEmptyContent(system)) return undefined;
   if (p.addToExisting) return { system: prefixed(system, p.prefix), changed: 'prefixed the system prompt' };
-  const blocks = typeof system === 'string' ? (system ? [{ type: 'text', text: system }] : []) : Array.isArray(system) ? system : [];
+  const blocks = typeof system === 'string' ? [{ type: 'text', text: system }] : Array.isArray(system) ? system : [];
   return { system: [{ type: 'text', text: p.prefix }, ...blocks], changed: 'inserted a system block' };
 }
 

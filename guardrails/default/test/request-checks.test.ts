@@ -151,6 +151,8 @@ describe('default request checks', () => {
       expect((anth.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: 'P: ' }]);
       const anthSystem = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'c', system: '', messages: [] }, endpoint: 'messages' });
       expect((anthSystem.transformedJson as any).system).to.equal('P: ');
+      const blankSystem = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'c', system: ' ', messages: [] }, endpoint: 'messages' });
+      expect((blankSystem.transformedJson as any).system).to.equal('P:  ');
       const keptSystem = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'c', system: 'Be brief.', messages: [] }, endpoint: 'messages' });
       expect(keptSystem.transformedJson).to.equal(undefined);
     });
