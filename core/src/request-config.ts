@@ -1,13 +1,17 @@
 import type { RequestContext } from './context.js';
 import type { ConfigNode } from './types.js';
 import type { FileConfig } from './config.js';
+import type { NamedRegistry } from './registry.js';
+import type { ProviderAdapter } from './contracts.js';
 import { own } from './context.js';
+import { unknownProvider } from './routing.js';
 import { ConfigNodeSchema, formatIssues, joinPath } from './config.js';
 import { ErrorCode, badRequest } from './errors.js';
 
 /** What resolving a request's config uses of the kernel. */
 export interface ConfigServices {
   readonly config: Pick<FileConfig, 'routing'>;
+  readonly providers: Pick<NamedRegistry<ProviderAdapter>, 'has' | 'names'>;
   /** Checks a routing config against what loaded (providers, strategies, plugins' checks); throws a 400. */
   checkConfig(node: ConfigNode, where: string): void;
 }
@@ -18,7 +22,8 @@ export interface ConfigServices {
  * | Waygate                     | Portkey                       | meaning                                   |
  * |-----------------------------|-------------------------------|-------------------------------------------|
  * | x-waygate-config            | x-portkey-config              | routing config JSON                        |
- * | x-waygate-provider          | x-portkey-provider            | provider slug (simple form)                |
+ * | x-waygate-provider          | x-portkey-provider            | provider slug (simple form; also the leaf  |
+ * |                             |                               | of a config without provider or targets)   |
  * | x-waygate-custom-host       | x-portkey-custom-host         | base URL override                          |
  * | x-waygate-metadata          | x-portkey-metadata            | JSON object for routing and logs           |
  * | x-waygate-trace-id          | x-portkey-trace-id            | echoed back; defaults to the request id    |
@@ -65,16 +70,7 @@ export function resolveRequestConfig(ctx: RequestContext, services: ConfigServic
 
   let config: ConfigNode;
   if (rawConfig !== undefined) {
-    // Clients send the same config over and over: parse, validate and check it once per distinct
-    // string (bounded). The cached node is shared, so nothing downstream may mutate it.
-    const cached = configCache.get(rawConfig);
-    if (cached) config = cached;
-    else {
-      config = parseConfigHeader(rawConfig, configHeaderName);
-      services.checkConfig(config, 'config');
-      if (configCache.size >= MAX_CACHED_CONFIGS) configCache.delete(configCache.keys().next().value!);
-      configCache.set(rawConfig, config);
-    }
+    config = headerConfig(ctx, services, rawConfig, configHeaderName, provider?.trim(), customHost);
     self.configSource = 'header';
   } else if (provider !== undefined) {
     config = { provider: provider.trim() };
@@ -89,12 +85,15 @@ export function resolveRequestConfig(ctx: RequestContext, services: ConfigServic
         'or a routing config in x-waygate-config (or x-portkey-config), or set "routing" in the gateway config file',
     );
   }
-  if (customHost !== undefined) {
+  // (A config header's node has the custom host in it already.)
+  if (customHost !== undefined && ctx.configSource !== 'header') {
     if (ctx.configSource === 'provider-header') config.custom_host = customHost;
-    else config = { ...config, custom_host: customHost };
-    if (ctx.configSource === 'file') self.configSource = 'header';
-  }
-  if (ctx.configSource === 'provider-header' || customHost !== undefined) services.checkConfig(config, 'config');
+    else {
+      config = { ...config, custom_host: customHost };
+      self.configSource = 'header';
+    }
+    services.checkConfig(config, 'config');
+  } else if (ctx.configSource === 'provider-header') services.checkConfig(config, 'config');
   self.config = config;
 
   const trace = header(ctx, 'trace-id');
@@ -126,15 +125,67 @@ function positiveMs(value: string, name: string): number {
   return ms;
 }
 
-function parseConfigHeader(raw: string, headerName: string): ConfigNode {
-  let json: unknown;
+/**
+ * The node a config header stands for. Clients send the same config over and over: it is parsed,
+ * validated and checked once per distinct (config, custom host header, and for a config without a
+ * provider the provider header) and then served from a bounded cache. The cached node is shared, so
+ * nothing downstream may mutate it; it never holds the request's key (that is read per request).
+ *
+ * A config with neither `provider` nor `targets` (only hooks or guardrails, `retry`, `cache`,
+ * `request_timeout`, ...) is Portkey's way of putting policy over the provider the headers name:
+ * that provider becomes the config's leaf, called with the request's key (Authorization) and custom
+ * host. Without a provider header such a config is a 400 that says where a provider can be named.
+ */
+function headerConfig(ctx: RequestContext, services: ConfigServices, raw: string, headerName: string, provider: string | undefined, customHost: string | undefined): ConfigNode {
+  const cached = configCache.get(configKey(raw, customHost)) ?? (provider !== undefined ? configCache.get(configKey(raw, customHost, provider)) : undefined);
+  if (cached) return cached;
+  const json = parseConfigJson(raw, headerName);
+  let key = configKey(raw, customHost);
+  if (json !== null && typeof json === 'object' && !Array.isArray(json) && !('provider' in json) && !('targets' in json)) {
+    if (provider === undefined) {
+      const [own, other] = headerName.startsWith('x-portkey-') ? ['x-portkey-provider', 'x-waygate-provider'] : ['x-waygate-provider', 'x-portkey-provider'];
+      throw badRequest(
+        ErrorCode.MISSING_PROVIDER,
+        `${headerName} names no provider (it has neither "provider" nor "targets") and the request names none either: ` +
+          `send the provider in ${own} (or ${other}) with its key in Authorization: Bearer <provider key>, or name it in the config ("provider": "openai")`,
+        headerName,
+      );
+    }
+    if (!services.providers.has(provider)) {
+      throw unknownProvider(services.providers, provider, ctx.headers['x-waygate-provider'] !== undefined ? 'x-waygate-provider' : 'x-portkey-provider');
+    }
+    (json as Record<string, unknown>).provider = provider;
+    key = configKey(raw, customHost, provider);
+  }
+  let node = validateConfig(json, headerName);
+  // The custom host header wins over the config's own, as in Portkey.
+  if (customHost !== undefined) node = { ...node, custom_host: customHost };
+  services.checkConfig(node, 'config');
+  if (configCache.size >= MAX_CACHED_CONFIGS) configCache.delete(configCache.keys().next().value!);
+  configCache.set(key, node);
+  return node;
+}
+
+/**
+ * The cache key of a config header's node: the config text alone (the common case, no extra work),
+ * or with the custom host and, for a config without provider or targets, the provider header.
+ * Header values hold no NUL, so the parts cannot run into each other.
+ */
+function configKey(raw: string, customHost: string | undefined, provider?: string): string {
+  return customHost === undefined && provider === undefined ? raw : `\u0000${customHost ?? ''}\u0000${provider ?? ''}\u0000${raw}`;
+}
+
+function parseConfigJson(raw: string, headerName: string): unknown {
   try {
-    json = JSON.parse(raw);
+    return JSON.parse(raw);
   } catch (err) {
     const hint = /^pc-/.test(raw.trim()) ? ' (saved config ids are a hosted Portkey feature; send the config JSON itself)' : '';
     // The parser's message quotes the text around the fault, which may be a key: give the position only.
     throw badRequest(ErrorCode.INVALID_CONFIG, `${headerName} is not valid JSON${jsonErrorAt(err)}${hint}`, headerName);
   }
+}
+
+function validateConfig(json: unknown, headerName: string): ConfigNode {
   const parsed = ConfigNodeSchema.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];

@@ -133,7 +133,7 @@ export function targetKey(target: Target): string {
 }
 const targetKeys = new Map<string, string>();
 
-export function unknownProvider(providers: NamedRegistry<ProviderAdapter>, provider: string, where: string): GatewayError {
+export function unknownProvider(providers: Pick<NamedRegistry<ProviderAdapter>, 'names'>, provider: string, where: string): GatewayError {
   const known = providers.names().sort();
   return new GatewayError(
     ErrorCode.UNKNOWN_PROVIDER,

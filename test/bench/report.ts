@@ -9,7 +9,7 @@ export type CaseName = (typeof CASES)[number];
 export const DESCRIPTIONS: Record<ContenderName, string> = {
   direct: 'fake upstream hit directly (ceiling of load generator + upstream)',
   passthrough: 'bare node:http + undici Pool proxy (the floor any Node proxy pays)',
-  waygate: 'Waygate (core/dist/src/cli.js, default plugins, log level warn)',
+  waygate: 'Waygate (core/dist/bin/waygate.js, default plugins, log level warn)',
   'waygate-fallback': 'Waygate as above, each request carrying an x-waygate-config fallback over two targets (the first answers)',
   'waygate-guardrail': 'Waygate as above, each request carrying a config with one input guardrail (default.regexMatch, passing)',
   'waygate-cache': 'Waygate as above with @waygate/cache-memory, each request carrying a cache config: every answer is an in-memory cache hit',

@@ -189,7 +189,7 @@ async function startPassthrough(upstream: Upstream): Promise<Contender> {
   };
 }
 
-const WAYGATE_CLI = path.join(root, 'core', 'dist', 'src', 'cli.js');
+const WAYGATE_CLI = path.join(root, 'core', 'dist', 'bin', 'waygate.js');
 const PORTKEY_SERVER = path.join(root, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
 
 /**

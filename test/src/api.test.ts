@@ -452,6 +452,68 @@ describe('API end to end: OpenAI SDK → gateway → fake OpenAI', function () {
         expect(fake.requests[1]!.headers.authorization).to.equal('Bearer sk-from-config');
       });
 
+      describe('a config with neither provider nor targets applies to the provider the headers name', function () {
+        /** Portkey's drop-in form: the provider, its key and host in headers, policy in the config. */
+        const policy = (config: unknown) =>
+          portkey({ 'x-portkey-provider': 'openai', 'x-portkey-custom-host': fake.baseURL, 'x-portkey-config': JSON.stringify(config) });
+
+        it('retry only: a 503 is retried on the header-named provider, with the Authorization key', async () => {
+          fake.enqueue({ kind: 'status', status: 503 });
+          const res = await postRaw(gw.url + CHAT, body, policy({ retry: { attempts: 2 } }));
+          expect(res.status).to.equal(200);
+          expect(res.headers.get('x-portkey-retry-attempt-count')).to.equal('1');
+          expect(res.headers.get('x-portkey-last-used-option-index')).to.equal('config');
+          expect(res.headers.get('x-portkey-provider')).to.equal('openai');
+          expect(fake.requests).to.have.length(2);
+          for (const r of fake.requests) expect(r.headers.authorization).to.equal(`Bearer ${KEY}`);
+        });
+
+        it('cache only: the second identical request is a HIT without an upstream call', async () => {
+          const config = { cache: { mode: 'simple', max_age: 60_000 } };
+          const unique = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: `cache-only ${Date.now()}` }] });
+          const first = await postRaw(gw.url + CHAT, unique, policy(config));
+          expect(first.status).to.equal(200);
+          expect(first.headers.get('x-portkey-cache-status')).to.equal('MISS');
+          const second = await postRaw(gw.url + CHAT, unique, policy(config));
+          expect(second.status).to.equal(200);
+          expect(second.headers.get('x-portkey-cache-status')).to.equal('HIT');
+          expect(((await second.json()) as OpenAI.ChatCompletion).choices[0]!.message.content).to.equal(REPLY);
+          expect(fake.requests).to.have.length(1);
+        });
+
+        it('request_timeout only: a slow upstream is a 408', async () => {
+          fake.enqueue({ kind: 'delay', ms: 1500 });
+          const res = await postRaw(gw.url + CHAT, body, policy({ request_timeout: 200 }));
+          await expectGatewayError(res, 408, 'upstream_timeout', /timed out/);
+          await fake.waitForIdle();
+        });
+
+        it('the OpenAI SDK with the Portkey headers and a hooks-only config gets the answer and hook_results', async () => {
+          const c = new OpenAI({
+            baseURL: `${gw.url}/v1`,
+            apiKey: KEY,
+            maxRetries: 0,
+            defaultHeaders: {
+              'x-portkey-provider': 'openai',
+              'x-portkey-custom-host': fake.baseURL,
+              'x-portkey-config': JSON.stringify({ output_guardrails: [{ 'default.contains': { words: ['fox'], operator: 'any' } }] }),
+            },
+          });
+          const { data, response } = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: MESSAGES }).withResponse();
+          expect(response.status).to.equal(200);
+          expect(data.choices[0]!.message.content).to.equal(REPLY);
+          const results = (data as unknown as { hook_results: { after_request_hooks: Array<{ verdict: boolean }> } }).hook_results;
+          expect(results.after_request_hooks[0]!.verdict).to.equal(true);
+          expect(fake.requests[0]!.headers.authorization).to.equal(`Bearer ${KEY}`);
+        });
+
+        it('without a provider header either: 400 missing_provider saying where to name one, and no upstream call', async () => {
+          const res = await postRaw(gw.url + CHAT, body, portkey({ 'x-portkey-custom-host': fake.baseURL, 'x-portkey-config': '{"retry":{"attempts":2}}' }));
+          await expectGatewayError(res, 400, 'missing_provider', /x-portkey-config names no provider.*x-portkey-provider.*or name it in the config/, 'x-portkey-config');
+          expectNoUpstreamCall();
+        });
+      });
+
       it('x-portkey-forward-headers copies exactly the listed incoming headers to the upstream', async () => {
         const res = await postRaw(
           gw.url + CHAT,

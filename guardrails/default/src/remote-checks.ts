@@ -172,7 +172,8 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
  * Every http(s) URL in the text answers (HEAD, or GET when HEAD is refused; a status below 400;
  * each within `timeout` ms), or with `onlyDNS` its host name resolves. A URL to a cloud metadata
  * or link-local address counts as invalid and is never called. More than `maxUrls` distinct URLs
- * fail the check rather than go unchecked. A text without URLs passes. `not` inverts.
+ * fail the check rather than go unchecked. `not` inverts. A text without URLs fails, with or without
+ * `not`: that is Portkey's verdict (its code; its manifest only says what `not` does with URLs).
  */
 export const validUrls = defineCheck({
   id: 'validUrls',
@@ -184,6 +185,9 @@ export const validUrls = defineCheck({
   }),
   async run({ params, signal, ...input }) {
     const urls = extractUrls(textOf(input));
+    if (urls.length === 0) {
+      return { verdict: false, data: { explanation: 'The text has no URLs.', onlyDNS: params.onlyDNS, validUrls: [], invalidUrls: [] } };
+    }
     if (urls.length > params.maxUrls) {
       return {
         verdict: params.not,
@@ -198,7 +202,7 @@ export const validUrls = defineCheck({
     return {
       verdict: all !== params.not,
       data: {
-        explanation: urls.length === 0 ? 'The text has no URLs.' : all ? `All ${urls.length} URLs are valid.` : `${invalidUrls.length} of ${urls.length} URLs are not valid.`,
+        explanation: all ? `All ${urls.length} URLs are valid.` : `${invalidUrls.length} of ${urls.length} URLs are not valid.`,
         onlyDNS: params.onlyDNS,
         validUrls,
         invalidUrls,

@@ -160,49 +160,58 @@ const AddPrefixParams = z.strictObject({
 type AddPrefix = z.output<typeof AddPrefixParams>;
 type Json = Record<string, unknown>;
 
-/** Content (a string, an array of parts or blocks, or nothing) with the prefix in front. */
+/**
+ * Content (a string, an array of parts or blocks, or nothing) with the prefix in front, Portkey's way:
+ * when the first part is text, the prefix goes in front of its text; otherwise (an image first, or no
+ * parts) a new text part holding the prefix is inserted before the others.
+ */
 function prefixed(content: unknown, prefix: string): unknown {
   if (typeof content === 'string') return prefix + content;
   if (Array.isArray(content)) {
-    const i = content.findIndex((p) => isPlainObject(p) && p.type === 'text' && typeof p.text === 'string');
-    if (i === -1) return [{ type: 'text', text: prefix }, ...content];
-    const out = content.slice();
-    out[i] = { ...(content[i] as Json), text: prefix + ((content[i] as Json).text as string) };
-    return out;
+    const first = content[0];
+    if (isPlainObject(first) && first.type === 'text') return [{ ...first, text: prefix + (typeof first.text === 'string' ? first.text : '') }, ...content.slice(1)];
+    return [{ type: 'text', text: prefix }, ...content];
   }
   return prefix;
 }
 
+/** Portkey's test of empty content for `onlyIfEmpty`: blank text, or no parts at all. */
+function isEmptyContent(content: unknown): boolean {
+  return (typeof content === 'string' && content.trim().length === 0) || (Array.isArray(content) && content.length === 0);
+}
+
 /**
  * A list of role messages with the prefix applied, Portkey's way: the first message with the role
- * gets the prefix in front (`addToExisting`), or a new message with the prefix is put before it
- * (`addToExisting: false`); with `onlyIfEmpty`, only a request with no such message is changed.
- * Without one, a new message is added: first for system and developer, last otherwise.
+ * gets the prefix in front of its content (`addToExisting`), or a new message with the prefix is put
+ * before it (`addToExisting: false`); with `onlyIfEmpty`, only when that content is empty (blank
+ * text or no parts). Without such a message, one is added (whatever `onlyIfEmpty`): first for system
+ * and developer, last otherwise. A new message's content is a string, or a text block for Anthropic's
+ * `messages` (as Portkey writes it).
  */
-function prefixMessages(messages: unknown[], p: AddPrefix): { messages: unknown[]; changed: string } | undefined {
+function prefixMessages(messages: unknown[], p: AddPrefix, blocks: boolean): { messages: unknown[]; changed: string } | undefined {
   const i = messages.findIndex((m) => isPlainObject(m) && m.role === p.applyToRole);
   const out = messages.slice();
-  const fresh = { role: p.applyToRole, content: p.prefix };
+  const fresh = { role: p.applyToRole, content: blocks ? [{ type: 'text', text: p.prefix }] : p.prefix };
   if (i === -1) {
     if (p.applyToRole === 'system' || p.applyToRole === 'developer') out.unshift(fresh);
     else out.push(fresh);
     return { messages: out, changed: 'added a message' };
   }
-  if (p.onlyIfEmpty) return undefined;
+  const m = messages[i] as Json;
+  if (p.onlyIfEmpty && !isEmptyContent(m.content)) return undefined;
   if (!p.addToExisting) {
     out.splice(i, 0, fresh);
     return { messages: out, changed: 'inserted a message' };
   }
-  const m = messages[i] as Json;
   out[i] = { ...m, content: prefixed(m.content, p.prefix) };
   return { messages: out, changed: 'prefixed a message' };
 }
 
-/** Anthropic's `system` (a string or text blocks) with the prefix applied. */
+/** Anthropic's `system` (a string or text blocks) with the prefix applied, by the same rules. */
 function prefixSystem(system: unknown, p: AddPrefix): { system: unknown; changed: string } | undefined {
-  const empty = system === undefined || system === null || system === '' || (Array.isArray(system) && system.length === 0);
-  if (empty) return { system: p.prefix, changed: 'added a system prompt' };
-  if (p.onlyIfEmpty) return undefined;
+  const none = system === undefined || system === null || system === '' || (Array.isArray(system) && system.length === 0);
+  if (none) return { system: p.prefix, changed: 'added a system prompt' };
+  if (p.onlyIfEmpty && !isEmptyContent(system)) return undefined;
   if (p.addToExisting) return { system: prefixed(system, p.prefix), changed: 'prefixed the system prompt' };
   const blocks = typeof system === 'string' ? [{ type: 'text', text: system }] : Array.isArray(system) ? system : [];
   return { system: [{ type: 'text', text: p.prefix }, ...blocks], changed: 'inserted a system block' };
@@ -230,11 +239,11 @@ export const addPrefix = defineCheck({
         const r = prefixSystem(json.system, params);
         if (r) [transformed, changed] = [{ ...json, system: r.system }, r.changed];
       } else {
-        const r = prefixMessages(json.messages, params);
+        const r = prefixMessages(json.messages, params, true);
         if (r) [transformed, changed] = [{ ...json, messages: r.messages }, r.changed];
       }
     } else if (Array.isArray(json.messages)) {
-      const r = prefixMessages(json.messages, params);
+      const r = prefixMessages(json.messages, params, false);
       if (r) [transformed, changed] = [{ ...json, messages: r.messages }, r.changed];
     } else if (typeof json.prompt === 'string') {
       [transformed, changed] = [{ ...json, prompt: params.prefix + json.prompt }, 'prefixed the prompt'];
@@ -243,7 +252,7 @@ export const addPrefix = defineCheck({
     } else {
       return skip(`${endpoint} requests have no messages or text prompt to prefix`);
     }
-    if (!transformed) return skip(`a ${params.applyToRole} message already exists and onlyIfEmpty is set`);
+    if (!transformed) return skip(`the ${params.applyToRole} content is not empty and onlyIfEmpty is set`);
     return {
       verdict: true,
       data: { explanation: `Applied the prefix: ${changed}.`, applyToRole: params.applyToRole, addToExisting: params.addToExisting, onlyIfEmpty: params.onlyIfEmpty },

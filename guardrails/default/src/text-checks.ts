@@ -41,10 +41,30 @@ export const regexMatch = defineCheck({
   },
 });
 
+/** Portkey's regexReplace also takes a rule written as a literal, `/pattern/flags`. */
+const REGEX_LITERAL = /^\/(.+?)\/([gimsuyd]*)$/;
+
+/**
+ * A rule as a pattern and flags: `/pattern/flags` is unwrapped as Portkey does (`g` and `d` change
+ * nothing here: every match is replaced, and indices are not reported), other rules are the pattern.
+ */
+function splitLiteral(rule: string, flags: string, ctx: z.RefinementCtx): { source: string; flags: string } | undefined {
+  const m = REGEX_LITERAL.exec(rule);
+  if (!m) return { source: rule, flags };
+  if (m[2]!.includes('y')) {
+    ctx.addIssue({ code: 'custom', message: 'the sticky flag (y) is not supported in a rule', path: ['rule'], input: rule });
+    return undefined;
+  }
+  const extra = [...new Set(m[2]!.replace(/[gd]/g, ''))].filter((f) => !flags.includes(f)).join('');
+  return { source: m[1]!, flags: flags + extra };
+}
+
 const RegexReplaceParams = z
   .strictObject({ rule: regexRule, flags: regexFlags, redactText: z.string().default('[REDACTED]'), failOnDetection: z.boolean().default(false) })
   .transform((p, ctx) => {
-    const regex = compileRule(p.rule, p.flags + 'g', ctx);
+    const rule = splitLiteral(p.rule, p.flags, ctx);
+    if (!rule) return z.NEVER;
+    const regex = compileRule(rule.source, rule.flags + 'g', ctx);
     if (!regex) return z.NEVER;
     if (regex.test('')) {
       regex.lastIndex = 0;
@@ -52,13 +72,14 @@ const RegexReplaceParams = z
       return z.NEVER;
     }
     // The first match alone (no `g`), for deciding early on a stream.
-    const first = compileRule(p.rule, p.flags, ctx)!;
+    const first = compileRule(rule.source, rule.flags, ctx)!;
     return { ...p, regex, first };
   });
 
 /**
  * A mutator: replaces every match of `rule` with `redactText` (`$&`, `$1`… work as in JavaScript's
- * String.replace). Passes unless `failOnDetection` is set and something matched.
+ * String.replace). Passes unless `failOnDetection` is set and something matched. The rule may be a
+ * literal, `/pattern/flags`, as in Portkey.
  */
 export const regexReplace = defineCheck({
   id: 'regexReplace',
@@ -180,16 +201,22 @@ export const characterCount = defineCheck({
 // ---------------------------------------------------------------------------------------------
 // Shape of the text
 
-/** The text ends with `suffix` (trailing whitespace ignored); `not` inverts. */
+/**
+ * The text ends with `suffix`, or with `suffix` and one final period (Portkey's rule: "... HarryPortkey."
+ * ends with "HarryPortkey"); trailing whitespace is ignored. `not` inverts.
+ */
 export const endsWith = defineCheck({
   id: 'endsWith',
   params: z.strictObject({ suffix: z.string().min(1, 'suffix is empty'), not }),
   run({ params, ...input }) {
     const text = textOf(input);
-    const ends = text.endsWith(params.suffix) || text.trimEnd().endsWith(params.suffix);
+    const { suffix } = params;
+    const exact = text.endsWith(suffix) || text.trimEnd().endsWith(suffix);
+    const period = !exact && text.trimEnd().endsWith(`${suffix}.`);
+    const ends = exact || period;
     return {
       verdict: ends !== params.not,
-      data: { explanation: `The text ${ends ? 'ends' : 'does not end'} with the suffix.`, endsWith: ends },
+      data: { explanation: `The text ${ends ? 'ends' : 'does not end'} with the suffix${period ? ' (before a final period)' : ''}.`, endsWith: ends },
     };
   },
 });

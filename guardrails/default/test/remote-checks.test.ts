@@ -203,8 +203,13 @@ describe('default checks that call out', () => {
       expect(r.verdict).to.equal(false);
     });
 
-    it('passes a text without URLs; not inverts', async () => {
-      expect((await run(validUrls, {}, answer('no links'))).verdict).to.equal(true);
+    it('fails a text without URLs, with or without not (Portkey\'s verdict); not inverts a verdict on URLs', async () => {
+      const none = await run(validUrls, {}, answer('no links here'));
+      expect(none.verdict).to.equal(false);
+      expect(none.data).to.deep.include({ validUrls: [], invalidUrls: [] });
+      expect((await run(validUrls, { not: true }, answer('no links here'))).verdict).to.equal(false);
+      expect((await run(validUrls, {}, answer(''))).verdict).to.equal(false);
+      expect(server.received).to.have.length(0);
       expect((await run(validUrls, { not: true }, answer(`${server.url}/missing`))).verdict).to.equal(true);
       expect((await run(validUrls, { not: true }, answer(`${server.url}/ok`))).verdict).to.equal(false);
     });

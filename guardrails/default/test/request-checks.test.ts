@@ -133,6 +133,51 @@ describe('default request checks', () => {
       const added = await run(addPrefix, { prefix: 'You are kind.', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'm', messages: [messages[1]] } });
       expect((added.transformedJson as any).messages).to.deep.equal([{ role: 'system', content: 'You are kind.' }, messages[1]]);
     });
+    it('onlyIfEmpty (Portkey\'s code, not its manifest): also prefixes a message of the role whose content is empty', async () => {
+      const empty = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'm', messages: [{ role: 'user', content: '' }] } });
+      expect((empty.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: 'P: ' }]);
+      const blank = [{ role: 'system', content: '  ' }, { role: 'user', content: 'x' }];
+      const sys = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'm', messages: blank } });
+      expect((sys.transformedJson as any).messages).to.deep.equal([{ role: 'system', content: 'P:   ' }, blank[1]]);
+      const noParts = [{ role: 'user', content: [] }, { role: 'assistant', content: 'a' }];
+      const parts = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'm', messages: noParts } });
+      expect((parts.transformedJson as any).messages[0]).to.deep.equal({ role: 'user', content: [{ type: 'text', text: 'P: ' }] });
+      const before = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true, addToExisting: false }, { json: { model: 'm', messages: [{ role: 'user', content: '' }] } });
+      expect((before.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: 'P: ' }, { role: 'user', content: '' }]);
+      // Content that is not empty is left alone.
+      const full = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'm', messages: [{ role: 'user', content: 'x' }] } });
+      expect(full.transformedJson).to.equal(undefined);
+      const anth = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'c', messages: [{ role: 'user', content: '' }] }, endpoint: 'messages' });
+      expect((anth.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: 'P: ' }]);
+      const anthSystem = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'c', system: '', messages: [] }, endpoint: 'messages' });
+      expect((anthSystem.transformedJson as any).system).to.equal('P: ');
+      const blankSystem = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'c', system: ' ', messages: [] }, endpoint: 'messages' });
+      expect((blankSystem.transformedJson as any).system).to.equal('P:  ');
+      const keptSystem = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'c', system: 'Be brief.', messages: [] }, endpoint: 'messages' });
+      expect(keptSystem.transformedJson).to.equal(undefined);
+    });
+    it('content whose first block is not text (an image, then text): a new text block with the prefix at index 0', async () => {
+      const image = { type: 'image', source: { type: 'url', url: 'https://example.com/image.jpg' } };
+      const content = [image, { type: 'text', text: 'What is in this image?' }];
+      const r = await run(addPrefix, { prefix: 'Analyze carefully: ' }, { json: { model: 'c', messages: [{ role: 'user', content }] }, endpoint: 'messages' });
+      const out = (r.transformedJson as any).messages[0].content;
+      expect(out).to.deep.equal([{ type: 'text', text: 'Analyze carefully: ' }, image, content[1]]);
+      expect(content[1], 'the request it was given is untouched').to.deep.equal({ type: 'text', text: 'What is in this image?' });
+      // The same for a message that is not the last, and for OpenAI-format parts.
+      const earlier = [{ role: 'user', content }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'more' }];
+      const r2 = await run(addPrefix, { prefix: 'P: ' }, { json: { model: 'c', messages: earlier }, endpoint: 'messages' });
+      expect((r2.transformedJson as any).messages[0].content).to.deep.equal([{ type: 'text', text: 'P: ' }, image, content[1]]);
+      const imageUrl = { type: 'image_url', image_url: { url: 'https://e.com/a.png' } };
+      const r3 = await run(addPrefix, { prefix: 'P: ' }, { json: { model: 'm', messages: [{ role: 'user', content: [imageUrl, { type: 'text', text: 'What?' }] }] } });
+      expect((r3.transformedJson as any).messages[0].content).to.deep.equal([{ type: 'text', text: 'P: ' }, imageUrl, { type: 'text', text: 'What?' }]);
+    });
+    it('Anthropic messages: a new message holds the prefix as a text block, as Portkey writes it', async () => {
+      const added = await run(addPrefix, { prefix: 'User instruction: ' }, { json: { model: 'c', system: 'S', messages: [] }, endpoint: 'messages' });
+      expect((added.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: [{ type: 'text', text: 'User instruction: ' }] }]);
+      const original = { role: 'user', content: [{ type: 'text', text: 'Original message' }] };
+      const inserted = await run(addPrefix, { prefix: 'Prefix message', addToExisting: false }, { json: { model: 'c', messages: [original] }, endpoint: 'messages' });
+      expect((inserted.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: [{ type: 'text', text: 'Prefix message' }] }, original]);
+    });
     it('Anthropic messages: system goes to the system field (string or blocks)', async () => {
       const anth = { model: 'claude', system: 'Be brief.', messages: [{ role: 'user', content: 'Hi' }] };
       const r = await run(addPrefix, { prefix: 'Policy. ', applyToRole: 'system' }, { json: anth, endpoint: 'messages' });

@@ -109,6 +109,18 @@ describe('default text checks', () => {
       expect((await regexReplace.run(i)).transformedText).to.equal('b[REDACTED]n[REDACTED]n[REDACTED]');
       expect((await regexReplace.run(i)).transformedText).to.equal('b[REDACTED]n[REDACTED]n[REDACTED]');
     });
+    it('takes a rule written as a literal, /pattern/flags, as Portkey does', async () => {
+      const r = await run(regexReplace, { rule: '/\\b\\d{16}\\b/g' }, { text: 'cards 4111111111111111 and 4242424242424242' });
+      expect(r.transformedText).to.equal('cards [REDACTED] and [REDACTED]');
+      const i = await run(regexReplace, { rule: '/secret/i' }, { text: 'a SECRET and a Secret' });
+      expect(i.transformedText, 'flags apply; every match is replaced').to.equal('a [REDACTED] and a [REDACTED]');
+      const both = await run(regexReplace, { rule: '/x/im', flags: 'i' }, { text: 'X' });
+      expect(both.transformedText).to.equal('[REDACTED]');
+      // Slashes that do not wrap the whole rule are part of the pattern.
+      const path = await run(regexReplace, { rule: 'api/v1' }, { text: 'GET /api/v1/x' });
+      expect(path.transformedText).to.equal('GET /[REDACTED]/x');
+      expect(rejects(regexReplace, { rule: '/x/y' })).to.match(/sticky/);
+    });
     it('rejects an invalid rule and one that matches the empty string', () => {
       expect(rejects(regexReplace, { rule: '[' })).to.match(/not a valid regular expression/);
       expect(rejects(regexReplace, { rule: 'x*' })).to.match(/empty string/);
@@ -215,6 +227,15 @@ describe('default text checks', () => {
       expect((await run(endsWith, { suffix: 'Thanks!' }, answer('All done. Thanks!\n'))).verdict).to.equal(true);
       expect((await run(endsWith, { suffix: 'Thanks!' }, answer('All done.'))).verdict).to.equal(false);
       expect((await run(endsWith, { suffix: 'Thanks!', not: true }, answer('All done.'))).verdict).to.equal(true);
+    });
+    it('accepts the suffix followed by one final period, as Portkey does', async () => {
+      const r = await run(endsWith, { suffix: 'HarryPortkey' }, answer('Hello from HarryPortkey.'));
+      expect(r.verdict).to.equal(true);
+      expect((r.data as { explanation: string }).explanation).to.include('final period');
+      expect((await run(endsWith, { suffix: 'HarryPortkey' }, answer('Hello from HarryPortkey.\n'))).verdict).to.equal(true);
+      expect((await run(endsWith, { suffix: 'HarryPortkey', not: true }, answer('Hello from HarryPortkey.'))).verdict).to.equal(false);
+      expect((await run(endsWith, { suffix: 'HarryPortkey' }, answer('Hello from HarryPortkey..'))).verdict).to.equal(false);
+      expect((await run(endsWith, { suffix: 'HarryPortkey' }, answer('Hello from HarryPortkey!'))).verdict).to.equal(false);
     });
     it('rejects an empty or missing suffix', () => {
       expect(rejects(endsWith, {})).to.match(/suffix/);

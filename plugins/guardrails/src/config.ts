@@ -278,8 +278,28 @@ export function parseNodeRaw(node: ConfigNode, path: string): RawHook[] {
 const SIDE_HOOK: Record<Side, CheckHook> = { input: 'beforeRequest', output: 'afterResponse' };
 const SIDE_WORDS: Record<Side, string> = { input: 'before the call (input)', output: 'after the call (output)' };
 
+/** Parameters a check's schema does not define, left out of what the check gets (reported, not refused). */
+export interface IgnoredParameters {
+  /** The check id, e.g. `default.contains`. */
+  check: string;
+  /** Config path of the check's parameters. */
+  where: string;
+  /** The parameters left out, as paths inside the parameters (`not`, `rules.extra`). */
+  parameters: string[];
+}
+
+export interface ResolveOptions {
+  /**
+   * Refuse (400) parameters a check does not define, instead of leaving them out and reporting them
+   * to `onIgnored`. Either way `not: false` is accepted on every check: it asks for nothing.
+   */
+  strictParameters?: boolean;
+  /** Told of the parameters left out of each check (when `strictParameters` is off). */
+  onIgnored?: (ignored: IgnoredParameters) => void;
+}
+
 /** Resolves parsed hooks against the loaded checks: ids, parameters and supported hooks. */
-export function resolveHooks(raw: readonly RawHook[], checks: Pick<PluginRegistry<GuardrailCheck>, 'get' | 'names'>): HookSet {
+export function resolveHooks(raw: readonly RawHook[], checks: Pick<PluginRegistry<GuardrailCheck>, 'get' | 'names'>, options: ResolveOptions = {}): HookSet {
   if (raw.length === 0) return NO_HOOKS;
   const input: HookSpec[] = [];
   const output: HookSpec[] = [];
@@ -292,16 +312,7 @@ export function resolveHooks(raw: readonly RawHook[], checks: Pick<PluginRegistr
         const allowed = check.hooks.map((h) => (h === 'beforeRequest' ? SIDE_WORDS.input : SIDE_WORDS.output)).join(' or ');
         throw invalid(c.where, `check ${c.id} runs only ${allowed}; it cannot be used ${SIDE_WORDS[hook.side]}`);
       }
-      const schema = check.params as { safeParse?: (v: unknown) => { success: boolean; data?: unknown; error?: z.ZodError } } | undefined;
-      let params: unknown = c.params;
-      if (schema && typeof schema.safeParse === 'function') {
-        const parsed = schema.safeParse(c.params);
-        if (!parsed.success) {
-          const msg = parsed.error ? formatIssues(parsed.error, c.paramsWhere) : `${c.paramsWhere}: invalid parameters`;
-          throw badRequest(ErrorCode.INVALID_CONFIG, `invalid parameters for check ${c.id}: ${msg}`, c.paramsWhere);
-        }
-        params = parsed.data;
-      }
+      const params = parseParams(c, check.params as ParamsSchema | undefined, options);
       if (c.enabled) specs.push({ id: c.id, check, params, failOnError: c.failOnError });
     }
     if (specs.length === 0) continue;
@@ -321,6 +332,73 @@ export function resolveHooks(raw: readonly RawHook[], checks: Pick<PluginRegistr
     (hook.side === 'input' ? input : output).push(spec);
   }
   return input.length === 0 && output.length === 0 ? NO_HOOKS : { input, output };
+}
+
+type ParseResult = { success: boolean; data?: unknown; error?: z.ZodError };
+type ParamsSchema = { safeParse?: (v: unknown) => ParseResult };
+
+/**
+ * A check's parameters parsed by its schema. Portkey ignores parameters a check does not read, so
+ * a key the schema does not define (zod's `unrecognized_keys`, at any depth) is left out and
+ * reported, or with `strictParameters` refused; `not: false` is left out quietly everywhere (it
+ * asks for nothing; `not: true` on a check that cannot invert is reported like any unknown key).
+ * Everything else the schema rejects (a wrong type, a missing required parameter) is a 400.
+ */
+function parseParams(c: RawCheck, schema: ParamsSchema | undefined, options: ResolveOptions): unknown {
+  if (!schema || typeof schema.safeParse !== 'function') return c.params;
+  let parsed = schema.safeParse(c.params);
+  if (parsed.success) return parsed.data;
+  let params: unknown = c.params;
+  let unknown = unrecognized(parsed.error);
+  if (unknown.some((u) => u.path.length === 0 && u.key === 'not' && c.params.not === false)) {
+    params = withoutKey(params, [], 'not');
+    parsed = schema.safeParse(params);
+    if (parsed.success) return parsed.data;
+    unknown = unrecognized(parsed.error);
+  }
+  if (unknown.length > 0 && !options.strictParameters) {
+    for (const u of unknown) params = withoutKey(params, u.path, u.key);
+    parsed = schema.safeParse(params);
+    if (parsed.success) {
+      options.onIgnored?.({ check: c.id, where: c.paramsWhere, parameters: unknown.map((u) => joinParam(u.path, u.key)) });
+      return parsed.data;
+    }
+  }
+  const msg = parsed.error ? formatIssues(parsed.error, c.paramsWhere) : `${c.paramsWhere}: invalid parameters`;
+  throw badRequest(ErrorCode.INVALID_CONFIG, `invalid parameters for check ${c.id}: ${msg}`, c.paramsWhere);
+}
+
+/** The keys zod found that the schema does not define, each with the path of the object holding it. */
+function unrecognized(error: z.ZodError | undefined): Array<{ path: PropertyKey[]; key: string }> {
+  const out: Array<{ path: PropertyKey[]; key: string }> = [];
+  for (const issue of error?.issues ?? []) {
+    if (issue.code === 'unrecognized_keys') for (const key of issue.keys) out.push({ path: issue.path, key });
+  }
+  return out;
+}
+
+/** A copy of `value` without `key` in the object at `path` (objects and arrays along it are copied, the rest shared). */
+function withoutKey(value: unknown, path: readonly PropertyKey[], key: string): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (path.length === 0) {
+    if (Array.isArray(value)) return value;
+    const { [key]: _dropped, ...rest } = value as Record<string, unknown>;
+    return rest;
+  }
+  const [head, ...tail] = path;
+  if (Array.isArray(value)) {
+    const copy = value.slice();
+    if (typeof head === 'number' && head < copy.length) copy[head] = withoutKey(copy[head], tail, key);
+    return copy;
+  }
+  const obj = value as Record<PropertyKey, unknown>;
+  return Object.hasOwn(obj, head as PropertyKey) ? { ...obj, [head as PropertyKey]: withoutKey(obj[head as PropertyKey], tail, key) } : obj;
+}
+
+function joinParam(path: readonly PropertyKey[], key: string): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`;
+  return out ? `${out}.${key}` : key;
 }
 
 /** "unknown check", with the closest loaded ids, or a hint that the check's package is not loaded. */

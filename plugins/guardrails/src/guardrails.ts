@@ -3,7 +3,7 @@ import type { ConfigNode, GatewayResponse, PlannedTarget, PluginApi, PluginRegis
 import { CHECKS } from './checks.js';
 import type { GuardrailCheck } from './checks.js';
 import { NO_HOOKS, hasHookKeys, parseMixed, parseNodeRaw, resolveHooks } from './config.js';
-import type { HookSet, HookSpec, RawHook, Side } from './config.js';
+import type { HookSet, HookSpec, RawHook, ResolveOptions, Side } from './config.js';
 import { runHooks, verdictOf } from './runner.js';
 import type { HookResult, RunEnv, Snapshot } from './runner.js';
 import { hookResultsEvent, isHookResultsEvent, requestView, responseView, streamTextReader } from './views.js';
@@ -21,6 +21,8 @@ export interface GuardrailsOptions {
   input: unknown[];
   output: unknown[];
   checkTimeoutMs: number;
+  /** Refuse parameters a check does not define (400) instead of ignoring them with a warning. */
+  strictParameters?: boolean;
 }
 
 /** What the input side left for the output side of one request. */
@@ -53,6 +55,7 @@ export class Guardrails {
   readonly #state: RequestSlot<RequestState | typeof IDLE>;
   readonly #checks: PluginRegistry<GuardrailCheck>;
   readonly #timeoutMs: number;
+  readonly #resolve: ResolveOptions;
   readonly #optionRaw: RawHook[];
   #optionHooks: HookSet | undefined;
   /** Hook sets by config node (the nodes of the config file's routing and of cached config headers). */
@@ -68,6 +71,17 @@ export class Guardrails {
     this.#state = api.requestState();
     this.#checks = api.registry<GuardrailCheck>(CHECKS);
     this.#timeoutMs = options.checkTimeoutMs;
+    this.#resolve = {
+      strictParameters: options.strictParameters === true,
+      // Once per config (configs are checked once and cached): names and paths only, never values.
+      onIgnored: ({ check, where, parameters }) => {
+        const not = parameters.includes('not') ? '; its verdict is not inverted by "not"' : '';
+        api.logger.warn(
+          { check, where, ignored: parameters },
+          `guardrail parameters ignored, as Portkey ignores them: ${check} does not define ${parameters.join(', ')}${not} (the option strictParameters refuses them)`,
+        );
+      },
+    };
     // The shapes are checked now; check ids once every plugin has registered its checks.
     this.#optionRaw = [...parseMixed(options.input, 'options.input', 'input', 'gateway_'), ...parseMixed(options.output, 'options.output', 'output', 'gateway_')];
   }
@@ -76,7 +90,7 @@ export class Guardrails {
   optionHooks(): HookSet {
     if (!this.#optionHooks) {
       try {
-        this.#optionHooks = resolveHooks(this.#optionRaw, this.#checks);
+        this.#optionHooks = resolveHooks(this.#optionRaw, this.#checks, this.#resolve);
       } catch (err) {
         throw new GatewayError(ErrorCode.INVALID_CONFIG, 500, `${this.#name}: invalid guardrails in its options: ${(err as Error).message}`);
       }
@@ -87,7 +101,7 @@ export class Guardrails {
   /** The config check: parses and resolves a node's guardrails once, or rejects the config (400 naming the path). */
   checkNode(node: ConfigNode, path: string): void {
     if (!hasHookKeys(node)) return;
-    this.#byNode.set(node, resolveHooks(parseNodeRaw(node, path), this.#checks));
+    this.#byNode.set(node, resolveHooks(parseNodeRaw(node, path), this.#checks, this.#resolve));
   }
 
   nodeHooks(node: ConfigNode, path: string): HookSet {
@@ -97,7 +111,7 @@ export class Guardrails {
     let set = this.#byNode.get(node);
     if (set === undefined) {
       // A node no config check saw (a test's, or the core's from headers): parsed here, once.
-      set = resolveHooks(parseNodeRaw(node, path), this.#checks);
+      set = resolveHooks(parseNodeRaw(node, path), this.#checks, this.#resolve);
       this.#byNode.set(node, set);
     }
     return set;
@@ -164,7 +178,7 @@ export class Guardrails {
         throw badRequest(ErrorCode.INVALID_HEADER, `${name} is not valid JSON${at ? ` (at position ${at[1]})` : ''}: send a JSON array of guardrails`, name);
       }
       if (!Array.isArray(json)) throw badRequest(ErrorCode.INVALID_HEADER, `${name} must be a JSON array of guardrails`, name);
-      hooks = resolveHooks(parseMixed(json, name, side, 'default_'), this.#checks)[side];
+      hooks = resolveHooks(parseMixed(json, name, side, 'default_'), this.#checks, this.#resolve)[side];
       if (this.#byHeader.size >= MAX_CACHED_HEADERS) this.#byHeader.delete(this.#byHeader.keys().next().value!);
       this.#byHeader.set(key, hooks);
     }

@@ -17,7 +17,7 @@ export {
   closeMatches,
   unknownCheckMessage,
 } from './config.js';
-export type { Side, RawHook, RawCheck, HookSpec, CheckSpec, HookSet, Feedback } from './config.js';
+export type { Side, RawHook, RawCheck, HookSpec, CheckSpec, HookSet, Feedback, ResolveOptions, IgnoredParameters } from './config.js';
 export { runHooks, runHook, runCheck, verdictOf, CheckTimeoutError } from './runner.js';
 export type { Snapshot, RunEnv, HookResult, CheckRecord } from './runner.js';
 export { requestView, responseView, streamTextReader, hookResultsEvent, isHookResultsEvent } from './views.js';
@@ -31,6 +31,11 @@ export const GuardrailsOptionsSchema = z.strictObject({
   output: z.array(z.unknown()).default([]),
   /** How long one check may take before it counts as failed (ms). */
   checkTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+  /**
+   * Refuse (400) a check parameter the check does not define. Off by default: such parameters are
+   * ignored with a warning in the log, as Portkey ignores them. `not: false` is accepted either way.
+   */
+  strictParameters: z.boolean().default(false),
 });
 
 const manifest = pluginManifest(import.meta.url, 'guardrail');

@@ -159,6 +159,12 @@ export const CHECKS: GuardrailCheck[] = [
   defineCheck({ id: 'inputOnly', params: z.strictObject({}), hooks: ['beforeRequest'], run: () => ({ verdict: true }) }),
   /** Only after the call. */
   defineCheck({ id: 'outputOnly', params: z.strictObject({}), hooks: ['afterResponse'], run: () => ({ verdict: true }) }),
+  /** Parameters with a nested object (strict at both levels): passes when the text is at most `rule.limit` long. */
+  defineCheck({
+    id: 'nested',
+    params: z.strictObject({ rule: z.strictObject({ limit: z.number().int().min(0) }) }),
+    run: (input) => ({ verdict: text(input).length <= input.params.rule.limit }),
+  }),
   /** The request's model is one of `models`. */
   defineCheck({
     id: 'model',

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { newKernel, use, thrown } from '@waygate/core/testing';
 import type { Kernel } from '@waygate/core';
 import { CHECKS, closeMatches, parseMixed, parseNodeRaw, resolveHooks, unknownCheckMessage } from '../src/index.js';
-import type { GuardrailCheck, HookSet } from '../src/index.js';
+import type { GuardrailCheck, HookSet, IgnoredParameters, ResolveOptions } from '../src/index.js';
 import checksPlugin from './checks-plugin.js';
 
 describe('@waygate/guardrails: config', () => {
@@ -13,9 +13,10 @@ describe('@waygate/guardrails: config', () => {
     await use(kernel, checksPlugin);
   });
 
-  const parse = (node: Record<string, unknown>, path = 'config'): HookSet => resolveHooks(parseNodeRaw(node as never, path), kernel.registry<GuardrailCheck>(CHECKS));
-  const refused = (node: Record<string, unknown>, path = 'config') => {
-    const err = thrown(() => parse(node, path));
+  const parse = (node: Record<string, unknown>, path = 'config', options?: ResolveOptions): HookSet =>
+    resolveHooks(parseNodeRaw(node as never, path), kernel.registry<GuardrailCheck>(CHECKS), options);
+  const refused = (node: Record<string, unknown>, path = 'config', options?: ResolveOptions) => {
+    const err = thrown(() => parse(node, path, options));
     expect(err.status, err.message).to.equal(400);
     expect(err.code).to.equal('invalid_config');
     return err;
@@ -153,8 +154,17 @@ describe('@waygate/guardrails: config', () => {
       expect(short.message).to.include('config.input_guardrails[0]["test.contains"].words');
       const full = refused({ provider: 'openai', before_request_hooks: [{ checks: [{ id: 'test.minLength', parameters: { min: -1 } }] }] });
       expect(full.message).to.include('config.before_request_hooks[0].checks[0].parameters.min');
-      const unknownParam = refused({ provider: 'openai', input_guardrails: [{ 'test.minLength': { min: 1, max: 2 } }] });
+      // An unknown parameter is refused only with strictParameters (see "parameters Portkey ignores").
+      const unknownParam = refused({ provider: 'openai', input_guardrails: [{ 'test.minLength': { min: 1, max: 2 } }] }, 'config', { strictParameters: true });
       expect(unknownParam.message).to.match(/max/);
+    });
+
+    it('a wrong type or a missing required parameter is refused even when unknown parameters are ignored', () => {
+      const wrongType = refused({ provider: 'openai', input_guardrails: [{ 'test.minLength': { min: 'one', extra: 1 } }] });
+      expect(wrongType.message).to.include('config.input_guardrails[0]["test.minLength"].min');
+      expect(wrongType.message, 'the ignored key is not what the error is about').to.not.include('extra');
+      const missing = refused({ provider: 'openai', before_request_hooks: [{ checks: [{ id: 'test.contains', parameters: { operator: 'any', not: false } }] }] });
+      expect(missing.message).to.include('config.before_request_hooks[0].checks[0].parameters.words');
     });
 
     it('a check used on a hook it does not support', () => {
@@ -190,6 +200,55 @@ describe('@waygate/guardrails: config', () => {
       expect(refused({ provider: 'openai', output_guardrails: { 'test.seen': {} } }).message).to.include('must be an array');
       expect(refused({ provider: 'openai', input_guardrails: [{ 'test.seen': {}, deny: 1 }] }).message).to.include('config.input_guardrails[0].deny');
       expect(refused({ provider: 'openai', input_guardrails: [{ 'test.seen': { fail_on_error: 'no' } }] }).message).to.include('fail_on_error: must be true or false');
+    });
+  });
+
+  describe('parameters Portkey ignores', () => {
+    const collect = (strictParameters = false) => {
+      const ignored: IgnoredParameters[] = [];
+      return { ignored, options: { strictParameters, onIgnored: (i: IgnoredParameters) => void ignored.push(i) } satisfies ResolveOptions };
+    };
+
+    it('`not: false` is accepted on every check, quietly, strict or not (it asks for nothing)', () => {
+      for (const strictParameters of [false, true]) {
+        const { ignored, options } = collect(strictParameters);
+        const set = parse(
+          {
+            provider: 'openai',
+            input_guardrails: [{ 'test.contains': { words: ['x'], not: false } }],
+            after_request_hooks: [{ checks: [{ id: 'test.upper', parameters: { not: false } }] }],
+          },
+          'config',
+          options,
+        );
+        expect(set.input[0]!.checks[0]!.params).to.deep.equal({ words: ['x'], operator: 'none' });
+        expect(set.output[0]!.checks[0]!.params).to.deep.equal({});
+        expect(ignored).to.deep.equal([]);
+      }
+    });
+
+    it('unknown parameters are left out of what the check gets and reported, with their paths', () => {
+      const { ignored, options } = collect();
+      const set = parse(
+        { provider: 'openai', input_guardrails: [{ 'test.minLength': { min: 2, max: 9, not: true }, 'test.nested': { rule: { limit: 1, unit: 'x' } } }] },
+        'config',
+        options,
+      );
+      expect(set.input[0]!.checks.map((c) => c.params)).to.deep.equal([{ min: 2 }, { rule: { limit: 1 } }]);
+      expect(ignored).to.deep.equal([
+        { check: 'test.minLength', where: 'config.input_guardrails[0]["test.minLength"]', parameters: ['max', 'not'] },
+        { check: 'test.nested', where: 'config.input_guardrails[0]["test.nested"]', parameters: ['rule.unit'] },
+      ]);
+    });
+
+    it('with strictParameters, any parameter the check does not define is a 400 naming it (`not: true` included)', () => {
+      const { options } = collect(true);
+      const notTrue = refused({ provider: 'openai', input_guardrails: [{ 'test.contains': { words: ['x'], not: true } }] }, 'config', options);
+      expect(notTrue.message).to.include('invalid parameters for check test.contains');
+      expect(notTrue.message).to.match(/"not"/);
+      const nested = refused({ provider: 'openai', input_guardrails: [{ 'test.nested': { rule: { limit: 1, unit: 'x' } } }] }, 'config', options);
+      expect(nested.message).to.include('config.input_guardrails[0]["test.nested"].rule');
+      expect(nested.message).to.match(/"unit"/);
     });
   });
 

@@ -8,6 +8,8 @@ export interface Received {
   name: string;
   path: string;
   body: any;
+  /** The request's authorization header, if any. */
+  authorization?: string;
 }
 
 export interface StreamWatch {
@@ -78,7 +80,7 @@ export class FakeUpstream {
     } catch {
       body = undefined;
     }
-    this.received.push({ name, path, body });
+    this.received.push({ name, path, body, authorization: req.headers.authorization });
     const status = this.status[name] ?? 200;
     if (status >= 400) {
       res.writeHead(status, { 'content-type': 'application/json' });

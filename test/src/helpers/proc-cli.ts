@@ -1,4 +1,4 @@
-// Runs the real CLI (core/dist/src/cli.js) as a child process and watches its output: the human
+// Runs the real CLI (core/dist/bin/waygate.js) as a child process and watches its output: the human
 // banner on stderr, JSON log lines on stdout. Every child is tracked so a suite can kill whatever
 // is still running in `after`, by pid.
 import { spawn } from 'node:child_process';
@@ -9,7 +9,7 @@ import os from 'node:os';
 
 const require = createRequire(import.meta.url);
 /** The CLI script, found through @waygate/core's package (the same file the `waygate` bin runs). */
-export const CLI = path.join(path.dirname(require.resolve('@waygate/core/package.json')), 'dist', 'src', 'cli.js');
+export const CLI = path.join(path.dirname(require.resolve('@waygate/core/package.json')), 'dist', 'bin', 'waygate.js');
 
 /** Variables the CLI reads; cleared from the inherited environment so the host's settings do not leak in. */
 const CLI_ENV = ['PORT', 'HOST', 'WAYGATE_CONFIG', 'WAYGATE_LOG_LEVEL'];

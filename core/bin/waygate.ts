@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { startGateway } from './gateway.js';
-import type { Gateway } from './gateway.js';
-import { CORE_VERSION } from './version.js';
+import { startGateway } from '../src/gateway.js';
+import type { Gateway } from '../src/gateway.js';
+import { CORE_VERSION } from '../src/version.js';
 
 const USAGE = `Usage: waygate [--config FILE] [--port N] [--host H]
 
