@@ -175,6 +175,8 @@ export async function chat(
 }
 
 export { BUNDLED_PLUGINS } from '../bundled.js';
+export { fixtures } from './fixtures.js';
+export type { FixtureReader } from './fixtures.js';
 export { runProviderConformance } from './conformance.js';
 export { OpenAIFake, portkeyChat } from './openai-fake.js';
 export type { ConformanceFixture, RecordedAnswer, RecordedStream, ExpectedAnswer, UpstreamExpectations, Scenario } from './conformance.js';

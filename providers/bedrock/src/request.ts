@@ -1,6 +1,7 @@
 import { ErrorCode, GatewayError, badRequest } from '@waygate/core';
 import type { BuildInput, UpstreamRequest } from '@waygate/core';
 import { isObj } from './json.js';
+import { parseArguments } from '@waygate/provider-kit';
 import type { Json } from './json.js';
 import { signV4 } from './sigv4.js';
 
@@ -119,16 +120,6 @@ function contentBlocks(content: unknown, param: string): Json[] {
   return out;
 }
 
-function parseArguments(args: unknown): unknown {
-  if (isObj(args)) return args;
-  if (typeof args !== 'string' || !args.trim()) return {};
-  try {
-    const v = JSON.parse(args);
-    return isObj(v) ? v : { value: v };
-  } catch {
-    return {};
-  }
-}
 
 /** Translates an OpenAI chat.completions body to a Bedrock Converse request body. */
 export function toConverseRequest(body: Json): Json {

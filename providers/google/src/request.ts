@@ -1,6 +1,7 @@
 import { ErrorCode, badRequest } from '@waygate/core';
 import type { BuildInput, UpstreamRequest } from '@waygate/core';
 import { isObj } from './json.js';
+import { parseArguments } from '@waygate/provider-kit';
 import type { Json } from './json.js';
 
 /**
@@ -18,16 +19,6 @@ export function modelPath(model: unknown): string {
   return `models/${encodeURIComponent(m)}`;
 }
 
-function parseArguments(args: unknown): Json {
-  if (isObj(args)) return args;
-  if (typeof args !== 'string' || !args.trim()) return {};
-  try {
-    const v = JSON.parse(args);
-    return isObj(v) ? v : { value: v };
-  } catch {
-    return {};
-  }
-}
 
 /** An OpenAI `image_url` (or `file`) part as a Gemini part: data URLs → inlineData, http(s)/gs URLs → fileData. */
 function mediaPart(url: unknown, mimeHint: unknown, param: string): Json {
