@@ -343,3 +343,43 @@ describe('Kernel subrequest()', () => {
     expect(seen!.id).to.match(/^warmup:sub\d+$/);
   });
 });
+
+describe('Kernel.handle', () => {
+  it("shapes error answers the way the request's endpoint says", async () => {
+    const kernel = newKernel();
+    kernel.apiFor('test-other').register.endpoint({ id: 'other', routes: [], errorBody: (e) => ({ type: 'error', error: { message: e.message } }) });
+    const ctx = new RequestContext({ id: 'r', endpoint: 'other', method: 'POST', path: '/x', headers: {}, body: {} });
+    const res = await kernel.handle(ctx);
+    expect(res.status).to.equal(400);
+    expect((res.body as any).type).to.equal('error');
+    expect((res.body as any).error.message).to.match(/No provider or config/);
+  });
+
+  it('answers early with what a beforeRequest tap returns, still through afterResponse', async () => {
+    const kernel = newKernel();
+    const order: string[] = [];
+    const api = kernel.apiFor('cache');
+    api.hooks.beforeRequest.tap(BeforeRequestStage.CACHE_LOOKUP, () => {
+      order.push('lookup');
+      return GatewayResponse.json(200, { cached: true }, {}, 'cache');
+    });
+    api.hooks.afterResponse.tap(AfterResponseStage.LOG, (res) => {
+      order.push(`after ${res.source}`);
+      return res;
+    });
+    const res = await kernel.handle(clientRequest({ headers: { 'x-waygate-provider': 'alpha' } }));
+    expect(res.body).to.deep.equal({ cached: true });
+    expect(order).to.deep.equal(['lookup', 'after cache']);
+  });
+
+  it('never throws: an afterResponse tap that throws becomes an error answer naming the plugin and hook', async () => {
+    const kernel = newKernel();
+    kernel.apiFor('broken-logger').hooks.afterResponse.tap(AfterResponseStage.LOG, () => {
+      throw new Error('disk full');
+    });
+    kernel.apiFor('cache').hooks.beforeRequest.tap(BeforeRequestStage.CACHE_LOOKUP, () => GatewayResponse.json(200, {}));
+    const res = await kernel.handle(clientRequest({ headers: { 'x-waygate-provider': 'alpha' } }));
+    expect(res.status).to.equal(500);
+    expect((res.body as any).error.message).to.match(/broken-logger.*afterResponse.*disk full/);
+  });
+});
