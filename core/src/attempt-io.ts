@@ -19,6 +19,11 @@ export class AttemptIO {
     this.#ctx = ctx;
     if (timeoutMs !== undefined) {
       const mine = (this.#own = new AbortEmitter());
+      // A client that already left (during a beforeRequest plugin, say) gets no upstream call either.
+      if (ctx.aborted) {
+        mine.abort(ctx.abortEmitter.reason);
+        return;
+      }
       ctx.abortEmitter.once('abort', this.#onClientAbort);
       this.#timer = setTimeout(() => {
         this.timedOut = true;

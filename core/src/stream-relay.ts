@@ -39,23 +39,27 @@ export async function openStream(
   const transformer = endpoint.createStreamTransformer?.(input);
   const passthrough = transformer === undefined;
 
+  /** The events one upstream event turns into; at the end, what the transformer still holds (flush, called once). */
+  let ended = false;
+  const turn = (next: IteratorResult<SSEEvent>): SSEEvent[] => {
+    if (next.done) {
+      ended = true;
+      return transformer?.flush ? toList(transformer.flush()) : [];
+    }
+    return transformer ? toList(transformer.transform(next.value)) : [next.value];
+  };
+
   // Hold events until the first one with content (OpenAI opens a chat stream with a role-only
   // chunk): until then nothing has reached the client, and a failure can still be retried.
   const held: SSEEvent[] = [];
   for (;;) {
-    const next = await events.next();
-    if (next.done) {
-      held.push(...(transformer?.flush ? toList(transformer.flush()) : []));
-      if (held.some(format.isContent)) break;
-      throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} ended the stream before sending any event`, {
-        retryable: true,
-        upstream: { status: upstream.statusCode },
-      });
+    const out = turn(await events.next());
+    // Every held event is checked, what flush() emits at the end too: an error event before the
+    // client saw anything fails the attempt rather than reaching the client as its answer.
+    for (const ev of out) {
+      const err = format.errorOf(ev, target.provider);
+      if (err) throw err;
     }
-    const out = transformer ? toList(transformer.transform(next.value)) : [next.value];
-    if (out.length === 0) continue;
-    const err = format.errorOf(out[0]!, target.provider);
-    if (err) throw err;
     // Nothing has reached the client yet, so a malformed event is still a failed attempt that can
     // be retried or fall back (one parse, for the first events of a pass-through stream only).
     if (passthrough) {
@@ -70,6 +74,12 @@ export async function openStream(
     }
     held.push(...out);
     if (out.some(format.isContent)) break;
+    if (ended) {
+      throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} ended the stream before sending any event`, {
+        retryable: true,
+        upstream: { status: upstream.statusCode },
+      });
+    }
   }
   io.firstByte();
 
@@ -97,10 +107,9 @@ export async function openStream(
         seen(ev);
         yield ev;
       }
-      for (;;) {
-        const next = await events.next();
+      while (!ended) {
         // At the end, what the transformer still holds (flush) goes through the same checks.
-        const out = next.done ? (transformer?.flush ? toList(transformer.flush()) : []) : transformer ? toList(transformer.transform(next.value)) : [next.value];
+        const out = turn(await events.next());
         for (const ev of out) {
           const upstreamErr = format.errorOf(ev, provider);
           if (upstreamErr) {
@@ -112,7 +121,6 @@ export async function openStream(
           seen(ev);
           yield ev;
         }
-        if (next.done) break;
       }
       if (passthrough && !sawEnd) throw new Error('the upstream closed the stream before its proper end');
     } catch (err) {
