@@ -125,6 +125,37 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
     expect(b.nearest(p, v(1, 0), 0.9999, Date.now())).to.equal(undefined);
   });
 
+  it('evicts in the order stored, whatever the replicas\' clocks say (many adds in one millisecond, a clock behind)', async () => {
+    // Every entry of a replica carries the same instant (a warm run stores several per millisecond),
+    // and b's clock is a minute behind a's: the entries stored first are still the ones evicted.
+    const t = Date.now();
+    const a = await replica({ maxEntriesPerPartition: 3, now: () => t });
+    const b = await replica({ maxEntriesPerPartition: 3, now: () => t - 60_000 });
+    const p = partition();
+    for (let i = 0; i < 8; i++) await (i % 2 ? b : a).add(p, v(1, i), '', `A${i}`, 120_000);
+    const answerKeys = await admin!.keys(`${PREFIX}{${p}}:a:*`);
+    const answers = await Promise.all(answerKeys.map((k) => admin!.get(k)));
+    expect(answers.sort()).to.deep.equal(['A5', 'A6', 'A7']);
+    const ids = answerKeys.map((k) => k.slice(k.lastIndexOf(':') + 1)).sort();
+    expect((await admin!.hkeys(`${PREFIX}{${p}}:v`)).sort()).to.deep.equal(ids);
+    expect((await admin!.zrange(`${PREFIX}{${p}}:z`, 0, -1)).sort()).to.deep.equal(ids);
+  });
+
+  it('keeps the order of a partition whose scores are times stored (as written before the order was kept by Redis)', async () => {
+    const a = await replica({ maxEntriesPerPartition: 3 });
+    const p = partition();
+    for (let i = 0; i < 2; i++) await a.add(p, v(1, i), '', `A${i}`, 60_000);
+    const z = `${PREFIX}{${p}}:z`;
+    const [first, second] = await admin!.zrange(z, 0, -1);
+    const t = Date.now();
+    const byAnswer = new Map<string, string>();
+    for (const id of [first!, second!]) byAnswer.set((await admin!.get(`${PREFIX}{${p}}:a:${id}`))!, id);
+    await admin!.zadd(z, 'XX', t - 2_000, byAnswer.get('A0')!, t - 1_000, byAnswer.get('A1')!);
+    for (let i = 2; i < 5; i++) await a.add(p, v(1, i), '', `A${i}`, 60_000);
+    const answers = await Promise.all((await admin!.keys(`${PREFIX}{${p}}:a:*`)).map((k) => admin!.get(k)));
+    expect(answers.sort()).to.deep.equal(['A2', 'A3', 'A4']);
+  });
+
   it('expires entries: the vector is skipped and the answer is gone from Redis', async () => {
     const a = await replica();
     const p = partition();
