@@ -14,7 +14,7 @@ import type { SemanticStore } from './store.js';
  * | `…:v`        | hash   | entry id → expiry (float64 LE, 8 bytes) + prompt-text hash (16 bytes) + the unit vector (float32 LE) |
  * | `…:n`        | hash   | `e` epoch (random, set when the partition is created), `c` change counter    |
  * | `…:l`        | list   | the last changes, `+id` / `-id`, one per increment of `c`                  |
- * | `…:z`        | zset   | entry id → time stored (the oldest go first when the partition is full)    |
+ * | `…:z`        | zset   | entry id → its rank in the order stored (the lowest go first when the partition is full) |
  * | `…:a:<id>`   | string | the entry's answer (core's encodeAnswer text), with PX = its TTL          |
  *
  * Every replica keeps a local copy of the partitions it searches (a VectorIndex each) tagged with
@@ -57,15 +57,23 @@ return out
 `;
 
 /**
- * Adds an entry. KEYS: v, n, l, z, a. ARGV: id, value, answer, ttlMs, maxEntries, logMax, now,
- * newEpoch, answerKeyPrefix. Evicts the oldest entries past maxEntries. Returns the new counter.
+ * Adds an entry. KEYS: v, n, l, z, a. ARGV: id, value, answer, ttlMs, maxEntries, logMax, newEpoch,
+ * answerKeyPrefix. Evicts the oldest entries past maxEntries. Returns the new counter.
+ *
+ * The order stored is kept by Redis itself: an entry's score is one more than the newest entry's,
+ * so two entries never tie (a timestamp would: several adds in one millisecond, or replicas whose
+ * clocks differ, and ZRANGE then orders the tied ids by their random names) and the lowest score is
+ * always the entry stored first. A partition written with timestamps as scores stays in order too.
  */
 const ADD = `
 local ttl = tonumber(ARGV[4])
-if redis.call('HSETNX', KEYS[2], 'e', ARGV[8]) == 1 then redis.call('HSET', KEYS[2], 'c', 0) end
+if redis.call('HSETNX', KEYS[2], 'e', ARGV[7]) == 1 then redis.call('HSET', KEYS[2], 'c', 0) end
+local newest = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')
+local rank = 1
+if newest[2] then rank = tonumber(newest[2]) + 1 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SET', KEYS[5], ARGV[3], 'PX', ttl)
-redis.call('ZADD', KEYS[4], tonumber(ARGV[7]), ARGV[1])
+redis.call('ZADD', KEYS[4], rank, ARGV[1])
 local c = redis.call('HINCRBY', KEYS[2], 'c', 1)
 redis.call('RPUSH', KEYS[3], '+' .. ARGV[1])
 local over = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[5])
@@ -74,7 +82,7 @@ if over > 0 then
   for i = 1, #old do
     redis.call('ZREM', KEYS[4], old[i])
     redis.call('HDEL', KEYS[1], old[i])
-    redis.call('DEL', ARGV[9] .. old[i])
+    redis.call('DEL', ARGV[8] .. old[i])
     c = redis.call('HINCRBY', KEYS[2], 'c', 1)
     redis.call('RPUSH', KEYS[3], '-' .. old[i])
   end
@@ -273,7 +281,6 @@ export class RedisSemanticStore implements SemanticStore {
         Math.max(1, Math.ceil(ttlMs)),
         this.#opts.maxEntriesPerPartition,
         this.#logMax,
-        now,
         randomBytes(8).toString('hex'),
         this.#key(partition, 'a:'),
       );

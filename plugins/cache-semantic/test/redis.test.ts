@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createLogger, startGateway } from '@waygate/core';
 import type { ConfigNode, Gateway } from '@waygate/core';
-import { REDIS_URL, TcpProxy, eventually, sleep, useRedis } from '@waygate/core/testing';
+import { REDIS_URL, TcpProxy, eventually, useRedis } from '@waygate/core/testing';
 import { RedisSemanticStore, normalize } from '../src/index.js';
 import type { RedisStoreOptions, SemanticCacheHandle } from '../src/index.js';
 import { FakeModel, basis, near } from './fake-upstream.js';
@@ -31,13 +31,16 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
   afterEach(() => Promise.all(stores.splice(0).map((s) => s.close())));
   after(() => admin?.disconnect());
 
+  // Command timeouts here are give-up bounds for a working Redis, far above a round trip: a loaded
+  // run can hold the event loop for longer than a production timeout, and a store that times out
+  // skips the write without a word (as it should in production), which would fail a test later on.
   async function replica(opts: Partial<RedisStoreOptions> = {}): Promise<RedisSemanticStore> {
     const s = new RedisSemanticStore({
       url: REDIS_URL,
       keyPrefix: PREFIX,
       maxEntriesPerPartition: 100,
       maxLocalEntries: 10_000,
-      commandTimeoutMs: 1_000,
+      commandTimeoutMs: 5_000,
       connectTimeoutMs: 2_000,
       ...opts,
     });
@@ -125,16 +128,57 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
     expect(b.nearest(p, v(1, 0), 0.9999, Date.now())).to.equal(undefined);
   });
 
+  it('evicts in the order stored, whatever the replicas\' clocks say (many adds in one millisecond, a clock behind)', async () => {
+    // Every entry of a replica carries the same instant (a warm run stores several per millisecond),
+    // and b's clock is a minute behind a's: the entries stored first are still the ones evicted.
+    const t = Date.now();
+    const a = await replica({ maxEntriesPerPartition: 3, now: () => t });
+    const b = await replica({ maxEntriesPerPartition: 3, now: () => t - 60_000 });
+    const p = partition();
+    for (let i = 0; i < 8; i++) await (i % 2 ? b : a).add(p, v(1, i), '', `A${i}`, 120_000);
+    const answerKeys = await admin!.keys(`${PREFIX}{${p}}:a:*`);
+    const answers = await Promise.all(answerKeys.map((k) => admin!.get(k)));
+    expect(answers.sort()).to.deep.equal(['A5', 'A6', 'A7']);
+    const ids = answerKeys.map((k) => k.slice(k.lastIndexOf(':') + 1)).sort();
+    expect((await admin!.hkeys(`${PREFIX}{${p}}:v`)).sort()).to.deep.equal(ids);
+    expect((await admin!.zrange(`${PREFIX}{${p}}:z`, 0, -1)).sort()).to.deep.equal(ids);
+  });
+
+  it('keeps the order of a partition whose scores are times stored (as written before the order was kept by Redis)', async () => {
+    const a = await replica({ maxEntriesPerPartition: 3 });
+    const p = partition();
+    for (let i = 0; i < 2; i++) await a.add(p, v(1, i), '', `A${i}`, 60_000);
+    const z = `${PREFIX}{${p}}:z`;
+    const [first, second] = await admin!.zrange(z, 0, -1);
+    const t = Date.now();
+    const byAnswer = new Map<string, string>();
+    for (const id of [first!, second!]) byAnswer.set((await admin!.get(`${PREFIX}{${p}}:a:${id}`))!, id);
+    await admin!.zadd(z, 'XX', t - 2_000, byAnswer.get('A0')!, t - 1_000, byAnswer.get('A1')!);
+    for (let i = 2; i < 5; i++) await a.add(p, v(1, i), '', `A${i}`, 60_000);
+    const answers = await Promise.all((await admin!.keys(`${PREFIX}{${p}}:a:*`)).map((k) => admin!.get(k)));
+    expect(answers.sort()).to.deep.equal(['A2', 'A3', 'A4']);
+  });
+
   it('expires entries: the vector is skipped and the answer is gone from Redis', async () => {
-    const a = await replica();
+    // The local copies judge expiry by the store's clock, set here, so nothing depends on how fast
+    // the run is; Redis expires the answer by its own clock, which the test waits for.
+    let clock = Date.now();
+    const a = await replica({ now: () => clock });
     const p = partition();
     await a.add(p, v(1, 0), 'bb'.repeat(16), 'short-lived', 150);
     await a.sync([p]);
-    expect(a.nearest(p, v(1, 0), 0.9, Date.now())).to.not.equal(undefined);
-    await sleep(250);
-    expect(a.nearest(p, v(1, 0), 0.9, Date.now())).to.equal(undefined);
-    expect(a.byText(p, 'bb'.repeat(16), Date.now())).to.equal(undefined);
-    expect(await admin!.keys(`${PREFIX}{${p}}:a:*`)).to.have.length(0);
+    expect(a.nearest(p, v(1, 0), 0.9, clock)).to.not.equal(undefined);
+    expect(a.byText(p, 'bb'.repeat(16), clock)).to.not.equal(undefined);
+    clock += 149;
+    expect(a.nearest(p, v(1, 0), 0.9, clock)).to.not.equal(undefined);
+    clock += 1;
+    expect(a.nearest(p, v(1, 0), 0.9, clock)).to.equal(undefined);
+    expect(a.byText(p, 'bb'.repeat(16), clock)).to.equal(undefined);
+    // A replica that loads the partition after the expiry leaves the vector out.
+    const b = await replica({ now: () => clock });
+    await b.sync([p]);
+    expect(b.localIndex(p)).to.equal(undefined);
+    await eventually(5_000, async () => (await admin!.keys(`${PREFIX}{${p}}:a:*`)).length === 0, 'Redis expiring the answer');
   });
 
   describe('end to end: two gateways on one Redis', function () {
@@ -165,7 +209,7 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
                 store: 'redis',
                 redisUrl,
                 keyPrefix: PREFIX,
-                redisCommandTimeoutMs: 500,
+                redisCommandTimeoutMs: 5_000,
                 redisConnectTimeoutMs: 500,
               },
             },
