@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RequestContext } from './context.js';
 import type { FileConfig, LoadedConfig } from './config.js';
-import type { BuildInput, EndpointAdapter, PlannedTarget, ProviderAdapter, SSEEvent, StreamTransformer, Usage } from './types.js';
+import type { BuildInput, EndpointAdapter, PlannedTarget, ProviderAdapter, SSEEvent } from './types.js';
 import { createHooks, sealHooks, Stage } from './hooks.js';
 import type { Hooks, TapOwner } from './hooks.js';
 import { GatewayResponse } from './response.js';
@@ -379,7 +379,6 @@ export class Kernel {
 
     // Hold events until the first one with content (OpenAI opens a chat stream with a role-only
     // chunk): until then nothing has reached the client, and a failure can still be retried.
-    let first: SSEEvent[];
     const held: SSEEvent[] = [];
     for (;;) {
       const next = await events.next();
@@ -410,7 +409,7 @@ export class Kernel {
       held.push(...out);
       if (out.some(format.isContent)) break;
     }
-    first = held;
+    const first = held;
     io.firstByte();
 
     headers['content-type'] = 'text/event-stream; charset=utf-8';

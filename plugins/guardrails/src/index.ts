@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { definePlugin, pluginManifest, Stage } from '@waygate/core';
-import type { Kernel } from '@waygate/core';
 import { Guardrails } from './guardrails.js';
 
 export { Guardrails, HOOKS_FAILED_MESSAGE, DENIED_STATUS, FAILED_STATUS, VERDICT_HEADER } from './guardrails.js';
