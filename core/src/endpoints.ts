@@ -190,6 +190,7 @@ function openAIErrorEvent(ev: SSEEvent, provider: string): GatewayError | undefi
   });
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the OpenAI codecs rebuild answers and chunks by path, keeping every field the upstream sent
 type Json = Record<string, any>;
 
 /** The JSON objects of a stream's events (`[DONE]` and anything that is not a JSON object skipped). */

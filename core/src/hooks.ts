@@ -71,7 +71,7 @@ export function createHooks(owner: TapOwner): Hooks {
 interface TapLike {
   name: string;
   type: 'sync' | 'async' | 'promise';
-  fn: (...args: any[]) => any;
+  fn: (...args: unknown[]) => unknown;
 }
 interface AnyHook {
   intercept(interceptor: { register?: (tap: TapLike) => TapLike }): void;

@@ -7,7 +7,7 @@ import type { EndpointCodec, SSEEvent, StreamFormat, Usage } from '@waygate/core
  * and a codec between a whole `Message` and the event sequence Anthropic would have streamed.
  */
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Messages JSON is built and read by path here, in request/response.ts and the tests
 export type Json = Record<string, any>;
 
 export const isObj = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);

@@ -10,7 +10,7 @@ import { signV4 } from './sigv4.js';
  * key as a Bearer token); streams arrive in AWS's binary event-stream framing.
  */
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Converse JSON is built and read by path both ways, and so are the tests' assertions
 type Json = Record<string, any>;
 
 /** The nominal base URL; the real host is `bedrock-runtime.{region}.amazonaws.com` for the target's region. */

@@ -15,8 +15,7 @@ export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Lifetime asked for in the JWT (`exp - iat`); Google allows at most one hour. */
 export const JWT_LIFETIME_SECONDS = 3600;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
 
 const isObj = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -82,8 +81,9 @@ function fromObject(json: unknown, where: string): ServiceAccount {
   }
   const clientEmail = json.client_email;
   if (typeof clientEmail !== 'string' || !clientEmail.trim()) throw invalid(where, 'has no client_email');
-  let pem = json.private_key;
-  if (typeof pem !== 'string' || !pem.trim()) throw invalid(where, 'has no private_key');
+  const privateKey = json.private_key;
+  if (typeof privateKey !== 'string' || !privateKey.trim()) throw invalid(where, 'has no private_key');
+  let pem = privateKey;
   // A key pasted with its newlines still escaped (a literal backslash-n) is a common copy slip.
   if (!pem.includes('\n') && pem.includes('\\n')) pem = pem.replace(/\\n/g, '\n');
   let key: KeyObject;

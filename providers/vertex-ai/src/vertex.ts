@@ -15,8 +15,7 @@ import type { ServiceAccount } from './auth.js';
  * (see auth.ts).
  */
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
 
 /**
  * The adapter's nominal base URL. It is a template, not an address: without a custom host the real
