@@ -4,7 +4,6 @@ import type { PlannedTarget } from './types.js';
 import type { UpstreamClient, UpstreamResponse } from './upstream.js';
 import type { EndpointRegistry } from './endpoints.js';
 import type { NamedRegistry } from './registry.js';
-import { own } from './context.js';
 import { GatewayResponse } from './response.js';
 import { ErrorCode, GatewayError, isRetryableStatus } from './errors.js';
 import { networkError } from './upstream.js';

@@ -86,7 +86,7 @@ export class Kernel {
     const notSealed = (what: string) => {
       if (this.#sealed) throw new Error(`${plugin}: the kernel is sealed: ${what} in setup(), at start-up`);
     };
-    const kernel = this;
+    const isSealed = () => this.#sealed;
     const api: PluginApi = {
       name: plugin,
       coreVersion: CORE_VERSION,
@@ -121,7 +121,7 @@ export class Kernel {
       logger: this.logger.child({ plugin }),
       upstream: this.upstream,
       get sealed() {
-        return kernel.#sealed;
+        return isSealed();
       },
       addConfigCheck: (check) => {
         notSealed('config checks are added');

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export interface FixtureReader {
   /** A recorded JSON answer, parsed. */
-  json(name: string): any; // eslint-disable-line @typescript-eslint/no-explicit-any -- recorded wire data, read field by field by each test
+  json(name: string): any;
   /** A recorded SSE transcript as its events, each with its blank line (LF or CRLF, as recorded): the pieces the answer was written in. */
   sse(name: string): string[];
   /** Recorded binary frames (an AWS event stream), one Uint8Array each. */

@@ -5,7 +5,7 @@
  * URI, so tokens with made-up key ids cannot turn the gateway against the JWKS server).
  */
 import { createPublicKey, verify, constants } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { GuardrailCheck } from '@waygate/guardrails';
 import { BoundedCache, httpUrl, isPlainObject, parseDuration, safeOrigin, send, timeoutMs } from './common.js';
@@ -107,7 +107,7 @@ export function createJwtCheck(opts: JwtCheckOptions = {}): GuardrailCheck<typeo
         if (!isPlainObject(jwk) || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
         try {
           // Only the public parts are used, whatever else the set holds.
-          const key = createPublicKey({ key: jwk as any, format: 'jwk' });
+          const key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
           keys.push({ kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, alg: typeof jwk.alg === 'string' ? jwk.alg : undefined, key });
         } catch {
           // A key node cannot import (an unknown kty, a symmetric key) is skipped.

@@ -43,7 +43,6 @@ export { semanticPrompt, partitionKey, textHash, textOf, overridesPrompt, SEMANT
 export type { EligibilityLimits, SemanticPrompt } from './prompt.js';
 
 const manifest = pluginManifest(import.meta.url, 'cache');
-const NAME = manifest.name;
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** Response header with the similarity of the prompt that answered (on SEMANTIC HIT and HIT). */

@@ -24,7 +24,7 @@ export interface TextView {
   write(json: unknown, text: string): Record<string, unknown>;
 }
 
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { startGateway } from '@waygate/core';
 import type { ConfigNode, Gateway } from '@waygate/core';
 import plugin, { compileConditional, conditionalStrategy } from '../src/index.js';
-import { Upstream, chat, kernelOwned, kernelWithAllStrategies, strategyModes, newKernel, paths, plan, silent, thrown, use } from './harness.js';
+import { Upstream, chat, kernelWithAllStrategies, strategyModes, newKernel, paths, plan, silent, thrown, use } from './harness.js';
 
 const leaf = (name: string, provider: string, extra: ConfigNode = {}): ConfigNode => ({ name, provider, ...extra });
 

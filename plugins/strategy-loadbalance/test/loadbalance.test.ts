@@ -134,7 +134,7 @@ describe('@waygate/strategy-loadbalance', () => {
 
   describe('least_latency', () => {
     it('tries untried targets first, then prefers the lowest moving average', async () => {
-      let now = 0;
+      const now = 0;
       const balancer = new LoadBalancer({ random: seeded(3), now: () => now });
       const kernel = await kernelWith(balancer);
       const config = lb([leaf('alpha'), leaf('beta'), leaf('gamma')], { policy: 'least_latency' });

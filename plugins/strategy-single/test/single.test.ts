@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import plugin, { singleStrategy } from '../src/index.js';
-import { Upstream, chat, kernelOwned, kernelWithAllStrategies, strategyModes, newKernel, paths, plan, silent, thrown, use } from './harness.js';
+import { Upstream, chat, kernelWithAllStrategies, strategyModes, newKernel, paths, plan, silent, thrown, use } from './harness.js';
 
 describe('@waygate/strategy-single', () => {
   it('has a strategy manifest with its package name, version and core range', () => {

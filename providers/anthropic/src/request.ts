@@ -21,13 +21,6 @@ export function targetOption(input: BuildInput, key: string, headerSuffix: strin
   return typeof own === 'string' && own ? own : undefined;
 }
 
-/** The text of an OpenAI content value (a string or an array of parts), for places that only take text. */
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((p) => (isObj(p) && typeof p.text === 'string' ? p.text : '')).join('');
-  return '';
-}
-
 /** An OpenAI `image_url` part as an Anthropic image block: data URLs become base64 sources, others URL sources. */
 function imageBlock(part: Json, param: string): Json {
   const url: unknown = isObj(part.image_url) ? part.image_url.url : part.image_url;

@@ -15,13 +15,11 @@ describe('bedrock through the gateway', function () {
   let server: http.Server;
   let base = '';
   let frames: Uint8Array[] = [];
-  let hits = 0;
 
   before(async () => {
     server = http.createServer((req, res) => {
       req.resume();
       req.on('end', () => {
-        hits++;
         res.writeHead(200, STREAM_HEADERS);
         for (const f of frames) res.write(f);
         res.end();
@@ -40,7 +38,6 @@ describe('bedrock through the gateway', function () {
     server?.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   });
-  beforeEach(() => (hits = 0));
 
   const post = () =>
     fetch(`${gw.url}/v1/chat/completions`, {

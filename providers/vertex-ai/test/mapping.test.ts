@@ -177,7 +177,7 @@ describe('vertex-ai: embeddings', () => {
 
   it('encodes vectors as base64 float32 when asked (the openai SDK\'s default)', () => {
     const out = toOpenAIEmbeddings({ predictions: [{ embeddings: { values: [0.5, -1, 2.25], statistics: { token_count: 1 } } }] }, 'm', 'base64');
-    const buf = Buffer.from(out.data[0].embedding, 'base64');
+    const buf = Buffer.from((out.data as { embedding: string }[])[0]!.embedding, 'base64');
     assert.deepEqual([buf.readFloatLE(0), buf.readFloatLE(4), buf.readFloatLE(8)], [0.5, -1, 2.25]);
     const mapped = embeddings.mapResponse!({ predictions: [{ embeddings: { values: [0.5] } }] }, input({ model: 'text-embedding-005', input: 'x', encoding_format: 'base64' })) as any;
     assert.equal(typeof mapped.data[0].embedding, 'string');
