@@ -52,4 +52,3 @@ export class AttemptIO {
     own(this.#ctx).upstreamMs += performance.now() - this.#t0;
   }
 }
-

@@ -40,7 +40,12 @@ export interface AttemptServices {
  * answer (JSON, or a stream handed to the relay). Throws a GatewayError for anything that is not a
  * success; the attempt loop decides what comes next.
  */
-export async function attempt(k: AttemptServices, ctx: RequestContext, target: PlannedTarget, def: EndpointDefinition | undefined): Promise<GatewayResponse> {
+export async function attempt(
+  k: AttemptServices,
+  ctx: RequestContext,
+  target: PlannedTarget,
+  def: EndpointDefinition | undefined,
+): Promise<GatewayResponse> {
   const adapter = k.providers.get(target.provider)!;
   const endpoint = k.endpoints.adapterFor(adapter, ctx.endpoint);
   if (!endpoint) {

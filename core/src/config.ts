@@ -26,9 +26,7 @@ export const ConfigNodeSchema: z.ZodType<ConfigNode> = z.lazy(() =>
         .looseObject({
           mode: z.string().min(1),
           on_status_codes: statusCodes.optional(),
-          conditions: z
-            .array(z.looseObject({ query: z.record(z.string(), z.unknown()), then: z.string().min(1) }))
-            .optional(),
+          conditions: z.array(z.looseObject({ query: z.record(z.string(), z.unknown()), then: z.string().min(1) })).optional(),
           default: z.string().min(1).optional(),
         })
         .optional(),
@@ -42,16 +40,12 @@ export const ConfigNodeSchema: z.ZodType<ConfigNode> = z.lazy(() =>
           use_retry_after_header: z.boolean().optional(),
         })
         .optional(),
-      cache: z
-        .looseObject({ mode: z.enum(['simple', 'semantic']), max_age: z.number().positive().optional() })
-        .optional(),
+      cache: z.looseObject({ mode: z.enum(['simple', 'semantic']), max_age: z.number().positive().optional() }).optional(),
       request_timeout: z.number().int().positive().optional(),
       stream_idle_timeout: z.number().int().positive().optional(),
       deadline: z.number().int().positive().optional(),
       forward_headers: z.array(z.string().min(1)).optional(),
-      options: z
-        .never({ error: 'version 1 configs (with "options") are not supported; use "targets" and "strategy"' })
-        .optional(),
+      options: z.never({ error: 'version 1 configs (with "options") are not supported; use "targets" and "strategy"' }).optional(),
     })
     .superRefine((node, ctx) => {
       if (node.provider === undefined && node.targets === undefined) {

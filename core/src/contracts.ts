@@ -10,11 +10,7 @@ import type { Endpoint, SSEEvent, Target, UpstreamRequest, Usage } from './types
 
 /** What an onError tap decides after a failed attempt. */
 export type ErrorDecision =
-  | { action: 'retry'; delayMs?: number }
-  | { action: 'next' }
-  | { action: 'fail'; error?: GatewayError }
-  | { action: 'respond'; response: GatewayResponse };
-
+  { action: 'retry'; delayMs?: number } | { action: 'next' } | { action: 'fail'; error?: GatewayError } | { action: 'respond'; response: GatewayResponse };
 
 export interface BuildInput {
   ctx: RequestContext;
@@ -113,4 +109,3 @@ export interface EndpointCodec {
   /** The JSON answer a non-streaming client would have received for these events. */
   fromEvents(events: readonly SSEEvent[]): unknown;
 }
-

@@ -56,7 +56,10 @@ function validate(raw: string, where: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refuse(`scheme ${url.protocol} (only http and https)`);
   if (url.username || url.password) throw refuse('credentials in the URL');
   if (url.search || url.hash) throw refuse('a query or fragment');
-  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const host = url.hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   if (METADATA_HOSTS.has(host)) throw refuse('a cloud metadata service');
   if (isMetadataAddress(host)) throw refuse('a link-local or cloud metadata address');
   return url.href.replace(/\/+$/, '');

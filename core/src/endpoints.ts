@@ -75,4 +75,3 @@ export function openAIUsage(json: unknown): { usage?: Usage; model?: string } | 
   const model = typeof o.model === 'string' ? o.model : undefined;
   return usage || model ? { usage, model } : undefined;
 }
-

@@ -80,10 +80,7 @@ export async function loadPlugins(kernel: Kernel, entries: PluginEntry[], baseDi
       throw new PluginLoadError(name, `manifest.core ${JSON.stringify(plugin.manifest.core)} is not a semver range`);
     }
     if (!semver.satisfies(CORE_VERSION, plugin.manifest.core, { includePrerelease: true })) {
-      throw new PluginLoadError(
-        name,
-        `it requires @waygate/core ${plugin.manifest.core}, but this gateway runs @waygate/core ${CORE_VERSION}`,
-      );
+      throw new PluginLoadError(name, `it requires @waygate/core ${plugin.manifest.core}, but this gateway runs @waygate/core ${CORE_VERSION}`);
     }
 
     let options: unknown = entry.options;
@@ -95,8 +92,10 @@ export async function loadPlugins(kernel: Kernel, entries: PluginEntry[], baseDi
 
     try {
       const api = kernel.apiFor(name);
-      await withTimeout(Promise.resolve().then(() => plugin.setup(api, options)), setupTimeoutMs, () =>
-        new PluginLoadError(name, `setup() did not finish within ${setupTimeoutMs} ms`),
+      await withTimeout(
+        Promise.resolve().then(() => plugin.setup(api, options)),
+        setupTimeoutMs,
+        () => new PluginLoadError(name, `setup() did not finish within ${setupTimeoutMs} ms`),
       );
     } catch (err) {
       if (err instanceof PluginLoadError) throw err;

@@ -33,9 +33,10 @@ export interface ConfigServices {
 const NAMES = ['config', 'provider', 'custom-host', 'trace-id', 'metadata', 'forward-headers', 'request-timeout', 'deadline'] as const;
 type Name = (typeof NAMES)[number];
 /** Header names built once: [Waygate's, Portkey's]. */
-const HEADER: Record<Name, readonly [string, string]> = Object.fromEntries(
-  NAMES.map((n) => [n, [`x-waygate-${n}`, `x-portkey-${n}`] as const]),
-) as Record<Name, readonly [string, string]>;
+const HEADER: Record<Name, readonly [string, string]> = Object.fromEntries(NAMES.map((n) => [n, [`x-waygate-${n}`, `x-portkey-${n}`] as const])) as Record<
+  Name,
+  readonly [string, string]
+>;
 
 function header(ctx: RequestContext, name: Name): string | undefined {
   const [mine, portkey] = HEADER[name];
@@ -104,7 +105,10 @@ export function resolveRequestConfig(ctx: RequestContext, services: ConfigServic
 
   const forward = header(ctx, 'forward-headers');
   if (forward !== undefined) {
-    const names = forward.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    const names = forward
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
     for (const n of names) {
       if (n.endsWith('forward-headers')) throw badRequest(ErrorCode.INVALID_HEADER, `forward-headers may not list ${n}`, n);
     }
@@ -136,14 +140,24 @@ function positiveMs(value: string, name: string): number {
  * that provider becomes the config's leaf, called with the request's key (Authorization) and custom
  * host. Without a provider header such a config is a 400 that says where a provider can be named.
  */
-function headerConfig(ctx: RequestContext, services: ConfigServices, raw: string, headerName: string, provider: string | undefined, customHost: string | undefined): ConfigNode {
-  const cached = configCache.get(configKey(raw, customHost)) ?? (provider !== undefined ? configCache.get(configKey(raw, customHost, provider)) : undefined);
+function headerConfig(
+  ctx: RequestContext,
+  services: ConfigServices,
+  raw: string,
+  headerName: string,
+  provider: string | undefined,
+  customHost: string | undefined,
+): ConfigNode {
+  const cached =
+    configCache.get(configKey(raw, customHost)) ?? (provider !== undefined ? configCache.get(configKey(raw, customHost, provider)) : undefined);
   if (cached) return cached;
   const json = parseConfigJson(raw, headerName);
   let key = configKey(raw, customHost);
   if (json !== null && typeof json === 'object' && !Array.isArray(json) && !('provider' in json) && !('targets' in json)) {
     if (provider === undefined) {
-      const [own, other] = headerName.startsWith('x-portkey-') ? ['x-portkey-provider', 'x-waygate-provider'] : ['x-waygate-provider', 'x-portkey-provider'];
+      const [own, other] = headerName.startsWith('x-portkey-')
+        ? ['x-portkey-provider', 'x-waygate-provider']
+        : ['x-waygate-provider', 'x-portkey-provider'];
       throw badRequest(
         ErrorCode.MISSING_PROVIDER,
         `${headerName} names no provider (it has neither "provider" nor "targets") and the request names none either: ` +
@@ -189,7 +203,11 @@ function validateConfig(json: unknown, headerName: string): ConfigNode {
   const parsed = ConfigNodeSchema.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    throw badRequest(ErrorCode.INVALID_CONFIG, `Invalid ${headerName}: ${formatIssues(parsed.error, 'config')}`, first ? joinPath('config', first.path) : undefined);
+    throw badRequest(
+      ErrorCode.INVALID_CONFIG,
+      `Invalid ${headerName}: ${formatIssues(parsed.error, 'config')}`,
+      first ? joinPath('config', first.path) : undefined,
+    );
   }
   return parsed.data;
 }

@@ -12,7 +12,6 @@ import { parseSize } from './config.js';
 import { serializeSSE } from './sse.js';
 import { scrub } from './logger.js';
 
-
 export interface GatewayServer {
   readonly server: http.Server;
   readonly url: string;

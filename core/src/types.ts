@@ -100,4 +100,3 @@ export interface UpstreamRequest {
   headers: Record<string, string>;
   body?: string | Uint8Array;
 }
-

@@ -30,7 +30,16 @@ describe('attempt: one upstream call', () => {
   }
 
   /** One attempt at the leaf `a` (with `extra` on it), answered by `reply`. */
-  async function once(reply: Reply, opts: { adapter?: Partial<EndpointAdapter>; endpoint?: EndpointDefinition; leaf?: Partial<ConfigNode>; init?: RequestInit; before?: (ctx: RequestContext) => void } = {}) {
+  async function once(
+    reply: Reply,
+    opts: {
+      adapter?: Partial<EndpointAdapter>;
+      endpoint?: EndpointDefinition;
+      leaf?: Partial<ConfigNode>;
+      init?: RequestInit;
+      before?: (ctx: RequestContext) => void;
+    } = {},
+  ) {
     const kernel = kernelWith(opts.adapter, opts.endpoint);
     up.reply('a', reply);
     const ctx = request(up.leaf('a', opts.leaf), opts.init);
@@ -57,7 +66,7 @@ describe('attempt: one upstream call', () => {
       expect(err.upstream).to.deep.include({ status: 404, body });
     });
 
-    it("extracts the message from other bodies, naming the provider: {message}, {error: string}, text, nothing", async () => {
+    it('extracts the message from other bodies, naming the provider: {message}, {error: string}, text, nothing', async () => {
       const cases: Array<[Reply, string]> = [
         [json(400, { message: 'bad temperature' }), 'loop: bad temperature'],
         [json(400, { error: 'quota gone' }), 'loop: quota gone'],
@@ -68,7 +77,7 @@ describe('attempt: one upstream call', () => {
         const { run } = await once(reply);
         const err = await rejection(run());
         expect(err, message).to.include({ status: 400, code: ErrorCode.UPSTREAM_ERROR, message });
-        expect((err.toBody() as any).error, 'in OpenAI\'s shape').to.deep.include({ message, code: ErrorCode.UPSTREAM_ERROR });
+        expect((err.toBody() as any).error, "in OpenAI's shape").to.deep.include({ message, code: ErrorCode.UPSTREAM_ERROR });
       }
     });
 
@@ -99,13 +108,15 @@ describe('attempt: one upstream call', () => {
     });
 
     it("keeps the upstream's rate-limit headers on the error, and not its hop-by-hop ones", async () => {
-      const { run } = await once(json(429, { error: { message: 'slow down' } }, { 'retry-after': '2', 'x-ratelimit-remaining-requests': '0', 'set-cookie': 'a=b' }));
+      const { run } = await once(
+        json(429, { error: { message: 'slow down' } }, { 'retry-after': '2', 'x-ratelimit-remaining-requests': '0', 'set-cookie': 'a=b' }),
+      );
       const err = await rejection(run());
       expect(err.headers).to.deep.equal({ 'retry-after': '2', 'x-ratelimit-remaining-requests': '0' });
       expect(err.upstream?.headers?.['retry-after'], 'the raw headers stay on the upstream info').to.equal('2');
     });
 
-    it("is a retryable 502 upstream_unreachable when nothing listens", async () => {
+    it('is a retryable 502 upstream_unreachable when nothing listens', async () => {
       const kernel = kernelWith();
       const closed = http.createServer();
       await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
@@ -141,7 +152,11 @@ describe('attempt: one upstream call', () => {
 
   it("relays the upstream's own headers, not hop-by-hop or recomputed ones", async () => {
     const { run } = await once(
-      json(200, { id: 'c1', choices: [] }, { 'x-request-id': 'req-42', 'openai-processing-ms': '7', 'set-cookie': 'session=1', server: 'upstream/1.0', 'content-encoding': 'identity' }),
+      json(
+        200,
+        { id: 'c1', choices: [] },
+        { 'x-request-id': 'req-42', 'openai-processing-ms': '7', 'set-cookie': 'session=1', server: 'upstream/1.0', 'content-encoding': 'identity' },
+      ),
     );
     const res = await run();
     expect(res.status).to.equal(200);
@@ -196,7 +211,12 @@ describe('attempt: one upstream call', () => {
         await new Promise((resolve) => setImmediate(resolve));
         input.prepared = { token: `tok-${++n}` };
       },
-      build: (input) => ({ url: `${input.target.baseURL}/chat`, method: 'POST', headers: { authorization: `Bearer ${input.prepared!.token}` }, body: '{}' }),
+      build: (input) => ({
+        url: `${input.target.baseURL}/chat`,
+        method: 'POST',
+        headers: { authorization: `Bearer ${input.prepared!.token}` },
+        body: '{}',
+      }),
     };
     const kernel = kernelWith(adapter);
     for (let i = 0; i < 2; i++) {

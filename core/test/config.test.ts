@@ -25,7 +25,10 @@ describe('config', () => {
 
   it('resolves env: references in provider keys and routing keys, and names a missing variable', () => {
     const c = parseFileConfig(
-      { providers: { openai: { api_key: 'env:OAI' } }, routing: { strategy: { mode: 'fallback' }, targets: [{ provider: 'openai', api_key: 'env:OAI' }] } },
+      {
+        providers: { openai: { api_key: 'env:OAI' } },
+        routing: { strategy: { mode: 'fallback' }, targets: [{ provider: 'openai', api_key: 'env:OAI' }] },
+      },
       'f',
       { OAI: 'sk-1' },
     );
@@ -37,7 +40,10 @@ describe('config', () => {
   it('validates routing nodes recursively, with Portkey field names', () => {
     const ok = ConfigNodeSchema.safeParse({
       strategy: { mode: 'fallback', on_status_codes: [429] },
-      targets: [{ provider: 'openai', override_params: { model: 'x' }, resource_name: 'kept' }, { provider: 'groq', weight: 2 }],
+      targets: [
+        { provider: 'openai', override_params: { model: 'x' }, resource_name: 'kept' },
+        { provider: 'groq', weight: 2 },
+      ],
     });
     expect(ok.success).to.equal(true);
     expect((ok.data as { targets: Array<Record<string, unknown>> }).targets[0]!.resource_name).to.equal('kept');

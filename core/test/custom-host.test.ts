@@ -36,7 +36,9 @@ describe('custom host checks', () => {
       expect(err).to.be.instanceOf(GatewayError);
       expect((err as GatewayError).status).to.equal(400);
       expect((err as GatewayError).code).to.equal('forbidden_custom_host');
-      expect((err as GatewayError).message).to.match(why).and.match(/^config\.custom_host: /);
+      expect((err as GatewayError).message)
+        .to.match(why)
+        .and.match(/^config\.custom_host: /);
     });
   }
 });

@@ -118,7 +118,7 @@ describe('dispatch: the attempt loop', () => {
     expect(ctx.totalRetries).to.equal(50);
   });
 
-  it('does not retry an error that is not the upstream\'s (a 400 from build()), nor ask the policy', async () => {
+  it("does not retry an error that is not the upstream's (a 400 from build()), nor ask the policy", async () => {
     await kernel.close();
     kernel = loopKernel({
       build: () => {

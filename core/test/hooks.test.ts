@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { createHooks, pluginHooks, sealHooks, strategyModes, BeforeRequestStage, SelectTargetStage, AfterResponseStage, OnErrorStage } from '../src/hooks.js';
+import {
+  createHooks,
+  pluginHooks,
+  sealHooks,
+  strategyModes,
+  BeforeRequestStage,
+  SelectTargetStage,
+  AfterResponseStage,
+  OnErrorStage,
+} from '../src/hooks.js';
 import { GatewayError } from '../src/errors.js';
 import type { RequestContext } from '../src/context.js';
 import type { ConfigNode, PlannedTarget } from '../src/types.js';

@@ -30,7 +30,9 @@ describe('Kernel.apiFor: a plugin view', () => {
     const kernel = newKernel();
     kernel.apiFor('first-plugin').register.provider({ id: 'acme', endpoints: {} });
     expect(kernel.providers.pluginOf('acme')).to.equal('first-plugin');
-    expect(() => kernel.apiFor('second-plugin').register.provider({ id: 'acme', endpoints: {} })).to.throw(/provider "acme" is already registered by first-plugin/);
+    expect(() => kernel.apiFor('second-plugin').register.provider({ id: 'acme', endpoints: {} })).to.throw(
+      /provider "acme" is already registered by first-plugin/,
+    );
     expect(kernel.providers.pluginOf('acme')).to.equal('first-plugin');
   });
 
@@ -89,7 +91,9 @@ describe('Kernel.apiFor: a plugin view', () => {
     const view = kernel.apiFor('reader').registry<string>('caches');
     expect(view.get('simple')).to.equal('redis');
     expect(view.pluginOf('simple')).to.equal('cache-redis');
-    expect(() => kernel.apiFor('third').registry<string>('caches').register('simple', 'other')).to.throw(/caches "simple" is already registered by cache-redis/);
+    expect(() => kernel.apiFor('third').registry<string>('caches').register('simple', 'other')).to.throw(
+      /caches "simple" is already registered by cache-redis/,
+    );
   });
 
   it('gives requestState() slots that are independent of each other and per request', () => {
@@ -121,10 +125,18 @@ describe('Kernel.seal', () => {
     expect(api.sealed).to.equal(true);
     const refused: Array<[string, () => unknown, RegExp]> = [
       ['beforeRequest', () => api.hooks.beforeRequest.tap(BeforeRequestStage.NORMAL, () => undefined), /late-plugin: the beforeRequest hook is sealed/],
-      ['beforeRequest (promise)', () => api.hooks.beforeRequest.tapPromise(BeforeRequestStage.NORMAL, async () => undefined), /beforeRequest hook is sealed/],
+      [
+        'beforeRequest (promise)',
+        () => api.hooks.beforeRequest.tapPromise(BeforeRequestStage.NORMAL, async () => undefined),
+        /beforeRequest hook is sealed/,
+      ],
       ['afterResponse', () => api.hooks.afterResponse.tap(AfterResponseStage.NORMAL, (r) => r), /late-plugin: the afterResponse hook is sealed/],
       ['onError', () => api.hooks.onError.tap(OnErrorStage.NORMAL, () => undefined), /late-plugin: the onError hook is sealed/],
-      ['selectTarget, a tapped mode', () => api.hooks.selectTarget.for('m').tap(SelectTargetStage.STRATEGY, () => []), /late-plugin: the selectTarget hook is sealed/],
+      [
+        'selectTarget, a tapped mode',
+        () => api.hooks.selectTarget.for('m').tap(SelectTargetStage.STRATEGY, () => []),
+        /late-plugin: the selectTarget hook is sealed/,
+      ],
       ['selectTarget, a new mode', () => api.hooks.selectTarget.for('new').tap(SelectTargetStage.STRATEGY, () => []), /the selectTarget hook is sealed/],
       ['a new view', () => kernel.apiFor('later').hooks.onError.tap(OnErrorStage.NORMAL, () => undefined), /later: the onError hook is sealed/],
       ['provider', () => api.register.provider({ id: 'late', endpoints: {} }), /provider registry is sealed/],
@@ -178,7 +190,11 @@ describe('Kernel.seal', () => {
 describe('Kernel.checkConfig', () => {
   function strategyKernel(...modes: string[]): Kernel {
     const kernel = newKernel();
-    for (const mode of modes) kernel.apiFor(`strategy-${mode}`).hooks.selectTarget.for(mode).tap(SelectTargetStage.STRATEGY, (node, _ctx, expand) => all(node, expand));
+    for (const mode of modes)
+      kernel
+        .apiFor(`strategy-${mode}`)
+        .hooks.selectTarget.for(mode)
+        .tap(SelectTargetStage.STRATEGY, (node, _ctx, expand) => all(node, expand));
     return kernel;
   }
 
@@ -276,7 +292,10 @@ describe('Kernel.plan', () => {
 
   it('is a 400 when the strategies selected no target', () => {
     const kernel = newKernel();
-    kernel.apiFor('picky').hooks.selectTarget.for('none').tap(SelectTargetStage.STRATEGY, () => []);
+    kernel
+      .apiFor('picky')
+      .hooks.selectTarget.for('none')
+      .tap(SelectTargetStage.STRATEGY, () => []);
     const ctx = makeCtx(kernel, { strategy: { mode: 'none' }, targets: [leaf] });
     const err = thrown(() => kernel.plan(ctx));
     expect(err).to.include({ status: 400, code: ErrorCode.INVALID_CONFIG });

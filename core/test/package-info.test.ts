@@ -13,7 +13,7 @@ function pkgDir(pkg: object): string {
 }
 
 describe('pluginManifest', () => {
-  it("takes name, version, description and the core range (the peerDependencies entry) from the nearest package.json", () => {
+  it('takes name, version, description and the core range (the peerDependencies entry) from the nearest package.json', () => {
     const url = pkgDir({ name: 'acme-plugin', version: '2.1.0', description: 'd', peerDependencies: { '@waygate/core': '^1.2.0' } });
     expect(pluginManifest(url, 'guardrail')).to.deep.equal({ name: 'acme-plugin', version: '2.1.0', kind: 'guardrail', core: '^1.2.0', description: 'd' });
   });

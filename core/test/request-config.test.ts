@@ -34,10 +34,13 @@ describe('request config: a config header without provider or targets', () => {
     expect(ctx.configSource).to.equal('header');
     expect(ctx.dialect).to.equal('portkey');
     // Waygate's header names too.
-    expect(resolve({ 'x-waygate-provider': 'beta', 'x-waygate-config': '{"request_timeout":100}' }).config).to.deep.equal({ provider: 'beta', request_timeout: 100 });
+    expect(resolve({ 'x-waygate-provider': 'beta', 'x-waygate-config': '{"request_timeout":100}' }).config).to.deep.equal({
+      provider: 'beta',
+      request_timeout: 100,
+    });
   });
 
-  it('takes the custom host header as the leaf base URL, over the config\'s own', () => {
+  it("takes the custom host header as the leaf base URL, over the config's own", () => {
     const cfg = JSON.stringify({ request_timeout: 100, custom_host: 'http://127.0.0.1:1/config' });
     expect(resolve({ 'x-portkey-provider': 'alpha', 'x-portkey-config': cfg }).config.custom_host).to.equal('http://127.0.0.1:1/config');
     const ctx = resolve({ 'x-portkey-provider': 'alpha', 'x-portkey-custom-host': 'http://127.0.0.1:2/header/', 'x-portkey-config': cfg });

@@ -10,7 +10,13 @@ import type { ConfigNode, PlannedTarget } from '../src/types.js';
 
 describe('routing helpers', () => {
   it('inherits policy keys unless the child sets its own, and merges override_params child-first', () => {
-    const parent = { strategy: { mode: 'fallback' }, retry: { attempts: 3 }, request_timeout: 1000, custom_host: 'http://a', override_params: { model: 'p', temperature: 0 } };
+    const parent = {
+      strategy: { mode: 'fallback' },
+      retry: { attempts: 3 },
+      request_timeout: 1000,
+      custom_host: 'http://a',
+      override_params: { model: 'p', temperature: 0 },
+    };
     const child = { provider: 'openai', request_timeout: 50, override_params: { model: 'c' } };
     const merged = inherit(parent, child);
     expect(merged).to.deep.include({ provider: 'openai', retry: { attempts: 3 }, request_timeout: 50, custom_host: 'http://a' });
@@ -70,7 +76,11 @@ describe('planRoute', () => {
       override_params: { temperature: 0 },
       targets: [
         leaf('alpha'),
-        { strategy: { mode: 'reverse' }, retry: { attempts: 2 }, targets: [leaf('beta'), leaf('gamma', { request_timeout: 50, override_params: { temperature: 1 } })] },
+        {
+          strategy: { mode: 'reverse' },
+          retry: { attempts: 2 },
+          targets: [leaf('beta'), leaf('gamma', { request_timeout: 50, override_params: { temperature: 1 } })],
+        },
       ],
     };
     const targets = planRoute(kernel, makeCtx(kernel, config));
@@ -93,7 +103,10 @@ describe('planRoute', () => {
       asked.push(`${target.provider} ${target.path} ${ctx.id}`);
       return target.provider !== 'beta';
     });
-    const config: ConfigNode = { strategy: { mode: 'ordered' }, targets: [leaf('alpha'), leaf('beta'), { strategy: { mode: 'reverse' }, targets: [leaf('beta'), leaf('gamma')] }] };
+    const config: ConfigNode = {
+      strategy: { mode: 'ordered' },
+      targets: [leaf('alpha'), leaf('beta'), { strategy: { mode: 'reverse' }, targets: [leaf('beta'), leaf('gamma')] }],
+    };
     const targets = planRoute(kernel, makeCtx(kernel, config));
     expect(paths(targets)).to.deep.equal(['config.targets[0]', 'config.targets[2].targets[1]']);
     expect(asked).to.deep.equal([
@@ -114,13 +127,19 @@ describe('planRoute', () => {
 
   it('is an empty plan, not a 503, when the strategies chose no leaf at all', () => {
     const kernel = newKernel();
-    kernel.apiFor('picky').hooks.selectTarget.for('none').tap(SelectTargetStage.STRATEGY, () => []);
+    kernel
+      .apiFor('picky')
+      .hooks.selectTarget.for('none')
+      .tap(SelectTargetStage.STRATEGY, () => []);
     expect(planRoute(kernel, makeCtx(kernel, { strategy: { mode: 'none' }, targets: [leaf('alpha')] }))).to.deep.equal([]);
   });
 
   it('is a 400 naming the path when the only strategy of a mode returns undefined', () => {
     const { kernel } = strategies();
-    kernel.apiFor('undecided').hooks.selectTarget.for('maybe').tap(SelectTargetStage.STRATEGY, () => undefined);
+    kernel
+      .apiFor('undecided')
+      .hooks.selectTarget.for('maybe')
+      .tap(SelectTargetStage.STRATEGY, () => undefined);
     const config: ConfigNode = { strategy: { mode: 'ordered' }, targets: [leaf('alpha'), { strategy: { mode: 'maybe' }, targets: [leaf('beta')] }] };
     const err = thrown(() => planRoute(kernel, makeCtx(kernel, config)));
     expect(err).to.include({ status: 400, code: ErrorCode.INVALID_CONFIG, param: 'config.targets[1].strategy.mode' });
@@ -145,14 +164,19 @@ describe('planRoute', () => {
 
   it('is a 400 naming the path for a mode no plugin tapped', () => {
     const { kernel } = strategies();
-    const err = thrown(() => planRoute(kernel, makeCtx(kernel, { strategy: { mode: 'ordered' }, targets: [{ strategy: { mode: 'nope' }, targets: [leaf('alpha')] }] })));
+    const err = thrown(() =>
+      planRoute(kernel, makeCtx(kernel, { strategy: { mode: 'ordered' }, targets: [{ strategy: { mode: 'nope' }, targets: [leaf('alpha')] }] })),
+    );
     expect(err).to.include({ status: 400, param: 'config.targets[0].strategy.mode' });
   });
 });
 
 describe('leaf targets and keys', () => {
   function serverKeyKernel(): Kernel {
-    const kernel = new Kernel(configFromObject({ defaultPlugins: false, providers: { alpha: { api_key: 'sk-server', base_url: 'https://proxy.example/v1' } } }, process.cwd(), {}), silent);
+    const kernel = new Kernel(
+      configFromObject({ defaultPlugins: false, providers: { alpha: { api_key: 'sk-server', base_url: 'https://proxy.example/v1' } } }, process.cwd(), {}),
+      silent,
+    );
     kernel.apiFor('test').register.provider({ id: 'alpha', baseURL: 'https://alpha.example/v1', endpoints: {} });
     kernel.apiFor('test').register.provider({ id: 'nohost', endpoints: {} });
     return kernel;
@@ -178,6 +202,9 @@ describe('leaf targets and keys', () => {
 
   it('is a 400 naming the path for a provider with no default address and no custom host', () => {
     const kernel = serverKeyKernel();
-    expect(thrown(() => planRoute(kernel, makeCtx(kernel, { provider: 'nohost', api_key: 'k' })))).to.include({ status: 400, param: 'config.custom_host' });
+    expect(thrown(() => planRoute(kernel, makeCtx(kernel, { provider: 'nohost', api_key: 'k' })))).to.include({
+      status: 400,
+      param: 'config.custom_host',
+    });
   });
 });

@@ -67,7 +67,13 @@ describe('the core’s shape', () => {
 
   it('exports at most 60 names (values and types) from the main entry', () => {
     const entry = path.join(SRC, 'index.ts');
-    const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, noEmit: true, skipLibCheck: true });
+    const program = ts.createProgram([entry], {
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      noEmit: true,
+      skipLibCheck: true,
+    });
     const checker = program.getTypeChecker();
     const symbol = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
     const names = checker.getExportsOfModule(symbol).map((s) => s.getName());

@@ -42,7 +42,10 @@ describe('stream-relay: a streamed answer', () => {
    * Sends the request for leaf `a` (answered by `reply`) through a real UpstreamClient and opens its
    * stream, as attempt() does. `pulled` sees every body chunk the relay reads.
    */
-  async function open(reply: Reply, opts: { adapter?: Partial<EndpointAdapter>; pulled?: string[] } = {}): Promise<{ ctx: RequestContext; res: Promise<GatewayResponse> }> {
+  async function open(
+    reply: Reply,
+    opts: { adapter?: Partial<EndpointAdapter>; pulled?: string[] } = {},
+  ): Promise<{ ctx: RequestContext; res: Promise<GatewayResponse> }> {
     const kernel = kernelWith(opts.adapter);
     up.reply('a', reply);
     const ctx = request(up.leaf('a'), { body: streamBody });

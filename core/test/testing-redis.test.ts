@@ -3,16 +3,7 @@
 // it, key clean-up by prefix, and the TCP proxy that plays outages. Against a real Redis (REDIS_URL).
 import { expect } from 'chai';
 import net from 'node:net';
-import {
-  REDIS_URL,
-  RespClient,
-  TcpProxy,
-  deletePrefix,
-  eventually,
-  redisUnreachable,
-  requireRedis,
-  useRedis,
-} from '../src/testing/index.js';
+import { REDIS_URL, RespClient, TcpProxy, deletePrefix, eventually, redisUnreachable, requireRedis, useRedis } from '../src/testing/index.js';
 
 const PREFIX = `waygate:test:support:${process.pid}:${Date.now()}:`;
 const DEAD = 'redis://:secret@127.0.0.1:1';
@@ -50,7 +41,9 @@ describe('@waygate/core/testing Redis support', function () {
       });
       expect(skipped).to.equal(false);
       expect(warned).to.deep.equal([]);
-      expect(failure?.message).to.match(/^no Redis answers at redis:\/\/:\*\*\*@127\.0\.0\.1:1 \(.*ECONNREFUSED.*\): CI=true requires a Redis for the widget tests$/);
+      expect(failure?.message).to.match(
+        /^no Redis answers at redis:\/\/:\*\*\*@127\.0\.0\.1:1 \(.*ECONNREFUSED.*\): CI=true requires a Redis for the widget tests$/,
+      );
     });
 
     it('requireRedis: elsewhere it skips the suite with a message saying how to run it', async () => {
@@ -58,7 +51,9 @@ describe('@waygate/core/testing Redis support', function () {
       const warned = await withCi(undefined, () => requireRedis({ skip: () => void (skipped = true) }, 'the widget tests', DEAD));
       expect(skipped).to.equal(true);
       expect(warned).to.have.length(1);
-      expect(warned[0]).to.match(/^ {6}skipping the widget tests: no Redis answers at redis:\/\/:\*\*\*@127\.0\.0\.1:1 \(.+\); start one or set REDIS_URL$/);
+      expect(warned[0]).to.match(
+        /^ {6}skipping the widget tests: no Redis answers at redis:\/\/:\*\*\*@127\.0\.0\.1:1 \(.+\); start one or set REDIS_URL$/,
+      );
       expect(warned[0]).to.not.include('secret');
     });
 

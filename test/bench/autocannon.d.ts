@@ -54,18 +54,12 @@ declare module 'autocannon' {
     interface Instance {
       stop(): void;
       /** One completed response; `responseTime` is a fractional millisecond count from hrtime. */
-      on(
-        event: 'response',
-        listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void,
-      ): this;
+      on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
       on(event: 'done', listener: (result: Result) => void): this;
     }
   }
 
-  function autocannon(
-    opts: autocannon.Options,
-    cb: (err: Error | null, result: autocannon.Result) => void,
-  ): autocannon.Instance;
+  function autocannon(opts: autocannon.Options, cb: (err: Error | null, result: autocannon.Result) => void): autocannon.Instance;
 
   export = autocannon;
 }

@@ -5,10 +5,8 @@
 import net from 'node:net';
 
 const LOOPBACK = '127.0.0.1';
-const isLoopback = (host: unknown): boolean =>
-  host === LOOPBACK || host === 'localhost' || host === '::1';
-const isPort = (v: unknown): boolean =>
-  typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v));
+const isLoopback = (host: unknown): boolean => host === LOOPBACK || host === 'localhost' || host === '::1';
+const isPort = (v: unknown): boolean => typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v));
 
 const originalListen = net.Server.prototype.listen as (...args: unknown[]) => net.Server;
 

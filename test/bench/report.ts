@@ -150,8 +150,7 @@ const fixed = (v: number, digits: number): string => (Number.isFinite(v) ? v.toF
 export const fmtRps = (v: number): string => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
 export const fmtMs = (v: number): string => fixed(v, v < 10 ? 2 : 1);
 const fmtPct = (v: number | null): string => (v === null ? '–' : `${Math.round(v)}%`);
-export const fmtCpu = (c: CpuShare): string =>
-  `${fmtPct(c.loadgen)} / ${fmtPct(c.upstream)} / ${fmtPct(c.contender)} / ${fmtPct(c.other)}`;
+export const fmtCpu = (c: CpuShare): string => `${fmtPct(c.loadgen)} / ${fmtPct(c.upstream)} / ${fmtPct(c.contender)} / ${fmtPct(c.other)}`;
 export const fmtErrors = (s: { errors: number; timeouts: number; non2xx: number }): string =>
   s.errors + s.timeouts + s.non2xx === 0 ? '0' : `${s.errors} err / ${s.timeouts} t/o / ${s.non2xx} non-2xx`;
 
@@ -174,7 +173,10 @@ export function fmtTarget(c: Check): string {
 export function textTable(header: string[], rows: string[][], leftCols = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
-    cells.map((cell, i) => (i < leftCols ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((cell, i) => (i < leftCols ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -217,15 +219,13 @@ export function markdown(report: Report): string {
   out.push('');
   out.push(`${machineLine(machine)}  `);
   out.push(`${settingsLine(settings)}  `);
-  out.push(
-    `autocannon ${machine.autocannon}` + (machine.portkey ? ` · @portkey-ai/gateway ${machine.portkey}` : ''),
-  );
+  out.push(`autocannon ${machine.autocannon}` + (machine.portkey ? ` · @portkey-ai/gateway ${machine.portkey}` : ''));
   out.push('');
   out.push(
     'Medians over rounds. Latency is to the last byte (whole SSE stream for `stream`). ' +
       'CPU is % of one core used during the measured runs by the load generator / upstream / contender / ' +
-        'everything else on the machine (other processes, unattributed kernel time); ' +
-        '"proxy CPU µs/req" is the contender\'s CPU time per response, a cost that does not depend on how loaded the machine was.',
+      'everything else on the machine (other processes, unattributed kernel time); ' +
+      '"proxy CPU µs/req" is the contender\'s CPU time per response, a cost that does not depend on how loaded the machine was.',
   );
   out.push('');
   out.push(

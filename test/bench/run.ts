@@ -49,7 +49,7 @@ import {
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 function findRoot(): string {
-  for (let dir = here; ; ) {
+  for (let dir = here; ;) {
     const pkg = path.join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
@@ -78,7 +78,10 @@ function envNumber(name: string, fallback: number, min: number, integer: boolean
 function envList<T extends string>(name: string, all: readonly T[]): T[] {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return [...all];
-  const wanted = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const w of wanted) {
     if (!(all as readonly string[]).includes(w)) throw new Error(`${name}: unknown "${w}" (known: ${all.join(', ')})`);
   }
@@ -137,7 +140,11 @@ function shutdown(code: number): Promise<never> {
   return shuttingDown;
 }
 process.on('exit', killAllSync);
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
   process.once(signal, () => {
     console.error(`\n${signal}: stopping children...`);
     void shutdown(code);
@@ -268,7 +275,9 @@ async function precheckCacheHit(c: Contender, stream: boolean): Promise<void> {
   await res.body.text();
   const status = res.headers['x-waygate-cache-status'];
   if (res.statusCode !== 200 || status !== 'HIT') {
-    throw new Error(`${c.name} precheck (${stream ? 'stream' : 'chat'}): expected a cache HIT, got HTTP ${res.statusCode} x-waygate-cache-status ${String(status)}`);
+    throw new Error(
+      `${c.name} precheck (${stream ? 'stream' : 'chat'}): expected a cache HIT, got HTTP ${res.statusCode} x-waygate-cache-status ${String(status)}`,
+    );
   }
 }
 
@@ -407,7 +416,7 @@ function fire(c: Contender, bc: BenchCase, durationS: number, upstream: Upstream
       }
       const ok = result['2xx'];
       resolve({
-        cpuUsPerReq: contenderCpu === null || ok === 0 ? null : (contenderCpu / 100) * wallMs * 1000 / ok,
+        cpuUsPerReq: contenderCpu === null || ok === 0 ? null : ((contenderCpu / 100) * wallMs * 1000) / ok,
         rps: ok / result.duration,
         p50,
         p99,
@@ -530,10 +539,10 @@ function cpuNotes(report: Report): string[] {
 
   const HOT = 85;
   const peakOf = (rows: typeof all): { v: number; x: (typeof all)[number] | null } =>
-    rows.reduce<{ v: number; x: (typeof all)[number] | null }>(
-      (best, x) => ((x.cpu.loadgen ?? 0) > best.v ? { v: x.cpu.loadgen ?? 0, x } : best),
-      { v: 0, x: null },
-    );
+    rows.reduce<{ v: number; x: (typeof all)[number] | null }>((best, x) => ((x.cpu.loadgen ?? 0) > best.v ? { v: x.cpu.loadgen ?? 0, x } : best), {
+      v: 0,
+      x: null,
+    });
   const proxies = all.filter((x) => x.name !== 'direct');
   const hot = proxies.filter((x) => x.cpu.loadgen !== null && x.cpu.loadgen >= HOT);
   if (hot.length > 0) {
@@ -544,9 +553,7 @@ function cpuNotes(report: Report): string[] {
   } else {
     const peak = peakOf(proxies);
     if (peak.x) {
-      notes.push(
-        `the load generator was not the bottleneck for any proxy: it peaked at ${tag(peak.x, peak.v)} of one core.`,
-      );
+      notes.push(`the load generator was not the bottleneck for any proxy: it peaked at ${tag(peak.x, peak.v)} of one core.`);
     }
   }
   const directPeak = peakOf(all.filter((x) => x.name === 'direct'));
@@ -667,9 +674,9 @@ async function main(): Promise<void> {
         );
       }
     }
-    report.summary[caseName] = Object.fromEntries(
-      Object.entries(runs).map(([name, list]) => [name, summarize(list)]),
-    ) as Partial<Record<ContenderName, ReturnType<typeof summarize>>>;
+    report.summary[caseName] = Object.fromEntries(Object.entries(runs).map(([name, list]) => [name, summarize(list)])) as Partial<
+      Record<ContenderName, ReturnType<typeof summarize>>
+    >;
   }
 
   report.checks = buildChecks(report);

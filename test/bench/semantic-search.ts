@@ -24,7 +24,13 @@ interface SemanticModule {
   normalize(v: ArrayLike<number>): Float32Array | undefined;
 }
 
-const list = (v: string | undefined, dflt: number[]) => (v ? v.split(',').map((s) => Number(s.trim())).filter((n) => n > 0) : dflt);
+const list = (v: string | undefined, dflt: number[]) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => Number(s.trim()))
+        .filter((n) => n > 0)
+    : dflt;
 const SIZES = list(process.env.BENCH_SEMANTIC_SIZES, [10_000, 50_000]);
 const DIMS = list(process.env.BENCH_SEMANTIC_DIMS, [256, 1536]);
 const CASE_MS = Number(process.env.BENCH_SEMANTIC_MS ?? 2000);

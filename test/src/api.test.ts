@@ -44,7 +44,10 @@ describe('API end to end: OpenAI SDK → gateway → fake OpenAI', function () {
 
   /** Asserts the fake upstream was never called (checked after the gateway answered, so a forwarded request would already be recorded). */
   function expectNoUpstreamCall(): void {
-    expect(fake.requests.map((r) => `${r.method} ${r.path}`), 'requests that reached the upstream').to.deep.equal([]);
+    expect(
+      fake.requests.map((r) => `${r.method} ${r.path}`),
+      'requests that reached the upstream',
+    ).to.deep.equal([]);
   }
 
   describe('the default gateway (bundled providers, no routing)', function () {
@@ -141,7 +144,10 @@ describe('API end to end: OpenAI SDK → gateway → fake OpenAI', function () {
         expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === 'gpt-4o-mini')).to.equal(true);
         expect(chunks[0]!.choices[0]!.delta.role).to.equal('assistant');
         const content = chunks.slice(1, 1 + CHUNKS).map((c) => c.choices[0]!.delta.content);
-        expect(content.every((p) => typeof p === 'string' && p.length > 0), `content pieces ${JSON.stringify(content)}`).to.equal(true);
+        expect(
+          content.every((p) => typeof p === 'string' && p.length > 0),
+          `content pieces ${JSON.stringify(content)}`,
+        ).to.equal(true);
         expect(content.join('')).to.equal(REPLY);
         expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).to.equal(REPLY);
         expect(chunks[CHUNKS + 1]!.choices[0]!.finish_reason).to.equal('stop');
@@ -372,7 +378,10 @@ describe('API end to end: OpenAI SDK → gateway → fake OpenAI', function () {
           authorization: `Bearer ${KEY}`,
           'x-waygate-config': JSON.stringify({
             strategy: { mode: 'fallback' },
-            targets: [{ provider: 'openai', custom_host: fake.baseURL }, { provider: 'openai', custom_host: 'http://metadata.google.internal/v1' }],
+            targets: [
+              { provider: 'openai', custom_host: fake.baseURL },
+              { provider: 'openai', custom_host: 'http://metadata.google.internal/v1' },
+            ],
           }),
         });
         await expectGatewayError(res, 400, 'forbidden_custom_host', /not allowed/, 'config.targets[1].custom_host');
@@ -508,8 +517,18 @@ describe('API end to end: OpenAI SDK → gateway → fake OpenAI', function () {
         });
 
         it('without a provider header either: 400 missing_provider saying where to name one, and no upstream call', async () => {
-          const res = await postRaw(gw.url + CHAT, body, portkey({ 'x-portkey-custom-host': fake.baseURL, 'x-portkey-config': '{"retry":{"attempts":2}}' }));
-          await expectGatewayError(res, 400, 'missing_provider', /x-portkey-config names no provider.*x-portkey-provider.*or name it in the config/, 'x-portkey-config');
+          const res = await postRaw(
+            gw.url + CHAT,
+            body,
+            portkey({ 'x-portkey-custom-host': fake.baseURL, 'x-portkey-config': '{"retry":{"attempts":2}}' }),
+          );
+          await expectGatewayError(
+            res,
+            400,
+            'missing_provider',
+            /x-portkey-config names no provider.*x-portkey-provider.*or name it in the config/,
+            'x-portkey-config',
+          );
           expectNoUpstreamCall();
         });
       });

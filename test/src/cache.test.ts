@@ -120,18 +120,26 @@ describe('exact cache end to end: OpenAI SDK → gateway (cache-memory) → fake
     const messages = prompt();
     const a = client(leaf(), { apiKey: KEY });
     const b = client(leaf(), { apiKey: OTHER_KEY });
-    expect((await a.chat.completions.create({ model: 'gpt-4o-mini', messages }).withResponse()).response.headers.get('x-waygate-cache-status')).to.equal('MISS');
-    expect((await b.chat.completions.create({ model: 'gpt-4o-mini', messages }).withResponse()).response.headers.get('x-waygate-cache-status')).to.equal('MISS');
+    expect((await a.chat.completions.create({ model: 'gpt-4o-mini', messages }).withResponse()).response.headers.get('x-waygate-cache-status')).to.equal(
+      'MISS',
+    );
+    expect((await b.chat.completions.create({ model: 'gpt-4o-mini', messages }).withResponse()).response.headers.get('x-waygate-cache-status')).to.equal(
+      'MISS',
+    );
     expect(upstreamCalls()).to.equal(2);
     expect(fake.requests.map((r) => r.headers.authorization)).to.deep.equal([`Bearer ${KEY}`, `Bearer ${OTHER_KEY}`]);
-    expect((await b.chat.completions.create({ model: 'gpt-4o-mini', messages }).withResponse()).response.headers.get('x-waygate-cache-status')).to.equal('HIT');
+    expect((await b.chat.completions.create({ model: 'gpt-4o-mini', messages }).withResponse()).response.headers.get('x-waygate-cache-status')).to.equal(
+      'HIT',
+    );
     expect(upstreamCalls()).to.equal(2);
   });
 
   it('the namespace header separates entries', async () => {
     const messages = prompt();
     await client(leaf()).chat.completions.create({ model: 'gpt-4o-mini', messages });
-    const other = await client(leaf(), { headers: { 'x-waygate-cache-namespace': 'team-b' } }).chat.completions.create({ model: 'gpt-4o-mini', messages }).withResponse();
+    const other = await client(leaf(), { headers: { 'x-waygate-cache-namespace': 'team-b' } })
+      .chat.completions.create({ model: 'gpt-4o-mini', messages })
+      .withResponse();
     expect(other.response.headers.get('x-waygate-cache-status')).to.equal('MISS');
     expect(upstreamCalls()).to.equal(2);
   });
@@ -187,7 +195,9 @@ describe('exact cache end to end: OpenAI SDK → gateway (cache-memory) → fake
     const raw = await rawStream(leaf(), messages);
     expect(raw.res.headers.get('x-waygate-cache-status')).to.equal('HIT');
     // The codec's events for that answer, less the usage chunk the request did not ask for.
-    const expected = OPENAI_CHAT_CODEC.toEvents(json).map((e) => e.data).filter((d) => !d.includes('"choices":[]'));
+    const expected = OPENAI_CHAT_CODEC.toEvents(json)
+      .map((e) => e.data)
+      .filter((d) => !d.includes('"choices":[]'));
     expect(raw.sse.data).to.deep.equal(expected);
     const stream = await c.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true });
     let text = '';

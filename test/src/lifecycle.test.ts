@@ -31,7 +31,10 @@ function chatHeaders(fake: FakeOpenAI): Record<string, string> {
 }
 
 /** Starts the CLI and waits for its banner. */
-async function startCli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ cli: CliProcess; url: string; port: number; host: string; plugins: string[] }> {
+async function startCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ cli: CliProcess; url: string; port: number; host: string; plugins: string[] }> {
   const cli = spawnCli(args, { env });
   const banner = await cli.ready();
   return { cli, ...banner };
@@ -173,16 +176,20 @@ describe('life cycle (end to end)', function () {
 
     it('loads --config FILE (its server.port and host, its version, its plugins relative to it); flags beat the file', async () => {
       const filePort = await freePort();
-      const file = await writeConfig(tmp.dir, {
-        version: 'cli-config-42',
-        server: { port: filePort, host: '127.0.0.1' },
-        plugins: [
-          {
-            module: relativeSpec(tmp.dir, fixture('third-party-plugin', 'index.js')),
-            options: { header: 'x-acme-policy', value: 'from-cli-config' },
-          },
-        ],
-      }, 'cli.json');
+      const file = await writeConfig(
+        tmp.dir,
+        {
+          version: 'cli-config-42',
+          server: { port: filePort, host: '127.0.0.1' },
+          plugins: [
+            {
+              module: relativeSpec(tmp.dir, fixture('third-party-plugin', 'index.js')),
+              options: { header: 'x-acme-policy', value: 'from-cli-config' },
+            },
+          ],
+        },
+        'cli.json',
+      );
       const a = await startCli(['--config', file]);
       expect(a.port).to.equal(filePort);
       expect(a.cli.stderr).to.include(`(config: ${file})`);
@@ -227,9 +234,13 @@ describe('life cycle (end to end)', function () {
     });
 
     it('exits 1 when a config plugin needs another core version, naming the plugin and both versions', async () => {
-      const file = await writeConfig(tmp.dir, {
-        plugins: [relativeSpec(tmp.dir, fixture('refusals', 'future-core.js'))],
-      }, 'future.json');
+      const file = await writeConfig(
+        tmp.dir,
+        {
+          plugins: [relativeSpec(tmp.dir, fixture('refusals', 'future-core.js'))],
+        },
+        'future.json',
+      );
       const cli = spawnCli(['--config', file, '--port', '0']);
       expect(await cli.waitExit()).to.deep.equal({ code: 1, signal: null });
       expect(cli.stderr).to.include('waygate: failed to start: Cannot load plugin acme-future-plugin');

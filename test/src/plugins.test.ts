@@ -170,10 +170,14 @@ describe('plugins (end to end)', function () {
     });
 
     it('routes to a provider another third-party plugin registered, through its hand-written adapter', async () => {
-      const res = await postJson(chatUrl(gw), { ...CHAT, model: 'acme/gpt-4o' }, {
-        'x-waygate-provider': 'acme-llm',
-        authorization: 'Bearer sk-acme-0002',
-      });
+      const res = await postJson(
+        chatUrl(gw),
+        { ...CHAT, model: 'acme/gpt-4o' },
+        {
+          'x-waygate-provider': 'acme-llm',
+          authorization: 'Bearer sk-acme-0002',
+        },
+      );
       expect(res.status, JSON.stringify(res.body)).to.equal(200);
       expect(res.body.served_by).to.equal('acme-llm'); // the adapter's mapResponse ran
       expect(res.body.model).to.equal('gpt-4o');
@@ -188,17 +192,21 @@ describe('plugins (end to end)', function () {
     });
 
     it('refuses an endpoint the third-party provider does not declare', async () => {
-      const res = await postJson(`${gw.url}/v1/embeddings`, { model: 'acme/e', input: 'x' }, {
-        'x-waygate-provider': 'acme-llm',
-        authorization: 'Bearer sk-acme-0002',
-      });
+      const res = await postJson(
+        `${gw.url}/v1/embeddings`,
+        { model: 'acme/e', input: 'x' },
+        {
+          'x-waygate-provider': 'acme-llm',
+          authorization: 'Bearer sk-acme-0002',
+        },
+      );
       expect(res.status).to.equal(400);
       expect(res.body.error.code).to.equal('unsupported_endpoint');
       expect(fake.requests).to.have.length(0);
     });
   });
 
-  it('resolves an object config\'s plugin paths against baseDir, and the file routing may name a third-party provider', async () => {
+  it("resolves an object config's plugin paths against baseDir, and the file routing may name a third-party provider", async () => {
     const gw = await start({
       baseDir: path.dirname(path.dirname(PROVIDER)),
       config: {
@@ -334,11 +342,15 @@ describe('plugins (end to end)', function () {
       expect(gw.kernel.providers.has('late-provider')).to.equal(false);
 
       // The plugin itself tries to tap while serving a request.
-      const res = await postJson(chatUrl(gw), { ...CHAT, model: 'tap-late' }, {
-        'x-waygate-provider': 'openai',
-        'x-waygate-custom-host': fake.baseURL,
-        authorization: 'Bearer sk-x',
-      });
+      const res = await postJson(
+        chatUrl(gw),
+        { ...CHAT, model: 'tap-late' },
+        {
+          'x-waygate-provider': 'openai',
+          'x-waygate-custom-host': fake.baseURL,
+          authorization: 'Bearer sk-x',
+        },
+      );
       expect(res.status).to.equal(500);
       expect(res.body.error.message).to.include('acme-late-tapper');
       expect(res.body.error.message).to.include('beforeRequest');
@@ -374,7 +386,14 @@ describe('plugins (end to end)', function () {
 
     it('refuses the same plugin listed twice', async () => {
       const err = await refusedPlugin(
-        { config: { plugins: [{ module: POLICY, options: { header: 'x-a', value: '1' } }, { module: POLICY, options: { header: 'x-b', value: '2' } }] } },
+        {
+          config: {
+            plugins: [
+              { module: POLICY, options: { header: 'x-a', value: '1' } },
+              { module: POLICY, options: { header: 'x-b', value: '2' } },
+            ],
+          },
+        },
         'acme-waygate-policy',
       );
       expect(err.message).to.include('loaded twice');
@@ -427,7 +446,7 @@ describe('plugins (end to end)', function () {
       expect(res.body.choices[0].message.content).to.equal('Hello from upstream-a');
     });
 
-    it('turns an Error thrown in a beforeRequest tap into a 500 in OpenAI\'s shape naming the plugin and the hook', async () => {
+    it("turns an Error thrown in a beforeRequest tap into a 500 in OpenAI's shape naming the plugin and the hook", async () => {
       const res = await postJson(chatUrl(gw), { ...CHAT, model: 'crash' });
       expect(res.status).to.equal(500);
       expectOpenAIError(res.body);

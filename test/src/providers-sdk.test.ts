@@ -8,7 +8,17 @@ import { expect } from 'chai';
 import OpenAI, { APIError, AuthenticationError, BadRequestError, PermissionDeniedError, RateLimitError } from 'openai';
 import { createLogger, startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
-import { FakeUpstream, azureHandler, bedrockError, bedrockHandler, cohereHandler, geminiHandler, googleError, vectorFor, vertexHandler } from './fakes/index.js';
+import {
+  FakeUpstream,
+  azureHandler,
+  bedrockError,
+  bedrockHandler,
+  cohereHandler,
+  geminiHandler,
+  googleError,
+  vectorFor,
+  vertexHandler,
+} from './fakes/index.js';
 import type { Handler, Received, Reply, Script } from './fakes/index.js';
 
 const SCRIPT: Script = {
@@ -27,7 +37,11 @@ const WEATHER_TOOL = {
   function: {
     name: 'get_weather',
     description: 'Current weather for a city',
-    parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } }, required: ['city'] },
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+      required: ['city'],
+    },
   },
 };
 const MESSAGES: OpenAI.ChatCompletionMessageParam[] = [
@@ -36,7 +50,11 @@ const MESSAGES: OpenAI.ChatCompletionMessageParam[] = [
 ];
 const TOOL_TURN: OpenAI.ChatCompletionMessageParam[] = [
   ...MESSAGES,
-  { role: 'assistant', content: null, tool_calls: [{ id: SCRIPT.tool.id, type: 'function', function: { name: 'get_weather', arguments: JSON.stringify(ARGS) } }] },
+  {
+    role: 'assistant',
+    content: null,
+    tool_calls: [{ id: SCRIPT.tool.id, type: 'function', function: { name: 'get_weather', arguments: JSON.stringify(ARGS) } }],
+  },
   { role: 'tool', tool_call_id: SCRIPT.tool.id, content: TOOL_RESULT },
 ];
 
@@ -272,7 +290,11 @@ function checkGeminiToolTurn(req: Received): void {
 
 // ------------------------------------------------------------------------------------------ Bedrock
 
-const AWS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE//token+/=' };
+const AWS = {
+  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE//token+/=',
+};
 const BEDROCK_MSG = 'Too many requests, please wait before trying again.';
 const bedrockConfig = (url: string, secret = AWS.secretAccessKey) => ({
   provider: 'bedrock',
@@ -284,7 +306,11 @@ const bedrockConfig = (url: string, secret = AWS.secretAccessKey) => ({
 });
 const bedrock: ProviderCase = {
   name: 'AWS Bedrock',
-  handler: bedrockHandler(SCRIPT, { inputTokens: 12, outputTokens: 6, totalTokens: 318, cacheReadInputTokens: 280, cacheWriteInputTokens: 20 }, { creds: AWS, embedTokens: 4 }),
+  handler: bedrockHandler(
+    SCRIPT,
+    { inputTokens: 12, outputTokens: 6, totalTokens: 318, cacheReadInputTokens: 280, cacheWriteInputTokens: 20 },
+    { creds: AWS, embedTokens: 4 },
+  ),
   config: (url) => bedrockConfig(url),
   clientKey: 'sk-client-bearer-not-for-aws',
   model: 'anthropic.claude-3-5-sonnet-20241022-v2:0',
@@ -314,7 +340,9 @@ const bedrock: ProviderCase = {
     // The model id's colon is percent-encoded in the path (and signed encoded twice, which the fake checks).
     expect(req.pathname).to.equal(`/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/${stream ? 'converse-stream' : 'converse'}`);
     expect(req.headers.authorization).to.match(
-      new RegExp(`^AWS4-HMAC-SHA256 Credential=${AWS.accessKeyId}/\\d{8}/eu-west-1/bedrock/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$`),
+      new RegExp(
+        `^AWS4-HMAC-SHA256 Credential=${AWS.accessKeyId}/\\d{8}/eu-west-1/bedrock/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$`,
+      ),
     );
     expect(req.headers['x-amz-date']).to.match(/^\d{8}T\d{6}Z$/);
     expect(req.headers['x-amz-security-token']).to.equal(AWS.sessionToken);
@@ -324,7 +352,9 @@ const bedrock: ProviderCase = {
     expect(req.body).to.not.have.property('stream');
     if (tools) {
       const f = WEATHER_TOOL.function;
-      expect(req.body!.toolConfig).to.deep.equal({ tools: [{ toolSpec: { name: f.name, description: f.description, inputSchema: { json: f.parameters } } }] });
+      expect(req.body!.toolConfig).to.deep.equal({
+        tools: [{ toolSpec: { name: f.name, description: f.description, inputSchema: { json: f.parameters } } }],
+      });
     }
   },
   checkToolTurn(req) {
@@ -351,7 +381,12 @@ const VERTEX_GEMINI_USAGE = {
   candidatesTokensDetails: [{ modality: 'TEXT', tokenCount: 8 }],
 };
 const VERTEX_CLAUDE_USAGE = { input_tokens: 14, cache_creation_input_tokens: 10, cache_read_input_tokens: 200, output_tokens: 9 };
-const vertexConfig = (url: string) => ({ provider: 'vertex-ai', custom_host: `${url}/v1`, vertex_project_id: VERTEX_PROJECT, vertex_region: VERTEX_REGION });
+const vertexConfig = (url: string) => ({
+  provider: 'vertex-ai',
+  custom_host: `${url}/v1`,
+  vertex_project_id: VERTEX_PROJECT,
+  vertex_region: VERTEX_REGION,
+});
 const vertexPath = (publisher: string, model: string, method: string) =>
   `/v1/projects/${VERTEX_PROJECT}/locations/${VERTEX_REGION}/publishers/${publisher}/models/${model}:${method}`;
 /** One Vertex fake (both publishers), one access token. */
@@ -359,7 +394,9 @@ const vertexFake = vertexHandler(SCRIPT, { gemini: VERTEX_GEMINI_USAGE, claude: 
 const VERTEX_AUTH_MSG = 'Request had invalid authentication credentials. Expected OAuth 2 access token';
 
 /** What Vertex AI cases share: the fake, access-token auth (the SDK's bearer), its refusal, a 429 in google.rpc's shape. */
-function vertexCase(c: Pick<ProviderCase, 'name' | 'model' | 'embeddings' | 'usage' | 'toolId' | 'streamsArgs' | 'checkChat' | 'checkToolTurn'> & { quotaMessage: string }): ProviderCase {
+function vertexCase(
+  c: Pick<ProviderCase, 'name' | 'model' | 'embeddings' | 'usage' | 'toolId' | 'streamsArgs' | 'checkChat' | 'checkToolTurn'> & { quotaMessage: string },
+): ProviderCase {
   const { quotaMessage, ...rest } = c;
   return {
     ...rest,
@@ -395,7 +432,8 @@ const vertexGemini = vertexCase({
   usage: { prompt: 52, completion: 12, total: 64, cached: 16 },
   toolId: 'call_0',
   streamsArgs: false,
-  quotaMessage: 'Resource exhausted. Please try again later. Please refer to https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details.',
+  quotaMessage:
+    'Resource exhausted. Please try again later. Please refer to https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details.',
   checkChat(req, { stream, tools }) {
     expect(req.pathname).to.equal(vertexPath('google', 'gemini-2.5-flash', stream ? 'streamGenerateContent' : 'generateContent'));
     checkVertexAuth(req);
@@ -495,7 +533,10 @@ function expectUsageLast(chunks: OpenAI.ChatCompletionChunk[], usage: Usage): vo
   const last = chunks.at(-1)!;
   expect(last.choices).to.deep.equal([]);
   expect(usageOf(last.usage)).to.deep.equal(usage);
-  expect(chunks.slice(0, -1).filter((c) => c.usage), 'usage before the last chunk').to.deep.equal([]);
+  expect(
+    chunks.slice(0, -1).filter((c) => c.usage),
+    'usage before the last chunk',
+  ).to.deep.equal([]);
 }
 
 // ------------------------------------------------------------------------------------------ the suite
@@ -529,11 +570,14 @@ describe('providers end to end: OpenAI SDK → gateway → fake Azure OpenAI, Co
 
       /** The one request the fake got. */
       function upstream(): Received {
-        expect(fake.requests.map((r) => `${r.method} ${r.url}`), 'requests that reached the fake').to.have.length(1);
+        expect(
+          fake.requests.map((r) => `${r.method} ${r.url}`),
+          'requests that reached the fake',
+        ).to.have.length(1);
         return fake.requests[0]!;
       }
 
-      it('chat completion: content, finish_reason and usage; the request in the provider\'s format', async () => {
+      it("chat completion: content, finish_reason and usage; the request in the provider's format", async () => {
         const res = await client().chat.completions.create(params);
         expect(res.object).to.equal('chat.completion');
         expect(res.choices).to.have.length(1);
@@ -559,7 +603,7 @@ describe('providers end to end: OpenAI SDK → gateway → fake Azure OpenAI, Co
         c.checkChat(upstream(), { stream: true, tools: false });
       });
 
-      it('tool call: name, arguments and finish_reason tool_calls; the tool offered in the provider\'s format', async () => {
+      it("tool call: name, arguments and finish_reason tool_calls; the tool offered in the provider's format", async () => {
         const res = await client().chat.completions.create({ ...params, tools: [WEATHER_TOOL] });
         const choice = res.choices[0]!;
         expect(choice.finish_reason).to.equal('tool_calls');
@@ -574,7 +618,7 @@ describe('providers end to end: OpenAI SDK → gateway → fake Azure OpenAI, Co
         c.checkChat(upstream(), { stream: false, tools: true });
       });
 
-      it('streamed tool call: arguments reassembled from their fragments, finish_reason tool_calls; the SDK\'s stream helper agrees', async () => {
+      it("streamed tool call: arguments reassembled from their fragments, finish_reason tool_calls; the SDK's stream helper agrees", async () => {
         const stream = client().chat.completions.stream({ ...params, tools: [WEATHER_TOOL], stream_options: { include_usage: true } });
         const chunks: OpenAI.ChatCompletionChunk[] = [];
         for await (const chunk of stream) chunks.push(chunk);
@@ -599,7 +643,7 @@ describe('providers end to end: OpenAI SDK → gateway → fake Azure OpenAI, Co
         c.checkChat(upstream(), { stream: true, tools: true });
       });
 
-      it('a tool result goes back in the provider\'s format and the answer comes through', async () => {
+      it("a tool result goes back in the provider's format and the answer comes through", async () => {
         const res = await client().chat.completions.create({ ...params, messages: TOOL_TURN, tools: [WEATHER_TOOL] });
         expect(res.choices[0]!.message.content).to.equal(SCRIPT.afterTool);
         expect(res.choices[0]!.finish_reason).to.equal('stop');
@@ -611,7 +655,11 @@ describe('providers end to end: OpenAI SDK → gateway → fake Azure OpenAI, Co
         for (const encoding of ['the SDK default (base64)', 'float'] as const) {
           it(`embeddings, ${encoding}: the provider's vectors exactly, in order, with usage`, async () => {
             const inputs = typeof embed.input === 'string' ? [embed.input] : embed.input;
-            const res = await client().embeddings.create({ model: embed.model, input: embed.input, ...(encoding === 'float' ? { encoding_format: 'float' as const } : {}) });
+            const res = await client().embeddings.create({
+              model: embed.model,
+              input: embed.input,
+              ...(encoding === 'float' ? { encoding_format: 'float' as const } : {}),
+            });
             expect(res.object).to.equal('list');
             expect(res.data.map((d) => d.index)).to.deep.equal(inputs.map((_, i) => i));
             expect(res.data.map((d) => d.embedding)).to.deep.equal(inputs.map(vectorFor));
@@ -628,7 +676,7 @@ describe('providers end to end: OpenAI SDK → gateway → fake Azure OpenAI, Co
         });
       }
 
-      it('an upstream 429 in the provider\'s error shape → RateLimitError with the provider\'s message (JSON and streaming), not retried', async () => {
+      it("an upstream 429 in the provider's error shape → RateLimitError with the provider's message (JSON and streaming), not retried", async () => {
         fake.enqueue(c.rateLimit.reply);
         const err = await rejection(client().chat.completions.create(params));
         expect(err).to.be.instanceOf(RateLimitError);

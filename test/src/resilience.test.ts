@@ -10,20 +10,7 @@ import type { ConfigNode, Gateway } from '@waygate/core';
 import { FakeOpenAI } from './fakes/index.js';
 import { LogCapture } from './helpers/api-support.js';
 import { freePort } from './helpers/proc-util.js';
-import {
-  KEY,
-  chat,
-  chatStream,
-  client,
-  expectIdle,
-  fallback,
-  leaf,
-  readStream,
-  rejection,
-  sleep,
-  startResGateway,
-  timed,
-} from './helpers/res-support.js';
+import { KEY, chat, chatStream, client, expectIdle, fallback, leaf, readStream, rejection, sleep, startResGateway, timed } from './helpers/res-support.js';
 
 const ALPHA = 'Alpha answers the call';
 const BETA = 'Beta answers the call';
@@ -144,7 +131,11 @@ describe('resilience (end to end): OpenAI SDK â†’ gateway with routing plugins â
       });
 
       it('a 400 is not retried', async () => {
-        alpha.enqueue({ kind: 'status', status: 400, body: { error: { message: 'bad temperature', type: 'invalid_request_error', param: 'temperature', code: null } } });
+        alpha.enqueue({
+          kind: 'status',
+          status: 400,
+          body: { error: { message: 'bad temperature', type: 'invalid_request_error', param: 'temperature', code: null } },
+        });
         const err = apiError(await rejection(chat(client(gw, leaf(alpha, { retry: { attempts: 3 } })))));
         expect(err).to.be.instanceOf(BadRequestError);
         expect(err.status).to.equal(400);
@@ -598,7 +589,7 @@ describe('resilience (end to end): OpenAI SDK â†’ gateway with routing plugins â
           await Promise.all([fast.close(), slow.close()]);
         });
 
-        it("policy least_latency sends most traffic to the faster upstream", async () => {
+        it('policy least_latency sends most traffic to the faster upstream', async () => {
           const config: ConfigNode = { strategy: { mode: 'loadbalance', policy: 'least_latency' }, targets: [leaf(slow), leaf(fast)] };
           const c = client(gw, config);
           for (let i = 0; i < 30; i++) await chat(c);
@@ -709,7 +700,10 @@ describe('resilience (end to end): OpenAI SDK â†’ gateway with routing plugins â
 
         // Healthy: the loadbalance picks alpha or beta.
         const ok = await chat(pro).withResponse();
-        expect(ok.response.headers.get('x-waygate-target')).to.be.oneOf(['config.targets[0].targets[0].targets[0]', 'config.targets[0].targets[0].targets[1]']);
+        expect(ok.response.headers.get('x-waygate-target')).to.be.oneOf([
+          'config.targets[0].targets[0].targets[0]',
+          'config.targets[0].targets[0].targets[1]',
+        ]);
         expect(ok.data.choices[0]!.message.content).to.be.oneOf([ALPHA, BETA]);
         expect(alpha.requests.length + beta.requests.length).to.equal(1);
         expect(gamma.requests.length).to.equal(0);

@@ -85,7 +85,12 @@ export interface ConformanceFixture {
   toolCalls?: Scenario;
   /** A streamed tool call (arguments arriving in pieces). */
   streamToolCalls?: Scenario<RecordedStream>;
-  embeddings?: { request: Record<string, unknown>; answer: RecordedAnswer; expect: { count: number; dimensions: number }; upstream?: UpstreamExpectations };
+  embeddings?: {
+    request: Record<string, unknown>;
+    answer: RecordedAnswer;
+    expect: { count: number; dimensions: number };
+    upstream?: UpstreamExpectations;
+  };
   /** Recorded error answers: the status kept, the provider's message kept, overload and rate limits retryable. */
   errors: Array<{ answer: RecordedAnswer; expect: { status: number; retryable: boolean; message: string | RegExp } }>;
 }
@@ -188,7 +193,7 @@ export function runProviderConformance(name: string, fx: ConformanceFixture): vo
       u.body?.(JSON.parse(r.body));
     };
 
-    it('answers a chat completion in OpenAI\'s shape, from the provider\'s recorded answer', async () => {
+    it("answers a chat completion in OpenAI's shape, from the provider's recorded answer", async () => {
       serve(fx.chat.answer);
       const res = await post('/v1/chat/completions', fx.chat.request);
       const json = (await res.json()) as any;
@@ -234,7 +239,7 @@ export function runProviderConformance(name: string, fx: ConformanceFixture): vo
 
     if (fx.embeddings) {
       const e = fx.embeddings;
-      it('answers embeddings in OpenAI\'s shape', async () => {
+      it("answers embeddings in OpenAI's shape", async () => {
         serve(e.answer);
         const res = await post('/v1/embeddings', e.request);
         const json = (await res.json()) as any;

@@ -125,7 +125,12 @@ export class Upstream {
         const status = u.status[name] ?? 200;
         const body =
           status < 400
-            ? { id: 'c1', object: 'chat.completion', model: name, choices: [{ index: 0, message: { role: 'assistant', content: `from ${name}` }, finish_reason: 'stop' }] }
+            ? {
+                id: 'c1',
+                object: 'chat.completion',
+                model: name,
+                choices: [{ index: 0, message: { role: 'assistant', content: `from ${name}` }, finish_reason: 'stop' }],
+              }
             : { error: { message: `${name} failed with ${status}`, type: 'server_error' } };
         const send = () => {
           res.writeHead(status, { 'content-type': 'application/json' });

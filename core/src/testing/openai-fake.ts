@@ -20,7 +20,13 @@ export class OpenAIFake {
         const head = { id: 'chatcmpl-1', created: 1, model: body.model ?? 'm' };
         if (!body.stream) {
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ ...head, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: f.reply }, finish_reason: 'stop' }] }));
+          res.end(
+            JSON.stringify({
+              ...head,
+              object: 'chat.completion',
+              choices: [{ index: 0, message: { role: 'assistant', content: f.reply }, finish_reason: 'stop' }],
+            }),
+          );
           return;
         }
         res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -55,7 +61,12 @@ export class OpenAIFake {
 }
 
 /** POSTs a chat completion through a gateway with an x-portkey-config header; the body as JSON (when it parses) and as text. */
-export async function portkeyChat(gateway: string, config: unknown, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; json: any; text: string }> {
+export async function portkeyChat(
+  gateway: string,
+  config: unknown,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: any; text: string }> {
   const res = await fetch(`${gateway}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-portkey-config': JSON.stringify(config), ...headers },

@@ -83,11 +83,9 @@ export class RespClient {
       const password = decodeURIComponent(u.password);
       // A password given to a Redis that has none is not an error (as Redis clients treat it).
       if (password) {
-        await client
-          .command('AUTH', ...(u.username ? [decodeURIComponent(u.username)] : []), password)
-          .catch((err: Error) => {
-            if (!/no password is set|without any password configured/.test(err.message)) throw err;
-          });
+        await client.command('AUTH', ...(u.username ? [decodeURIComponent(u.username)] : []), password).catch((err: Error) => {
+          if (!/no password is set|without any password configured/.test(err.message)) throw err;
+        });
       }
       const db = u.pathname.slice(1);
       if (db && db !== '0') await client.command('SELECT', db);

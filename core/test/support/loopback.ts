@@ -57,7 +57,12 @@ export class Loopback {
         if (typeof reply === 'function') return reply(req, res, body);
         const json =
           reply < 400
-            ? { id: `c-${name}`, object: 'chat.completion', model: name, choices: [{ index: 0, message: { role: 'assistant', content: `from ${name}` }, finish_reason: 'stop' }] }
+            ? {
+                id: `c-${name}`,
+                object: 'chat.completion',
+                model: name,
+                choices: [{ index: 0, message: { role: 'assistant', content: `from ${name}` }, finish_reason: 'stop' }],
+              }
             : { error: { message: `${name} failed with ${reply}`, type: 'server_error' } };
         res.writeHead(reply, { 'content-type': 'application/json' });
         res.end(JSON.stringify(json));

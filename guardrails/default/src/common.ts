@@ -171,7 +171,12 @@ export interface PostResult {
  * timeout or an abort, with a message that says which.
  */
 export async function postJson(url: string, body: unknown, headers: Record<string, string>, timeout: number, signal: AbortSignal): Promise<PostResult> {
-  const res = await send(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) }, timeout, signal);
+  const res = await send(
+    url,
+    { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    timeout,
+    signal,
+  );
   return { status: res.status, text: await res.text() };
 }
 
@@ -220,9 +225,9 @@ export function parseDuration(value: number | string): number | undefined {
 }
 
 /** A string list given as an array or as a comma-separated string (Portkey accepts both). */
-export const stringList = z.union([z.array(z.string()), z.string()]).transform((v) =>
-  (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0),
-);
+export const stringList = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0));
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -44,7 +44,11 @@ const oneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]
 export const JwtParams = z.strictObject({
   jwksUri: httpUrl,
   /** The header that carries the token (`Bearer ` is stripped). */
-  headerKey: z.string().min(1).default('Authorization').transform((h) => h.toLowerCase()),
+  headerKey: z
+    .string()
+    .min(1)
+    .default('Authorization')
+    .transform((h) => h.toLowerCase()),
   /** Seconds the key set is kept. */
   cacheMaxAge: z.number().min(0).default(86400),
   /** Seconds of leeway on exp, nbf and iat. */
@@ -52,7 +56,10 @@ export const JwtParams = z.strictObject({
   /** The oldest `iat` accepted (seconds or "1d"-style); 0 turns the limit off. */
   maxTokenAge: duration.default(86400),
   /** Waygate extensions: the accepted algorithms, and expected issuer(s) and audience(s). */
-  algorithms: z.array(z.enum(ALG_NAMES as [Alg, ...Alg[]])).min(1).default(ALG_NAMES),
+  algorithms: z
+    .array(z.enum(ALG_NAMES as [Alg, ...Alg[]]))
+    .min(1)
+    .default(ALG_NAMES),
   issuer: oneOrMany.optional(),
   audience: oneOrMany.optional(),
   /** Time limit for fetching the key set, ms. */
@@ -157,7 +164,12 @@ export function createJwtCheck(opts: JwtCheckOptions = {}): GuardrailCheck<typeo
         set = await fetchSet(params);
         key = pickKey(set, kid, alg);
       }
-      if (!key) return fail(kid === undefined ? 'The token has no key id, and the key set has no single key for its algorithm.' : `No key with id ${JSON.stringify(kid)} for ${alg}.`);
+      if (!key)
+        return fail(
+          kid === undefined
+            ? 'The token has no key id, and the key set has no single key for its algorithm.'
+            : `No key with id ${JSON.stringify(kid)} for ${alg}.`,
+        );
       if (!verifySignature(alg, key.key, parsed.signingInput, parsed.signature)) return fail('The signature is not valid.');
 
       const problem = claimProblem(payload, params, now() / 1000);
@@ -218,7 +230,9 @@ function verifySignature(alg: Alg, key: KeyObject, data: Buffer, signature: Buff
     return verify(
       spec.hash,
       data,
-      spec.pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } : { key, padding: constants.RSA_PKCS1_PADDING },
+      spec.pss
+        ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
+        : { key, padding: constants.RSA_PKCS1_PADDING },
       signature,
     );
   } catch {

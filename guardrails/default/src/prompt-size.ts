@@ -26,7 +26,8 @@ export function estimateTextTokens(text: string): number {
     const c = text.charCodeAt(i);
     if (c < 0x80) ascii++;
     else if ((c >= 0x2e80 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xff00 && c <= 0xffef)) wide++;
-    else if (c >= 0xdc00 && c <= 0xdfff) continue; // the second half of a surrogate pair
+    else if (c >= 0xdc00 && c <= 0xdfff)
+      continue; // the second half of a surrogate pair
     else other++;
   }
   return ascii / 4 + wide + other / 2;
@@ -110,7 +111,8 @@ export function estimatePromptTokens(body: Record<string, unknown> | undefined, 
     else if (Array.isArray(v)) {
       for (const item of v) {
         if (typeof item === 'string') text(item);
-        else if (typeof item === 'number') t += 1; // a token id: counted exactly
+        else if (typeof item === 'number')
+          t += 1; // a token id: counted exactly
         else if (Array.isArray(item)) t += item.length;
         else if (isPlainObject(item)) {
           // A Responses-style input item: a message with content.

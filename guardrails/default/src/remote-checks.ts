@@ -9,7 +9,19 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
 import type { CheckInput } from '@waygate/guardrails';
-import { headersParam, httpUrl, isPlainObject, not, outboundUrlProblem, portkeyRequestType, postJson, safeOrigin, send, textOf, timeoutMs } from './common.js';
+import {
+  headersParam,
+  httpUrl,
+  isPlainObject,
+  not,
+  outboundUrlProblem,
+  portkeyRequestType,
+  postJson,
+  safeOrigin,
+  send,
+  textOf,
+  timeoutMs,
+} from './common.js';
 
 /**
  * What a webhook or log collector receives: the request's JSON and text, the answer's after the
@@ -141,7 +153,10 @@ async function resolves(url: string, timeout: number, signal: AbortSignal): Prom
   let onAbort: (() => void) | undefined;
   try {
     return await Promise.race([
-      lookup(host).then(() => true, () => false),
+      lookup(host).then(
+        () => true,
+        () => false,
+      ),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), timeout);
         onAbort = () => resolve(false);

@@ -25,16 +25,15 @@ export const modelWhitelist = defineCheck({
 });
 
 const modelList = z.array(z.string().min(1));
-const RulesParams = z
-  .strictObject({
-    rules: z
-      .strictObject({
-        defaults: modelList.optional(),
-        metadata: z.record(z.string(), z.record(z.string(), modelList)).optional(),
-      })
-      .refine((r) => (r.defaults?.length ?? 0) > 0 || Object.keys(r.metadata ?? {}).length > 0, 'rules needs defaults or metadata rules'),
-    not,
-  });
+const RulesParams = z.strictObject({
+  rules: z
+    .strictObject({
+      defaults: modelList.optional(),
+      metadata: z.record(z.string(), z.record(z.string(), modelList)).optional(),
+    })
+    .refine((r) => (r.defaults?.length ?? 0) > 0 || Object.keys(r.metadata ?? {}).length > 0, 'rules needs defaults or metadata rules'),
+  not,
+});
 
 /**
  * The models allowed for this request come from `rules.metadata[key][value]` for every metadata
@@ -82,12 +81,11 @@ function endpointId(type: string): string {
 }
 const typeList = stringList.transform((list) => [...new Set(list.map(endpointId))]);
 
-const RequestTypeParams = z
-  .strictObject({ allowedTypes: typeList.optional(), blockedTypes: typeList.optional() })
-  .superRefine((p, ctx) => {
-    const both = (p.allowedTypes ?? []).filter((t) => p.blockedTypes?.includes(t));
-    if (both.length) ctx.addIssue({ code: 'custom', message: `in both allowedTypes and blockedTypes: ${both.join(', ')}`, path: ['blockedTypes'], input: p });
-  });
+const RequestTypeParams = z.strictObject({ allowedTypes: typeList.optional(), blockedTypes: typeList.optional() }).superRefine((p, ctx) => {
+  const both = (p.allowedTypes ?? []).filter((t) => p.blockedTypes?.includes(t));
+  if (both.length)
+    ctx.addIssue({ code: 'custom', message: `in both allowedTypes and blockedTypes: ${both.join(', ')}`, path: ['blockedTypes'], input: p });
+});
 
 /**
  * The endpoint is allowed: in `allowedTypes` (when given) and not in `blockedTypes` (block wins).
@@ -114,7 +112,11 @@ export const allowedRequestTypes = defineCheck({
     return {
       verdict,
       data: {
-        explanation: isBlocked ? `Request type ${endpoint} is blocked.` : verdict ? `Request type ${endpoint} is allowed.` : `Request type ${endpoint} is not in the allowed types.`,
+        explanation: isBlocked
+          ? `Request type ${endpoint} is blocked.`
+          : verdict
+            ? `Request type ${endpoint} is allowed.`
+            : `Request type ${endpoint} is not in the allowed types.`,
         currentRequestType: endpoint,
         allowedTypes: allowed ?? ['all'],
         blockedTypes: blocked ?? [],
@@ -169,7 +171,8 @@ function prefixed(content: unknown, prefix: string): unknown {
   if (typeof content === 'string') return prefix + content;
   if (Array.isArray(content)) {
     const first = content[0];
-    if (isPlainObject(first) && first.type === 'text') return [{ ...first, text: prefix + (typeof first.text === 'string' ? first.text : '') }, ...content.slice(1)];
+    if (isPlainObject(first) && first.type === 'text')
+      return [{ ...first, text: prefix + (typeof first.text === 'string' ? first.text : '') }, ...content.slice(1)];
     return [{ type: 'text', text: prefix }, ...content];
   }
   return prefix;
@@ -255,7 +258,12 @@ export const addPrefix = defineCheck({
     if (!transformed) return skip(`the ${params.applyToRole} content is not empty and onlyIfEmpty is set`);
     return {
       verdict: true,
-      data: { explanation: `Applied the prefix: ${changed}.`, applyToRole: params.applyToRole, addToExisting: params.addToExisting, onlyIfEmpty: params.onlyIfEmpty },
+      data: {
+        explanation: `Applied the prefix: ${changed}.`,
+        applyToRole: params.applyToRole,
+        addToExisting: params.addToExisting,
+        onlyIfEmpty: params.onlyIfEmpty,
+      },
       transformedJson: transformed,
     };
   },

@@ -11,12 +11,10 @@ import { countCharacters, countSentences, countSettledSentences, countWords, fin
 // ---------------------------------------------------------------------------------------------
 // Regular expressions
 
-const RegexMatchParams = z
-  .strictObject({ rule: regexRule, flags: regexFlags, not })
-  .transform((p, ctx) => {
-    const regex = compileRule(p.rule, p.flags, ctx);
-    return regex ? { ...p, regex } : z.NEVER;
-  });
+const RegexMatchParams = z.strictObject({ rule: regexRule, flags: regexFlags, not }).transform((p, ctx) => {
+  const regex = compileRule(p.rule, p.flags, ctx);
+  return regex ? { ...p, regex } : z.NEVER;
+});
 
 /** The text matches `rule` (a JavaScript regular expression); with `not`, it must not. */
 export const regexMatch = defineCheck({
@@ -29,7 +27,9 @@ export const regexMatch = defineCheck({
     return {
       verdict,
       data: {
-        explanation: matched ? `The text matches the pattern${params.not ? ', which it must not' : ''}.` : `The text does not match the pattern${params.not ? '' : ', which it must'}.`,
+        explanation: matched
+          ? `The text matches the pattern${params.not ? ', which it must not' : ''}.`
+          : `The text does not match the pattern${params.not ? '' : ', which it must'}.`,
         // Where it matched, never what: the pattern may be there to catch secrets.
         match: m ? { index: m.index, length: m[0].length } : null,
       },
@@ -137,7 +137,10 @@ export const contains = defineCheck({
 // Counts
 
 function rangeParams<Min extends string, Max extends string>(minKey: Min, maxKey: Max, maxDefault: number) {
-  const shape = { [minKey]: z.number().int().min(0).default(0), [maxKey]: z.number().int().min(0).default(maxDefault), not } as Record<Min | Max, z.ZodDefault<z.ZodNumber>> & {
+  const shape = { [minKey]: z.number().int().min(0).default(0), [maxKey]: z.number().int().min(0).default(maxDefault), not } as Record<
+    Min | Max,
+    z.ZodDefault<z.ZodNumber>
+  > & {
     not: typeof not;
   };
   return z.strictObject(shape).refine((p) => (p as Record<string, number>)[minKey]! <= (p as Record<string, number>)[maxKey]!, {
@@ -280,38 +283,104 @@ function hasToolCalls(json: unknown): boolean {
 // Code and JSON in the text
 
 export const CODE_FORMATS = [
-  'SQL', 'Python', 'TypeScript', 'JavaScript', 'Java', 'C#', 'C++', 'C', 'Ruby', 'PHP', 'Swift', 'Kotlin', 'Go', 'Rust',
-  'Scala', 'R', 'Perl', 'Shell', 'HTML', 'CSS', 'XML', 'JSON', 'YAML', 'Markdown', 'Dockerfile',
+  'SQL',
+  'Python',
+  'TypeScript',
+  'JavaScript',
+  'Java',
+  'C#',
+  'C++',
+  'C',
+  'Ruby',
+  'PHP',
+  'Swift',
+  'Kotlin',
+  'Go',
+  'Rust',
+  'Scala',
+  'R',
+  'Perl',
+  'Shell',
+  'HTML',
+  'CSS',
+  'XML',
+  'JSON',
+  'YAML',
+  'Markdown',
+  'Dockerfile',
 ] as const;
 type CodeFormat = (typeof CODE_FORMATS)[number];
 
 /** Fence language tags (lower case) and the format each names. */
 const LANGUAGE_TAGS: Readonly<Record<string, CodeFormat>> = Object.freeze({
-  sql: 'SQL', mysql: 'SQL', postgresql: 'SQL', postgres: 'SQL', psql: 'SQL', plsql: 'SQL', tsql: 'SQL', sqlite: 'SQL',
-  python: 'Python', py: 'Python', python3: 'Python', py3: 'Python',
-  typescript: 'TypeScript', ts: 'TypeScript', tsx: 'TypeScript',
-  javascript: 'JavaScript', js: 'JavaScript', jsx: 'JavaScript', mjs: 'JavaScript', cjs: 'JavaScript', node: 'JavaScript',
+  sql: 'SQL',
+  mysql: 'SQL',
+  postgresql: 'SQL',
+  postgres: 'SQL',
+  psql: 'SQL',
+  plsql: 'SQL',
+  tsql: 'SQL',
+  sqlite: 'SQL',
+  python: 'Python',
+  py: 'Python',
+  python3: 'Python',
+  py3: 'Python',
+  typescript: 'TypeScript',
+  ts: 'TypeScript',
+  tsx: 'TypeScript',
+  javascript: 'JavaScript',
+  js: 'JavaScript',
+  jsx: 'JavaScript',
+  mjs: 'JavaScript',
+  cjs: 'JavaScript',
+  node: 'JavaScript',
   java: 'Java',
-  csharp: 'C#', cs: 'C#', 'c#': 'C#',
-  cpp: 'C++', 'c++': 'C++', cxx: 'C++', cc: 'C++', hpp: 'C++',
-  c: 'C', h: 'C',
-  ruby: 'Ruby', rb: 'Ruby',
+  csharp: 'C#',
+  cs: 'C#',
+  'c#': 'C#',
+  cpp: 'C++',
+  'c++': 'C++',
+  cxx: 'C++',
+  cc: 'C++',
+  hpp: 'C++',
+  c: 'C',
+  h: 'C',
+  ruby: 'Ruby',
+  rb: 'Ruby',
   php: 'PHP',
   swift: 'Swift',
-  kotlin: 'Kotlin', kt: 'Kotlin', kts: 'Kotlin',
-  go: 'Go', golang: 'Go',
-  rust: 'Rust', rs: 'Rust',
+  kotlin: 'Kotlin',
+  kt: 'Kotlin',
+  kts: 'Kotlin',
+  go: 'Go',
+  golang: 'Go',
+  rust: 'Rust',
+  rs: 'Rust',
   scala: 'Scala',
   r: 'R',
-  perl: 'Perl', pl: 'Perl',
-  shell: 'Shell', sh: 'Shell', bash: 'Shell', zsh: 'Shell', ksh: 'Shell', shellscript: 'Shell', console: 'Shell',
-  html: 'HTML', htm: 'HTML', xhtml: 'HTML',
+  perl: 'Perl',
+  pl: 'Perl',
+  shell: 'Shell',
+  sh: 'Shell',
+  bash: 'Shell',
+  zsh: 'Shell',
+  ksh: 'Shell',
+  shellscript: 'Shell',
+  console: 'Shell',
+  html: 'HTML',
+  htm: 'HTML',
+  xhtml: 'HTML',
   css: 'CSS',
   xml: 'XML',
-  json: 'JSON', jsonc: 'JSON', json5: 'JSON',
-  yaml: 'YAML', yml: 'YAML',
-  markdown: 'Markdown', md: 'Markdown',
-  dockerfile: 'Dockerfile', docker: 'Dockerfile',
+  json: 'JSON',
+  jsonc: 'JSON',
+  json5: 'JSON',
+  yaml: 'YAML',
+  yml: 'YAML',
+  markdown: 'Markdown',
+  md: 'Markdown',
+  dockerfile: 'Dockerfile',
+  docker: 'Dockerfile',
 });
 
 /** An opening code fence with a language tag: the tag line is complete once its newline arrived. */
@@ -338,7 +407,12 @@ export const containsCode = defineCheck({
     return {
       verdict: has !== params.not,
       data: {
-        explanation: formats.length === 0 ? 'No fenced code blocks with a language tag found.' : has ? `Found ${params.format} code.` : `No ${params.format} code found.`,
+        explanation:
+          formats.length === 0
+            ? 'No fenced code blocks with a language tag found.'
+            : has
+              ? `Found ${params.format} code.`
+              : `No ${params.format} code found.`,
         searchedFormat: params.format,
         foundFormats: formats,
       },

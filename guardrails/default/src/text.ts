@@ -19,7 +19,19 @@ export function countWords(text: string): number {
 }
 
 function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+  return (
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
 const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
@@ -100,7 +112,7 @@ export function findJson(text: string, max = 20): unknown[] {
   if (tryParse(text)) return out;
   const fence = /```[ \t]*(?:json5?|jsonc|JSON)?[ \t]*\r?\n([\s\S]*?)```/g;
   for (let m = fence.exec(text); m && out.length < max; m = fence.exec(text)) tryParse(m[1]!);
-  for (let i = text.indexOf('{'); i !== -1 && out.length < max; ) {
+  for (let i = text.indexOf('{'); i !== -1 && out.length < max;) {
     const end = matchingBrace(text, i);
     if (end !== -1 && tryParse(text.slice(i, end + 1))) i = text.indexOf('{', end + 1);
     else i = text.indexOf('{', i + 1);

@@ -20,7 +20,10 @@ describe('@waygate/guardrail-default end to end', function () {
     up = await OpenAIFake.start();
     side = await TestServer.start();
     gw = await startGateway({
-      config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE] },
+      config: {
+        defaultPlugins: false,
+        plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE],
+      },
       port: 0,
       host: '127.0.0.1',
       logger: createLogger({ level: 'silent' }),
@@ -39,12 +42,19 @@ describe('@waygate/guardrail-default end to end', function () {
 
   const body = (content: string, extra: Record<string, unknown> = {}) => ({
     model: 'gpt-4o-mini',
-    messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content }],
+    messages: [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content },
+    ],
     ...extra,
   });
 
   it('default.regexMatch with not and deny: 446 and no upstream call', async () => {
-    const res = await chat(gw.url, up.leaf({ input_guardrails: [{ 'default.regexMatch': { rule: 'password\\s*[:=]', not: true }, deny: true }] }), body('password: hunter2'));
+    const res = await chat(
+      gw.url,
+      up.leaf({ input_guardrails: [{ 'default.regexMatch': { rule: 'password\\s*[:=]', not: true }, deny: true }] }),
+      body('password: hunter2'),
+    );
     expect(res.status).to.equal(446);
     expect(up.bodies).to.have.length(0);
     expect(res.json.hook_results.before_request_hooks[0].checks[0]).to.include({ id: 'default.regexMatch', verdict: false });
@@ -57,13 +67,24 @@ describe('@waygate/guardrail-default end to end', function () {
   });
 
   it('default.addPrefix changes what the upstream receives', async () => {
-    const res = await chat(gw.url, up.leaf({ input_mutators: [{ 'default.addPrefix': { prefix: 'Answer in French. ', applyToRole: 'system' } }] }), body('hi'));
+    const res = await chat(
+      gw.url,
+      up.leaf({ input_mutators: [{ 'default.addPrefix': { prefix: 'Answer in French. ', applyToRole: 'system' } }] }),
+      body('hi'),
+    );
     expect(res.status).to.equal(200);
     expect(up.bodies[0].messages[0]).to.deep.equal({ role: 'system', content: 'Answer in French. Be brief.' });
   });
 
   it('default.promptSize denies an oversize conversation before it costs anything, even when the last message is short', async () => {
-    const long = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'lorem ipsum '.repeat(400) }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'and?' }] };
+    const long = {
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'user', content: 'lorem ipsum '.repeat(400) },
+        { role: 'assistant', content: 'ok' },
+        { role: 'user', content: 'and?' },
+      ],
+    };
     const config = up.leaf({ input_guardrails: [{ 'default.promptSize': { maxTokens: 500 }, deny: true }] });
     const res = await chat(gw.url, config, long);
     expect(res.status).to.equal(446);
@@ -77,7 +98,9 @@ describe('@waygate/guardrail-default end to end', function () {
       const rewritten = { ...sent.request.json, messages: [{ role: 'user', content: 'rewritten by the webhook' }] };
       json(res, 200, { verdict: true, transformedData: { request: { json: rewritten } } });
     };
-    const config = up.leaf({ before_request_hooks: [{ id: 'hook', type: 'mutator', checks: [{ id: 'default.webhook', parameters: { webhookURL: `${side.url}/check` } }] }] });
+    const config = up.leaf({
+      before_request_hooks: [{ id: 'hook', type: 'mutator', checks: [{ id: 'default.webhook', parameters: { webhookURL: `${side.url}/check` } }] }],
+    });
     const res = await chat(gw.url, config, body('original'), { authorization: 'Bearer sk-client-secret', 'x-custom': 'c' });
     expect(res.status).to.equal(200);
     expect(up.bodies[0].messages).to.deep.equal([{ role: 'user', content: 'rewritten by the webhook' }]);

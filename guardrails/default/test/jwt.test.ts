@@ -33,7 +33,8 @@ function token(k: TestKey, claims: Record<string, unknown>, header: Record<strin
   let sig: Buffer;
   if (k.alg === 'EdDSA') sig = sign(null, data, k.privateKey);
   else if (k.alg === 'ES256') sig = sign('sha256', data, { key: k.privateKey, dsaEncoding: 'ieee-p1363' });
-  else if (k.alg === 'PS256') sig = sign('sha256', data, { key: k.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+  else if (k.alg === 'PS256')
+    sig = sign('sha256', data, { key: k.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
   else sig = sign('sha256', data, k.privateKey);
   return `${input}.${sig.toString('base64url')}`;
 }

@@ -5,9 +5,28 @@ import { CHECKS } from '@waygate/guardrails';
 import plugin, { createDefaultChecks } from '../src/index.js';
 
 const IDS = [
-  'regexMatch', 'regexReplace', 'contains', 'wordCount', 'sentenceCount', 'characterCount', 'jsonKeys', 'containsCode',
-  'validUrls', 'endsWith', 'alluppercase', 'alllowercase', 'notNull', 'modelWhitelist', 'modelRules', 'allowedRequestTypes',
-  'requiredMetadataKeys', 'addPrefix', 'jwt', 'webhook', 'log', 'promptSize',
+  'regexMatch',
+  'regexReplace',
+  'contains',
+  'wordCount',
+  'sentenceCount',
+  'characterCount',
+  'jsonKeys',
+  'containsCode',
+  'validUrls',
+  'endsWith',
+  'alluppercase',
+  'alllowercase',
+  'notNull',
+  'modelWhitelist',
+  'modelRules',
+  'allowedRequestTypes',
+  'requiredMetadataKeys',
+  'addPrefix',
+  'jwt',
+  'webhook',
+  'log',
+  'promptSize',
 ];
 
 describe('@waygate/guardrail-default', () => {
@@ -40,8 +59,26 @@ describe('@waygate/guardrail-default', () => {
       expect(checks.get(id)!.hooks, id).to.deep.equal(['beforeRequest']);
     }
     for (const id of ['jsonKeys', 'notNull']) expect(checks.get(id)!.hooks, id).to.deep.equal(['afterResponse']);
-    expect([...checks.values()].filter((c) => c.mutates).map((c) => c.id).sort()).to.deep.equal(['addPrefix', 'regexReplace', 'webhook']);
-    const streaming = [...checks.values()].filter((c) => c.partial).map((c) => c.id).sort();
-    expect(streaming).to.deep.equal(['alllowercase', 'alluppercase', 'characterCount', 'contains', 'containsCode', 'regexMatch', 'regexReplace', 'sentenceCount', 'wordCount']);
+    expect(
+      [...checks.values()]
+        .filter((c) => c.mutates)
+        .map((c) => c.id)
+        .sort(),
+    ).to.deep.equal(['addPrefix', 'regexReplace', 'webhook']);
+    const streaming = [...checks.values()]
+      .filter((c) => c.partial)
+      .map((c) => c.id)
+      .sort();
+    expect(streaming).to.deep.equal([
+      'alllowercase',
+      'alluppercase',
+      'characterCount',
+      'contains',
+      'containsCode',
+      'regexMatch',
+      'regexReplace',
+      'sentenceCount',
+      'wordCount',
+    ]);
   });
 });

@@ -68,7 +68,8 @@ describe('default checks that call out', () => {
 
     it('applies transformedData.request.json before the call', async () => {
       const rewritten = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello [checked]' }] };
-      server.handler = (_req, res) => json(res, 200, { verdict: true, transformedData: { request: { json: rewritten }, response: { json: { ignored: true } } } });
+      server.handler = (_req, res) =>
+        json(res, 200, { verdict: true, transformedData: { request: { json: rewritten }, response: { json: { ignored: true } } } });
       const r = await run(webhook, { webhookURL: server.url }, { json: body });
       expect(r.transformedJson).to.deep.equal(rewritten);
       expect(webhook.mutates).to.equal(true);
@@ -203,7 +204,7 @@ describe('default checks that call out', () => {
       expect(r.verdict).to.equal(false);
     });
 
-    it('fails a text without URLs, with or without not (Portkey\'s verdict); not inverts a verdict on URLs', async () => {
+    it("fails a text without URLs, with or without not (Portkey's verdict); not inverts a verdict on URLs", async () => {
       const none = await run(validUrls, {}, answer('no links here'));
       expect(none.verdict).to.equal(false);
       expect(none.data).to.deep.include({ validUrls: [], invalidUrls: [] });

@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { addPrefix, allowedRequestTypes, estimatePromptTokens, estimateTextTokens, modelRules, modelWhitelist, promptSize, requiredMetadataKeys } from '../src/index.js';
+import {
+  addPrefix,
+  allowedRequestTypes,
+  estimatePromptTokens,
+  estimateTextTokens,
+  modelRules,
+  modelWhitelist,
+  promptSize,
+  requiredMetadataKeys,
+} from '../src/index.js';
 import { rejects, run } from './helpers.js';
 
 const chat = (model: string, content = 'hi') => ({ model, messages: [{ role: 'user', content }] });
@@ -74,7 +83,9 @@ describe('default request checks', () => {
       expect((await run(allowedRequestTypes, {}, { endpoint: 'embeddings' })).verdict).to.equal(true);
     });
     it('rejects a type in both lists', () => {
-      expect(rejects(allowedRequestTypes, { allowedTypes: ['embed'], blockedTypes: ['embeddings'] })).to.match(/in both allowedTypes and blockedTypes: embeddings/);
+      expect(rejects(allowedRequestTypes, { allowedTypes: ['embed'], blockedTypes: ['embeddings'] })).to.match(
+        /in both allowedTypes and blockedTypes: embeddings/,
+      );
       expect(rejects(allowedRequestTypes, { allowedTypes: 3 })).to.match(/allowedTypes/);
     });
   });
@@ -130,52 +141,101 @@ describe('default request checks', () => {
     it('onlyIfEmpty: adds a message only when none has the role', async () => {
       const same = await run(addPrefix, { prefix: 'X', applyToRole: 'system', onlyIfEmpty: true }, { json: body });
       expect(same.transformedJson).to.equal(undefined);
-      const added = await run(addPrefix, { prefix: 'You are kind.', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'm', messages: [messages[1]] } });
+      const added = await run(
+        addPrefix,
+        { prefix: 'You are kind.', applyToRole: 'system', onlyIfEmpty: true },
+        { json: { model: 'm', messages: [messages[1]] } },
+      );
       expect((added.transformedJson as any).messages).to.deep.equal([{ role: 'system', content: 'You are kind.' }, messages[1]]);
     });
-    it('onlyIfEmpty (Portkey\'s code, not its manifest): also prefixes a message of the role whose content is empty', async () => {
+    it("onlyIfEmpty (Portkey's code, not its manifest): also prefixes a message of the role whose content is empty", async () => {
       const empty = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'm', messages: [{ role: 'user', content: '' }] } });
       expect((empty.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: 'P: ' }]);
-      const blank = [{ role: 'system', content: '  ' }, { role: 'user', content: 'x' }];
+      const blank = [
+        { role: 'system', content: '  ' },
+        { role: 'user', content: 'x' },
+      ];
       const sys = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'm', messages: blank } });
       expect((sys.transformedJson as any).messages).to.deep.equal([{ role: 'system', content: 'P:   ' }, blank[1]]);
-      const noParts = [{ role: 'user', content: [] }, { role: 'assistant', content: 'a' }];
+      const noParts = [
+        { role: 'user', content: [] },
+        { role: 'assistant', content: 'a' },
+      ];
       const parts = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'm', messages: noParts } });
       expect((parts.transformedJson as any).messages[0]).to.deep.equal({ role: 'user', content: [{ type: 'text', text: 'P: ' }] });
-      const before = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true, addToExisting: false }, { json: { model: 'm', messages: [{ role: 'user', content: '' }] } });
-      expect((before.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: 'P: ' }, { role: 'user', content: '' }]);
+      const before = await run(
+        addPrefix,
+        { prefix: 'P: ', onlyIfEmpty: true, addToExisting: false },
+        { json: { model: 'm', messages: [{ role: 'user', content: '' }] } },
+      );
+      expect((before.transformedJson as any).messages).to.deep.equal([
+        { role: 'user', content: 'P: ' },
+        { role: 'user', content: '' },
+      ]);
       // Content that is not empty is left alone.
       const full = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'm', messages: [{ role: 'user', content: 'x' }] } });
       expect(full.transformedJson).to.equal(undefined);
-      const anth = await run(addPrefix, { prefix: 'P: ', onlyIfEmpty: true }, { json: { model: 'c', messages: [{ role: 'user', content: '' }] }, endpoint: 'messages' });
+      const anth = await run(
+        addPrefix,
+        { prefix: 'P: ', onlyIfEmpty: true },
+        { json: { model: 'c', messages: [{ role: 'user', content: '' }] }, endpoint: 'messages' },
+      );
       expect((anth.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: 'P: ' }]);
-      const anthSystem = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'c', system: '', messages: [] }, endpoint: 'messages' });
+      const anthSystem = await run(
+        addPrefix,
+        { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true },
+        { json: { model: 'c', system: '', messages: [] }, endpoint: 'messages' },
+      );
       expect((anthSystem.transformedJson as any).system).to.equal('P: ');
-      const blankSystem = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'c', system: ' ', messages: [] }, endpoint: 'messages' });
+      const blankSystem = await run(
+        addPrefix,
+        { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true },
+        { json: { model: 'c', system: ' ', messages: [] }, endpoint: 'messages' },
+      );
       expect((blankSystem.transformedJson as any).system).to.equal('P:  ');
-      const keptSystem = await run(addPrefix, { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true }, { json: { model: 'c', system: 'Be brief.', messages: [] }, endpoint: 'messages' });
+      const keptSystem = await run(
+        addPrefix,
+        { prefix: 'P: ', applyToRole: 'system', onlyIfEmpty: true },
+        { json: { model: 'c', system: 'Be brief.', messages: [] }, endpoint: 'messages' },
+      );
       expect(keptSystem.transformedJson).to.equal(undefined);
     });
     it('content whose first block is not text (an image, then text): a new text block with the prefix at index 0', async () => {
       const image = { type: 'image', source: { type: 'url', url: 'https://example.com/image.jpg' } };
       const content = [image, { type: 'text', text: 'What is in this image?' }];
-      const r = await run(addPrefix, { prefix: 'Analyze carefully: ' }, { json: { model: 'c', messages: [{ role: 'user', content }] }, endpoint: 'messages' });
+      const r = await run(
+        addPrefix,
+        { prefix: 'Analyze carefully: ' },
+        { json: { model: 'c', messages: [{ role: 'user', content }] }, endpoint: 'messages' },
+      );
       const out = (r.transformedJson as any).messages[0].content;
       expect(out).to.deep.equal([{ type: 'text', text: 'Analyze carefully: ' }, image, content[1]]);
       expect(content[1], 'the request it was given is untouched').to.deep.equal({ type: 'text', text: 'What is in this image?' });
       // The same for a message that is not the last, and for OpenAI-format parts.
-      const earlier = [{ role: 'user', content }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'more' }];
+      const earlier = [
+        { role: 'user', content },
+        { role: 'assistant', content: 'ok' },
+        { role: 'user', content: 'more' },
+      ];
       const r2 = await run(addPrefix, { prefix: 'P: ' }, { json: { model: 'c', messages: earlier }, endpoint: 'messages' });
       expect((r2.transformedJson as any).messages[0].content).to.deep.equal([{ type: 'text', text: 'P: ' }, image, content[1]]);
       const imageUrl = { type: 'image_url', image_url: { url: 'https://e.com/a.png' } };
-      const r3 = await run(addPrefix, { prefix: 'P: ' }, { json: { model: 'm', messages: [{ role: 'user', content: [imageUrl, { type: 'text', text: 'What?' }] }] } });
+      const r3 = await run(
+        addPrefix,
+        { prefix: 'P: ' },
+        { json: { model: 'm', messages: [{ role: 'user', content: [imageUrl, { type: 'text', text: 'What?' }] }] } },
+      );
       expect((r3.transformedJson as any).messages[0].content).to.deep.equal([{ type: 'text', text: 'P: ' }, imageUrl, { type: 'text', text: 'What?' }]);
     });
     it('Anthropic messages: a new message holds the prefix as a text block, as Portkey writes it', async () => {
       const added = await run(addPrefix, { prefix: 'User instruction: ' }, { json: { model: 'c', system: 'S', messages: [] }, endpoint: 'messages' });
       expect((added.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: [{ type: 'text', text: 'User instruction: ' }] }]);
       const original = { role: 'user', content: [{ type: 'text', text: 'Original message' }] };
-      const inserted = await run(addPrefix, { prefix: 'Prefix message', addToExisting: false }, { json: { model: 'c', messages: [original] }, endpoint: 'messages' });
+      const inserted = await run(
+        addPrefix,
+        { prefix: 'Prefix message', addToExisting: false },
+        { json: { model: 'c', messages: [original] }, endpoint: 'messages' },
+      );
       expect((inserted.transformedJson as any).messages).to.deep.equal([{ role: 'user', content: [{ type: 'text', text: 'Prefix message' }] }, original]);
     });
     it('Anthropic messages: system goes to the system field (string or blocks)', async () => {
@@ -183,7 +243,11 @@ describe('default request checks', () => {
       const r = await run(addPrefix, { prefix: 'Policy. ', applyToRole: 'system' }, { json: anth, endpoint: 'messages' });
       expect((r.transformedJson as any).system).to.equal('Policy. Be brief.');
       expect((r.transformedJson as any).messages).to.deep.equal(anth.messages);
-      const none = await run(addPrefix, { prefix: 'Policy.', applyToRole: 'system' }, { json: { model: 'c', messages: anth.messages }, endpoint: 'messages' });
+      const none = await run(
+        addPrefix,
+        { prefix: 'Policy.', applyToRole: 'system' },
+        { json: { model: 'c', messages: anth.messages }, endpoint: 'messages' },
+      );
       expect((none.transformedJson as any).system).to.equal('Policy.');
       const blocks = { ...anth, system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }] };
       const b = await run(addPrefix, { prefix: 'Policy.', applyToRole: 'system', addToExisting: false }, { json: blocks, endpoint: 'messages' });
@@ -222,7 +286,13 @@ describe('default request checks', () => {
         model: 'm',
         messages: [
           { role: 'system', content: 'x'.repeat(40) },
-          { role: 'user', content: [{ type: 'text', text: 'y'.repeat(40) }, { type: 'image_url', image_url: { url: 'https://e/x.png' } }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'y'.repeat(40) },
+              { type: 'image_url', image_url: { url: 'https://e/x.png' } },
+            ],
+          },
           { role: 'assistant', content: null, tool_calls: [{ id: '1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
         ],
       };
@@ -233,15 +303,31 @@ describe('default request checks', () => {
       expect(estimatePromptTokens({ ...body, tools })).to.be.greaterThan(base + 100);
     });
     it('counts Anthropic system and blocks, and completions / embeddings inputs (token arrays exactly)', () => {
-      expect(estimatePromptTokens({ system: [{ type: 'text', text: 'z'.repeat(80) }], messages: [{ role: 'user', content: 'hi' }] })).to.equal(Math.ceil(20 + 0.5 + 4 + 3));
+      expect(estimatePromptTokens({ system: [{ type: 'text', text: 'z'.repeat(80) }], messages: [{ role: 'user', content: 'hi' }] })).to.equal(
+        Math.ceil(20 + 0.5 + 4 + 3),
+      );
       expect(estimatePromptTokens({ prompt: 'p'.repeat(41) })).to.equal(11);
-      expect(estimatePromptTokens({ input: [[1, 2, 3], [4, 5]] })).to.equal(5);
+      expect(
+        estimatePromptTokens({
+          input: [
+            [1, 2, 3],
+            [4, 5],
+          ],
+        }),
+      ).to.equal(5);
       expect(estimatePromptTokens({ input: ['abcd', 'efgh'] })).to.equal(2);
     });
     it('passes a small prompt and fails an oversize one, looking at all messages, not only the last', async () => {
       const small = { model: 'm', messages: [{ role: 'user', content: 'hello there' }] };
       expect((await run(promptSize, { maxTokens: 100 }, { json: small })).verdict).to.equal(true);
-      const long = { model: 'm', messages: [{ role: 'user', content: 'w '.repeat(1000) }, { role: 'assistant', content: 'ok' }, { role: 'user', content: 'short' }] };
+      const long = {
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'w '.repeat(1000) },
+          { role: 'assistant', content: 'ok' },
+          { role: 'user', content: 'short' },
+        ],
+      };
       const r = await run(promptSize, { maxTokens: 100 }, { json: long });
       expect(r.verdict).to.equal(false);
       expect((r.data as { estimatedTokens: number }).estimatedTokens).to.be.greaterThan(500);

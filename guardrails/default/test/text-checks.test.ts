@@ -267,7 +267,11 @@ describe('default text checks', () => {
     it('passes an answer with text or tool calls, fails an empty one; not inverts', async () => {
       expect((await run(notNull, {}, answer('hi'))).verdict).to.equal(true);
       expect((await run(notNull, {}, answer('  \n'))).verdict).to.equal(false);
-      const toolCall = { choices: [{ message: { role: 'assistant', content: null, tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }] } }] };
+      const toolCall = {
+        choices: [
+          { message: { role: 'assistant', content: null, tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }] } },
+        ],
+      };
       expect((await run(notNull, {}, answer('', toolCall))).verdict).to.equal(true);
       expect((await run(notNull, {}, answer('', { content: [{ type: 'tool_use', id: 't', name: 'f', input: {} }] }))).verdict).to.equal(true);
       expect((await run(notNull, { not: true }, answer(''))).verdict).to.equal(true);

@@ -19,7 +19,7 @@ export function extractJson(text: string, max = 10): unknown[] {
   let fenced = false;
   for (let m = fence.exec(text); m && out.length < max; m = fence.exec(text)) fenced = add(m[1]!) || fenced;
   if (fenced) return out;
-  for (let i = nextOpen(text, 0); i !== -1 && out.length < max; ) {
+  for (let i = nextOpen(text, 0); i !== -1 && out.length < max;) {
     const end = closing(text, i);
     if (end !== -1 && add(text.slice(i, end + 1))) i = nextOpen(text, end + 1);
     else i = nextOpen(text, i + 1);

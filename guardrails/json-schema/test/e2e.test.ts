@@ -18,7 +18,10 @@ describe('@waygate/guardrail-json-schema end to end', function () {
   before(async () => {
     up = await OpenAIFake.start();
     gw = await startGateway({
-      config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE] },
+      config: {
+        defaultPlugins: false,
+        plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE],
+      },
       port: 0,
       host: '127.0.0.1',
       logger: createLogger({ level: 'silent' }),
@@ -41,7 +44,11 @@ describe('@waygate/guardrail-json-schema end to end', function () {
 
   it('jsonschema.validate is the same check under the package namespace', async () => {
     up.reply = '{"city": 3}';
-    const res = await chat(gw.url, up.leaf({ after_request_hooks: [{ id: 'shape', type: 'guardrail', checks: [{ id: 'jsonschema.validate', parameters: { schema } }] }] }), ask);
+    const res = await chat(
+      gw.url,
+      up.leaf({ after_request_hooks: [{ id: 'shape', type: 'guardrail', checks: [{ id: 'jsonschema.validate', parameters: { schema } }] }] }),
+      ask,
+    );
     expect(res.status).to.equal(246);
     expect(res.json.hook_results.after_request_hooks[0].checks[0].data.errors[0]).to.deep.equal({ path: '/city', message: 'must be string' });
   });

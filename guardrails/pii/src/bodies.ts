@@ -110,6 +110,10 @@ export function mapResponseTexts(body: Json, fn: TextFn): Json {
   return mapKeys(body, ['choices', 'content'], (v, k) => {
     if (k === 'content') return content(v, fn);
     if (!Array.isArray(v)) return v;
-    return mapArray(v, (choice) => (isObject(choice) ? mapKeys(choice, ['message', 'text'], (x, key) => (key === 'text' ? (typeof x === 'string' ? fn(x) : x) : message(x, fn))) : choice));
+    return mapArray(v, (choice) =>
+      isObject(choice)
+        ? mapKeys(choice, ['message', 'text'], (x, key) => (key === 'text' ? (typeof x === 'string' ? fn(x) : x) : message(x, fn)))
+        : choice,
+    );
   });
 }

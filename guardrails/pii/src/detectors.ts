@@ -6,18 +6,7 @@
  * findings overlap, the earlier rule wins (a JWT inside "Bearer ..." is a JWT).
  */
 import { isIPv6 } from 'node:net';
-import {
-  aadhaar,
-  abaRouting,
-  brazilCpf,
-  ibanLength,
-  internationalPhone,
-  ipv4,
-  paymentCard,
-  spanishId,
-  trunkPhone,
-  usSsn,
-} from './validators.js';
+import { aadhaar, abaRouting, brazilCpf, ibanLength, internationalPhone, ipv4, paymentCard, spanishId, trunkPhone, usSsn } from './validators.js';
 
 export const CATEGORIES = ['email', 'phone', 'credit_card', 'national_id', 'bank_account', 'ip_address', 'secret'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -77,7 +66,13 @@ const rules: Rule[] = [
 
   // National identifiers.
   { kind: 'US_SSN', category: 'national_id', regex: /(?<![\w-])\d{3}([- ])\d{2}\1\d{4}(?![\w-])/g, validate: usSsn },
-  { kind: 'US_SSN', category: 'national_id', regex: /\b(?:ssn|social security(?:\s+(?:number|no\.?))?)\s*[:#]?\s*(\d{9})(?!\d)/dgi, group: 1, validate: usSsn },
+  {
+    kind: 'US_SSN',
+    category: 'national_id',
+    regex: /\b(?:ssn|social security(?:\s+(?:number|no\.?))?)\s*[:#]?\s*(\d{9})(?!\d)/dgi,
+    group: 1,
+    validate: usSsn,
+  },
   {
     kind: 'UK_NINO',
     category: 'national_id',
@@ -93,7 +88,8 @@ const rules: Rule[] = [
     kind: 'EMAIL',
     category: 'email',
     hint: '@',
-    regex: /(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])/g,
+    regex:
+      /(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])/g,
   },
   {
     kind: 'PHONE',
@@ -152,4 +148,3 @@ export const RULES: readonly Rule[] = Object.freeze(rules);
 export function kindsOf(category: Category): string[] {
   return [...new Set(RULES.filter((r) => r.category === category).map((r) => r.kind))];
 }
-

@@ -81,7 +81,9 @@ function inspect(input: CheckInput<unknown>, rules: readonly Rule[], mask?: (kin
 }
 
 function report(t: Tally, redacted: boolean) {
-  const list = Object.entries(t.kinds).map(([k, n]) => `${n} ${k}`).join(', ');
+  const list = Object.entries(t.kinds)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
   return {
     explanation: t.total === 0 ? 'No personal data or secrets found.' : `Found ${list}${redacted ? ', masked' : ''}.`,
     total: t.total,

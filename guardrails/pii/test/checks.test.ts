@@ -15,7 +15,13 @@ const chatBody = () => ({
       tool_calls: [{ id: 'c1', type: 'function', function: { name: 'lookup', arguments: '{"email":"jane@example.com","note":"ok"}' } }],
     },
     { role: 'tool', tool_call_id: 'c1', content: 'Found jane, phone 415-555-2671' },
-    { role: 'user', content: [{ type: 'text', text: 'Mail me at jane@example.com' }, { type: 'image_url', image_url: { url: 'https://x.example/a.png' } }] },
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'Mail me at jane@example.com' },
+        { type: 'image_url', image_url: { url: 'https://x.example/a.png' } },
+      ],
+    },
   ],
 });
 
@@ -32,7 +38,9 @@ describe('pii checks', () => {
     });
 
     it('passes a clean request, and scans the text when there is no body', async () => {
-      expect((await run(detect, {}, { json: { model: 'm', messages: [{ role: 'user', content: 'What is 2+2?' }] }, text: 'What is 2+2?' })).verdict).to.equal(true);
+      expect(
+        (await run(detect, {}, { json: { model: 'm', messages: [{ role: 'user', content: 'What is 2+2?' }] }, text: 'What is 2+2?' })).verdict,
+      ).to.equal(true);
       expect((await run(detect, {}, { text: 'reach me on +44 20 7946 0958' })).verdict).to.equal(false);
     });
 
@@ -130,7 +138,11 @@ describe('pii checks', () => {
       expect(out.choices.map((c) => c.message.content)).to.deep.equal(['Call [REDACTED_PHONE]', 'Mail [REDACTED_EMAIL]']);
       expect(out.id).to.equal('x');
       expect(r.transformedText).to.equal('Call [REDACTED_PHONE]');
-      const anth = await run(redactCheck, {}, { response: { text: 'key ' + 'AK' + 'IAIOSFODNN7EXAMPLE', json: { content: [{ type: 'text', text: 'key ' + 'AK' + 'IAIOSFODNN7EXAMPLE' }] } } });
+      const anth = await run(
+        redactCheck,
+        {},
+        { response: { text: 'key ' + 'AK' + 'IAIOSFODNN7EXAMPLE', json: { content: [{ type: 'text', text: 'key ' + 'AK' + 'IAIOSFODNN7EXAMPLE' }] } } },
+      );
       expect((anth.transformedJson as any).content[0].text).to.equal('key [REDACTED_AWS_ACCESS_KEY]');
       const legacy = await run(redactCheck, {}, { response: { text: 'x', json: { choices: [{ index: 0, text: 'ip 203.0.113.9' }] } } });
       expect((legacy.transformedJson as any).choices[0].text).to.equal('ip [REDACTED_IPV4]');
@@ -144,7 +156,11 @@ describe('pii checks', () => {
     it('fails with failOnDetection (still masking), passes and changes nothing when clean', async () => {
       const r = await run(redactCheck, { failOnDetection: true }, { text: 'bob@example.com' });
       expect(r).to.deep.include({ verdict: false, transformedText: '[REDACTED_EMAIL]' });
-      const clean = await run(redactCheck, { failOnDetection: true }, { json: { model: 'm', messages: [{ role: 'user', content: 'hello' }] }, text: 'hello' });
+      const clean = await run(
+        redactCheck,
+        { failOnDetection: true },
+        { json: { model: 'm', messages: [{ role: 'user', content: 'hello' }] }, text: 'hello' },
+      );
       expect(clean.verdict).to.equal(true);
       expect(clean.transformedJson).to.equal(undefined);
       expect(clean.transformedText).to.equal(undefined);

@@ -82,10 +82,7 @@ describe('PII detection', () => {
       ]);
       expect(found('DE89370400440532013000 AND more')).to.deep.equal(['IBAN:DE89370400440532013000']);
       expect(found('wrong check: DE89 3704 0044 0532 0130 01')).to.deep.equal([]);
-      expect(found('routing number: 021000021, account number: 12345678901')).to.deep.equal([
-        'US_ROUTING_NUMBER:021000021',
-        'BANK_ACCOUNT:12345678901',
-      ]);
+      expect(found('routing number: 021000021, account number: 12345678901')).to.deep.equal(['US_ROUTING_NUMBER:021000021', 'BANK_ACCOUNT:12345678901']);
       expect(found('routing number 123456789')).to.deep.equal([]);
     });
 

@@ -16,7 +16,10 @@ describe('@waygate/guardrail-pii end to end', function () {
   before(async () => {
     up = await OpenAIFake.start();
     gw = await startGateway({
-      config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE] },
+      config: {
+        defaultPlugins: false,
+        plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE],
+      },
       port: 0,
       host: '127.0.0.1',
       logger: createLogger({ level: 'silent' }),
@@ -63,7 +66,10 @@ describe('@waygate/guardrail-pii end to end', function () {
 
   it('pii.redact after the call: the client gets the answer masked', async () => {
     up.reply = 'Sure, write to support@vendor.example or call 415-555-2671.';
-    const res = await chat(gw.url, up.leaf({ output_mutators: [{ 'pii.redact': {} }] }), { model: 'm', messages: [{ role: 'user', content: 'contact?' }] });
+    const res = await chat(gw.url, up.leaf({ output_mutators: [{ 'pii.redact': {} }] }), {
+      model: 'm',
+      messages: [{ role: 'user', content: 'contact?' }],
+    });
     expect(res.status).to.equal(200);
     expect(res.json.choices[0].message.content).to.equal('Sure, write to [REDACTED_EMAIL] or call [REDACTED_PHONE].');
   });

@@ -51,14 +51,13 @@ function documentPart(block: Json, param: string): Json {
   const src = isObj(block.source) ? block.source : {};
   if (src.type === 'base64' && typeof src.data === 'string') {
     const media = src.media_type ?? 'application/pdf';
-    return { type: 'file', file: { filename: typeof block.title === 'string' ? block.title : 'document.pdf', file_data: `data:${media};base64,${src.data}` } };
+    return {
+      type: 'file',
+      file: { filename: typeof block.title === 'string' ? block.title : 'document.pdf', file_data: `data:${media};base64,${src.data}` },
+    };
   }
   if (src.type === 'text' && typeof src.data === 'string') return { type: 'text', text: src.data };
-  throw badRequest(
-    ErrorCode.INVALID_REQUEST,
-    `${param}.source: only base64 and text document sources can be sent to this provider`,
-    `${param}.source`,
-  );
+  throw badRequest(ErrorCode.INVALID_REQUEST, `${param}.source: only base64 and text document sources can be sent to this provider`, `${param}.source`);
 }
 
 /** A user turn's non-tool blocks as OpenAI content parts. */
@@ -117,7 +116,8 @@ function translateMessages(messages: unknown, out: Json[]): void {
       out.push({ role, content });
       return;
     }
-    if (!Array.isArray(content)) throw badRequest(ErrorCode.INVALID_REQUEST, `${param}.content must be a string or an array of blocks`, `${param}.content`);
+    if (!Array.isArray(content))
+      throw badRequest(ErrorCode.INVALID_REQUEST, `${param}.content must be a string or an array of blocks`, `${param}.content`);
 
     if (role === 'assistant') {
       let text = '';
@@ -131,7 +131,11 @@ function translateMessages(messages: unknown, out: Json[]): void {
         } else if (b.type === 'thinking' || b.type === 'redacted_thinking') {
           // Anthropic's signed reasoning means nothing to another provider: dropped.
         } else {
-          throw badRequest(ErrorCode.INVALID_REQUEST, `Assistant content block type ${JSON.stringify(b.type)} cannot be sent to this provider`, `${p}.type`);
+          throw badRequest(
+            ErrorCode.INVALID_REQUEST,
+            `Assistant content block type ${JSON.stringify(b.type)} cannot be sent to this provider`,
+            `${p}.type`,
+          );
         }
       });
       const msg: Json = { role: 'assistant', content: text || (calls.length ? null : '') };
@@ -192,7 +196,11 @@ function translateToolChoice(choice: unknown, out: Json): void {
       out.tool_choice = { type: 'function', function: { name: String(choice.name ?? '') } };
       break;
     default:
-      throw badRequest(ErrorCode.INVALID_REQUEST, `tool_choice.type ${JSON.stringify(choice.type)} is not one of auto, any, tool, none`, 'tool_choice.type');
+      throw badRequest(
+        ErrorCode.INVALID_REQUEST,
+        `tool_choice.type ${JSON.stringify(choice.type)} is not one of auto, any, tool, none`,
+        'tool_choice.type',
+      );
   }
   if (choice.disable_parallel_tool_use === true) out.parallel_tool_calls = false;
 }

@@ -85,7 +85,12 @@ export function toMessage(chat: Json, request: Json = {}): Json {
   for (const call of calls) {
     if (!isObj(call)) continue;
     const fn = isObj(call.function) ? call.function : {};
-    content.push({ type: 'tool_use', id: typeof call.id === 'string' && call.id ? call.id : newId('toolu_'), name: String(fn.name ?? ''), input: parseInput(fn.arguments) });
+    content.push({
+      type: 'tool_use',
+      id: typeof call.id === 'string' && call.id ? call.id : newId('toolu_'),
+      name: String(fn.name ?? ''),
+      input: parseInput(fn.arguments),
+    });
   }
   if (isObj(m.function_call)) {
     content.push({ type: 'tool_use', id: newId('toolu_'), name: String(m.function_call.name ?? ''), input: parseInput(m.function_call.arguments) });

@@ -17,7 +17,12 @@ describe('@waygate/anthropic-messages: the bridge to chat.completions', () => {
       },
       build(input) {
         calls.push('build');
-        return { url: `${input.target.baseURL}/chat/completions`, method: 'POST', headers: { auth: String(input.prepared?.token) }, body: JSON.stringify(input.body) };
+        return {
+          url: `${input.target.baseURL}/chat/completions`,
+          method: 'POST',
+          headers: { auth: String(input.prepared?.token) },
+          body: JSON.stringify(input.body),
+        };
       },
       mapResponse(json: any, input) {
         calls.push(`map:${input.body?.model}`);
@@ -37,7 +42,7 @@ describe('@waygate/anthropic-messages: the bridge to chat.completions', () => {
     };
     await bridged.prepare!(input);
     const req = bridged.build(input);
-    expect(req.headers).to.deep.equal({ auth: 't-1' }, "prepare() and build() see the same translated input");
+    expect(req.headers).to.deep.equal({ auth: 't-1' }, 'prepare() and build() see the same translated input');
     expect(JSON.parse(String(req.body))).to.deep.equal({
       model: 'm',
       max_tokens: 9,
@@ -60,7 +65,10 @@ describe('@waygate/anthropic-messages: the bridge to chat.completions', () => {
       build: (input) => ({ url: 'u', method: 'POST', headers: {}, body: JSON.stringify(input.body) }),
       createStreamTransformer: (input) => {
         expect(input.body!.stream_options).to.deep.equal({ include_usage: true });
-        return { transform: (ev) => ({ data: JSON.stringify({ id: 'z', choices: [{ index: 0, delta: { content: ev.data }, finish_reason: null }] }) }), flush: () => ({ data: '[DONE]' }) };
+        return {
+          transform: (ev) => ({ data: JSON.stringify({ id: 'z', choices: [{ index: 0, delta: { content: ev.data }, finish_reason: null }] }) }),
+          flush: () => ({ data: '[DONE]' }),
+        };
       },
       decodeStream: async function* () {
         yield { data: 'frame' };
@@ -68,7 +76,10 @@ describe('@waygate/anthropic-messages: the bridge to chat.completions', () => {
     };
     const bridged = bridgeToChat(inner);
     const input: BuildInput = { ctx: makeCtx(newKernel(), {}), target, body: { model: 'm', max_tokens: 1, messages: [], stream: true } };
-    const msg = bridged.mapResponse!({ id: 'x', model: 'gpt', choices: [{ index: 0, message: { content: 'ok' }, finish_reason: 'length' }] }, input) as any;
+    const msg = bridged.mapResponse!(
+      { id: 'x', model: 'gpt', choices: [{ index: 0, message: { content: 'ok' }, finish_reason: 'length' }] },
+      input,
+    ) as any;
     expect(msg.stop_reason).to.equal('max_tokens');
     expect(bridged.decodeStream).to.be.a('function');
     const t = bridged.createStreamTransformer!(input);
@@ -106,7 +117,13 @@ describe('@waygate/anthropic-messages: token count estimate', () => {
     const blocks = {
       messages: [
         { role: 'assistant', content: [{ type: 'tool_use', id: 'x', name: 'get', input: { a: 1 } }] }, // 3 + 7
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'x', content: [{ type: 'text', text: 'ok' }] }, { type: 'image', source: { type: 'url', url: 'u' } }] }, // 2 + image
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'x', content: [{ type: 'text', text: 'ok' }] },
+            { type: 'image', source: { type: 'url', url: 'u' } },
+          ],
+        }, // 2 + image
       ],
     };
     expect(estimateInputTokens(blocks)).to.equal(Math.ceil(12 / 4) + 1600);
@@ -115,10 +132,18 @@ describe('@waygate/anthropic-messages: token count estimate', () => {
 
   it("answers count_tokens locally only when the first target's provider cannot count", async () => {
     const kernel = newKernel();
-    kernel.apiFor('test').register.provider({ id: 'counter', baseURL: 'https://c.example', endpoints: { 'messages.count_tokens': { build: () => ({ url: 'u', method: 'POST', headers: {} }) } } });
+    kernel.apiFor('test').register.provider({
+      id: 'counter',
+      baseURL: 'https://c.example',
+      endpoints: { 'messages.count_tokens': { build: () => ({ url: 'u', method: 'POST', headers: {} }) } },
+    });
     await use(kernel, plugin, {});
     const tap = kernel.hooks.beforeRequest;
-    const ctxFor = (provider: string, endpoint = 'messages.count_tokens', body: Record<string, unknown> = { model: 'm', messages: [{ role: 'user', content: 'Hello, world' }] }) => {
+    const ctxFor = (
+      provider: string,
+      endpoint = 'messages.count_tokens',
+      body: Record<string, unknown> = { model: 'm', messages: [{ role: 'user', content: 'Hello, world' }] },
+    ) => {
       const ctx = makeCtx(kernel, { provider }, { body });
       (ctx as { endpoint: string }).endpoint = endpoint;
       return ctx;

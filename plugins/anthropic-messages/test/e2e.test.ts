@@ -24,7 +24,11 @@ interface Exchange {
 const MESSAGE_RAW =
   '{"id":"msg_01Aa","type":"message","role":"assistant","model":"claude-sonnet-4-5",\n "content":[{"type":"text","text":"Hello from Claude."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":2048,"output_tokens":6},"future_answer_field":{"kept":true}}';
 
-const openAICompletion = (message: object, finish: string, usage = { prompt_tokens: 40, completion_tokens: 7, total_tokens: 47, prompt_tokens_details: { cached_tokens: 8 } }) =>
+const openAICompletion = (
+  message: object,
+  finish: string,
+  usage = { prompt_tokens: 40, completion_tokens: 7, total_tokens: 47, prompt_tokens_details: { cached_tokens: 8 } },
+) =>
   JSON.stringify({
     id: 'chatcmpl-e2e',
     object: 'chat.completion',
@@ -50,7 +54,14 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
 
   const recordingFetch = async (url: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const res = await fetch(url, init);
-    exchanges.push({ url: String(url), requestBody: String(init?.body ?? ''), requestHeaders: new Headers(init?.headers), status: res.status, headers: res.headers, responseText: res.clone().text() });
+    exchanges.push({
+      url: String(url),
+      requestBody: String(init?.body ?? ''),
+      requestHeaders: new Headers(init?.headers),
+      status: res.status,
+      headers: res.headers,
+      responseText: res.clone().text(),
+    });
     return res;
   };
 
@@ -100,7 +111,14 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
       const last = req.body.messages.at(-1);
       if (last.role === 'tool') return json(res, 200, openAICompletion({ content: `It is ${last.content} in Paris.` }, 'stop'));
       if (req.body.tools) {
-        return json(res, 200, openAICompletion({ content: null, tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }, 'tool_calls'));
+        return json(
+          res,
+          200,
+          openAICompletion(
+            { content: null, tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+            'tool_calls',
+          ),
+        );
       }
       json(res, 200, openAICompletion({ content: 'Hello from GPT.' }, 'stop'));
     };
@@ -136,7 +154,9 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
       expect(got.body.messages[1].content[0].signature).to.equal('EqQBCgIYAhIM1gbcDa9GJwZA2b3h');
       expect(got.body.future_request_field).to.deep.equal({ added: 'next month' });
       expect(got.headers['x-api-key']).to.equal(KEY);
-      expect(got.headers['anthropic-version']).to.equal(exchanges[0]!.requestHeaders.get('anthropic-version')).and.to.match(/^\d{4}-\d\d-\d\d$/);
+      expect(got.headers['anthropic-version'])
+        .to.equal(exchanges[0]!.requestHeaders.get('anthropic-version'))
+        .and.to.match(/^\d{4}-\d\d-\d\d$/);
       expect(got.headers['anthropic-beta']).to.equal('interleaved-thinking-2025-05-14');
       expect(got.headers).to.not.have.property('authorization');
 
@@ -148,7 +168,12 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
     });
 
     it('relays a stream (thinking, text, tool_use with input_json_delta) event for event, byte for byte', async () => {
-      const stream = toAnthropic().messages.stream({ model: 'claude-e2e', max_tokens: 1024, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL as any] });
+      const stream = toAnthropic().messages.stream({
+        model: 'claude-e2e',
+        max_tokens: 1024,
+        messages: [{ role: 'user', content: 'Weather in Paris?' }],
+        tools: [WEATHER_TOOL as any],
+      });
       const types: string[] = [];
       for await (const ev of stream) types.push(ev.type);
       const final = await stream.finalMessage();
@@ -214,24 +239,50 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
 
     it('round-trips tool use: tool_use blocks out, tool_result back in as tool messages', async () => {
       const c = toOpenAI();
-      const messages: Anthropic.MessageParam[] = [{ role: 'user', content: [{ type: 'text', text: 'Weather in Paris?' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } }] }];
-      const first = await c.messages.create({ model: 'gpt-4o-mini', max_tokens: 100, messages, tools: [WEATHER_TOOL as any], tool_choice: { type: 'tool', name: 'get_weather' } });
+      const messages: Anthropic.MessageParam[] = [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Weather in Paris?' },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+          ],
+        },
+      ];
+      const first = await c.messages.create({
+        model: 'gpt-4o-mini',
+        max_tokens: 100,
+        messages,
+        tools: [WEATHER_TOOL as any],
+        tool_choice: { type: 'tool', name: 'get_weather' },
+      });
       expect(first.stop_reason).to.equal('tool_use');
       expect(first.content).to.deep.equal([{ type: 'tool_use', id: 'call_9', name: 'get_weather', input: { city: 'Paris' } }]);
       expect(oai.received[0]!.body.tool_choice).to.deep.equal({ type: 'function', function: { name: 'get_weather' } });
       expect(oai.received[0]!.body.messages[0].content[1]).to.deep.equal({ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } });
 
-      messages.push({ role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_9', content: '18C' }] });
+      messages.push(
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_9', content: '18C' }] },
+      );
       const second = await c.messages.create({ model: 'gpt-4o-mini', max_tokens: 100, messages, tools: [WEATHER_TOOL as any] });
       expect(second.content).to.deep.equal([{ type: 'text', text: 'It is 18C in Paris.' }]);
       expect(oai.received[1]!.body.messages.slice(1)).to.deep.equal([
-        { role: 'assistant', content: null, tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+        },
         { role: 'tool', tool_call_id: 'call_9', content: '18C' },
       ]);
     });
 
     it('streams text and tool calls (streamed arguments) as Anthropic events, usage at the end', async () => {
-      const stream = toOpenAI().messages.stream({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'Weather?' }], tools: [WEATHER_TOOL as any] });
+      const stream = toOpenAI().messages.stream({
+        model: 'gpt-4o-mini',
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'Weather?' }],
+        tools: [WEATHER_TOOL as any],
+      });
       let text = '';
       stream.on('text', (t) => (text += t));
       const final = await stream.finalMessage();
@@ -259,7 +310,9 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
 
   describe('count_tokens', () => {
     it('passes through to Anthropic', async () => {
-      const res = await toAnthropic().messages.countTokens({ model: 'claude-e2e', messages: [{ role: 'user', content: 'Hello' }] }).withResponse();
+      const res = await toAnthropic()
+        .messages.countTokens({ model: 'claude-e2e', messages: [{ role: 'user', content: 'Hello' }] })
+        .withResponse();
       expect(res.data).to.deep.equal({ input_tokens: 42 });
       expect(res.response.headers.get('x-waygate-token-count')).to.equal(null);
       expect(ant.received[0]!.path).to.equal('/v1/messages/count_tokens');
@@ -269,7 +322,12 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
 
     it('answers with an estimate, marked by a header, for an OpenAI-format target', async () => {
       const res = await toOpenAI()
-        .messages.countTokens({ model: 'gpt-4o-mini', system: 'abcd', messages: [{ role: 'user', content: 'Hello, world' }], tools: [WEATHER_TOOL as any] })
+        .messages.countTokens({
+          model: 'gpt-4o-mini',
+          system: 'abcd',
+          messages: [{ role: 'user', content: 'Hello, world' }],
+          tools: [WEATHER_TOOL as any],
+        })
         .withResponse();
       const toolChars = WEATHER_TOOL.name.length + WEATHER_TOOL.description.length + JSON.stringify(WEATHER_TOOL.input_schema).length;
       expect(res.data).to.deep.equal({ input_tokens: Math.ceil((4 + 12 + toolChars) / 4) });
@@ -290,7 +348,9 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
     });
 
     it("falls back when an Anthropic stream's first event is an overloaded error", async () => {
-      ant.script.push((_req, res) => sse(res, [THINKING_TOOL_STREAM[0]!, frame('error', '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')]));
+      ant.script.push((_req, res) =>
+        sse(res, [THINKING_TOOL_STREAM[0]!, frame('error', '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')]),
+      );
       const c = client({ 'x-waygate-config': fallbackConfig() });
       const final = await c.messages.stream({ model: 'claude-e2e', max_tokens: 50, messages: [{ role: 'user', content: 'Hi' }] }).finalMessage();
       expect(final.content[0]).to.deep.equal({ type: 'text', text: 'Checking now.' });
@@ -302,12 +362,18 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
 
   describe('errors reach the SDK as its own error classes', () => {
     it("relays Anthropic's rate limit error body unchanged (RateLimitError)", async () => {
-      const body = { type: 'error', error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' }, request_id: 'req_011CS' };
+      const body = {
+        type: 'error',
+        error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' },
+        request_id: 'req_011CS',
+      };
       ant.script.push((_req, res) => json(res, 429, body, { 'retry-after': '7' }));
-      const err = await toAnthropic().messages.create({ model: 'c', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const err = await toAnthropic()
+        .messages.create({ model: 'c', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(err).to.be.instanceOf(Anthropic.RateLimitError);
       const e = err as InstanceType<typeof Anthropic.RateLimitError>;
       expect(e.status).to.equal(429);
@@ -317,9 +383,19 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
     });
 
     it("gives an OpenAI-format upstream's error Anthropic's shape (RateLimitError, AuthenticationError)", async () => {
-      oai.script.push((_req, res) => json(res, 429, { error: { message: 'Rate limit reached for gpt-4o-mini', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
-      oai.script.push((_req, res) => json(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }));
-      const call = () => toOpenAI().messages.create({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).then(() => undefined, (e: unknown) => e as any);
+      oai.script.push((_req, res) =>
+        json(res, 429, { error: { message: 'Rate limit reached for gpt-4o-mini', type: 'requests', param: null, code: 'rate_limit_exceeded' } }),
+      );
+      oai.script.push((_req, res) =>
+        json(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }),
+      );
+      const call = () =>
+        toOpenAI()
+          .messages.create({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })
+          .then(
+            () => undefined,
+            (e: unknown) => e as any,
+          );
       const rate = await call();
       expect(rate).to.be.instanceOf(Anthropic.RateLimitError);
       expect(rate.error).to.deep.equal({ type: 'error', error: { type: 'rate_limit_error', message: 'Rate limit reached for gpt-4o-mini' } });
@@ -329,14 +405,27 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
     });
 
     it("gives the gateway's own errors Anthropic's shape (BadRequestError)", async () => {
-      const noProvider = await client({}).messages.create({ model: 'c', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }).then(() => undefined, (e: unknown) => e as any);
+      const noProvider = await client({})
+        .messages.create({ model: 'c', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })
+        .then(
+          () => undefined,
+          (e: unknown) => e as any,
+        );
       expect(noProvider).to.be.instanceOf(Anthropic.BadRequestError);
       expect(noProvider.error.type).to.equal('error');
       expect(noProvider.error.error.type).to.equal('invalid_request_error');
       expect(noProvider.message).to.include('No provider');
       const serverTool = await toOpenAI()
-        .messages.create({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'web_search_20250305', name: 'web_search' } as any] })
-        .then(() => undefined, (e: unknown) => e as any);
+        .messages.create({
+          model: 'gpt-4o-mini',
+          max_tokens: 5,
+          messages: [{ role: 'user', content: 'x' }],
+          tools: [{ type: 'web_search_20250305', name: 'web_search' } as any],
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e as any,
+        );
       expect(serverTool).to.be.instanceOf(Anthropic.BadRequestError);
       expect(serverTool.message).to.include('web_search_20250305');
       expect(oai.received).to.have.length(0);
@@ -356,11 +445,16 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
       const head = THINKING_TOOL_STREAM.slice(0, 8).join('');
       expect(text.startsWith(head)).to.equal(true);
       const tail = text.slice(head.length);
-      expect(tail).to.match(/^event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The stream from anthropic failed after it started: [^"]+"\}\}\n\n$/);
+      expect(tail).to.match(
+        /^event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The stream from anthropic failed after it started: [^"]+"\}\}\n\n$/,
+      );
 
       ant.script.push((_req, r) => sse(r, THINKING_TOOL_STREAM.slice(0, 8), { cut: true }));
       const stream = toAnthropic().messages.stream({ model: 'c', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
-      const err = await stream.finalMessage().then(() => undefined, (e: unknown) => e as any);
+      const err = await stream.finalMessage().then(
+        () => undefined,
+        (e: unknown) => e as any,
+      );
       expect(err).to.be.instanceOf(Anthropic.APIError);
       expect(err.message).to.include('The stream from anthropic failed after it started');
     });
@@ -370,7 +464,10 @@ describe('@waygate/anthropic-messages end to end, through @anthropic-ai/sdk', fu
       const stream = toOpenAI().messages.stream({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
       let text = '';
       stream.on('text', (t) => (text += t));
-      const err = await stream.finalMessage().then(() => undefined, (e: unknown) => e as any);
+      const err = await stream.finalMessage().then(
+        () => undefined,
+        (e: unknown) => e as any,
+      );
       expect(text).to.equal('Checking now.');
       expect(err).to.be.instanceOf(Anthropic.APIError);
       expect(err.error).to.deep.include({ type: 'error' });

@@ -19,7 +19,10 @@ export const THINKING_TOOL_STREAM: string[] = [
   frame('content_block_start', '{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}'),
   frame('content_block_delta', '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Let me check, wörld."}}'),
   frame('content_block_stop', '{"type":"content_block_stop","index":1}'),
-  frame('content_block_start', '{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_01A","name":"get_weather","input":{}}}'),
+  frame(
+    'content_block_start',
+    '{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_01A","name":"get_weather","input":{}}}',
+  ),
   frame('content_block_delta', '{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}}'),
   frame('content_block_delta', '{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\\"city\\": \\"Par"}}'),
   frame('content_block_delta', '{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"is\\"}"}}'),

@@ -27,7 +27,10 @@ describe('@waygate/anthropic-messages: the wire format', () => {
 
     it('reads error events: overload and rate limits retryable with their statuses, bad requests not', () => {
       for (const e of evs) expect(ANTHROPIC_STREAM.errorOf(e, 'anthropic')).to.equal(undefined);
-      const over = ANTHROPIC_STREAM.errorOf(events([frame('error', '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')])[0]!, 'anthropic')!;
+      const over = ANTHROPIC_STREAM.errorOf(
+        events([frame('error', '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')])[0]!,
+        'anthropic',
+      )!;
       expect(over).to.be.instanceOf(GatewayError);
       expect(over).to.include({ status: 529, retryable: true, type: 'overloaded_error' });
       expect(over.message).to.include('Overloaded');
@@ -39,9 +42,14 @@ describe('@waygate/anthropic-messages: the wire format', () => {
     });
 
     it('writes its terminal error event in Anthropic shape', () => {
-      const ev = ANTHROPIC_STREAM.errorEvent(new GatewayError(ErrorCode.STREAM_INTERRUPTED, 502, 'The stream from x failed after it started: cut', { type: 'server_error' }));
+      const ev = ANTHROPIC_STREAM.errorEvent(
+        new GatewayError(ErrorCode.STREAM_INTERRUPTED, 502, 'The stream from x failed after it started: cut', { type: 'server_error' }),
+      );
       expect(ev.event).to.equal('error');
-      expect(JSON.parse(ev.data)).to.deep.equal({ type: 'error', error: { type: 'api_error', message: 'The stream from x failed after it started: cut' } });
+      expect(JSON.parse(ev.data)).to.deep.equal({
+        type: 'error',
+        error: { type: 'api_error', message: 'The stream from x failed after it started: cut' },
+      });
     });
 
     it('reads usage from message_start and message_delta as partial OpenAI-style usage', () => {
@@ -49,13 +57,27 @@ describe('@waygate/anthropic-messages: the wire format', () => {
       expect(found).to.have.length(2);
       expect(found[0]).to.deep.equal({
         model: 'claude-sonnet-4-5',
-        usage: { prompt_tokens: 125, prompt_tokens_details: { cached_tokens: 100 }, completion_tokens: 1, cache_read_input_tokens: 100, cache_creation_input_tokens: 0 },
+        usage: {
+          prompt_tokens: 125,
+          prompt_tokens_details: { cached_tokens: 100 },
+          completion_tokens: 1,
+          cache_read_input_tokens: 100,
+          cache_creation_input_tokens: 0,
+        },
       });
       // message_delta carries only output tokens here: the input count from message_start must survive the merge.
       expect(found[1]).to.deep.equal({ usage: { completion_tokens: 89 } });
-      const withInput = ANTHROPIC_STREAM.usage!({ event: 'message_delta', data: '{"type":"message_delta","delta":{},"usage":{"input_tokens":5,"cache_read_input_tokens":7,"output_tokens":3}}' });
+      const withInput = ANTHROPIC_STREAM.usage!({
+        event: 'message_delta',
+        data: '{"type":"message_delta","delta":{},"usage":{"input_tokens":5,"cache_read_input_tokens":7,"output_tokens":3}}',
+      });
       expect(withInput!.usage).to.include({ prompt_tokens: 12, completion_tokens: 3 });
-      expect(ANTHROPIC_STREAM.usage!({ event: 'content_block_delta', data: '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\\"usage\\""}}' })).to.equal(undefined);
+      expect(
+        ANTHROPIC_STREAM.usage!({
+          event: 'content_block_delta',
+          data: '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\\"usage\\""}}',
+        }),
+      ).to.equal(undefined);
     });
   });
 
@@ -77,7 +99,11 @@ describe('@waygate/anthropic-messages: the wire format', () => {
 
   describe('error bodies', () => {
     it("keeps an upstream's own Anthropic error body as it is", () => {
-      const body = { type: 'error', error: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit' }, request_id: 'req_011' };
+      const body = {
+        type: 'error',
+        error: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit' },
+        request_id: 'req_011',
+      };
       const err = new GatewayError(ErrorCode.UPSTREAM_ERROR, 429, 'x', { upstream: { status: 429, body } });
       expect(anthropicErrorBody(err)).to.equal(body);
     });
@@ -152,7 +178,11 @@ describe('@waygate/anthropic-messages: the wire format', () => {
         model: 'claude-opus-4-1',
         content: [
           { type: 'redacted_thinking', data: 'EmwKAhgB' },
-          { type: 'text', text: 'Per the doc, yes.', citations: [{ type: 'char_location', cited_text: 'yes', document_index: 0, start_char_index: 0, end_char_index: 3 }] },
+          {
+            type: 'text',
+            text: 'Per the doc, yes.',
+            citations: [{ type: 'char_location', cited_text: 'yes', document_index: 0, start_char_index: 0, end_char_index: 3 }],
+          },
           { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'q' } },
           { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [{ type: 'web_search_result', url: 'https://example.com', title: 'E' }] },
         ],
@@ -164,7 +194,11 @@ describe('@waygate/anthropic-messages: the wire format', () => {
     });
 
     it('ignores error events and garbage when assembling', () => {
-      const evs = [...events(THINKING_TOOL_STREAM.slice(0, 9)), { event: 'error', data: '{"type":"error","error":{"type":"api_error","message":"x"}}' }, { data: 'not json' }];
+      const evs = [
+        ...events(THINKING_TOOL_STREAM.slice(0, 9)),
+        { event: 'error', data: '{"type":"error","error":{"type":"api_error","message":"x"}}' },
+        { data: 'not json' },
+      ];
       const msg = ANTHROPIC_CODEC.fromEvents(evs) as any;
       expect(msg.content.map((b: any) => b.type)).to.deep.equal(['thinking', 'text']);
       expect(msg.stop_reason).to.equal(null);

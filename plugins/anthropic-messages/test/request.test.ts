@@ -37,7 +37,9 @@ describe('@waygate/anthropic-messages: Anthropic request → OpenAI chat request
   });
 
   it('turns system (a string, or text blocks with cache_control) into one system message', () => {
-    expect(toChatRequest({ model: 'm', max_tokens: 1, system: 'Be brief.', messages: [] }).messages).to.deep.equal([{ role: 'system', content: 'Be brief.' }]);
+    expect(toChatRequest({ model: 'm', max_tokens: 1, system: 'Be brief.', messages: [] }).messages).to.deep.equal([
+      { role: 'system', content: 'Be brief.' },
+    ]);
     const blocks = [
       { type: 'text', text: 'You are a pirate.' },
       { type: 'text', text: 'Long cached context.', cache_control: { type: 'ephemeral' } },
@@ -64,7 +66,13 @@ describe('@waygate/anthropic-messages: Anthropic request → OpenAI chat request
             { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'plain words' } },
           ],
         },
-        { role: 'user', content: [{ type: 'text', text: 'Just ' }, { type: 'text', text: 'text.' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Just ' },
+            { type: 'text', text: 'text.' },
+          ],
+        },
       ],
     });
     expect(out.messages).to.deep.equal([
@@ -140,7 +148,12 @@ describe('@waygate/anthropic-messages: Anthropic request → OpenAI chat request
   });
 
   it('turns tools into function tools and maps every tool_choice', () => {
-    const base = { model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }], tools: [WEATHER_TOOL, { name: 'bare', input_schema: { type: 'object' }, cache_control: { type: 'ephemeral' } }] };
+    const base = {
+      model: 'm',
+      max_tokens: 1,
+      messages: [{ role: 'user', content: 'x' }],
+      tools: [WEATHER_TOOL, { name: 'bare', input_schema: { type: 'object' }, cache_control: { type: 'ephemeral' } }],
+    };
     const out = toChatRequest(base);
     expect(out.tools).to.deep.equal([
       { type: 'function', function: { name: 'get_weather', description: 'Current weather in a city', parameters: WEATHER_TOOL.input_schema } },
@@ -161,14 +174,18 @@ describe('@waygate/anthropic-messages: Anthropic request → OpenAI chat request
     expect(toChatRequest({ model: 'm', max_tokens: 1, messages: [], tool_choice: { type: 'none' } })).to.not.have.property('tool_choice');
   });
 
-  it("refuses what only Anthropic serves, naming the field, rather than dropping it silently", () => {
+  it('refuses what only Anthropic serves, naming the field, rather than dropping it silently', () => {
     const err = thrown(() => toChatRequest({ model: 'm', max_tokens: 1, messages: [], tools: [{ type: 'web_search_20250305', name: 'web_search' }] }));
     expect(err.status).to.equal(400);
     expect(err.param).to.equal('tools[0].type');
     expect(err.message).to.include('web_search_20250305');
-    const block = thrown(() => toChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'search_result', source: 'x' }] }] }));
+    const block = thrown(() =>
+      toChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'search_result', source: 'x' }] }] }),
+    );
     expect(block.param).to.equal('messages[0].content[0].type');
-    const file = thrown(() => toChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f' } }] }] }));
+    const file = thrown(() =>
+      toChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f' } }] }] }),
+    );
     expect(file.param).to.equal('messages[0].content[0].source');
     expect(thrown(() => toChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'system', content: 'x' }] })).param).to.equal('messages[0].role');
     expect(thrown(() => toChatRequest({ model: 'm', max_tokens: 1 })).param).to.equal('messages');

@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import { ErrorCode, GatewayError } from '@waygate/core';
 import type { SSEEvent, StreamTransformer } from '@waygate/core';
-import { ANTHROPIC_CODEC, ANTHROPIC_STREAM, MessagesStreamWriter, toMessage, toAnthropicUsage, stopReason, anthropicErrorFromOpenAI } from '../src/index.js';
+import {
+  ANTHROPIC_CODEC,
+  ANTHROPIC_STREAM,
+  MessagesStreamWriter,
+  toMessage,
+  toAnthropicUsage,
+  stopReason,
+  anthropicErrorFromOpenAI,
+} from '../src/index.js';
 import { openAIToolChunks } from './fixtures.js';
 
 const completion = (message: object, finish: string, extra: object = {}) => ({
@@ -57,7 +65,8 @@ describe('@waygate/anthropic-messages: OpenAI answers → Anthropic answers', ()
     });
 
     it('maps every stop reason', () => {
-      const stop = (finish: string, extra: object = {}, request: object = {}) => toMessage(completion({ content: 'x' }, finish, extra), request).stop_reason;
+      const stop = (finish: string, extra: object = {}, request: object = {}) =>
+        toMessage(completion({ content: 'x' }, finish, extra), request).stop_reason;
       expect(stop('stop')).to.equal('end_turn');
       expect(stop('length')).to.equal('max_tokens');
       expect(stop('tool_calls')).to.equal('tool_use');
@@ -67,7 +76,10 @@ describe('@waygate/anthropic-messages: OpenAI answers → Anthropic answers', ()
       expect([seq.stop_reason, seq.stop_sequence]).to.deep.equal(['stop_sequence', 'END']);
       expect(stop('stop', { stop_reason: 'END' }, {})).to.equal('end_turn');
       // A provider that says "stop" next to tool calls.
-      expect(toMessage(completion({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, 'stop')).stop_reason).to.equal('tool_use');
+      expect(
+        toMessage(completion({ content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, 'stop'))
+          .stop_reason,
+      ).to.equal('tool_use');
       expect(stopReason(null)).to.deep.equal({ stop_reason: 'end_turn', stop_sequence: null });
     });
 
@@ -106,7 +118,12 @@ describe('@waygate/anthropic-messages: OpenAI answers → Anthropic answers', ()
       expect(data[0].message).to.deep.include({ id: 'chatcmpl-9', model: 'gpt-4o-mini', role: 'assistant', content: [], stop_reason: null });
       expect(data[1]).to.deep.equal({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
       expect(data[5].content_block).to.deep.equal({ type: 'tool_use', id: 'call_abc', name: 'get_weather', input: {} });
-      expect(data.slice(6, 8).map((d) => d.delta.partial_json).join('')).to.equal('{"city":"Paris"}');
+      expect(
+        data
+          .slice(6, 8)
+          .map((d) => d.delta.partial_json)
+          .join(''),
+      ).to.equal('{"city":"Paris"}');
       expect(data[9]).to.deep.include({ index: 2 });
       expect(data[12]).to.deep.equal({
         type: 'message_delta',
@@ -151,14 +168,21 @@ describe('@waygate/anthropic-messages: OpenAI answers → Anthropic answers', ()
       expect(new MessagesStreamWriter({}).flush()).to.deep.equal([]);
     });
 
-    it("turns an OpenAI error event into an Anthropic error event, the end of the stream", () => {
+    it('turns an OpenAI error event into an Anthropic error event, the end of the stream', () => {
       const w = new MessagesStreamWriter({});
-      const out = run(w, [openAIToolChunks()[1]!, '{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}', openAIToolChunks()[2]!]);
+      const out = run(w, [
+        openAIToolChunks()[1]!,
+        '{"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}',
+        openAIToolChunks()[2]!,
+      ]);
       const last = out.at(-1)!;
       expect(last.event).to.equal('error');
       expect(JSON.parse(last.data)).to.deep.equal({ type: 'error', error: { type: 'api_error', message: 'The server had an error' } });
       expect(ANTHROPIC_STREAM.errorOf(last, 'openai')).to.be.instanceOf(GatewayError);
-      expect(anthropicErrorFromOpenAI({ error: { message: 'slow', type: 'rate_limit_error' } })).to.deep.equal({ type: 'error', error: { type: 'rate_limit_error', message: 'slow' } });
+      expect(anthropicErrorFromOpenAI({ error: { message: 'slow', type: 'rate_limit_error' } })).to.deep.equal({
+        type: 'error',
+        error: { type: 'rate_limit_error', message: 'slow' },
+      });
       expect(anthropicErrorFromOpenAI({ error: { message: 'slow', code: 429 } }).error.type).to.equal('rate_limit_error');
     });
 
@@ -173,7 +197,9 @@ describe('@waygate/anthropic-messages: OpenAI answers → Anthropic answers', ()
         transform(ev) {
           seen.push(ev.data);
           if (ev.data === 'END') return [{ data: '{"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"length"}]}' }, { data: '[DONE]' }];
-          return { data: JSON.stringify({ id: 'x', model: 'gemini', choices: [{ index: 0, delta: { content: ev.data.slice(2) }, finish_reason: null }] }) };
+          return {
+            data: JSON.stringify({ id: 'x', model: 'gemini', choices: [{ index: 0, delta: { content: ev.data.slice(2) }, finish_reason: null }] }),
+          };
         },
         flush: () => undefined,
       };

@@ -152,9 +152,7 @@ const CREDENTIAL_HEADER_SUFFIXES = [
   'anthropic-beta',
   'cohere-input-type',
 ];
-const CREDENTIAL_HEADERS: ReadonlyArray<readonly [string, string]> = CREDENTIAL_HEADER_SUFFIXES.map(
-  (s) => [`x-waygate-${s}`, `x-portkey-${s}`] as const,
-);
+const CREDENTIAL_HEADERS: ReadonlyArray<readonly [string, string]> = CREDENTIAL_HEADER_SUFFIXES.map((s) => [`x-waygate-${s}`, `x-portkey-${s}`] as const);
 
 /**
  * Top-level request fields left out of the exact key because they do not change the answer:
@@ -383,12 +381,7 @@ export function storable(res: GatewayResponse): boolean {
  * upstream answers (res.source === 'upstream'), never errors, never answers marked by guardrails as
  * failed (status 246/446). What `store` throws is swallowed: a cache never fails a request.
  */
-export function recordAnswer(
-  ctx: RequestContext,
-  res: GatewayResponse,
-  store: (entry: CachedAnswer) => void,
-  opts: RecordOptions = {},
-): GatewayResponse {
+export function recordAnswer(ctx: RequestContext, res: GatewayResponse, store: (entry: CachedAnswer) => void, opts: RecordOptions = {}): GatewayResponse {
   if (!storable(res)) return res;
   const save = (entry: CachedAnswer) => {
     try {
@@ -466,9 +459,11 @@ export function encodeAnswer(entry: CachedAnswer): string {
   let out = JSON.stringify(meta);
   if (hasBody) out += '\n' + (entry.bodyJson ?? JSON.stringify(entry.body));
   if (entry.events) {
-    out += '\n' + JSON.stringify(entry.events.map((ev) =>
-      ev.id !== undefined ? [ev.data, ev.event ?? null, ev.id] : ev.event !== undefined ? [ev.data, ev.event] : [ev.data],
-    ));
+    out +=
+      '\n' +
+      JSON.stringify(
+        entry.events.map((ev) => (ev.id !== undefined ? [ev.data, ev.event ?? null, ev.id] : ev.event !== undefined ? [ev.data, ev.event] : [ev.data])),
+      );
   }
   return out;
 }

@@ -37,7 +37,12 @@ function kernelWithOpenAI(): Kernel {
   return kernel;
 }
 
-function ctxFor(_kernel: Kernel, body: Record<string, unknown> = CHAT, headers: Record<string, string> = {}, endpoint = 'chat.completions'): RequestContext {
+function ctxFor(
+  _kernel: Kernel,
+  body: Record<string, unknown> = CHAT,
+  headers: Record<string, string> = {},
+  endpoint = 'chat.completions',
+): RequestContext {
   return new RequestContext({ id: 'r', endpoint, method: 'POST', path: '/v1/x', headers, body });
 }
 
@@ -51,14 +56,29 @@ const completion = {
 };
 
 const chunk = (delta: unknown, finish: string | null = null): SSEEvent => ({
-  data: JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] }),
+  data: JSON.stringify({
+    id: 'c1',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'm',
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  }),
 });
 const STREAM: SSEEvent[] = [
   chunk({ role: 'assistant', content: '' }),
   chunk({ content: 'Hi' }),
   chunk({ content: ' there' }),
   chunk({}, 'stop'),
-  { data: JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } }) },
+  {
+    data: JSON.stringify({
+      id: 'c1',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'm',
+      choices: [],
+      usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+    }),
+  },
   { data: '[DONE]' },
 ];
 
@@ -172,7 +192,9 @@ describe('core cache library', () => {
 
     it('ignores routing policy on the node (name, weight, retry, timeouts, cache)', () => {
       const k = key();
-      expect(key(target({ path: 'config.targets[3]' }, { name: 'x', weight: 3, retry: { attempts: 2 }, request_timeout: 5, cache: { mode: 'simple' } }))).to.equal(k);
+      expect(
+        key(target({ path: 'config.targets[3]' }, { name: 'x', weight: 3, retry: { attempts: 2 }, request_timeout: 5, cache: { mode: 'simple' } })),
+      ).to.equal(k);
     });
 
     it('targetIdentity hides the key itself', () => {
@@ -188,7 +210,12 @@ describe('core cache library', () => {
 
     it('configUsesCache finds a cache at any depth', () => {
       expect(configUsesCache({ provider: 'a' })).to.equal(false);
-      expect(configUsesCache({ strategy: { mode: 'fallback' }, targets: [{ provider: 'a' }, { strategy: { mode: 'single' }, targets: [{ provider: 'b', cache: { mode: 'simple' } }] }] })).to.equal(true);
+      expect(
+        configUsesCache({
+          strategy: { mode: 'fallback' },
+          targets: [{ provider: 'a' }, { strategy: { mode: 'single' }, targets: [{ provider: 'b', cache: { mode: 'simple' } }] }],
+        }),
+      ).to.equal(true);
     });
   });
 
@@ -270,7 +297,16 @@ describe('core cache library', () => {
       const stored: CachedAnswer[] = [];
       const produced: number[] = [];
       const ctx = ctxFor(kernel, { ...CHAT, stream: true });
-      const res = record(ctx, GatewayResponse.sse(200, gen(STREAM, (i) => produced.push(i)), {}, 'upstream'), (e) => stored.push(e));
+      const res = record(
+        ctx,
+        GatewayResponse.sse(
+          200,
+          gen(STREAM, (i) => produced.push(i)),
+          {},
+          'upstream',
+        ),
+        (e) => stored.push(e),
+      );
       const it = res.stream![Symbol.asyncIterator]();
       const first = await it.next();
       expect(first.value).to.deep.equal(STREAM[0]);
@@ -324,7 +360,9 @@ describe('core cache library', () => {
 
     it('stops recording a stream larger than maxBytes, and still relays all of it', async () => {
       const stored: CachedAnswer[] = [];
-      const res = record(ctxFor(kernel, { ...CHAT, stream: true }), GatewayResponse.sse(200, gen(STREAM), {}, 'upstream'), (e) => stored.push(e), { maxBytes: 200 });
+      const res = record(ctxFor(kernel, { ...CHAT, stream: true }), GatewayResponse.sse(200, gen(STREAM), {}, 'upstream'), (e) => stored.push(e), {
+        maxBytes: 200,
+      });
       expect(await drain(res)).to.deep.equal(STREAM);
       expect(stored).to.deep.equal([]);
     });
@@ -333,7 +371,16 @@ describe('core cache library', () => {
   describe('serialization', () => {
     it('round-trips JSON and stream entries in a compact form', () => {
       const a: CachedAnswer = { endpoint: 'chat.completions', status: 200, headers: {}, body: completion, storedAt: 42 };
-      const b: CachedAnswer = { endpoint: 'messages', status: 200, headers: { 'x-a': '1' }, events: [{ event: 'message_start', data: '{}' }, { data: 'x', id: '7' }], storedAt: 43 };
+      const b: CachedAnswer = {
+        endpoint: 'messages',
+        status: 200,
+        headers: { 'x-a': '1' },
+        events: [
+          { event: 'message_start', data: '{}' },
+          { data: 'x', id: '7' },
+        ],
+        storedAt: 43,
+      };
       expect(decodeAnswer(encodeAnswer(a))).to.deep.equal({ ...a, bodyJson: JSON.stringify(completion) });
       expect(decodeAnswer(encodeAnswer(b))).to.deep.equal(b);
       expect(encodeAnswer(b)).to.not.include('"data"');
@@ -359,7 +406,18 @@ describe('core cache library', () => {
 
     it('refuses text that is not an entry', () => {
       const meta = '{"v":1,"p":"x","s":200,"t":1';
-      for (const t of ['', 'nope', '{}\n1', '{"v":2,"p":"x","s":200,"t":1,"k":"b"}\n1', `${meta}}\n1`, `${meta},"k":"b"}`, `${meta},"k":"b"}\n`, `${meta},"k":"e"}\n[[1]]`, `${meta},"k":"e"}\n{`, `${meta},"k":"be"}\n1`]) {
+      for (const t of [
+        '',
+        'nope',
+        '{}\n1',
+        '{"v":2,"p":"x","s":200,"t":1,"k":"b"}\n1',
+        `${meta}}\n1`,
+        `${meta},"k":"b"}`,
+        `${meta},"k":"b"}\n`,
+        `${meta},"k":"e"}\n[[1]]`,
+        `${meta},"k":"e"}\n{`,
+        `${meta},"k":"be"}\n1`,
+      ]) {
         expect(decodeAnswer(t), t).to.equal(undefined);
       }
     });

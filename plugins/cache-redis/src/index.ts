@@ -26,7 +26,11 @@ export const RedisCacheOptionsSchema = z.strictObject({
   /** At most one "Redis is unavailable" warning per this long. */
   warnIntervalMs: z.number().int().min(0).default(60_000),
   /** Largest serialized entry written (and largest stream recorded). */
-  maxEntryBytes: z.number().int().min(1).default(4 * 1024 * 1024),
+  maxEntryBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(4 * 1024 * 1024),
 });
 export type RedisCacheOptions = z.output<typeof RedisCacheOptionsSchema>;
 

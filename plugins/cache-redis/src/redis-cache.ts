@@ -147,4 +147,3 @@ export class RedisCache implements ExactCacheBackend {
     );
   }
 }
-

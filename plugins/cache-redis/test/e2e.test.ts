@@ -46,7 +46,10 @@ describe('@waygate/cache-redis end to end (gateways sharing a Redis)', function 
   async function gateway(url = REDIS_URL, logs?: LogSink): Promise<Gateway> {
     const g = await startGateway({
       config: {
-        plugins: ['@waygate/cache-memory', { module: '@waygate/cache-redis', options: { url, keyPrefix: PREFIX, maxReconnectDelayMs: 200, commandTimeoutMs: 5_000 } }],
+        plugins: [
+          '@waygate/cache-memory',
+          { module: '@waygate/cache-redis', options: { url, keyPrefix: PREFIX, maxReconnectDelayMs: 200, commandTimeoutMs: 5_000 } },
+        ],
       },
       port: 0,
       logger: (logs ?? new LogSink()).logger,

@@ -114,7 +114,13 @@ describe('@waygate/cache-redis', () => {
 
     it('a stream entry round-trips event for event', async () => {
       const c = await open();
-      const stream: CachedAnswer = { endpoint: 'chat.completions', status: 200, headers: {}, events: [{ data: '{"a":1}' }, { data: '[DONE]' }], storedAt: 5 };
+      const stream: CachedAnswer = {
+        endpoint: 'chat.completions',
+        status: 200,
+        headers: {},
+        events: [{ data: '{"a":1}' }, { data: '[DONE]' }],
+        storedAt: 5,
+      };
       await c.set('s1', stream, 60_000);
       expect(await c.get('s1')).to.deep.equal(stream);
     });

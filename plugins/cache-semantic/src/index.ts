@@ -200,7 +200,11 @@ export default definePlugin({
       if (!c || c.threshold === undefined) return;
       const t = c.threshold;
       if (typeof t !== 'number' || !(t > 0 && t <= 1)) {
-        throw badRequest(ErrorCode.INVALID_CONFIG, `${path}.cache.threshold must be a number above 0 and at most 1 (got ${JSON.stringify(t)})`, `${path}.cache.threshold`);
+        throw badRequest(
+          ErrorCode.INVALID_CONFIG,
+          `${path}.cache.threshold must be a number above 0 and at most 1 (got ${JSON.stringify(t)})`,
+          `${path}.cache.threshold`,
+        );
       }
       if (c.mode !== 'semantic') {
         throw badRequest(ErrorCode.INVALID_CONFIG, `${path}.cache.threshold applies only to "mode": "semantic"`, `${path}.cache.threshold`);

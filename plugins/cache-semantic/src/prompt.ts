@@ -63,7 +63,7 @@ export function semanticPrompt(endpoint: string, body: Json | undefined, limits:
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0) return no('the request has no messages');
   const last = messages[messages.length - 1] as Json | null;
-  if (!last || typeof last !== 'object' || last.role !== 'user') return no('the last message is not the user\'s');
+  if (!last || typeof last !== 'object' || last.role !== 'user') return no("the last message is not the user's");
   const text = textOf(last.content);
   if (text === undefined) return no('the last message is not text only');
   const checked = checkText(text, limits);

@@ -64,7 +64,10 @@ describe('@waygate/cache-semantic end to end (memory store)', function () {
           '@waygate/openai-api',
           '@waygate/provider-openai',
           '@waygate/strategy-fallback',
-          { module: PLUGIN, options: { embedding: { provider: 'openai', model: 'emb-1', api_key: 'sk-emb', custom_host: `${fake.url}/v1` }, threshold: 0.9 } },
+          {
+            module: PLUGIN,
+            options: { embedding: { provider: 'openai', model: 'emb-1', api_key: 'sk-emb', custom_host: `${fake.url}/v1` }, threshold: 0.9 },
+          },
         ],
       },
       port: 0,
@@ -98,7 +101,12 @@ describe('@waygate/cache-semantic end to end (memory store)', function () {
     ...extra,
   });
 
-  async function send(config: ConfigNode, body: Record<string, unknown>, headers: Record<string, string> = {}, route = '/v1/chat/completions'): Promise<Answer> {
+  async function send(
+    config: ConfigNode,
+    body: Record<string, unknown>,
+    headers: Record<string, string> = {},
+    route = '/v1/chat/completions',
+  ): Promise<Answer> {
     const res = await fetch(gw.url + route, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-waygate-config': JSON.stringify(config), ...headers },
@@ -255,7 +263,9 @@ describe('@waygate/cache-semantic end to end (memory store)', function () {
 
   it('does not look up requests that are not eligible (tools): DISABLED without an exact backend', async () => {
     const sys = fresh();
-    const body = chatBody(sys, 'What is the weather in Paris?', { tools: [{ type: 'function', function: { name: 'weather', parameters: { type: 'object' } } }] });
+    const body = chatBody(sys, 'What is the weather in Paris?', {
+      tools: [{ type: 'function', function: { name: 'weather', parameters: { type: 'object' } } }],
+    });
     const a = await send(leaf(), body);
     const b = await send(leaf(), body);
     expect(status(a)).to.equal('DISABLED');
@@ -292,7 +302,7 @@ describe('@waygate/cache-semantic end to end (memory store)', function () {
     expect(fake.chats).to.equal(2);
   });
 
-  it('makes the embeddings call with its own target and key, never the client\'s', async () => {
+  it("makes the embeddings call with its own target and key, never the client's", async () => {
     await send(leaf(), chatBody(fresh(), 'Whose key?'), { authorization: 'Bearer sk-caller' });
     const embed = fake.calls.find((c) => c.path === '/v1/embeddings')!;
     expect(embed.authorization).to.equal('Bearer sk-emb');
@@ -321,7 +331,11 @@ describe('@waygate/cache-semantic end to end (memory store)', function () {
     const sys = fresh();
     const b = leaf({ api_key: 'sk-b' });
     await send(b, chatBody(sys, 'Fallback question'));
-    const plan: ConfigNode = { strategy: { mode: 'fallback' }, cache: { mode: 'semantic' }, targets: [leaf({ api_key: 'sk-a', cache: undefined }), { ...b, cache: undefined }] };
+    const plan: ConfigNode = {
+      strategy: { mode: 'fallback' },
+      cache: { mode: 'semantic' },
+      targets: [leaf({ api_key: 'sk-a', cache: undefined }), { ...b, cache: undefined }],
+    };
     const hit = await send(plan, chatBody(sys, 'Fallback question'));
     expect(status(hit)).to.equal('HIT');
     expect(hit.headers.get('x-waygate-target')).to.equal('config.targets[1]');
@@ -381,7 +395,7 @@ describe('@waygate/cache-semantic with an exact backend, server keys and start-u
   });
   beforeEach(() => fake.reset());
 
-  it('caches ineligible requests exactly when a `simple` backend is loaded, and uses the gateway\'s own key for embeddings', async () => {
+  it("caches ineligible requests exactly when a `simple` backend is loaded, and uses the gateway's own key for embeddings", async () => {
     process.env.WAYGATE_TEST_EMBED_KEY = 'sk-from-env';
     const gw = await startGateway({
       config: {
@@ -431,7 +445,14 @@ describe('@waygate/cache-semantic with an exact backend, server keys and start-u
     const gw2 = await startGateway({
       config: {
         defaultPlugins: false,
-        plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: PLUGIN, options: { embedding: { provider: 'openai', model: 'emb-1', api_key: 'env:WAYGATE_TEST_EMBED_KEY', custom_host: `${fake.url}/v1` } } }],
+        plugins: [
+          '@waygate/openai-api',
+          '@waygate/provider-openai',
+          {
+            module: PLUGIN,
+            options: { embedding: { provider: 'openai', model: 'emb-1', api_key: 'env:WAYGATE_TEST_EMBED_KEY', custom_host: `${fake.url}/v1` } },
+          },
+        ],
       },
       port: 0,
       host: '127.0.0.1',
@@ -441,7 +462,10 @@ describe('@waygate/cache-semantic with an exact backend, server keys and start-u
       fake.reset();
       await fetch(gw2.url + '/v1/chat/completions', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-waygate-config': JSON.stringify({ provider: 'openai', api_key: 'sk-client', custom_host: `${fake.url}/v1`, cache: { mode: 'semantic' } }) },
+        headers: {
+          'content-type': 'application/json',
+          'x-waygate-config': JSON.stringify({ provider: 'openai', api_key: 'sk-client', custom_host: `${fake.url}/v1`, cache: { mode: 'semantic' } }),
+        },
         body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'env key?' }] }),
       }).then((r) => r.text());
       expect(fake.calls.find((c) => c.path === '/v1/embeddings')?.authorization).to.equal('Bearer sk-from-env');

@@ -134,7 +134,12 @@ export class FakeModel {
           });
           return;
         }
-        return json(200, { object: 'list', data: [{ object: 'embedding', index: 0, embedding: vector }], model: body?.model, usage: { prompt_tokens: 1, total_tokens: 1 } });
+        return json(200, {
+          object: 'list',
+          data: [{ object: 'embedding', index: 0, embedding: vector }],
+          model: body?.model,
+          usage: { prompt_tokens: 1, total_tokens: 1 },
+        });
       }
       if (path !== '/v1/chat/completions' && path !== '/v1/completions') return fail(404);
       const status = this.chatStatus.shift();
@@ -143,7 +148,14 @@ export class FakeModel {
       const text = `answer #${n}`;
       const usage = { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 };
       if (path === '/v1/completions') {
-        return json(200, { id: `cmpl-${n}`, object: 'text_completion', created: 1, model: body?.model, choices: [{ index: 0, text, logprobs: null, finish_reason: 'stop' }], usage });
+        return json(200, {
+          id: `cmpl-${n}`,
+          object: 'text_completion',
+          created: 1,
+          model: body?.model,
+          choices: [{ index: 0, text, logprobs: null, finish_reason: 'stop' }],
+          usage,
+        });
       }
       if (body?.stream !== true) {
         return json(200, {
@@ -169,7 +181,9 @@ export class FakeModel {
       res.write(chunk({ content: `#${n}` }));
       res.write(chunk({}, 'stop'));
       if (body.stream_options?.include_usage) {
-        res.write(`data: ${JSON.stringify({ id: `chatcmpl-${n}`, object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ id: `chatcmpl-${n}`, object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage })}\n\n`,
+        );
       }
       res.end('data: [DONE]\n\n');
     });

@@ -14,9 +14,25 @@ function reason(endpoint: string, body: Record<string, unknown>): string | undef
 
 describe('@waygate/cache-semantic eligibility and partitions', () => {
   it('compares the last user message of a chat, as a string or text parts', () => {
-    const p = semanticPrompt('chat.completions', { model: 'm', messages: [{ role: 'system', content: 'Be brief.' }, user('What is the capital of France?')] }, limits);
+    const p = semanticPrompt(
+      'chat.completions',
+      { model: 'm', messages: [{ role: 'system', content: 'Be brief.' }, user('What is the capital of France?')] },
+      limits,
+    );
     expect(p.eligible && p.text).to.equal('What is the capital of France?');
-    const parts = semanticPrompt('chat.completions', { model: 'm', messages: [user([{ type: 'text', text: 'Hello' }, { type: 'text', text: 'there' }])] }, limits);
+    const parts = semanticPrompt(
+      'chat.completions',
+      {
+        model: 'm',
+        messages: [
+          user([
+            { type: 'text', text: 'Hello' },
+            { type: 'text', text: 'there' },
+          ]),
+        ],
+      },
+      limits,
+    );
     expect(parts.eligible && parts.text).to.equal('Hello\nthere');
   });
 
@@ -45,22 +61,44 @@ describe('@waygate/cache-semantic eligibility and partitions', () => {
     expect(reason('chat.completions', { ...base, tools: [{ type: 'function', function: { name: 'f' } }] })).to.match(/tools/);
     expect(reason('chat.completions', { ...base, n: 2 })).to.match(/\(n\)/);
     expect(reason('chat.completions', { ...base, messages: [user('hi'), { role: 'assistant', content: 'hello' }] })).to.match(/not the user's/);
-    expect(reason('chat.completions', { ...base, messages: [user([{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'data:' } }])] })).to.match(/not text only/);
+    expect(
+      reason('chat.completions', {
+        ...base,
+        messages: [
+          user([
+            { type: 'text', text: 'what is this' },
+            { type: 'image_url', image_url: { url: 'data:' } },
+          ]),
+        ],
+      }),
+    ).to.match(/not text only/);
     expect(reason('chat.completions', { ...base, messages: [user('   ')] })).to.match(/empty/);
     expect(reason('chat.completions', { ...base, messages: [user('x'.repeat(101))] })).to.match(/longer than 100/);
     const five = Array.from({ length: 5 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `m${i}` }));
     expect(reason('chat.completions', { ...base, messages: [...five, user('hi')] })).to.match(/more than 4 messages/);
     expect(reason('chat.completions', { ...base, messages: [{ role: 'system', content: 'x'.repeat(201) }, user('hi')] })).to.match(/200 characters/);
-    const toolTurn = [user('weather?'), { role: 'assistant', content: null, tool_calls: [{ id: '1', type: 'function', function: { name: 'w', arguments: '{}' } }] }, { role: 'tool', tool_call_id: '1', content: 'sunny' }, user('and tomorrow?')];
+    const toolTurn = [
+      user('weather?'),
+      { role: 'assistant', content: null, tool_calls: [{ id: '1', type: 'function', function: { name: 'w', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: '1', content: 'sunny' },
+      user('and tomorrow?'),
+    ];
     expect(reason('chat.completions', { ...base, messages: toolTurn })).to.match(/tool/);
-    expect(reason('chat.completions', { ...base, messages: [{ role: 'assistant', content: null, function_call: { name: 'f', arguments: '{}' } }, user('x')] })).to.match(/tool calls/);
+    expect(
+      reason('chat.completions', { ...base, messages: [{ role: 'assistant', content: null, function_call: { name: 'f', arguments: '{}' } }, user('x')] }),
+    ).to.match(/tool calls/);
     // Within the limits: eligible.
     expect(reason('chat.completions', { ...base, messages: [...five.slice(0, 4), user('hi')] })).to.equal(undefined);
   });
 
   it('textOf reads strings and text-only part lists', () => {
     expect(textOf('a')).to.equal('a');
-    expect(textOf([{ type: 'text', text: 'a' }, { type: 'refusal', refusal: 'b' }])).to.equal('a\nb');
+    expect(
+      textOf([
+        { type: 'text', text: 'a' },
+        { type: 'refusal', refusal: 'b' },
+      ]),
+    ).to.equal('a\nb');
     expect(textOf([{ type: 'input_audio', input_audio: {} }])).to.equal(undefined);
     expect(textOf(42)).to.equal(undefined);
   });
@@ -104,7 +142,13 @@ describe('@waygate/cache-semantic eligibility and partitions', () => {
         key(chat('q'), target({ override_params: { temperature: 0 } })),
         key(chat('q'), target(), { 'x-waygate-cache-namespace': 'tenant-b' }),
         key(chat('q'), target(), {}, 'emb2'),
-        key({ model: 'm', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', name: 'bob', content: 'q' }] }),
+        key({
+          model: 'm',
+          messages: [
+            { role: 'system', content: 'Be brief.' },
+            { role: 'user', name: 'bob', content: 'q' },
+          ],
+        }),
       ];
       for (const o of others) expect(o).to.not.equal(k);
       expect(new Set(others).size).to.equal(others.length);

@@ -128,7 +128,7 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
     expect(b.nearest(p, v(1, 0), 0.9999, Date.now())).to.equal(undefined);
   });
 
-  it('evicts in the order stored, whatever the replicas\' clocks say (many adds in one millisecond, a clock behind)', async () => {
+  it("evicts in the order stored, whatever the replicas' clocks say (many adds in one millisecond, a clock behind)", async () => {
     // Every entry of a replica carries the same instant (a warm run stores several per millisecond),
     // and b's clock is a minute behind a's: the entries stored first are still the ones evicted.
     const t = Date.now();
@@ -228,7 +228,14 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
       const res = await fetch(g.gw.url + '/v1/chat/completions', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-waygate-config': JSON.stringify(leaf()) },
-        body: JSON.stringify({ model: 'gpt-test', stream, messages: [{ role: 'system', content: system }, { role: 'user', content: text }] }),
+        body: JSON.stringify({
+          model: 'gpt-test',
+          stream,
+          messages: [
+            { role: 'system', content: system },
+            { role: 'user', content: text },
+          ],
+        }),
       });
       const body = await res.text();
       await g.cache.idle();
@@ -267,7 +274,10 @@ describe('@waygate/cache-semantic Redis store (shared by replicas)', function ()
         expect(during.status).to.equal(200);
         expect(during.cache).to.not.match(/HIT/);
         expect(fake.chats).to.equal(2);
-        expect(lines.some((l) => l.level === 'warn' && /Redis failed/.test(l.msg)), 'the outage is logged').to.equal(true);
+        expect(
+          lines.some((l) => l.level === 'warn' && /Redis failed/.test(l.msg)),
+          'the outage is logged',
+        ).to.equal(true);
 
         await proxy.resume();
         await eventually(10_000, () => store.healthy, 'the store reconnecting');

@@ -260,7 +260,20 @@ export class RedisStore implements BreakerStore {
     const k = this.#keys(key);
     this.#track(
       this.#client
-        .waygateCbRecord(k.open, k.tripped, k.stats, k.probes, failed ? 1 : 0, this.#bucketMs, WINDOW_BUCKETS, o.failureThreshold, o.errorRatio, o.minRequests, o.cooldownMs, RETAIN_MS)
+        .waygateCbRecord(
+          k.open,
+          k.tripped,
+          k.stats,
+          k.probes,
+          failed ? 1 : 0,
+          this.#bucketMs,
+          WINDOW_BUCKETS,
+          o.failureThreshold,
+          o.errorRatio,
+          o.minRequests,
+          o.cooldownMs,
+          RETAIN_MS,
+        )
         .then(
           ([state, pttl, why]) => this.#apply(key, c, state, pttl, REASONS[why ?? 0] ?? REASONS[0]!),
           (err: Error) => this.#commandFailed(err),
@@ -389,8 +402,7 @@ export class RedisStore implements BreakerStore {
             if (arg === 1) {
               c.tokens = Math.min(this.#opts.halfOpenProbes, c.tokens + 1);
               c.tokenAt = this.#now();
-            }
-            else c.claimAfter = this.#now() + Math.min(250, this.#opts.syncIntervalMs);
+            } else c.claimAfter = this.#now() + Math.min(250, this.#opts.syncIntervalMs);
           } else {
             this.#apply(key, c, state, arg, 'seen in the shared state');
           }
@@ -443,5 +455,10 @@ export class RedisStore implements BreakerStore {
   }
 }
 
-const REASONS = ['seen in the shared state', 'consecutive failures reached failureThreshold', 'the error ratio reached errorRatio', 'a half-open probe failed', 'a half-open probe succeeded'];
-
+const REASONS = [
+  'seen in the shared state',
+  'consecutive failures reached failureThreshold',
+  'the error ratio reached errorRatio',
+  'a half-open probe failed',
+  'a half-open probe succeeded',
+];

@@ -227,7 +227,13 @@ describe('@waygate/circuit-breaker', () => {
   });
 
   describe('CircuitBreaker (what the hooks call)', () => {
-    const target = (apiKey = 'sk-1'): Target => ({ provider: 'openai', baseURL: 'http://127.0.0.1:9/v1', apiKey, node: { provider: 'openai' }, path: 'config' });
+    const target = (apiKey = 'sk-1'): Target => ({
+      provider: 'openai',
+      baseURL: 'http://127.0.0.1:9/v1',
+      apiKey,
+      node: { provider: 'openai' },
+      path: 'config',
+    });
     /** A request on target `t`, as the attempt loop leaves it. */
     const ctx = (t?: Target): RequestContext => {
       const c = makeCtx(newKernel(), { provider: 'alpha' });

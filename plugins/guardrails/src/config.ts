@@ -196,7 +196,8 @@ function shorthandHook(elem: unknown, at: string, side: Side, type: 'guardrail' 
         `write the checks inline, e.g. {"default.regexMatch": {"rule": "..."}, "deny": true}`,
     );
   }
-  if (elem === null || typeof elem !== 'object' || Array.isArray(elem)) throw invalid(at, 'must be an object of checks (check id → parameters) and hook settings');
+  if (elem === null || typeof elem !== 'object' || Array.isArray(elem))
+    throw invalid(at, 'must be an object of checks (check id → parameters) and hook settings');
   const controls: Record<string, unknown> = {};
   const checks: RawCheck[] = [];
   for (const [key, value] of Object.entries(elem as Record<string, unknown>)) {
@@ -299,7 +300,11 @@ export interface ResolveOptions {
 }
 
 /** Resolves parsed hooks against the loaded checks: ids, parameters and supported hooks. */
-export function resolveHooks(raw: readonly RawHook[], checks: Pick<PluginRegistry<GuardrailCheck>, 'get' | 'names'>, options: ResolveOptions = {}): HookSet {
+export function resolveHooks(
+  raw: readonly RawHook[],
+  checks: Pick<PluginRegistry<GuardrailCheck>, 'get' | 'names'>,
+  options: ResolveOptions = {},
+): HookSet {
   if (raw.length === 0) return NO_HOOKS;
   const input: HookSpec[] = [];
   const output: HookSpec[] = [];

@@ -83,7 +83,10 @@ export class Guardrails {
       },
     };
     // The shapes are checked now; check ids once every plugin has registered its checks.
-    this.#optionRaw = [...parseMixed(options.input, 'options.input', 'input', 'gateway_'), ...parseMixed(options.output, 'options.output', 'output', 'gateway_')];
+    this.#optionRaw = [
+      ...parseMixed(options.input, 'options.input', 'input', 'gateway_'),
+      ...parseMixed(options.output, 'options.output', 'output', 'gateway_'),
+    ];
   }
 
   /** The hooks from the plugin's options, resolved on first use (at start-up when the kernel seals). */
@@ -175,7 +178,11 @@ export class Guardrails {
         json = JSON.parse(raw);
       } catch (err) {
         const at = /position (\d+)/.exec((err as Error).message);
-        throw badRequest(ErrorCode.INVALID_HEADER, `${name} is not valid JSON${at ? ` (at position ${at[1]})` : ''}: send a JSON array of guardrails`, name);
+        throw badRequest(
+          ErrorCode.INVALID_HEADER,
+          `${name} is not valid JSON${at ? ` (at position ${at[1]})` : ''}: send a JSON array of guardrails`,
+          name,
+        );
       }
       if (!Array.isArray(json)) throw badRequest(ErrorCode.INVALID_HEADER, `${name} must be a JSON array of guardrails`, name);
       hooks = resolveHooks(parseMixed(json, name, side, 'default_'), this.#checks, this.#resolve)[side];
@@ -383,7 +390,10 @@ export class Guardrails {
     // Mutators must change the text before the client sees it: the answer is gathered, changed and replayed.
     if (sync.some((h) => h.mutates)) {
       if (def.codec) return this.#buffered(res, ctx, state, sync, later);
-      this.#api.logger.warn({ reqId: ctx.id, endpoint: ctx.endpoint }, 'output mutators cannot change this stream (the endpoint has no codec); their changes are not applied');
+      this.#api.logger.warn(
+        { reqId: ctx.id, endpoint: ctx.endpoint },
+        'output mutators cannot change this stream (the endpoint has no codec); their changes are not applied',
+      );
     }
     res.stream = this.#watch(res.stream!, ctx, state, sync, later);
     return res;
@@ -579,7 +589,11 @@ export class Guardrails {
     const failed = (state?.failed ?? false) || v.failed;
     const out = codec.toEvents(outcome.snap.json ?? json);
     const end = out.findIndex((e) => format.isEnd(e));
-    const resultsEv = hookResultsEvent(ctx.endpoint, { before_request_hooks: before, after_request_hooks: after }, end !== -1 && out[end]!.event !== undefined);
+    const resultsEv = hookResultsEvent(
+      ctx.endpoint,
+      { before_request_hooks: before, after_request_hooks: after },
+      end !== -1 && out[end]!.event !== undefined,
+    );
     if (end === -1) out.push(resultsEv);
     else out.splice(end, 0, resultsEv);
     res.stream = replay(out);

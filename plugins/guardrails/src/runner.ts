@@ -240,7 +240,11 @@ function transformed(result: CheckResult, snap: Snapshot, env: RunEnv): Snapshot
 
 function feedback(records: CheckRecord[], fb: Feedback | undefined): HookResult['feedback'] {
   if (!fb) return null;
-  const ids = (pick: (r: CheckRecord) => boolean) => records.filter(pick).map((r) => r.id).join(', ');
+  const ids = (pick: (r: CheckRecord) => boolean) =>
+    records
+      .filter(pick)
+      .map((r) => r.id)
+      .join(', ');
   return {
     value: fb.value,
     weight: fb.weight,

@@ -99,7 +99,9 @@ function batchField(field: string): TextView {
       const v = json[field];
       if (typeof v === 'string' || v === undefined) return { ...json, [field]: text };
       if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'string') return { ...json, [field]: [text] };
-      throw new Error(`"${field}" holds ${Array.isArray(v) ? `${v.length} entries` : 'no text'}; a single text cannot be written back into it (return transformedJson instead)`);
+      throw new Error(
+        `"${field}" holds ${Array.isArray(v) ? `${v.length} entries` : 'no text'}; a single text cannot be written back into it (return transformedJson instead)`,
+      );
     },
   };
 }

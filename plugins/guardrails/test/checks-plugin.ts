@@ -9,7 +9,16 @@ import type { CheckInput, GuardrailCheck } from '@waygate/guardrails';
 /** Start/end marks of `test.trace` checks, in the order they happened. */
 export const trace: string[] = [];
 /** What `test.seen` was given, one entry per run. */
-export const seen: Array<{ hook: string; text: string; endpoint: string; provider?: string; status?: number; responseText?: string; requestText: string; model?: unknown }> = [];
+export const seen: Array<{
+  hook: string;
+  text: string;
+  endpoint: string;
+  provider?: string;
+  status?: number;
+  responseText?: string;
+  requestText: string;
+  model?: unknown;
+}> = [];
 
 /** Promises `test.gate` waits on, by name; the test opens them. */
 const gates = new Map<string, { promise: Promise<void>; open: () => void }>();

@@ -31,7 +31,15 @@ describe('@waygate/guardrails: config', () => {
       });
       expect(set.input).to.have.length(1);
       const inHook = set.input[0]!;
-      expect(inHook).to.include({ id: 'input_guardrail_0', type: 'guardrail', side: 'input', deny: true, async: false, sequential: false, mutates: false });
+      expect(inHook).to.include({
+        id: 'input_guardrail_0',
+        type: 'guardrail',
+        side: 'input',
+        deny: true,
+        async: false,
+        sequential: false,
+        mutates: false,
+      });
       expect(inHook.checks.map((c) => c.id)).to.deep.equal(['test.contains']);
       // The schema's default (operator: none) was applied.
       expect(inHook.checks[0]!.params).to.deep.equal({ words: ['secret'], operator: 'none' });
@@ -74,7 +82,7 @@ describe('@waygate/guardrails: config', () => {
       expect(set.input.map((h) => h.id)).to.deep.equal(['targets[1].targets[0].input_guardrail_0', 'targets[1].targets[0].input_guardrail_1']);
     });
 
-    it('keeps Portkey\'s order on a node: full hooks, then guardrails, then mutators', () => {
+    it("keeps Portkey's order on a node: full hooks, then guardrails, then mutators", () => {
       const set = parse({
         provider: 'openai',
         input_mutators: [{ 'test.upper': {} }],
@@ -87,7 +95,9 @@ describe('@waygate/guardrails: config', () => {
     it('reads on_fail / on_success feedback', () => {
       const set = parse({
         provider: 'openai',
-        input_guardrails: [{ 'test.seen': {}, on_fail: { feedback: { value: -1, weight: 1 } }, on_success: { feedback: { value: 1, metadata: { team: 'a' } } } }],
+        input_guardrails: [
+          { 'test.seen': {}, on_fail: { feedback: { value: -1, weight: 1 } }, on_success: { feedback: { value: 1, metadata: { team: 'a' } } } },
+        ],
       });
       expect(set.input[0]!.onFail).to.deep.equal({ value: -1, weight: 1 });
       expect(set.input[0]!.onSuccess).to.deep.equal({ value: 1, metadata: { team: 'a' } });
@@ -123,7 +133,12 @@ describe('@waygate/guardrails: config', () => {
     });
 
     it('accepts lists that mix both forms (the plugin options and the default-guardrails headers)', () => {
-      const raw = parseMixed([{ 'test.seen': {} }, { checks: [{ id: 'test.seen' }], deny: true }, { id: 'named', 'test.seen': {} }], 'options.input', 'input', 'gateway_');
+      const raw = parseMixed(
+        [{ 'test.seen': {} }, { checks: [{ id: 'test.seen' }], deny: true }, { id: 'named', 'test.seen': {} }],
+        'options.input',
+        'input',
+        'gateway_',
+      );
       const set = resolveHooks(raw, kernel.registry<GuardrailCheck>(CHECKS));
       expect(set.input.map((h) => [h.id, h.deny])).to.deep.equal([
         ['gateway_input_guardrail_0', false],
@@ -148,14 +163,16 @@ describe('@waygate/guardrails: config', () => {
       expect(err.message).to.include('test.contains');
     });
 
-    it('parameters the check\'s schema rejects, in both forms', () => {
+    it("parameters the check's schema rejects, in both forms", () => {
       const short = refused({ provider: 'openai', input_guardrails: [{ 'test.contains': { words: 'secret' } }] });
       expect(short.message).to.include('invalid parameters for check test.contains');
       expect(short.message).to.include('config.input_guardrails[0]["test.contains"].words');
       const full = refused({ provider: 'openai', before_request_hooks: [{ checks: [{ id: 'test.minLength', parameters: { min: -1 } }] }] });
       expect(full.message).to.include('config.before_request_hooks[0].checks[0].parameters.min');
       // An unknown parameter is refused only with strictParameters (see "parameters Portkey ignores").
-      const unknownParam = refused({ provider: 'openai', input_guardrails: [{ 'test.minLength': { min: 1, max: 2 } }] }, 'config', { strictParameters: true });
+      const unknownParam = refused({ provider: 'openai', input_guardrails: [{ 'test.minLength': { min: 1, max: 2 } }] }, 'config', {
+        strictParameters: true,
+      });
       expect(unknownParam.message).to.match(/max/);
     });
 
@@ -163,7 +180,10 @@ describe('@waygate/guardrails: config', () => {
       const wrongType = refused({ provider: 'openai', input_guardrails: [{ 'test.minLength': { min: 'one', extra: 1 } }] });
       expect(wrongType.message).to.include('config.input_guardrails[0]["test.minLength"].min');
       expect(wrongType.message, 'the ignored key is not what the error is about').to.not.include('extra');
-      const missing = refused({ provider: 'openai', before_request_hooks: [{ checks: [{ id: 'test.contains', parameters: { operator: 'any', not: false } }] }] });
+      const missing = refused({
+        provider: 'openai',
+        before_request_hooks: [{ checks: [{ id: 'test.contains', parameters: { operator: 'any', not: false } }] }],
+      });
       expect(missing.message).to.include('config.before_request_hooks[0].checks[0].parameters.words');
     });
 
@@ -188,7 +208,9 @@ describe('@waygate/guardrails: config', () => {
       expect(refused({ provider: 'openai', before_request_hooks: [{ id: 'h' }] }).message).to.include('config.before_request_hooks[0].checks');
       const deny = refused({ provider: 'openai', before_request_hooks: [{ deny: 'yes', checks: [{ id: 'test.seen' }] }] });
       expect(deny.message).to.include('config.before_request_hooks[0].deny');
-      expect(refused({ provider: 'openai', before_request_hooks: [{ sequentail: true, checks: [{ id: 'test.seen' }] }] }).message).to.include('sequentail');
+      expect(refused({ provider: 'openai', before_request_hooks: [{ sequentail: true, checks: [{ id: 'test.seen' }] }] }).message).to.include(
+        'sequentail',
+      );
       expect(refused({ provider: 'openai', before_request_hooks: [{ type: 'transformer', checks: [{ id: 'test.seen' }] }] }).message).to.include('.type');
       expect(refused({ provider: 'openai', before_request_hooks: { checks: [] } }).message).to.include('must be an array');
     });
@@ -199,7 +221,9 @@ describe('@waygate/guardrails: config', () => {
       expect(refused({ provider: 'openai', input_guardrails: [42] }).message).to.include('must be an object');
       expect(refused({ provider: 'openai', output_guardrails: { 'test.seen': {} } }).message).to.include('must be an array');
       expect(refused({ provider: 'openai', input_guardrails: [{ 'test.seen': {}, deny: 1 }] }).message).to.include('config.input_guardrails[0].deny');
-      expect(refused({ provider: 'openai', input_guardrails: [{ 'test.seen': { fail_on_error: 'no' } }] }).message).to.include('fail_on_error: must be true or false');
+      expect(refused({ provider: 'openai', input_guardrails: [{ 'test.seen': { fail_on_error: 'no' } }] }).message).to.include(
+        'fail_on_error: must be true or false',
+      );
     });
   });
 

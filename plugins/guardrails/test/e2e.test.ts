@@ -22,7 +22,15 @@ describe('@waygate/guardrails end to end', function () {
     gw = await startGateway({
       config: {
         defaultPlugins: false,
-        plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/strategy-fallback', { module: GUARDRAILS, options: { checkTimeoutMs: 2000 } }, CHECKS, MESSAGES],
+        plugins: [
+          '@waygate/openai-api',
+          '@waygate/provider-openai',
+          '@waygate/strategy-single',
+          '@waygate/strategy-fallback',
+          { module: GUARDRAILS, options: { checkTimeoutMs: 2000 } },
+          CHECKS,
+          MESSAGES,
+        ],
       },
       port: 0,
       host: '127.0.0.1',
@@ -43,7 +51,7 @@ describe('@waygate/guardrails end to end', function () {
     post(gw.url, config, chatBody(content, extra), { headers });
 
   describe('input guardrails (before the call)', () => {
-    it('a failed deny hook answers 446 with Portkey\'s body and hook_results, and the upstream is not called', async () => {
+    it("a failed deny hook answers 446 with Portkey's body and hook_results, and the upstream is not called", async () => {
       const res = await chat(leaf({ input_guardrails: [{ 'test.contains': { words: ['password'] }, deny: true }] }), 'my password is hunter2');
       expect(res.status).to.equal(446);
       expect(up.hits()).to.equal(0);
@@ -76,7 +84,9 @@ describe('@waygate/guardrails end to end', function () {
     });
 
     it('the full hook objects work the same way (before_request_hooks)', async () => {
-      const config = leaf({ before_request_hooks: [{ id: 'no-secrets', type: 'guardrail', deny: true, checks: [{ id: 'test.contains', parameters: { words: ['secret'] } }] }] });
+      const config = leaf({
+        before_request_hooks: [{ id: 'no-secrets', type: 'guardrail', deny: true, checks: [{ id: 'test.contains', parameters: { words: ['secret'] } }] }],
+      });
       const res = await chat(config, 'a secret');
       expect(res.status).to.equal(446);
       expect(res.json.hook_results.before_request_hooks[0].id).to.equal('no-secrets');
@@ -128,7 +138,7 @@ describe('@waygate/guardrails end to end', function () {
       expect((line.hook_results as any[])[0]).to.include({ id: 'input_guardrail_0', verdict: false, async: true });
     });
 
-    it('the default-guardrails headers (Portkey\'s and Waygate\'s names) add guardrails to every target', async () => {
+    it("the default-guardrails headers (Portkey's and Waygate's names) add guardrails to every target", async () => {
       const header = JSON.stringify([{ 'test.contains': { words: ['forbidden'] }, deny: true }]);
       const denied = await chat(leaf(), 'a forbidden word', { 'x-portkey-default-input-guardrails': header });
       expect(denied.status).to.equal(446);
@@ -148,7 +158,7 @@ describe('@waygate/guardrails end to end', function () {
   });
 
   describe('the routing tree', () => {
-    it('a parent\'s guardrails apply to every target below it, accumulated down to the leaf', async () => {
+    it("a parent's guardrails apply to every target below it, accumulated down to the leaf", async () => {
       up.status.a = 500;
       const config = {
         strategy: { mode: 'fallback' },
@@ -156,7 +166,11 @@ describe('@waygate/guardrails end to end', function () {
         output_guardrails: [{ 'test.seen': {} }],
         targets: [
           up.leaf('a', { output_guardrails: [{ 'test.minLength': { min: 1 } }] }),
-          { strategy: { mode: 'single' }, output_guardrails: [{ 'test.seen': {} }], targets: [up.leaf('b', { output_guardrails: [{ 'test.seen': {} }] })] },
+          {
+            strategy: { mode: 'single' },
+            output_guardrails: [{ 'test.seen': {} }],
+            targets: [up.leaf('b', { output_guardrails: [{ 'test.seen': {} }] })],
+          },
         ],
       };
       const res = await chat(config, 'hi');
@@ -260,7 +274,7 @@ describe('@waygate/guardrails end to end', function () {
       expect(line.side).to.equal('output');
     });
 
-    it('the completions endpoint: the prompt and the answer\'s text', async () => {
+    it("the completions endpoint: the prompt and the answer's text", async () => {
       up.reply = 'a completion';
       const config = leaf({ input_mutators: [{ 'test.upper': {} }], output_mutators: [{ 'test.replace': { from: 'completion', to: 'reply' } }] });
       const res = await post(gw.url, config, { model: 'gpt-test', prompt: 'say it' }, { path: '/v1/completions' });
@@ -370,7 +384,7 @@ describe('@waygate/guardrails end to end', function () {
     const messages = (config: unknown, stream: boolean) =>
       post(gw.url, config, { model: 'claude-test', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }], stream }, { path: '/v1/messages' });
 
-    it('a 446 in the API\'s error shape, with hook_results', async () => {
+    it("a 446 in the API's error shape, with hook_results", async () => {
       const res = await messages(anthro({ output_guardrails: [{ 'test.contains': { words: ['friend'] }, deny: true }] }), false);
       expect(res.status).to.equal(446);
       expect(res.json.type).to.equal('error');

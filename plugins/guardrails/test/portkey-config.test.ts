@@ -19,7 +19,7 @@ function defaultChecksBuilt(): boolean {
   }
 }
 
-describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config example', function () {
+describe("@waygate/guardrails with @waygate/guardrail-default: Portkey's config example", function () {
   this.timeout(10_000);
   let up: FakeUpstream;
   let gw: Gateway;
@@ -60,7 +60,7 @@ describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config
     expect(res.status).to.equal(446);
   });
 
-  describe('a config of hooks only, the provider, key and host in headers (Portkey\'s drop-in form)', () => {
+  describe("a config of hooks only, the provider, key and host in headers (Portkey's drop-in form)", () => {
     const KEY = 'sk-client-key-portkey';
     /** Headers as a Portkey client sends them: provider, key and custom host, and a config holding only hooks. */
     const portkey = (config: unknown, extra: Record<string, string> = {}) => ({
@@ -70,7 +70,8 @@ describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config
       'x-portkey-config': JSON.stringify(config),
       ...extra,
     });
-    const send = (config: unknown, body: Record<string, unknown>, extra?: Record<string, string>) => post(gw.url, undefined, body, { headers: portkey(config, extra) });
+    const send = (config: unknown, body: Record<string, unknown>, extra?: Record<string, string>) =>
+      post(gw.url, undefined, body, { headers: portkey(config, extra) });
     const cardDeny = { input_guardrails: [{ 'default.regexMatch': { rule: '\\b\\d{16}\\b', not: true }, deny: true }] };
 
     it('input guardrail, JSON: a deny is a 446 without an upstream call; a pass reaches the header-named provider with the Authorization key', async () => {
@@ -118,7 +119,10 @@ describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config
       expect(passed.events[n - 1]!.data).to.equal('[DONE]');
       expect(JSON.parse(passed.events[n - 2]!.data).hook_results.after_request_hooks[0]).to.include({ verdict: true });
 
-      const stopped = await send({ output_guardrails: [{ 'default.contains': { words: ['friend'], operator: 'none' }, deny: true }] }, chatBody('hi', { stream: true }));
+      const stopped = await send(
+        { output_guardrails: [{ 'default.contains': { words: ['friend'], operator: 'none' }, deny: true }] },
+        chatBody('hi', { stream: true }),
+      );
       expect(stopped.status).to.equal(200);
       const err = JSON.parse(stopped.events[stopped.events.length - 1]!.data);
       expect(err.error).to.include({ type: 'hooks_failed', code: 'guardrail_denied' });
@@ -126,7 +130,7 @@ describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config
       expect(stopped.events.some((e) => e.data === '[DONE]')).to.equal(false);
     });
 
-    it('Waygate\'s header names work the same way', async () => {
+    it("Waygate's header names work the same way", async () => {
       const headers = { 'x-waygate-provider': 'openai', authorization: `Bearer ${KEY}`, 'x-waygate-custom-host': `${up.url}/wg` };
       const res = await post(gw.url, cardDeny, chatBody('card 4111111111111111'), { headers });
       expect(res.status).to.equal(446);
@@ -136,7 +140,9 @@ describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config
     });
 
     it('with no provider header: a 400 saying a provider is needed, and no call', async () => {
-      const res = await post(gw.url, undefined, chatBody('hi'), { headers: { authorization: `Bearer ${KEY}`, 'x-portkey-config': JSON.stringify(cardDeny) } });
+      const res = await post(gw.url, undefined, chatBody('hi'), {
+        headers: { authorization: `Bearer ${KEY}`, 'x-portkey-config': JSON.stringify(cardDeny) },
+      });
       expect(res.status).to.equal(400);
       expect(res.json.error.code).to.equal('missing_provider');
       expect(res.json.error.message).to.include('x-portkey-provider');
@@ -184,7 +190,9 @@ describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config
     });
 
     it('an extra parameter a check does not define is ignored with a warning naming it (once per config), not a 400', async () => {
-      const config = up.leaf('a', { output_guardrails: [{ 'default.contains': { words: ['friend'], operator: 'any', caseSensitive: true }, deny: true }] });
+      const config = up.leaf('a', {
+        output_guardrails: [{ 'default.contains': { words: ['friend'], operator: 'any', caseSensitive: true }, deny: true }],
+      });
       for (let i = 0; i < 2; i++) {
         const res = await post(gw.url, config, chatBody('hi'));
         expect(res.status).to.equal(200);
@@ -220,7 +228,15 @@ describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config
       let strict: Gateway;
       before(async () => {
         strict = await startGateway({
-          config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: GUARDRAILS, options: { strictParameters: true } }, '@waygate/guardrail-default'] },
+          config: {
+            defaultPlugins: false,
+            plugins: [
+              '@waygate/openai-api',
+              '@waygate/provider-openai',
+              { module: GUARDRAILS, options: { strictParameters: true } },
+              '@waygate/guardrail-default',
+            ],
+          },
           port: 0,
           host: '127.0.0.1',
           logger: new LogCapture().logger,
@@ -231,15 +247,27 @@ describe('@waygate/guardrails with @waygate/guardrail-default: Portkey\'s config
       });
 
       it('an extra parameter, or `not: true` where the check has no `not`, is a 400 naming it; `not: false` is still accepted', async () => {
-        const extra = await post(strict.url, up.leaf('a', { output_guardrails: [{ 'default.contains': { words: ['x'], caseSensitive: true } }] }), chatBody('hi'));
+        const extra = await post(
+          strict.url,
+          up.leaf('a', { output_guardrails: [{ 'default.contains': { words: ['x'], caseSensitive: true } }] }),
+          chatBody('hi'),
+        );
         expect(extra.status).to.equal(400);
         expect(extra.json.error.code).to.equal('invalid_config');
         expect(extra.json.error.message).to.include('caseSensitive');
-        const notTrue = await post(strict.url, up.leaf('a', { output_guardrails: [{ 'default.jsonKeys': { keys: ['a'], operator: 'any', not: true } }] }), chatBody('hi'));
+        const notTrue = await post(
+          strict.url,
+          up.leaf('a', { output_guardrails: [{ 'default.jsonKeys': { keys: ['a'], operator: 'any', not: true } }] }),
+          chatBody('hi'),
+        );
         expect(notTrue.status).to.equal(400);
         expect(notTrue.json.error.message).to.include('"not"');
         expect(up.hits()).to.equal(0);
-        const ok = await post(strict.url, up.leaf('a', { output_guardrails: [{ 'default.contains': { words: ['friend'], operator: 'any', not: false } }] }), chatBody('hi'));
+        const ok = await post(
+          strict.url,
+          up.leaf('a', { output_guardrails: [{ 'default.contains': { words: ['friend'], operator: 'any', not: false } }] }),
+          chatBody('hi'),
+        );
         expect(ok.status).to.equal(200);
       });
     });

@@ -16,9 +16,11 @@ describe('@waygate/guardrails: running hooks', () => {
   beforeEach(resetChecks);
 
   const hooks = (input_guardrails: unknown[], extra: Record<string, unknown> = {}): HookSpec[] =>
-    resolveHooks(parseNodeRaw({ provider: 'alpha', input_guardrails, ...extra } as never, 'config'), kernel.registry<GuardrailCheck>(CHECKS)).input as HookSpec[];
+    resolveHooks(parseNodeRaw({ provider: 'alpha', input_guardrails, ...extra } as never, 'config'), kernel.registry<GuardrailCheck>(CHECKS))
+      .input as HookSpec[];
   const full = (before_request_hooks: unknown[]): HookSpec[] =>
-    resolveHooks(parseNodeRaw({ provider: 'alpha', before_request_hooks } as never, 'config'), kernel.registry<GuardrailCheck>(CHECKS)).input as HookSpec[];
+    resolveHooks(parseNodeRaw({ provider: 'alpha', before_request_hooks } as never, 'config'), kernel.registry<GuardrailCheck>(CHECKS))
+      .input as HookSpec[];
 
   function env(text = 'hello', timeoutMs = 2000): { env: RunEnv; snap: Snapshot } {
     const body = { model: 'm', messages: [{ role: 'user', content: text }] };
@@ -28,14 +30,37 @@ describe('@waygate/guardrails: running hooks', () => {
 
   it('runs the checks of a hook in parallel, each on the text the hook was given', async () => {
     const { env: e, snap } = env('x');
-    const out = await runHooks(full([{ checks: [{ id: 'test.trace', parameters: { label: 'a' } }, { id: 'test.trace', parameters: { label: 'b' } }] }]), snap, e);
+    const out = await runHooks(
+      full([
+        {
+          checks: [
+            { id: 'test.trace', parameters: { label: 'a' } },
+            { id: 'test.trace', parameters: { label: 'b' } },
+          ],
+        },
+      ]),
+      snap,
+      e,
+    );
     expect(trace).to.deep.equal(['start:a:x', 'start:b:x', 'end:a', 'end:b']);
     expect(out.results[0]!.checks.map((c) => c.id)).to.deep.equal(['test.trace', 'test.trace']);
   });
 
-  it('runs them one after another with `sequential: true`, each seeing the previous one\'s output', async () => {
+  it("runs them one after another with `sequential: true`, each seeing the previous one's output", async () => {
     const { env: e, snap } = env('x');
-    const out = await runHooks(full([{ sequential: true, checks: [{ id: 'test.trace', parameters: { label: 'a' } }, { id: 'test.trace', parameters: { label: 'b' } }] }]), snap, e);
+    const out = await runHooks(
+      full([
+        {
+          sequential: true,
+          checks: [
+            { id: 'test.trace', parameters: { label: 'a' } },
+            { id: 'test.trace', parameters: { label: 'b' } },
+          ],
+        },
+      ]),
+      snap,
+      e,
+    );
     expect(trace).to.deep.equal(['start:a:x', 'end:a', 'start:b:x+a', 'end:b']);
     expect(out.snap.text).to.equal('x+a+b');
     expect((out.snap.json as any).messages[0].content).to.equal('x+a+b');
@@ -116,24 +141,53 @@ describe('@waygate/guardrails: running hooks', () => {
     expect(out.snap.text).to.equal('hello');
   });
 
-  it('results have Portkey\'s HookResult shape; deny is set when a deny hook failed; feedback follows the verdict', async () => {
+  it("results have Portkey's HookResult shape; deny is set when a deny hook failed; feedback follows the verdict", async () => {
     const { env: e, snap } = env('a secret');
     const out = await runHooks(
       hooks([
-        { 'test.contains': { words: ['secret'] }, 'test.seen': {}, deny: true, on_fail: { feedback: { value: -1, weight: 2 } }, on_success: { feedback: { value: 1 } } },
+        {
+          'test.contains': { words: ['secret'] },
+          'test.seen': {},
+          deny: true,
+          on_fail: { feedback: { value: -1, weight: 2 } },
+          on_success: { feedback: { value: 1 } },
+        },
         { 'test.seen': {}, on_success: { feedback: { value: 1 } } },
       ]),
       snap,
       e,
     );
     const [denied, passed] = out.results;
-    expect(Object.keys(denied!).sort()).to.deep.equal(['async', 'checks', 'created_at', 'deny', 'execution_time', 'feedback', 'id', 'transformed', 'type', 'verdict']);
+    expect(Object.keys(denied!).sort()).to.deep.equal([
+      'async',
+      'checks',
+      'created_at',
+      'deny',
+      'execution_time',
+      'feedback',
+      'id',
+      'transformed',
+      'type',
+      'verdict',
+    ]);
     expect(denied).to.include({ verdict: false, deny: true, async: false, type: 'guardrail', id: 'input_guardrail_0', transformed: false });
     expect(new Date(denied!.created_at).toISOString(), 'an ISO timestamp, as it is serialized').to.equal(denied!.created_at);
     expect(denied!.execution_time).to.be.a('number');
-    expect(Object.keys(denied!.checks[0]!).sort()).to.deep.equal(['created_at', 'data', 'execution_time', 'fail_on_error', 'id', 'transformed', 'verdict']);
+    expect(Object.keys(denied!.checks[0]!).sort()).to.deep.equal([
+      'created_at',
+      'data',
+      'execution_time',
+      'fail_on_error',
+      'id',
+      'transformed',
+      'verdict',
+    ]);
     expect(denied!.checks[0]!.data).to.deep.equal({ found: ['secret'] });
-    expect(denied!.feedback).to.deep.equal({ value: -1, weight: 2, metadata: { successfulChecks: 'test.seen', failedChecks: 'test.contains', erroredChecks: '' } });
+    expect(denied!.feedback).to.deep.equal({
+      value: -1,
+      weight: 2,
+      metadata: { successfulChecks: 'test.seen', failedChecks: 'test.contains', erroredChecks: '' },
+    });
     expect(passed).to.include({ verdict: true, deny: false });
     expect(passed!.feedback?.value).to.equal(1);
     const json = JSON.parse(JSON.stringify(out.results));

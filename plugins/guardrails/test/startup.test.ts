@@ -35,7 +35,7 @@ describe('@waygate/guardrails: options and the config file', function () {
     resetChecks();
   });
 
-  it('guardrails in the plugin\'s options apply to every request, before the config\'s own', async () => {
+  it("guardrails in the plugin's options apply to every request, before the config's own", async () => {
     // The checks' package loads after the guardrails plugin: the ids are resolved once start-up ends.
     const gw = await start({
       defaultPlugins: false,
@@ -68,7 +68,7 @@ describe('@waygate/guardrails: options and the config file', function () {
     }
   });
 
-  it('guardrails in the config file\'s routing are checked at start-up and used when a request brings no config', async () => {
+  it("guardrails in the config file's routing are checked at start-up and used when a request brings no config", async () => {
     const gw = await start({
       defaultPlugins: false,
       plugins: ['@waygate/openai-api', '@waygate/provider-openai', GUARDRAILS, CHECKS],
@@ -85,22 +85,30 @@ describe('@waygate/guardrails: options and the config file', function () {
     }
   });
 
-  it('an unknown check in the plugin\'s options stops start-up', async () => {
+  it("an unknown check in the plugin's options stops start-up", async () => {
     const err = await refused({
       defaultPlugins: false,
-      plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: GUARDRAILS, options: { input: [{ 'test.contans': { words: ['x'] } }] } }, CHECKS],
+      plugins: [
+        '@waygate/openai-api',
+        '@waygate/provider-openai',
+        { module: GUARDRAILS, options: { input: [{ 'test.contans': { words: ['x'] } }] } },
+        CHECKS,
+      ],
     });
     expect(err.message).to.include('@waygate/guardrails: invalid guardrails in its options');
     expect(err.message).to.include('options.input[0]["test.contans"]: unknown guardrail check "test.contans"; did you mean "test.contains"?');
   });
 
   it('a malformed guardrail in the options stops the plugin from loading', async () => {
-    const err = await refused({ defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: GUARDRAILS, options: { output: ['pg-1'] } }] });
+    const err = await refused({
+      defaultPlugins: false,
+      plugins: ['@waygate/openai-api', '@waygate/provider-openai', { module: GUARDRAILS, options: { output: ['pg-1'] } }],
+    });
     expect(err.message).to.include('Cannot load plugin @waygate/guardrails');
     expect(err.message).to.include('options.output[0]');
   });
 
-  it('a bad guardrail in the config file\'s routing stops start-up, naming its path', async () => {
+  it("a bad guardrail in the config file's routing stops start-up, naming its path", async () => {
     const err = await refused({
       defaultPlugins: false,
       plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-fallback', GUARDRAILS, CHECKS],

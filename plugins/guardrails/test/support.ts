@@ -57,7 +57,12 @@ export class LogCapture {
   readonly logger = createLogger({ level: 'info', destination: { write: (line: string) => void this.lines.push(line) } });
 
   records(): LogRecord[] {
-    return this.lines.flatMap((raw) => raw.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as LogRecord));
+    return this.lines.flatMap((raw) =>
+      raw
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as LogRecord),
+    );
   }
 
   /** The first record that matches, waiting for it (bounded: the test fails if it never comes). */

@@ -20,7 +20,10 @@ describe('@waygate/guardrails: a third-party guardrail package', function () {
     up = await FakeUpstream.start();
     gw = await startGateway({
       // Plugin paths are relative to the config's directory (here: baseDir).
-      config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', GUARDRAILS, { module: './acme-guardrail/index.js', options: { namespace: 'acme' } }] },
+      config: {
+        defaultPlugins: false,
+        plugins: ['@waygate/openai-api', '@waygate/provider-openai', GUARDRAILS, { module: './acme-guardrail/index.js', options: { namespace: 'acme' } }],
+      },
       baseDir: FIXTURES,
       port: 0,
       host: '127.0.0.1',
@@ -42,7 +45,11 @@ describe('@waygate/guardrails: a third-party guardrail package', function () {
     const config = up.leaf('a', { input_guardrails: [{ 'acme.bannedTopics': { topics: ['Weather'] }, deny: true }] });
     const denied = await post(gw.url, config, chatBody('what is the weather like?'));
     expect(denied.status).to.equal(446);
-    expect(denied.json.hook_results.before_request_hooks[0].checks[0]).to.deep.include({ id: 'acme.bannedTopics', verdict: false, data: { hits: ['weather'] } });
+    expect(denied.json.hook_results.before_request_hooks[0].checks[0]).to.deep.include({
+      id: 'acme.bannedTopics',
+      verdict: false,
+      data: { hits: ['weather'] },
+    });
     expect(up.hits()).to.equal(0);
     const ok = await post(gw.url, config, chatBody('tell me a joke'));
     expect(ok.status).to.equal(200);

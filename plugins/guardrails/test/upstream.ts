@@ -108,7 +108,13 @@ export class FakeUpstream {
       };
     }
     if (kind === 'completions') {
-      return { id: 'cmpl-1', object: 'text_completion', created: 1, model, choices: [{ index: 0, text: this.reply, logprobs: null, finish_reason: 'stop' }] };
+      return {
+        id: 'cmpl-1',
+        object: 'text_completion',
+        created: 1,
+        model,
+        choices: [{ index: 0, text: this.reply, logprobs: null, finish_reason: 'stop' }],
+      };
     }
     return {
       id: 'chatcmpl-1',
@@ -127,11 +133,27 @@ export class FakeUpstream {
     const data = (json: unknown) => `data: ${JSON.stringify(json)}\n\n`;
     const named = (event: string, json: unknown) => `event: ${event}\ndata: ${JSON.stringify(json)}\n\n`;
     if (kind === 'messages') {
-      frames.push(named('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model, content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 0 } } }));
+      frames.push(
+        named('message_start', {
+          type: 'message_start',
+          message: {
+            id: 'msg_1',
+            type: 'message',
+            role: 'assistant',
+            model,
+            content: [],
+            stop_reason: null,
+            usage: { input_tokens: 3, output_tokens: 0 },
+          },
+        }),
+      );
       frames.push(named('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
       for (const p of pieces) frames.push(named('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } }));
     } else if (kind === 'completions') {
-      for (const p of pieces) frames.push(data({ id: 'cmpl-1', object: 'text_completion', created: 1, model, choices: [{ index: 0, text: p, logprobs: null, finish_reason: null }] }));
+      for (const p of pieces)
+        frames.push(
+          data({ id: 'cmpl-1', object: 'text_completion', created: 1, model, choices: [{ index: 0, text: p, logprobs: null, finish_reason: null }] }),
+        );
     } else {
       const head = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model };
       frames.push(data({ ...head, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] }));
@@ -143,10 +165,20 @@ export class FakeUpstream {
       tail.push(named('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 4 } }));
       tail.push(named('message_stop', { type: 'message_stop' }));
     } else if (kind === 'completions') {
-      tail.push(data({ id: 'cmpl-1', object: 'text_completion', created: 1, model, choices: [{ index: 0, text: '', logprobs: null, finish_reason: 'stop' }] }));
+      tail.push(
+        data({ id: 'cmpl-1', object: 'text_completion', created: 1, model, choices: [{ index: 0, text: '', logprobs: null, finish_reason: 'stop' }] }),
+      );
       tail.push('data: [DONE]\n\n');
     } else {
-      tail.push(data({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] }));
+      tail.push(
+        data({
+          id: 'chatcmpl-1',
+          object: 'chat.completion.chunk',
+          created: 1,
+          model,
+          choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }],
+        }),
+      );
       tail.push('data: [DONE]\n\n');
     }
 

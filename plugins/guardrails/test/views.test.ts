@@ -12,7 +12,14 @@ describe('@waygate/guardrails: text views', () => {
           { role: 'system', content: 'be nice' },
           { role: 'user', content: 'first' },
           { role: 'assistant', content: 'ok' },
-          { role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: 'x' } }, { type: 'text', text: 'here' }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'look' },
+              { type: 'image_url', image_url: { url: 'x' } },
+              { type: 'text', text: 'here' },
+            ],
+          },
         ],
       };
       expect(chat.read(body)).to.equal('look\nhere');
@@ -21,15 +28,37 @@ describe('@waygate/guardrails: text views', () => {
     });
 
     it('chat: writes the text back into the same message without touching the original', () => {
-      const body = { model: 'm', messages: [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'two' }] };
+      const body = {
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'one' },
+          { role: 'assistant', content: 'a' },
+          { role: 'user', content: 'two' },
+        ],
+      };
       const out = chat.write(body, 'TWO');
-      expect(out.messages).to.deep.equal([{ role: 'user', content: 'one' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'TWO' }]);
+      expect(out.messages).to.deep.equal([
+        { role: 'user', content: 'one' },
+        { role: 'assistant', content: 'a' },
+        { role: 'user', content: 'TWO' },
+      ]);
       expect(out.model).to.equal('m');
       expect(body.messages[2]!.content).to.equal('two');
     });
 
     it('chat: in text parts, the first text part gets the text and the other text parts go; other parts stay', () => {
-      const body = { messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'image_url', image_url: { url: 'x' } }, { type: 'text', text: 'b' }] }] };
+      const body = {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'a' },
+              { type: 'image_url', image_url: { url: 'x' } },
+              { type: 'text', text: 'b' },
+            ],
+          },
+        ],
+      };
       expect((chat.write(body, 'A\nB').messages as any[])[0].content).to.deep.equal([
         { type: 'text', text: 'A\nB' },
         { type: 'image_url', image_url: { url: 'x' } },
@@ -63,9 +92,14 @@ describe('@waygate/guardrails: text views', () => {
   });
 
   describe('answer text', () => {
-    it('chat: the first choice\'s message content, and back', () => {
+    it("chat: the first choice's message content, and back", () => {
       const view = responseView('chat.completions')!;
-      const json = { choices: [{ index: 0, message: { role: 'assistant', content: 'Hello' } }, { index: 1, message: { role: 'assistant', content: 'other' } }] };
+      const json = {
+        choices: [
+          { index: 0, message: { role: 'assistant', content: 'Hello' } },
+          { index: 1, message: { role: 'assistant', content: 'other' } },
+        ],
+      };
       expect(view.read(json)).to.equal('Hello');
       expect(view.read({ choices: [{ message: { content: null } }] })).to.equal('');
       const out = view.write(json, 'HELLO') as any;
@@ -74,7 +108,7 @@ describe('@waygate/guardrails: text views', () => {
       expect(json.choices[0]!.message.content).to.equal('Hello');
     });
 
-    it('completions: the first choice\'s text', () => {
+    it("completions: the first choice's text", () => {
       const view = responseView('completions')!;
       expect(view.read({ choices: [{ text: 'abc' }] })).to.equal('abc');
       expect((view.write({ choices: [{ text: 'abc', index: 0 }] }, 'x') as any).choices[0]).to.deep.equal({ text: 'x', index: 0 });
@@ -82,9 +116,18 @@ describe('@waygate/guardrails: text views', () => {
 
     it('messages (Anthropic): the text blocks, and back into the first one', () => {
       const view = responseView('messages')!;
-      const json = { content: [{ type: 'thinking', thinking: 'hmm' }, { type: 'text', text: 'one' }, { type: 'text', text: 'two' }] };
+      const json = {
+        content: [
+          { type: 'thinking', thinking: 'hmm' },
+          { type: 'text', text: 'one' },
+          { type: 'text', text: 'two' },
+        ],
+      };
       expect(view.read(json)).to.equal('one\ntwo');
-      expect((view.write(json, 'ONE') as any).content).to.deep.equal([{ type: 'thinking', thinking: 'hmm' }, { type: 'text', text: 'ONE' }]);
+      expect((view.write(json, 'ONE') as any).content).to.deep.equal([
+        { type: 'thinking', thinking: 'hmm' },
+        { type: 'text', text: 'ONE' },
+      ]);
     });
 
     it('embeddings have no answer text', () => {
@@ -93,7 +136,7 @@ describe('@waygate/guardrails: text views', () => {
   });
 
   describe('stream text', () => {
-    it('OpenAI chat chunks: the first choice\'s content deltas; role chunks, other choices, [DONE] and errors add nothing', () => {
+    it("OpenAI chat chunks: the first choice's content deltas; role chunks, other choices, [DONE] and errors add nothing", () => {
       const read = streamTextReader('chat.completions')!;
       const chunk = (delta: unknown, index = 0) => ({ data: JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index, delta }] }) });
       expect(read(chunk({ role: 'assistant', content: '' }))).to.equal(undefined);
@@ -110,7 +153,10 @@ describe('@waygate/guardrails: text views', () => {
 
     it('Anthropic: text_delta of content_block_delta events; a second text block starts on a new line', () => {
       const read = streamTextReader('messages')!;
-      const delta = (index: number, d: unknown) => ({ event: 'content_block_delta', data: JSON.stringify({ type: 'content_block_delta', index, delta: d }) });
+      const delta = (index: number, d: unknown) => ({
+        event: 'content_block_delta',
+        data: JSON.stringify({ type: 'content_block_delta', index, delta: d }),
+      });
       expect(read({ event: 'message_start', data: '{"type":"message_start"}' })).to.equal(undefined);
       expect(read(delta(0, { type: 'text_delta', text: 'one' }))).to.equal('one');
       expect(read(delta(0, { type: 'text_delta', text: ' more' }))).to.equal(' more');
@@ -124,7 +170,7 @@ describe('@waygate/guardrails: text views', () => {
       expect(hookResultsEvent('messages', results, true)).to.deep.equal({ event: 'hook_results', data: JSON.stringify({ hook_results: results }) });
     });
 
-    it('recognizes a results event (a cache may replay an earlier answer\'s), and nothing else', () => {
+    it("recognizes a results event (a cache may replay an earlier answer's), and nothing else", () => {
       const results = { before_request_hooks: [], after_request_hooks: [] };
       expect(isHookResultsEvent(hookResultsEvent('chat.completions', results, false))).to.equal(true);
       expect(isHookResultsEvent(hookResultsEvent('messages', results, true))).to.equal(true);

@@ -209,4 +209,3 @@ export const OPENAI_ENDPOINTS: readonly EndpointDefinition[] = Object.freeze([
   { id: 'embeddings', routes: [{ method: 'POST', path: '/v1/embeddings' }] },
   { id: 'models', routes: [{ method: 'GET', path: '/v1/models' }] },
 ] satisfies EndpointDefinition[]);
-

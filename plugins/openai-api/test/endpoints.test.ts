@@ -4,7 +4,7 @@ import type { SSEEvent } from '@waygate/core';
 import { OPENAI_CHAT_CODEC, OPENAI_COMPLETIONS_CODEC, OPENAI_STREAM } from '../src/index.js';
 
 describe('OpenAI stream format', () => {
-  it("treats the role-only opening chunk as a preamble and anything else as content", () => {
+  it('treats the role-only opening chunk as a preamble and anything else as content', () => {
     const chunk = (delta: object, finish: string | null = null) => ({ data: JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] }) });
     expect(OPENAI_STREAM.isContent(chunk({ role: 'assistant', content: '' }))).to.equal(false);
     expect(OPENAI_STREAM.isContent(chunk({ role: 'assistant', content: 'Hi' }))).to.equal(true);
@@ -23,7 +23,10 @@ describe('OpenAI stream format', () => {
 
   it('reads usage only from chunks that carry it', () => {
     expect(OPENAI_STREAM.usage!({ data: '{"choices":[{"delta":{"content":"usage"}}]}' })).to.equal(undefined);
-    expect(OPENAI_STREAM.usage!({ data: '{"model":"m","choices":[],"usage":{"prompt_tokens":3}}' })).to.deep.equal({ usage: { prompt_tokens: 3 }, model: 'm' });
+    expect(OPENAI_STREAM.usage!({ data: '{"model":"m","choices":[],"usage":{"prompt_tokens":3}}' })).to.deep.equal({
+      usage: { prompt_tokens: 3 },
+      model: 'm',
+    });
   });
 });
 
@@ -79,7 +82,14 @@ describe('OpenAI codecs', () => {
   });
 
   it('round-trips a legacy completion', () => {
-    const c = { id: 'cmpl-1', object: 'text_completion', created: 1, model: 'm', choices: [{ index: 0, text: 'hi there', finish_reason: 'stop', logprobs: null }], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } };
+    const c = {
+      id: 'cmpl-1',
+      object: 'text_completion',
+      created: 1,
+      model: 'm',
+      choices: [{ index: 0, text: 'hi there', finish_reason: 'stop', logprobs: null }],
+      usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+    };
     expect(OPENAI_COMPLETIONS_CODEC.fromEvents(OPENAI_COMPLETIONS_CODEC.toEvents(c))).to.deep.equal(c);
   });
 });

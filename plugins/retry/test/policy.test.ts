@@ -1,13 +1,7 @@
 import { expect } from 'chai';
 import { ErrorCode, GatewayError } from '@waygate/core';
 import type { ConfigNode, PlannedTarget, RetryConfig } from '@waygate/core';
-import plugin, {
-  RetryOptionsSchema,
-  backoffDelay,
-  createRetryPolicy,
-  isRetryableFailure,
-  parseRetryAfter,
-} from '../src/index.js';
+import plugin, { RetryOptionsSchema, backoffDelay, createRetryPolicy, isRetryableFailure, parseRetryAfter } from '../src/index.js';
 import type { RetryContext } from '../src/index.js';
 
 function target(retry?: RetryConfig, extra: ConfigNode = {}): PlannedTarget {
@@ -301,11 +295,17 @@ describe('@waygate/retry', () => {
       expect(c.retriesExhausted).to.equal(false);
     });
     it('keeps the retry on the last target: the kernel then answers deadline_exceeded without waiting', () => {
-      expect(decide(upstreamError(503), ctx({ attempts: 2 }, { deadlineAt: 1050, plan: plan(2), targetIndex: 1 }))).to.deep.equal({ action: 'retry', delayMs: 100 });
+      expect(decide(upstreamError(503), ctx({ attempts: 2 }, { deadlineAt: 1050, plan: plan(2), targetIndex: 1 }))).to.deep.equal({
+        action: 'retry',
+        delayMs: 100,
+      });
       expect(decide(upstreamError(503), ctx({ attempts: 2 }, { deadlineAt: 1050 }))).to.deep.equal({ action: 'retry', delayMs: 100 });
     });
     it('a wait that fits in the deadline is made, and a Retry-After wait is measured the same way', () => {
-      expect(decide(upstreamError(503), ctx({ attempts: 2 }, { deadlineAt: 1200, plan: plan(2), targetIndex: 0 }))).to.deep.equal({ action: 'retry', delayMs: 100 });
+      expect(decide(upstreamError(503), ctx({ attempts: 2 }, { deadlineAt: 1200, plan: plan(2), targetIndex: 0 }))).to.deep.equal({
+        action: 'retry',
+        delayMs: 100,
+      });
       const err = upstreamError(429, { 'retry-after-ms': '2000' });
       expect(decide(err, ctx({ attempts: 2 }, { deadlineAt: 2500, plan: plan(2), targetIndex: 0 }))).to.equal(undefined);
       expect(decide(err, ctx({ attempts: 2 }, { deadlineAt: 3500, plan: plan(2), targetIndex: 0 }))).to.deep.equal({ action: 'retry', delayMs: 2000 });

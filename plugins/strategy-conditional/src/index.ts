@@ -35,7 +35,11 @@ export function compileConditional(node: ConfigNode, path: string): Compiled {
     if (typeof name !== 'string' || name === '') throw badRequest(ErrorCode.INVALID_CONFIG, `${where} must name a target`, where);
     const index = names.get(name);
     if (index === undefined) {
-      throw badRequest(ErrorCode.INVALID_CONFIG, `${where} names target ${JSON.stringify(name)}, but no target of ${path} has that name (names: ${known()})`, where);
+      throw badRequest(
+        ErrorCode.INVALID_CONFIG,
+        `${where} names target ${JSON.stringify(name)}, but no target of ${path} has that name (names: ${known()})`,
+        where,
+      );
     }
     return index;
   };

@@ -115,7 +115,8 @@ export function compileCondition(cond: unknown, where: string): Test {
         if (!((typeof arg === 'number' && Number.isFinite(arg)) || typeof arg === 'string')) {
           throw new QueryError(at, `${op} needs a number or a string`);
         }
-        const ok = op === '$gt' ? (c: number) => c > 0 : op === '$gte' ? (c: number) => c >= 0 : op === '$lt' ? (c: number) => c < 0 : (c: number) => c <= 0;
+        const ok =
+          op === '$gt' ? (c: number) => c > 0 : op === '$gte' ? (c: number) => c >= 0 : op === '$lt' ? (c: number) => c < 0 : (c: number) => c <= 0;
         // NaN (incomparable) fails every comparison.
         tests.push((v) => v !== undefined && ok(compare(v, arg)));
         break;

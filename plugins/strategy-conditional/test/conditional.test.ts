@@ -55,7 +55,12 @@ describe('@waygate/strategy-conditional', () => {
         targets: [leaf('chat', 'alpha'), leaf('emb', 'beta'), leaf('json', 'gamma')],
       };
       expect(plan(kernel, config, { path: '/v1/embeddings', body: { input: 'x' } }).targets[0]!.provider).to.equal('beta');
-      const sys = { messages: [{ role: 'system', content: 'Answer in JSON' }, { role: 'user', content: 'hi' }] };
+      const sys = {
+        messages: [
+          { role: 'system', content: 'Answer in JSON' },
+          { role: 'user', content: 'hi' },
+        ],
+      };
       expect(plan(kernel, config, { body: sys }).targets[0]!.provider).to.equal('gamma');
       expect(plan(kernel, config, { body: { messages: [{ role: 'user', content: 'json' }] } }).targets[0]!.provider).to.equal('alpha');
     });
@@ -168,7 +173,13 @@ describe('@waygate/strategy-conditional', () => {
           strategy: { mode: 'fallback', on_status_codes: [429, 503] },
           override_params: { model: 'eu-model' },
           targets: [
-            { strategy: { mode: 'loadbalance' }, targets: [{ provider: 'alpha', weight: 0 }, { strategy: { mode: 'single' }, targets: [{ provider: 'beta' }, { provider: 'gamma' }] }] },
+            {
+              strategy: { mode: 'loadbalance' },
+              targets: [
+                { provider: 'alpha', weight: 0 },
+                { strategy: { mode: 'single' }, targets: [{ provider: 'beta' }, { provider: 'gamma' }] },
+              ],
+            },
             { provider: 'delta', request_timeout: 50 },
           ],
         },
@@ -177,7 +188,10 @@ describe('@waygate/strategy-conditional', () => {
     };
     const eu = plan(kernel, config, { metadata: { region: 'uk' } }).targets;
     expect(paths(eu)).to.deep.equal(['config.targets[0].targets[0].targets[1].targets[0]', 'config.targets[0].targets[1]']);
-    expect(eu.map((t) => t.fallbackOn)).to.deep.equal([[429, 503], [429, 503]]);
+    expect(eu.map((t) => t.fallbackOn)).to.deep.equal([
+      [429, 503],
+      [429, 503],
+    ]);
     expect(eu.map((t) => t.node.request_timeout)).to.deep.equal([900, 50]);
     expect(eu.map((t) => t.node.override_params)).to.deep.equal([{ model: 'eu-model' }, { model: 'eu-model' }]);
     expect(plan(kernel, config, { metadata: { region: 'us' } }).targets.map((t) => t.provider)).to.deep.equal(['epsilon']);

@@ -29,7 +29,10 @@ describe('@waygate/strategy-fallback', () => {
     it('plans every target in order, each with the node on_status_codes as fallbackOn', async () => {
       const kernel = newKernel();
       await use(kernel, plugin);
-      const { targets } = plan(kernel, { strategy: { mode: 'fallback', on_status_codes: [429, 503] }, targets: [leaf('alpha'), leaf('beta'), leaf('gamma')] });
+      const { targets } = plan(kernel, {
+        strategy: { mode: 'fallback', on_status_codes: [429, 503] },
+        targets: [leaf('alpha'), leaf('beta'), leaf('gamma')],
+      });
       expect(paths(targets)).to.deep.equal(['config.targets[0]', 'config.targets[1]', 'config.targets[2]']);
       expect(targets.map((t) => t.provider)).to.deep.equal(['alpha', 'beta', 'gamma']);
       for (const t of targets) expect(t.fallbackOn).to.deep.equal([429, 503]);
@@ -106,7 +109,10 @@ describe('@waygate/strategy-fallback', () => {
             strategy: { mode: 'fallback' },
             override_params: { model: 'mid', top_p: 0.5 },
             request_timeout: 500,
-            targets: [leaf('alpha', { override_params: { model: 'leaf' } }), leaf('beta', { retry: { attempts: 0 }, custom_host: 'http://127.0.0.1:2/v1' })],
+            targets: [
+              leaf('alpha', { override_params: { model: 'leaf' } }),
+              leaf('beta', { retry: { attempts: 0 }, custom_host: 'http://127.0.0.1:2/v1' }),
+            ],
           },
           leaf('gamma'),
         ],
@@ -116,7 +122,11 @@ describe('@waygate/strategy-fallback', () => {
       expect(b!.override_params).to.deep.equal({ model: 'mid', temperature: 0, top_p: 0.5 });
       expect(c!.override_params).to.deep.equal({ model: 'root', temperature: 0, top_p: 1 });
       expect([a!.request_timeout, b!.request_timeout, c!.request_timeout]).to.deep.equal([500, 500, 1000]);
-      expect([a!.retry, b!.retry, c!.retry]).to.deep.equal([{ attempts: 3, on_status_codes: [429] }, { attempts: 0 }, { attempts: 3, on_status_codes: [429] }]);
+      expect([a!.retry, b!.retry, c!.retry]).to.deep.equal([
+        { attempts: 3, on_status_codes: [429] },
+        { attempts: 0 },
+        { attempts: 3, on_status_codes: [429] },
+      ]);
       expect(targets.map((t) => t.baseURL)).to.deep.equal(['http://127.0.0.1:1/v1', 'http://127.0.0.1:2/v1', 'http://127.0.0.1:1/v1']);
     });
 
@@ -157,7 +167,10 @@ describe('@waygate/strategy-fallback', () => {
       expect(big[0]!.path).to.equal('config.targets[0].targets[1].targets[1]');
       expect(big[0]!.node.override_params).to.deep.equal({ max_tokens: 99 });
       expect(big[0]!.node.retry).to.deep.equal({ attempts: 1 });
-      expect(big.map((t) => t.fallbackOn)).to.deep.equal([[500, 503], [500, 503]]);
+      expect(big.map((t) => t.fallbackOn)).to.deep.equal([
+        [500, 503],
+        [500, 503],
+      ]);
       const small = plan(kernel, config, { body: { model: 'mini' } }).targets;
       expect(small.map((t) => t.provider)).to.deep.equal(['beta', 'delta']);
     });

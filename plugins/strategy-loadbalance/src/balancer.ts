@@ -50,7 +50,6 @@ interface Option {
 /** Attempt errors that say nothing about the target's speed. */
 const NOT_THE_TARGETS_FAULT = new Set(['client_closed_request']);
 
-
 /**
  * The load balancer: the `loadbalance` strategy and the per-target statistics its policies read. One
  * per kernel (made in setup), so two gateways in one process keep separate statistics.

@@ -2,7 +2,21 @@ import { expect } from 'chai';
 import { AfterResponseStage, GatewayResponse, startGateway, targetKey } from '@waygate/core';
 import type { ConfigNode, Gateway, Kernel, PlannedTarget, RequestContext } from '@waygate/core';
 import plugin, { LoadBalancer, LoadbalanceOptionsSchema, balancerOf, install } from '../src/index.js';
-import { Upstream, chat, kernelOwned, kernelWithAllStrategies, strategyModes, makeCtx, newKernel, paths, plan, seeded, silent, thrown, use } from './harness.js';
+import {
+  Upstream,
+  chat,
+  kernelOwned,
+  kernelWithAllStrategies,
+  strategyModes,
+  makeCtx,
+  newKernel,
+  paths,
+  plan,
+  seeded,
+  silent,
+  thrown,
+  use,
+} from './harness.js';
 
 const leaf = (provider: string, extra: ConfigNode = {}): ConfigNode => ({ provider, ...extra });
 const lb = (targets: ConfigNode[], strategy: Record<string, unknown> = {}): ConfigNode => ({ strategy: { mode: 'loadbalance', ...strategy }, targets });
@@ -244,10 +258,9 @@ describe('@waygate/strategy-loadbalance', () => {
     it('nested load balancers count each request once, and undo the picks of children that were not chosen', async () => {
       const balancer = new LoadBalancer({ random: () => 0 });
       const kernel = await kernelWith(balancer);
-      const config = lb(
-        [lb([leaf('alpha'), leaf('beta')]), lb([leaf('gamma'), leaf('delta')], { policy: 'least_inflight' })],
-        { policy: 'least_inflight' },
-      );
+      const config = lb([lb([leaf('alpha'), leaf('beta')]), lb([leaf('gamma'), leaf('delta')], { policy: 'least_inflight' })], {
+        policy: 'least_inflight',
+      });
       const r1 = plan(kernel, config);
       expect(r1.targets[0]!.provider).to.equal('alpha');
       const all = () => ['alpha', 'beta', 'gamma', 'delta'].map((p) => balancer.inflight(keyOf(p)));
@@ -266,7 +279,10 @@ describe('@waygate/strategy-loadbalance', () => {
       const kernel = await kernelWithAllStrategies();
       const config: ConfigNode = {
         strategy: { mode: 'fallback' },
-        targets: [lb([leaf('alpha')]), { strategy: { mode: 'conditional', conditions: [{ query: { 'metadata.x': 1 }, then: 'a' }] }, targets: [leaf('beta', { name: 'a' })] }],
+        targets: [
+          lb([leaf('alpha')]),
+          { strategy: { mode: 'conditional', conditions: [{ query: { 'metadata.x': 1 }, then: 'a' }] }, targets: [leaf('beta', { name: 'a' })] },
+        ],
       };
       const ctx = makeCtx(kernel, config);
       expect(() => kernel.plan(ctx).targets).to.throw(/no condition matched/);

@@ -83,7 +83,12 @@ describe('@waygate/strategy-single', () => {
               weight: 1,
               targets: [
                 { name: 'free', provider: 'beta' },
-                { name: 'pro', strategy: { mode: 'fallback', on_status_codes: [429] }, request_timeout: 50, targets: [{ provider: 'gamma' }, { provider: 'delta' }] },
+                {
+                  name: 'pro',
+                  strategy: { mode: 'fallback', on_status_codes: [429] },
+                  request_timeout: 50,
+                  targets: [{ provider: 'gamma' }, { provider: 'delta' }],
+                },
               ],
             },
           ],

@@ -42,7 +42,8 @@ function contentBlocks(content: unknown, param: string): Json[] {
     const extra = part.cache_control ? { cache_control: part.cache_control } : {};
     if (part.type === 'text') out.push({ type: 'text', text: String(part.text ?? ''), ...extra });
     else if (part.type === 'image_url') out.push({ ...imageBlock(part, p), ...extra });
-    else if (part.type === 'image' || part.type === 'document' || part.type === 'tool_result' || part.type === 'tool_use') out.push(part); // already Anthropic's
+    else if (part.type === 'image' || part.type === 'document' || part.type === 'tool_result' || part.type === 'tool_use')
+      out.push(part); // already Anthropic's
     else throw badRequest(ErrorCode.INVALID_REQUEST, `Content part type ${JSON.stringify(part.type)} is not supported by Anthropic`, p);
   });
   return out;
@@ -101,7 +102,8 @@ export function toAnthropicRequest(body: Json, input?: BuildInput): Json {
 
   const node = input?.target.node ?? {};
   const rawDefault = node.max_tokens_default;
-  const fallback = typeof rawDefault === 'number' ? rawDefault : typeof rawDefault === 'string' && /^\d+$/.test(rawDefault) ? Number(rawDefault) : DEFAULT_MAX_TOKENS;
+  const fallback =
+    typeof rawDefault === 'number' ? rawDefault : typeof rawDefault === 'string' && /^\d+$/.test(rawDefault) ? Number(rawDefault) : DEFAULT_MAX_TOKENS;
   const out: Json = {
     model: body.model,
     max_tokens: body.max_completion_tokens ?? body.max_tokens ?? fallback,

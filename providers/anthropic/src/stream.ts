@@ -89,7 +89,10 @@ export class AnthropicStreamTransformer implements StreamTransformer {
         const t = this.#thinking.get(Number(d.index));
         if (!t) return undefined;
         this.#thinking.delete(Number(d.index));
-        const block = t.redacted !== undefined ? { type: 'redacted_thinking', data: t.redacted } : { type: 'thinking', thinking: t.thinking, signature: t.signature ?? '' };
+        const block =
+          t.redacted !== undefined
+            ? { type: 'redacted_thinking', data: t.redacted }
+            : { type: 'thinking', thinking: t.thinking, signature: t.signature ?? '' };
         return this.#chunk({ thinking_blocks: [block] });
       }
       case 'message_delta': {
@@ -104,7 +107,11 @@ export class AnthropicStreamTransformer implements StreamTransformer {
       case 'error': {
         this.#done = true;
         const e: Json = isObj(d.error) ? d.error : {};
-        return { data: JSON.stringify({ error: { message: String(e.message ?? 'anthropic stream error'), type: e.type ?? 'server_error', code: e.type ?? null, param: null } }) };
+        return {
+          data: JSON.stringify({
+            error: { message: String(e.message ?? 'anthropic stream error'), type: e.type ?? 'server_error', code: e.type ?? null, param: null },
+          }),
+        };
       }
       default:
         return undefined; // ping and event types added later
@@ -115,7 +122,9 @@ export class AnthropicStreamTransformer implements StreamTransformer {
     if (this.#done || !this.#started) return undefined;
     this.#done = true;
     return {
-      data: JSON.stringify({ error: { message: 'The stream from anthropic ended before message_stop', type: 'server_error', code: 'stream_interrupted', param: null } }),
+      data: JSON.stringify({
+        error: { message: 'The stream from anthropic ended before message_stop', type: 'server_error', code: 'stream_interrupted', param: null },
+      }),
     };
   }
 }

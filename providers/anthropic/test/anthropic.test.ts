@@ -13,7 +13,9 @@ const INVALID = jsonFixture('error-invalid');
 
 const chat = anthropic.endpoints['chat.completions']!;
 
-function input(over: { body?: Record<string, unknown>; headers?: Record<string, string>; node?: Record<string, unknown>; apiKey?: string } = {}): BuildInput {
+function input(
+  over: { body?: Record<string, unknown>; headers?: Record<string, string>; node?: Record<string, unknown>; apiKey?: string } = {},
+): BuildInput {
   const target: Target = {
     provider: 'anthropic',
     apiKey: over.apiKey ?? 'sk-ant-1',
@@ -60,7 +62,9 @@ describe('@waygate/provider-anthropic', () => {
     });
 
     it('takes anthropic-version, anthropic-beta and max_tokens_default from the config node, else from headers', () => {
-      const fromNode = chat.build(input({ node: { anthropic_version: '2024-01-01', anthropic_beta: 'prompt-caching-2024-07-31', max_tokens_default: 1000 } }));
+      const fromNode = chat.build(
+        input({ node: { anthropic_version: '2024-01-01', anthropic_beta: 'prompt-caching-2024-07-31', max_tokens_default: 1000 } }),
+      );
       expect(fromNode.headers).to.include({ 'anthropic-version': '2024-01-01', 'anthropic-beta': 'prompt-caching-2024-07-31' });
       expect(JSON.parse(fromNode.body as string).max_tokens).to.equal(1000);
       const fromHeaders = chat.build(input({ headers: { 'x-portkey-anthropic-version': '2023-01-01', 'x-waygate-anthropic-beta': 'a,b' } }));
@@ -155,7 +159,10 @@ describe('@waygate/provider-anthropic', () => {
     it('asks for JSON in the system prompt for response_format, and passes thinking through', () => {
       const out = toAnthropicRequest({
         model: 'c',
-        messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'x' }],
+        messages: [
+          { role: 'system', content: 'S' },
+          { role: 'user', content: 'x' },
+        ],
         response_format: { type: 'json_schema', json_schema: { name: 'r', schema: { type: 'object', properties: { a: { type: 'number' } } } } },
         thinking: { type: 'enabled', budget_tokens: 1024 },
         stop: ['a', 'b'],
@@ -168,11 +175,17 @@ describe('@waygate/provider-anthropic', () => {
 
     it('sends thinking blocks of an assistant turn back first, and rejects unsupported image URLs', () => {
       const block = { type: 'thinking', thinking: 't', signature: 'sig' };
-      const out = toAnthropicRequest({ model: 'c', messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: 'y', thinking_blocks: [block] }] });
+      const out = toAnthropicRequest({
+        model: 'c',
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: 'y', thinking_blocks: [block] },
+        ],
+      });
       expect(out.messages[1].content).to.deep.equal([block, { type: 'text', text: 'y' }]);
-      expect(() =>
-        toAnthropicRequest({ model: 'c', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }] }),
-      ).to.throw(GatewayError).with.property('status', 400);
+      expect(() => toAnthropicRequest({ model: 'c', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }] }))
+        .to.throw(GatewayError)
+        .with.property('status', 400);
     });
   });
 
@@ -201,19 +214,27 @@ describe('@waygate/provider-anthropic', () => {
 
     it('maps every stop reason', () => {
       const fr = (stop_reason: string) => (chat.mapResponse!({ ...TEXT_ANSWER, stop_reason }, input()) as any).choices[0].finish_reason;
-      expect(['end_turn', 'stop_sequence', 'max_tokens', 'tool_use', 'refusal'].map(fr)).to.deep.equal(['stop', 'stop', 'length', 'tool_calls', 'content_filter']);
+      expect(['end_turn', 'stop_sequence', 'max_tokens', 'tool_use', 'refusal'].map(fr)).to.deep.equal([
+        'stop',
+        'stop',
+        'length',
+        'tool_calls',
+        'content_filter',
+      ]);
       expect((chat.mapResponse!({ ...TEXT_ANSWER, content: [] }, input()) as any).choices[0].message.content).to.equal(null);
     });
   });
 
   describe('stream transformer', () => {
-    const streamInput = (includeUsage: boolean) => input({ body: { model: 'c', messages: [], stream: true, stream_options: { include_usage: includeUsage } } });
+    const streamInput = (includeUsage: boolean) =>
+      input({ body: { model: 'c', messages: [], stream: true, stream_options: { include_usage: includeUsage } } });
 
     it('turns a text stream into a role chunk, content deltas, a finish chunk, a usage chunk and [DONE]', () => {
       const out = run(chat.createStreamTransformer!(streamInput(true)) as AnthropicStreamTransformer, events(TEXT_STREAM));
       expect(out.at(-1)!.data).to.equal('[DONE]');
       const chunks = out.slice(0, -1).map((e) => JSON.parse(e.data));
-      for (const c of chunks) expect(c).to.include({ id: 'msg_014p7gG3wDgGV9EUtLvnow3U', object: 'chat.completion.chunk', model: 'claude-sonnet-4-5-20250929' });
+      for (const c of chunks)
+        expect(c).to.include({ id: 'msg_014p7gG3wDgGV9EUtLvnow3U', object: 'chat.completion.chunk', model: 'claude-sonnet-4-5-20250929' });
       expect(chunks.map((c) => c.choices[0]?.delta)).to.deep.equal([
         { role: 'assistant', content: '' },
         { content: 'Hel' },
@@ -235,7 +256,10 @@ describe('@waygate/provider-anthropic', () => {
 
     it('streams thinking as reasoning_content, tool_use as tool_calls deltas, and the finished thinking block', () => {
       const out = run(chat.createStreamTransformer!(streamInput(true)) as AnthropicStreamTransformer, events(TOOL_STREAM));
-      const deltas = out.slice(0, -1).map((e) => JSON.parse(e.data).choices[0]?.delta).filter(Boolean);
+      const deltas = out
+        .slice(0, -1)
+        .map((e) => JSON.parse(e.data).choices[0]?.delta)
+        .filter(Boolean);
       expect(deltas).to.deep.equal([
         { role: 'assistant', content: '' },
         { reasoning_content: 'Paris, so ' },

@@ -22,7 +22,13 @@ runProviderConformance('anthropic', {
       path: '/v1/messages',
       headers: { 'x-api-key': /^conformance-test-key-/, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
       body: (json) =>
-        assert.deepEqual(json, { model: 'claude-sonnet-4-5', max_tokens: 50, system: 'Be brief.', messages: [{ role: 'user', content: 'Say hello' }], temperature: 0.2 }),
+        assert.deepEqual(json, {
+          model: 'claude-sonnet-4-5',
+          max_tokens: 50,
+          system: 'Be brief.',
+          messages: [{ role: 'user', content: 'Say hello' }],
+          temperature: 0.2,
+        }),
     },
   },
   stream: {
@@ -39,7 +45,12 @@ runProviderConformance('anthropic', {
     },
   },
   toolCalls: {
-    request: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Weather in Paris and Oslo?' }], tools: [WEATHER_TOOL], tool_choice: 'auto' },
+    request: {
+      model: 'claude-sonnet-4-5',
+      messages: [{ role: 'user', content: 'Weather in Paris and Oslo?' }],
+      tools: [WEATHER_TOOL],
+      tool_choice: 'auto',
+    },
     answer: { body: jsonFixture('tool-answer') },
     expect: {
       content: 'I will check both.',
@@ -52,9 +63,7 @@ runProviderConformance('anthropic', {
     },
     upstream: {
       body: (json) => {
-        assert.deepEqual(json.tools, [
-          { name: 'get_weather', description: 'Weather for a city', input_schema: WEATHER_TOOL.function.parameters },
-        ]);
+        assert.deepEqual(json.tools, [{ name: 'get_weather', description: 'Weather for a city', input_schema: WEATHER_TOOL.function.parameters }]);
         assert.deepEqual(json.tool_choice, { type: 'auto' });
       },
     },
@@ -62,11 +71,19 @@ runProviderConformance('anthropic', {
   streamToolCalls: {
     request: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
     answer: { body: sseFixture('tool-stream') },
-    expect: { content: 'Checking.', finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
+    expect: {
+      content: 'Checking.',
+      finish_reason: 'tool_calls',
+      tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+      usage: { prompt_tokens: 50, completion_tokens: 12 },
+    },
   },
   errors: [
     { answer: { status: 529, body: jsonFixture('error-overloaded') }, expect: { status: 529, retryable: true, message: 'Overloaded' } },
-    { answer: { status: 429, headers: { 'retry-after': '3' }, body: jsonFixture('error-rate-limited') }, expect: { status: 429, retryable: true, message: /rate limit/ } },
+    {
+      answer: { status: 429, headers: { 'retry-after': '3' }, body: jsonFixture('error-rate-limited') },
+      expect: { status: 429, retryable: true, message: /rate limit/ },
+    },
     { answer: { status: 500, body: jsonFixture('error-api') }, expect: { status: 500, retryable: true, message: 'Internal server error' } },
     { answer: { status: 400, body: jsonFixture('error-invalid') }, expect: { status: 400, retryable: false, message: /max_tokens/ } },
     { answer: { status: 401, body: jsonFixture('error-unauthorized') }, expect: { status: 401, retryable: false, message: /x-api-key/ } },

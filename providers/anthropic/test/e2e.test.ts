@@ -113,7 +113,12 @@ describe('anthropic end to end, through the openai SDK', function () {
     expect(seen).to.have.length(1);
     expect(seen[0]!.headers).to.include({ 'anthropic-version': '2023-06-01', 'anthropic-beta': 'beta-1' });
     expect(seen[0]!.headers).to.not.have.property('authorization');
-    expect(seen[0]!.body).to.deep.equal({ model: 'claude-sonnet-4-5', max_tokens: 4096, system: 'Be brief.', messages: [{ role: 'user', content: 'Hi' }] });
+    expect(seen[0]!.body).to.deep.equal({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 4096,
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
   });
 
   it('streams content, finish_reason and usage', async () => {
@@ -142,7 +147,12 @@ describe('anthropic end to end, through the openai SDK', function () {
   it('round-trips a tool call', async () => {
     const c = client();
     const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Paris?' }];
-    const first = await c.chat.completions.create({ model: 'claude-sonnet-4-5', messages, tools: [WEATHER_TOOL as OpenAI.ChatCompletionTool], tool_choice: 'required' });
+    const first = await c.chat.completions.create({
+      model: 'claude-sonnet-4-5',
+      messages,
+      tools: [WEATHER_TOOL as OpenAI.ChatCompletionTool],
+      tool_choice: 'required',
+    });
     const msg = first.choices[0]!.message;
     expect(first.choices[0]!.finish_reason).to.equal('tool_calls');
     expect(msg.tool_calls).to.have.length(1);

@@ -6,7 +6,9 @@ import { anthropic } from '../src/index.js';
 const messages = anthropic.endpoints.messages!;
 const countTokens = anthropic.endpoints['messages.count_tokens']!;
 
-function input(over: { body?: Record<string, unknown>; raw?: string; headers?: Record<string, string>; node?: Record<string, unknown>; apiKey?: string } = {}): BuildInput {
+function input(
+  over: { body?: Record<string, unknown>; raw?: string; headers?: Record<string, string>; node?: Record<string, unknown>; apiKey?: string } = {},
+): BuildInput {
   const target: Target = {
     provider: 'anthropic',
     apiKey: over.apiKey ?? 'sk-ant-1',
@@ -21,7 +23,8 @@ function input(over: { body?: Record<string, unknown>; raw?: string; headers?: R
 
 describe('anthropic: the messages endpoints (pass-through)', () => {
   it("sends the client's bytes as they are to /messages and /messages/count_tokens", () => {
-    const raw = '{"model":"claude","max_tokens":5,  "messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}],"future_field":{"x":1}}';
+    const raw =
+      '{"model":"claude","max_tokens":5,  "messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}],"future_field":{"x":1}}';
     const req = messages.build(input({ raw, body: JSON.parse(raw) }));
     expect(req.url).to.equal('http://127.0.0.1:9/v1/messages');
     expect(req.method).to.equal('POST');

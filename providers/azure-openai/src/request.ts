@@ -44,11 +44,7 @@ export function azureURL(input: BuildInput, endpoint: string, opts: AzureOptions
   const path = PATHS[endpoint]!;
   const p = input.target.path;
   if (opts.resourceName !== undefined && !DNS_LABEL.test(opts.resourceName)) {
-    throw badRequest(
-      ErrorCode.INVALID_CONFIG,
-      `${p}: resource_name must be an Azure resource name (letters, digits and hyphens)`,
-      `${p}.resource_name`,
-    );
+    throw badRequest(ErrorCode.INVALID_CONFIG, `${p}: resource_name must be an Azure resource name (letters, digits and hyphens)`, `${p}.resource_name`);
   }
   if (!API_VERSION.test(opts.apiVersion)) {
     throw badRequest(ErrorCode.INVALID_CONFIG, `${p}: api_version ${JSON.stringify(opts.apiVersion)} is not an Azure API version`, `${p}.api_version`);

@@ -48,7 +48,14 @@ export class AzureStreamTransformer implements StreamTransformer {
 
   #releaseFilter(): SSEEvent | undefined {
     if (this.#pendingFilter === undefined) return undefined;
-    const chunk = { id: '', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: '', choices: [], prompt_filter_results: this.#pendingFilter };
+    const chunk = {
+      id: '',
+      object: 'chat.completion.chunk',
+      created: Math.floor(Date.now() / 1000),
+      model: '',
+      choices: [],
+      prompt_filter_results: this.#pendingFilter,
+    };
     this.#pendingFilter = undefined;
     return { data: JSON.stringify(chunk) };
   }

@@ -6,7 +6,14 @@ import plugin, { azureOpenAI, azureOptions, AZURE_HOST_TEMPLATE, DEFAULT_API_VER
 const chat = azureOpenAI.endpoints['chat.completions']!;
 
 function input(
-  over: { body?: Record<string, unknown>; rawBody?: Uint8Array; headers?: Record<string, string>; node?: Record<string, unknown>; apiKey?: string | null; baseURL?: string } = {},
+  over: {
+    body?: Record<string, unknown>;
+    rawBody?: Uint8Array;
+    headers?: Record<string, string>;
+    node?: Record<string, unknown>;
+    apiKey?: string | null;
+    baseURL?: string;
+  } = {},
 ): BuildInput {
   const target: Target = {
     provider: 'azure-openai',
@@ -161,10 +168,18 @@ describe('@waygate/provider-azure-openai', () => {
   describe('stream transformer', () => {
     const FILTER = [{ prompt_index: 0, content_filter_results: { hate: { filtered: false, severity: 'safe' } } }];
     const filterEv = { data: JSON.stringify({ choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: FILTER }) };
-    const roleEv = { data: JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }) };
+    const roleEv = {
+      data: JSON.stringify({
+        id: 'c1',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+      }),
+    };
     const textEv = { data: '{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hi"}}]}' };
 
-    it('attaches the prompt filter results of Azure\'s first chunk to the next chunk', () => {
+    it("attaches the prompt filter results of Azure's first chunk to the next chunk", () => {
       const t = chat.createStreamTransformer!(input());
       expect(t.transform(filterEv)).to.equal(undefined);
       const out = t.transform(roleEv) as { data: string };

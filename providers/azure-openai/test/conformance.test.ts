@@ -12,7 +12,11 @@ const MESSAGES = [
 
 const WEATHER_TOOL = {
   type: 'function',
-  function: { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  function: {
+    name: 'get_weather',
+    description: 'Weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
 };
 
 const DEPLOYMENT_PATH = /^\/openai\/deployments\/gpt4o-prod\/chat\/completions\?api-version=2024-10-21$/;
@@ -54,7 +58,11 @@ runProviderConformance('azure-openai', {
   streamToolCalls: {
     request: { model: 'gpt-4o', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
     answer: { body: sseFixture('tool-stream') },
-    expect: { finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
+    expect: {
+      finish_reason: 'tool_calls',
+      tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+      usage: { prompt_tokens: 50, completion_tokens: 12 },
+    },
   },
   embeddings: {
     request: { model: 'text-embedding-3-small', input: ['a', 'b'] },
@@ -95,7 +103,11 @@ runProviderConformance('azure-openai (v1 API)', {
     request: { model: 'gpt-4o', messages: MESSAGES },
     answer: { body: jsonFixture('v1-text-answer') },
     expect: { content: 'Hi.', finish_reason: 'stop', usage: { prompt_tokens: 10, completion_tokens: 2 } },
-    upstream: { path: '/openai/v1/chat/completions', headers: { 'api-key': /^conformance-test-key-/ }, body: (json) => assert.equal(json.model, 'gpt-4o') },
+    upstream: {
+      path: '/openai/v1/chat/completions',
+      headers: { 'api-key': /^conformance-test-key-/ },
+      body: (json) => assert.equal(json.model, 'gpt-4o'),
+    },
   },
   errors: [
     {

@@ -17,7 +17,8 @@ export function buildEmbeddings(input: BuildInput): UpstreamRequest {
   const inputs = body.input;
   const path = `/model/${encodeURIComponent(model)}/invoke`;
   if (/^([a-z]{2,4}\.)?cohere\.embed/.test(model)) {
-    const texts = typeof inputs === 'string' ? [inputs] : Array.isArray(inputs) && inputs.every((x) => typeof x === 'string') ? (inputs as string[]) : undefined;
+    const texts =
+      typeof inputs === 'string' ? [inputs] : Array.isArray(inputs) && inputs.every((x) => typeof x === 'string') ? (inputs as string[]) : undefined;
     if (!texts || !texts.length) throw badRequest(ErrorCode.INVALID_REQUEST, 'Cohere embeddings on Bedrock take a string or an array of strings', 'input');
     const payload: Json = { texts, input_type: typeof body.input_type === 'string' ? body.input_type : 'search_document' };
     if (typeof body.truncate === 'string') payload.truncate = body.truncate;

@@ -147,7 +147,8 @@ export class EventStreamDecoder {
       const preludeCrc = view.getUint32(8);
       if (crc32(b.subarray(0, 8)) !== preludeCrc) throw new EventStreamError('event-stream prelude CRC mismatch');
       if (total < MIN_MESSAGE || total > MAX_MESSAGE) throw new EventStreamError(`event-stream message length ${total} out of range`);
-      if (headersLen > MAX_HEADERS || PRELUDE + headersLen + 4 > total) throw new EventStreamError(`event-stream headers length ${headersLen} out of range`);
+      if (headersLen > MAX_HEADERS || PRELUDE + headersLen + 4 > total)
+        throw new EventStreamError(`event-stream headers length ${headersLen} out of range`);
       if (b.length < total) break;
       const msgCrc = view.getUint32(total - 4);
       if (crc32(b.subarray(0, total - 4)) !== msgCrc) throw new EventStreamError('event-stream message CRC mismatch');
@@ -220,7 +221,10 @@ function toEvent(m: EventStreamMessage): SSEEvent {
   if (kind === 'exception') return { event: `exception:${String(m.headers[':exception-type'] ?? 'unknownException')}`, data };
   if (kind === 'error') {
     const msg = m.headers[':error-message'];
-    return { event: `exception:${String(m.headers[':error-code'] ?? 'internalServerException')}`, data: data || JSON.stringify({ message: String(msg ?? 'error') }) };
+    return {
+      event: `exception:${String(m.headers[':error-code'] ?? 'internalServerException')}`,
+      data: data || JSON.stringify({ message: String(msg ?? 'error') }),
+    };
   }
   return { event: String(m.headers[':event-type'] ?? 'unknown'), data };
 }

@@ -37,13 +37,16 @@ export interface BedrockAuth {
 /** The target's region and credentials, from config keys or headers. */
 export function resolveAuth(input: BuildInput): BedrockAuth {
   const region = targetOption(input, 'aws_region', 'aws-region') ?? DEFAULT_REGION;
-  if (!REGION_RE.test(region)) throw badRequest(ErrorCode.INVALID_CONFIG, `aws_region must match [a-z0-9-]+ (got ${JSON.stringify(region.slice(0, 40))})`, 'aws_region');
+  if (!REGION_RE.test(region))
+    throw badRequest(ErrorCode.INVALID_CONFIG, `aws_region must match [a-z0-9-]+ (got ${JSON.stringify(region.slice(0, 40))})`, 'aws_region');
   const accessKeyId = targetOption(input, 'aws_access_key_id', 'aws-access-key-id');
   const secretAccessKey = targetOption(input, 'aws_secret_access_key', 'aws-secret-access-key');
   const sessionToken = targetOption(input, 'aws_session_token', 'aws-session-token');
   if (accessKeyId && secretAccessKey) return { region, accessKeyId, secretAccessKey, sessionToken };
   if (accessKeyId || secretAccessKey) {
-    throw new GatewayError(ErrorCode.MISSING_CREDENTIALS, 400, 'bedrock needs both aws_access_key_id and aws_secret_access_key', { param: 'aws_secret_access_key' });
+    throw new GatewayError(ErrorCode.MISSING_CREDENTIALS, 400, 'bedrock needs both aws_access_key_id and aws_secret_access_key', {
+      param: 'aws_secret_access_key',
+    });
   }
   if (input.target.apiKey) return { region, apiKey: input.target.apiKey };
   throw new GatewayError(
@@ -86,7 +89,8 @@ export function signedPost(input: BuildInput, path: string, payload: Json, accep
 
 export function modelOf(input: BuildInput): string {
   const m = input.body?.model;
-  if (typeof m !== 'string' || !m) throw badRequest(ErrorCode.INVALID_REQUEST, 'model is required (a Bedrock model id, inference profile id or ARN)', 'model');
+  if (typeof m !== 'string' || !m)
+    throw badRequest(ErrorCode.INVALID_REQUEST, 'model is required (a Bedrock model id, inference profile id or ARN)', 'model');
   return m;
 }
 
@@ -120,7 +124,6 @@ function contentBlocks(content: unknown, param: string): Json[] {
   return out;
 }
 
-
 /** Translates an OpenAI chat.completions body to a Bedrock Converse request body. */
 export function toConverseRequest(body: Json): Json {
   const system: Json[] = [];
@@ -128,7 +131,8 @@ export function toConverseRequest(body: Json): Json {
   const push = (role: 'user' | 'assistant', blocks: Json[]) => {
     if (!blocks.length) return;
     const last = messages[messages.length - 1];
-    if (last && last.role === role) last.content.push(...blocks); // Converse wants turns to alternate
+    if (last && last.role === role)
+      last.content.push(...blocks); // Converse wants turns to alternate
     else messages.push({ role, content: blocks });
   };
   const msgs: unknown[] = Array.isArray(body.messages) ? body.messages : [];
@@ -183,14 +187,18 @@ export function toConverseRequest(body: Json): Json {
     const specs = tools
       .filter((t): t is Json => isObj(t) && isObj(t.function))
       .map((t) => {
-        const spec: Json = { name: String(t.function.name), inputSchema: { json: isObj(t.function.parameters) ? t.function.parameters : { type: 'object', properties: {} } } };
+        const spec: Json = {
+          name: String(t.function.name),
+          inputSchema: { json: isObj(t.function.parameters) ? t.function.parameters : { type: 'object', properties: {} } },
+        };
         if (typeof t.function.description === 'string') spec.description = t.function.description;
         return { toolSpec: spec };
       });
     const toolConfig: Json = { tools: specs };
     if (choice === 'auto') toolConfig.toolChoice = { auto: {} };
     else if (choice === 'required') toolConfig.toolChoice = { any: {} };
-    else if (isObj(choice) && isObj(choice.function) && typeof choice.function.name === 'string') toolConfig.toolChoice = { tool: { name: choice.function.name } };
+    else if (isObj(choice) && isObj(choice.function) && typeof choice.function.name === 'string')
+      toolConfig.toolChoice = { tool: { name: choice.function.name } };
     out.toolConfig = toolConfig;
   }
   if (isObj(body.additional_model_request_fields)) out.additionalModelRequestFields = body.additional_model_request_fields;

@@ -36,7 +36,8 @@ export function toOpenAIUsage(u: unknown): Usage | undefined {
 }
 
 export function toOpenAIResponse(json: Json, input: BuildInput): Json {
-  const blocks: unknown[] = isObj(json.output) && isObj(json.output.message) && Array.isArray(json.output.message.content) ? json.output.message.content : [];
+  const blocks: unknown[] =
+    isObj(json.output) && isObj(json.output.message) && Array.isArray(json.output.message.content) ? json.output.message.content : [];
   let text = '';
   let sawText = false;
   let reasoning = '';
@@ -47,7 +48,11 @@ export function toOpenAIResponse(json: Json, input: BuildInput): Json {
       text += b.text;
       sawText = true;
     } else if (isObj(b.toolUse)) {
-      calls.push({ id: String(b.toolUse.toolUseId), type: 'function', function: { name: String(b.toolUse.name), arguments: JSON.stringify(b.toolUse.input ?? {}) } });
+      calls.push({
+        id: String(b.toolUse.toolUseId),
+        type: 'function',
+        function: { name: String(b.toolUse.name), arguments: JSON.stringify(b.toolUse.input ?? {}) },
+      });
     } else if (isObj(b.reasoningContent) && isObj(b.reasoningContent.reasoningText) && typeof b.reasoningContent.reasoningText.text === 'string') {
       reasoning += b.reasoningContent.reasoningText.text;
     }

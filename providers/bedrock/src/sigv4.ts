@@ -50,7 +50,10 @@ export function awsUriEncode(s: string): string {
 
 /** `20150830T123600Z` */
 export function amzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 function canonicalPath(pathname: string, twice: boolean): string {

@@ -63,7 +63,13 @@ export class BedrockStreamTransformer implements StreamTransformer {
       this.#done = true;
       const code = type.slice('exception:'.length);
       const message = String(d.message ?? d.Message ?? `bedrock stream ${code}`);
-      return [{ data: JSON.stringify({ error: { message: `${code}: ${message}`, type: code === 'throttlingException' ? 'rate_limit_error' : 'server_error', code, param: null } }) }];
+      return [
+        {
+          data: JSON.stringify({
+            error: { message: `${code}: ${message}`, type: code === 'throttlingException' ? 'rate_limit_error' : 'server_error', code, param: null },
+          }),
+        },
+      ];
     }
     const out: SSEEvent[] = [];
     switch (type) {
@@ -76,7 +82,11 @@ export class BedrockStreamTransformer implements StreamTransformer {
         if (tu) {
           const index = this.#tools.size;
           this.#tools.set(Number(d.contentBlockIndex ?? 0), index);
-          out.push(this.#chunk({ tool_calls: [{ index, id: String(tu.toolUseId ?? ''), type: 'function', function: { name: String(tu.name ?? ''), arguments: '' } }] }));
+          out.push(
+            this.#chunk({
+              tool_calls: [{ index, id: String(tu.toolUseId ?? ''), type: 'function', function: { name: String(tu.name ?? ''), arguments: '' } }],
+            }),
+          );
         }
         break;
       }
@@ -88,7 +98,8 @@ export class BedrockStreamTransformer implements StreamTransformer {
         } else if (isObj(delta.toolUse)) {
           const index = this.#tools.get(Number(d.contentBlockIndex ?? 0));
           const piece = delta.toolUse.input;
-          if (index !== undefined && typeof piece === 'string' && piece) out.push(this.#chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
+          if (index !== undefined && typeof piece === 'string' && piece)
+            out.push(this.#chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
         } else if (isObj(delta.reasoningContent) && typeof delta.reasoningContent.text === 'string' && delta.reasoningContent.text) {
           out.push(this.#chunk({ reasoning_content: delta.reasoningContent.text }));
         }
@@ -115,7 +126,9 @@ export class BedrockStreamTransformer implements StreamTransformer {
     if (this.#finished) return this.#end(); // messageStop came; metadata is optional
     this.#done = true;
     return {
-      data: JSON.stringify({ error: { message: 'The stream from bedrock ended before messageStop', type: 'server_error', code: 'stream_interrupted', param: null } }),
+      data: JSON.stringify({
+        error: { message: 'The stream from bedrock ended before messageStop', type: 'server_error', code: 'stream_interrupted', param: null },
+      }),
     };
   }
 }

@@ -10,10 +10,20 @@ import { signV4 } from '../src/sigv4.js';
 
 const KEYS = { aws_access_key_id: 'AKIDEXAMPLE', aws_secret_access_key: 'secret' };
 
-function input(body: Record<string, unknown>, node: Record<string, unknown> = KEYS, opts: { headers?: Record<string, string>; apiKey?: string; baseURL?: string; stream?: boolean } = {}): BuildInput {
+function input(
+  body: Record<string, unknown>,
+  node: Record<string, unknown> = KEYS,
+  opts: { headers?: Record<string, string>; apiKey?: string; baseURL?: string; stream?: boolean } = {},
+): BuildInput {
   return {
     ctx: { id: 'req-1', startedAt: Date.parse('2025-01-02T03:04:05Z'), headers: opts.headers ?? {}, stream: opts.stream ?? false } as never,
-    target: { provider: 'bedrock', node: { provider: 'bedrock', ...node }, path: 'config', baseURL: opts.baseURL ?? DEFAULT_BASE_URL, apiKey: opts.apiKey },
+    target: {
+      provider: 'bedrock',
+      node: { provider: 'bedrock', ...node },
+      path: 'config',
+      baseURL: opts.baseURL ?? DEFAULT_BASE_URL,
+      apiKey: opts.apiKey,
+    },
     body,
   };
 }
@@ -42,7 +52,18 @@ describe('bedrock adapter', () => {
 
   it('takes credentials and region from Portkey headers', () => {
     const req = chatCompletions.build(
-      input(CHAT, {}, { headers: { 'x-portkey-aws-access-key-id': 'AKIDHDR', 'x-portkey-aws-secret-access-key': 's', 'x-portkey-aws-session-token': 'tok', 'x-portkey-aws-region': 'ap-south-1' } }),
+      input(
+        CHAT,
+        {},
+        {
+          headers: {
+            'x-portkey-aws-access-key-id': 'AKIDHDR',
+            'x-portkey-aws-secret-access-key': 's',
+            'x-portkey-aws-session-token': 'tok',
+            'x-portkey-aws-region': 'ap-south-1',
+          },
+        },
+      ),
     );
     assert.match(req.url, /^https:\/\/bedrock-runtime\.ap-south-1\.amazonaws\.com\//);
     assert.match(req.headers.authorization!, /Credential=AKIDHDR\/20250102\/ap-south-1\/bedrock\/aws4_request/);
@@ -51,15 +72,25 @@ describe('bedrock adapter', () => {
 
   it('rejects a region that is not [a-z0-9-]+ (it goes into a hostname)', () => {
     for (const r of ['us-east-1.evil.com', 'US-EAST-1', 'a/b', 'x@y']) {
-      assert.throws(() => chatCompletions.build(input(CHAT, { ...KEYS, aws_region: r })), (e: any) => e.status === 400 && /aws_region/.test(e.message), r);
+      assert.throws(
+        () => chatCompletions.build(input(CHAT, { ...KEYS, aws_region: r })),
+        (e: any) => e.status === 400 && /aws_region/.test(e.message),
+        r,
+      );
     }
   });
 
   it('without an access key pair, sends a Bedrock API key as a Bearer token, else fails with 401', () => {
     const req = chatCompletions.build(input(CHAT, {}, { apiKey: 'bedrock-api-key' }));
     assert.equal(req.headers.authorization, 'Bearer bedrock-api-key');
-    assert.throws(() => chatCompletions.build(input(CHAT, {})), (e: any) => e.status === 401 && e.code === 'missing_credentials');
-    assert.throws(() => chatCompletions.build(input(CHAT, { aws_access_key_id: 'A' })), (e: any) => e.status === 400);
+    assert.throws(
+      () => chatCompletions.build(input(CHAT, {})),
+      (e: any) => e.status === 401 && e.code === 'missing_credentials',
+    );
+    assert.throws(
+      () => chatCompletions.build(input(CHAT, { aws_access_key_id: 'A' })),
+      (e: any) => e.status === 400,
+    );
   });
 
   it('uses a custom host as given', () => {
@@ -70,7 +101,13 @@ describe('bedrock adapter', () => {
   it('maps images, tool history and tool results, merging turns so roles alternate', () => {
     const out = toConverseRequest({
       messages: [
-        { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0K' } }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is this?' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0K' } },
+          ],
+        },
         { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'lookup', arguments: '{"q":"x"}' } }] },
         { role: 'tool', tool_call_id: 't1', content: 'found' },
         { role: 'user', content: 'and?' },
@@ -87,9 +124,19 @@ describe('bedrock adapter', () => {
     ]);
     assert.deepEqual(out.toolConfig.toolChoice, { tool: { name: 'lookup' } });
     assert.deepEqual(out.inferenceConfig, { maxTokens: 10, topP: 0.9 });
-    assert.throws(() => toConverseRequest({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }] }), /base64/);
-    assert.equal(toConverseRequest({ messages: CHAT.messages, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'none' }).toolConfig, undefined);
-    assert.deepEqual(toConverseRequest({ messages: CHAT.messages, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'required' }).toolConfig.toolChoice, { any: {} });
+    assert.throws(
+      () => toConverseRequest({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }] }),
+      /base64/,
+    );
+    assert.equal(
+      toConverseRequest({ messages: CHAT.messages, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'none' }).toolConfig,
+      undefined,
+    );
+    assert.deepEqual(
+      toConverseRequest({ messages: CHAT.messages, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'required' }).toolConfig
+        .toolChoice,
+      { any: {} },
+    );
   });
 
   it('streams to /converse-stream when the request streams', () => {
@@ -140,13 +187,33 @@ describe('bedrock adapter', () => {
       const buf = Buffer.from(b64, 'base64');
       return Array.from({ length: buf.length / 4 }, (_, i) => buf.readFloatLE(i * 4));
     };
-    const titan = embeddings.mapResponse!({ embedding: [0.5, -0.1], inputTextTokenCount: 3 }, input({ model: 'amazon.titan-embed-text-v2:0', input: 'x', encoding_format: 'base64' })) as any;
+    const titan = embeddings.mapResponse!(
+      { embedding: [0.5, -0.1], inputTextTokenCount: 3 },
+      input({ model: 'amazon.titan-embed-text-v2:0', input: 'x', encoding_format: 'base64' }),
+    ) as any;
     assert.equal(typeof titan.data[0].embedding, 'string');
     assert.deepEqual(floats(titan.data[0].embedding), [0.5, Math.fround(-0.1)]);
     assert.deepEqual(titan.usage, { prompt_tokens: 3, total_tokens: 3 });
-    const co = embeddings.mapResponse!({ embeddings: [[1, 2], [3, 4]] }, input({ model: 'cohere.embed-english-v3', input: ['a', 'b'], encoding_format: 'base64' })) as any;
-    assert.deepEqual(co.data.map((d: any) => floats(d.embedding)), [[1, 2], [3, 4]]);
-    const plain = embeddings.mapResponse!({ embedding: [0.5, -0.1] }, input({ model: 'amazon.titan-embed-text-v2:0', input: 'x', encoding_format: 'float' })) as any;
+    const co = embeddings.mapResponse!(
+      {
+        embeddings: [
+          [1, 2],
+          [3, 4],
+        ],
+      },
+      input({ model: 'cohere.embed-english-v3', input: ['a', 'b'], encoding_format: 'base64' }),
+    ) as any;
+    assert.deepEqual(
+      co.data.map((d: any) => floats(d.embedding)),
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    );
+    const plain = embeddings.mapResponse!(
+      { embedding: [0.5, -0.1] },
+      input({ model: 'amazon.titan-embed-text-v2:0', input: 'x', encoding_format: 'float' }),
+    ) as any;
     assert.deepEqual(plain.data[0].embedding, [0.5, -0.1]);
   });
 
@@ -155,8 +222,25 @@ describe('bedrock adapter', () => {
     const req = embeddings.build(inp);
     assert.match(req.url, /\/model\/cohere\.embed-english-v3\/invoke$/);
     assert.deepEqual(JSON.parse(req.body as string), { texts: ['a', 'b'], input_type: 'search_query' });
-    const out = embeddings.mapResponse!({ id: 'x', response_type: 'embeddings_floats', texts: ['a', 'b'], embeddings: [[1, 2], [3, 4]] }, inp) as any;
-    assert.deepEqual(out.data.map((d: any) => [d.index, d.embedding]), [[0, [1, 2]], [1, [3, 4]]]);
+    const out = embeddings.mapResponse!(
+      {
+        id: 'x',
+        response_type: 'embeddings_floats',
+        texts: ['a', 'b'],
+        embeddings: [
+          [1, 2],
+          [3, 4],
+        ],
+      },
+      inp,
+    ) as any;
+    assert.deepEqual(
+      out.data.map((d: any) => [d.index, d.embedding]),
+      [
+        [0, [1, 2]],
+        [1, [3, 4]],
+      ],
+    );
     const typed = embeddings.mapResponse!({ response_type: 'embeddings_by_type', embeddings: { float: [[5]] } }, inp) as any;
     assert.deepEqual(typed.data[0].embedding, [5]);
   });

@@ -10,7 +10,8 @@ const MESSAGES = [
   { role: 'system', content: 'Be brief.' },
   { role: 'user', content: 'Say hello' },
 ];
-const SIGV4 = /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-west-2\/bedrock\/aws4_request, SignedHeaders=accept;content-type;host;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/;
+const SIGV4 =
+  /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-west-2\/bedrock\/aws4_request, SignedHeaders=accept;content-type;host;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/;
 
 runProviderConformance('bedrock', {
   module: new URL('../src/index.js', import.meta.url).href,
@@ -28,7 +29,12 @@ runProviderConformance('bedrock', {
     upstream: {
       method: 'POST',
       path: `${MODEL_PATH}/converse`,
-      headers: { authorization: SIGV4, 'x-amz-date': /^\d{8}T\d{6}Z$/, 'x-amz-security-token': 'session-token-example', 'content-type': 'application/json' },
+      headers: {
+        authorization: SIGV4,
+        'x-amz-date': /^\d{8}T\d{6}Z$/,
+        'x-amz-security-token': 'session-token-example',
+        'content-type': 'application/json',
+      },
       body: (json) =>
         assert.deepEqual(json, {
           messages: [{ role: 'user', content: [{ text: 'Say hello' }] }],
@@ -76,7 +82,12 @@ runProviderConformance('bedrock', {
   streamToolCalls: {
     request: { model: MODEL, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
     answer: { headers: STREAM_HEADERS, body: eventStreamFixture('tool-stream') },
-    expect: { content: 'Checking.', finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
+    expect: {
+      content: 'Checking.',
+      finish_reason: 'tool_calls',
+      tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+      usage: { prompt_tokens: 50, completion_tokens: 12 },
+    },
   },
   embeddings: {
     request: { model: 'amazon.titan-embed-text-v2:0', input: 'Hello there', dimensions: 4 },

@@ -44,7 +44,13 @@ describe('bedrock through the gateway', function () {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        'x-waygate-config': JSON.stringify({ provider: 'bedrock', custom_host: base, aws_access_key_id: 'AKID', aws_secret_access_key: 'secret', aws_region: 'us-east-1' }),
+        'x-waygate-config': JSON.stringify({
+          provider: 'bedrock',
+          custom_host: base,
+          aws_access_key_id: 'AKID',
+          aws_secret_access_key: 'secret',
+          aws_region: 'us-east-1',
+        }),
       },
       body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
     });
@@ -70,7 +76,11 @@ describe('bedrock through the gateway', function () {
   it('ends with an error event when a CRC fails mid-stream', async () => {
     const bad = encodeEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: ' world' } }).slice();
     bad[5] = bad[5]! ^ 0x01; // prelude CRC now fails
-    frames = [encodeEvent('messageStart', { role: 'assistant' }), encodeEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Hello' } }), bad];
+    frames = [
+      encodeEvent('messageStart', { role: 'assistant' }),
+      encodeEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'Hello' } }),
+      bad,
+    ];
     const res = await post();
     assert.equal(res.status, 200);
     const text = await res.text();

@@ -76,13 +76,19 @@ describe('AWS event-stream decoder', () => {
   it('rejects a bad prelude CRC', () => {
     const f = FRAMES[0]!.slice();
     f[8] = f[8]! ^ 0xff;
-    assert.throws(() => new EventStreamDecoder().push(f), (e: unknown) => e instanceof EventStreamError && /prelude CRC/.test(e.message));
+    assert.throws(
+      () => new EventStreamDecoder().push(f),
+      (e: unknown) => e instanceof EventStreamError && /prelude CRC/.test(e.message),
+    );
   });
 
   it('rejects a bad message CRC (a flipped payload byte)', () => {
     const f = FRAMES[1]!.slice();
     f[f.length - 10] = f[f.length - 10]! ^ 0x01;
-    assert.throws(() => new EventStreamDecoder().push(f), (e: unknown) => e instanceof EventStreamError && /message CRC/.test(e.message));
+    assert.throws(
+      () => new EventStreamDecoder().push(f),
+      (e: unknown) => e instanceof EventStreamError && /message CRC/.test(e.message),
+    );
   });
 
   it('rejects a stream that ends inside a message', async () => {

@@ -51,7 +51,10 @@ describe('SigV4 signer', () => {
     });
     assert.equal(s.canonicalRequest.split('\n')[1], '/model/us.anthropic.claude-3-5-sonnet-20241022-v2%253A0/converse');
     assert.equal(s.headers['x-amz-security-token'], 'TOKEN');
-    assert.match(s.headers.authorization!, /Credential=AKIDEXAMPLE\/20150830\/us-west-2\/bedrock\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,/);
+    assert.match(
+      s.headers.authorization!,
+      /Credential=AKIDEXAMPLE\/20150830\/us-west-2\/bedrock\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,/,
+    );
   });
 
   it('is a pure function of its input', () => {

@@ -26,11 +26,17 @@ export function toCohereEmbed(body: Json, inputType?: string): Json {
 /** Cohere's `/embed` answer → OpenAI's embeddings list (vectors base64-encoded when the request asked for `base64`). */
 export function fromCohereEmbed(json: unknown, model: string, encodingFormat?: unknown): Json {
   const r = isObj(json) ? json : {};
-  const vectors: unknown[] = isObj(r.embeddings) && Array.isArray(r.embeddings.float) ? r.embeddings.float : Array.isArray(r.embeddings) ? r.embeddings : [];
-  const tokens = isObj(r.meta) && isObj(r.meta.billed_units) && typeof r.meta.billed_units.input_tokens === 'number' ? r.meta.billed_units.input_tokens : 0;
+  const vectors: unknown[] =
+    isObj(r.embeddings) && Array.isArray(r.embeddings.float) ? r.embeddings.float : Array.isArray(r.embeddings) ? r.embeddings : [];
+  const tokens =
+    isObj(r.meta) && isObj(r.meta.billed_units) && typeof r.meta.billed_units.input_tokens === 'number' ? r.meta.billed_units.input_tokens : 0;
   return {
     object: 'list',
-    data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding: encodingFormat === 'base64' ? base64Embedding(embedding) : embedding })),
+    data: vectors.map((embedding, index) => ({
+      object: 'embedding',
+      index,
+      embedding: encodingFormat === 'base64' ? base64Embedding(embedding) : embedding,
+    })),
     model,
     usage: { prompt_tokens: tokens, total_tokens: tokens },
   };

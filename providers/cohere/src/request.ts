@@ -57,7 +57,10 @@ function toMessage(m: unknown, i: number): Json {
         out.tool_calls = calls.map((c: Json) => ({
           id: c.id,
           type: 'function',
-          function: { name: c.function?.name, arguments: typeof c.function?.arguments === 'string' ? c.function.arguments : JSON.stringify(c.function?.arguments ?? {}) },
+          function: {
+            name: c.function?.name,
+            arguments: typeof c.function?.arguments === 'string' ? c.function.arguments : JSON.stringify(c.function?.arguments ?? {}),
+          },
         }));
         const plan = textOf(m.content);
         if (plan) out.tool_plan = plan;

@@ -44,7 +44,10 @@ export function fromCohereChat(json: unknown, model: string): Json {
   const r = isObj(json) ? json : {};
   const msg = isObj(r.message) ? r.message : {};
   const parts = Array.isArray(msg.content) ? msg.content : [];
-  const text = parts.filter((p: Json) => isObj(p) && p.type === 'text').map((p: Json) => String(p.text ?? '')).join('');
+  const text = parts
+    .filter((p: Json) => isObj(p) && p.type === 'text')
+    .map((p: Json) => String(p.text ?? ''))
+    .join('');
   const toolCalls = toolCallsOf(msg.tool_calls);
   const message: Json = { role: 'assistant', content: text || (toolCalls ? null : text) };
   if (toolCalls) message.tool_calls = toolCalls;

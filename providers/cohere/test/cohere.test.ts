@@ -1,7 +1,16 @@
 import { expect } from 'chai';
 import { GatewayError } from '@waygate/core';
 import type { BuildInput, RequestContext, SSEEvent, Target } from '@waygate/core';
-import plugin, { cohere, toCohereChat, fromCohereChat, toCohereEmbed, fromCohereEmbed, mapCohereError, mapFinishReason, CohereStreamTransformer } from '../src/index.js';
+import plugin, {
+  cohere,
+  toCohereChat,
+  fromCohereChat,
+  toCohereEmbed,
+  fromCohereEmbed,
+  mapCohereError,
+  mapFinishReason,
+  CohereStreamTransformer,
+} from '../src/index.js';
 import { WEATHER_TOOL, jsonFixture, sseFixture } from './fixtures.js';
 
 const TEXT_ANSWER = jsonFixture('text-answer');
@@ -14,8 +23,16 @@ const RATE_LIMITED = jsonFixture('error-rate-limited');
 const chat = cohere.endpoints['chat.completions']!;
 const embed = cohere.endpoints.embeddings!;
 
-function input(over: { body?: Record<string, unknown>; headers?: Record<string, string>; node?: Record<string, unknown>; apiKey?: string } = {}): BuildInput {
-  const target: Target = { provider: 'cohere', apiKey: over.apiKey ?? 'co-key', baseURL: 'http://127.0.0.1:9/v2', node: { provider: 'cohere', ...over.node }, path: 'config' };
+function input(
+  over: { body?: Record<string, unknown>; headers?: Record<string, string>; node?: Record<string, unknown>; apiKey?: string } = {},
+): BuildInput {
+  const target: Target = {
+    provider: 'cohere',
+    apiKey: over.apiKey ?? 'co-key',
+    baseURL: 'http://127.0.0.1:9/v2',
+    node: { provider: 'cohere', ...over.node },
+    path: 'config',
+  };
   const ctx = { headers: over.headers ?? {} } as unknown as RequestContext;
   return { ctx, target, body: over.body ?? { model: 'command-a-03-2025', messages: [{ role: 'user', content: 'hi' }] } };
 }
@@ -71,10 +88,34 @@ describe('@waygate/provider-cohere', () => {
 
     it('maps sampling parameters, stop and token limits', () => {
       const out = toCohereChat({
-        model: 'm', messages: [], temperature: 0.5, top_p: 0.8, top_k: 5, seed: 7, frequency_penalty: 0.1, presence_penalty: 0.2, stop: 'X', max_completion_tokens: 99,
+        model: 'm',
+        messages: [],
+        temperature: 0.5,
+        top_p: 0.8,
+        top_k: 5,
+        seed: 7,
+        frequency_penalty: 0.1,
+        presence_penalty: 0.2,
+        stop: 'X',
+        max_completion_tokens: 99,
       });
-      expect(out).to.deep.equal({ model: 'm', messages: [], max_tokens: 99, temperature: 0.5, p: 0.8, k: 5, seed: 7, frequency_penalty: 0.1, presence_penalty: 0.2, stop_sequences: ['X'] });
-      expect(toCohereChat({ model: 'm', messages: [], stream: true, stream_options: { include_usage: true } })).to.deep.equal({ model: 'm', messages: [], stream: true });
+      expect(out).to.deep.equal({
+        model: 'm',
+        messages: [],
+        max_tokens: 99,
+        temperature: 0.5,
+        p: 0.8,
+        k: 5,
+        seed: 7,
+        frequency_penalty: 0.1,
+        presence_penalty: 0.2,
+        stop_sequences: ['X'],
+      });
+      expect(toCohereChat({ model: 'm', messages: [], stream: true, stream_options: { include_usage: true } })).to.deep.equal({
+        model: 'm',
+        messages: [],
+        stream: true,
+      });
     });
 
     it('maps roles, multi-part content and images', () => {
@@ -82,13 +123,25 @@ describe('@waygate/provider-cohere', () => {
         model: 'm',
         messages: [
           { role: 'developer', content: [{ type: 'text', text: 'Sys' }] },
-          { role: 'user', content: [{ type: 'text', text: 'What is it?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAA', detail: 'low' } }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is it?' },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,AAA', detail: 'low' } },
+            ],
+          },
           { role: 'assistant', content: 'A cat.' },
         ],
       });
       expect(out.messages).to.deep.equal([
         { role: 'system', content: 'Sys' },
-        { role: 'user', content: [{ type: 'text', text: 'What is it?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAA', detail: 'low' } }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is it?' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,AAA', detail: 'low' } },
+          ],
+        },
         { role: 'assistant', content: 'A cat.' },
       ]);
     });
@@ -114,16 +167,26 @@ describe('@waygate/provider-cohere', () => {
       expect(auto).to.not.have.property('tool_choice');
       expect(auto.tools).to.deep.equal([WEATHER_TOOL]);
       const other = { type: 'function', function: { name: 'other', parameters: { type: 'object' } } };
-      const named = toCohereChat({ model: 'm', messages: [], tools: [WEATHER_TOOL, other], tool_choice: { type: 'function', function: { name: 'other' } } });
+      const named = toCohereChat({
+        model: 'm',
+        messages: [],
+        tools: [WEATHER_TOOL, other],
+        tool_choice: { type: 'function', function: { name: 'other' } },
+      });
       expect(named.tools).to.deep.equal([other]);
       expect(named.tool_choice).to.equal('REQUIRED');
-      is400(() => toCohereChat({ model: 'm', messages: [], tools: [WEATHER_TOOL], tool_choice: { type: 'function', function: { name: 'nope' } } }), 'tool_choice');
+      is400(
+        () => toCohereChat({ model: 'm', messages: [], tools: [WEATHER_TOOL], tool_choice: { type: 'function', function: { name: 'nope' } } }),
+        'tool_choice',
+      );
     });
 
     it('maps response_format json_object and json_schema', () => {
       expect(toCohereChat({ model: 'm', messages: [], response_format: { type: 'json_object' } }).response_format).to.deep.equal({ type: 'json_object' });
       const schema = { type: 'object', properties: { a: { type: 'string' } } };
-      expect(toCohereChat({ model: 'm', messages: [], response_format: { type: 'json_schema', json_schema: { name: 's', schema } } }).response_format).to.deep.equal({
+      expect(
+        toCohereChat({ model: 'm', messages: [], response_format: { type: 'json_schema', json_schema: { name: 's', schema } } }).response_format,
+      ).to.deep.equal({
         type: 'json_object',
         json_schema: schema,
       });
@@ -160,7 +223,14 @@ describe('@waygate/provider-cohere', () => {
     });
 
     it('maps finish reasons', () => {
-      expect(['COMPLETE', 'MAX_TOKENS', 'STOP_SEQUENCE', 'TOOL_CALL', 'ERROR', undefined].map(mapFinishReason)).to.deep.equal(['stop', 'length', 'stop', 'tool_calls', 'stop', 'stop']);
+      expect(['COMPLETE', 'MAX_TOKENS', 'STOP_SEQUENCE', 'TOOL_CALL', 'ERROR', undefined].map(mapFinishReason)).to.deep.equal([
+        'stop',
+        'length',
+        'stop',
+        'tool_calls',
+        'stop',
+        'stop',
+      ]);
     });
 
     it('maps errors: message kept, 429 and 5xx retryable', () => {
@@ -205,7 +275,10 @@ describe('@waygate/provider-cohere', () => {
     });
 
     it('numbers parallel tool calls by their order', () => {
-      const f = (type: string, index: number, msg?: object) => ({ event: type, data: JSON.stringify({ type, index, delta: msg ? { message: msg } : undefined }) });
+      const f = (type: string, index: number, msg?: object) => ({
+        event: type,
+        data: JSON.stringify({ type, index, delta: msg ? { message: msg } : undefined }),
+      });
       const out = run(new CohereStreamTransformer('m', false), [
         f('tool-call-start', 0, { tool_calls: { id: 'a', type: 'function', function: { name: 'f', arguments: '' } } }),
         f('tool-call-start', 1, { tool_calls: { id: 'b', type: 'function', function: { name: 'g', arguments: '' } } }),
@@ -235,13 +308,24 @@ describe('@waygate/provider-cohere', () => {
     it('builds POST {base}/embed with texts, input_type and float embeddings', () => {
       const req = embed.build(input({ body: { model: 'embed-v4.0', input: 'hello', dimensions: 256 } }));
       expect(req.url).to.equal('http://127.0.0.1:9/v2/embed');
-      expect(JSON.parse(req.body as string)).to.deep.equal({ model: 'embed-v4.0', texts: ['hello'], input_type: 'search_document', embedding_types: ['float'], output_dimension: 256 });
+      expect(JSON.parse(req.body as string)).to.deep.equal({
+        model: 'embed-v4.0',
+        texts: ['hello'],
+        input_type: 'search_document',
+        embedding_types: ['float'],
+        output_dimension: 256,
+      });
     });
 
     it('takes input_type from the body, the config node or a header', () => {
       expect(toCohereEmbed({ model: 'm', input: ['a'], input_type: 'search_query' }).input_type).to.equal('search_query');
-      expect(JSON.parse(embed.build(input({ body: { model: 'm', input: ['a'] }, node: { cohere_input_type: 'classification' } })).body as string).input_type).to.equal('classification');
-      expect(JSON.parse(embed.build(input({ body: { model: 'm', input: ['a'] }, headers: { 'x-waygate-cohere-input-type': 'clustering' } })).body as string).input_type).to.equal('clustering');
+      expect(
+        JSON.parse(embed.build(input({ body: { model: 'm', input: ['a'] }, node: { cohere_input_type: 'classification' } })).body as string).input_type,
+      ).to.equal('classification');
+      expect(
+        JSON.parse(embed.build(input({ body: { model: 'm', input: ['a'] }, headers: { 'x-waygate-cohere-input-type': 'clustering' } })).body as string)
+          .input_type,
+      ).to.equal('clustering');
       is400(() => toCohereEmbed({ model: 'm', input: ['a'], input_type: 'bogus' }), 'input_type');
     });
 

@@ -52,7 +52,11 @@ runProviderConformance('cohere', {
       model: 'command-a-03-2025',
       messages: [
         { role: 'user', content: 'Weather in Paris and Oslo?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'get_weather_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'get_weather_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Rome"}' } }],
+        },
         { role: 'tool', tool_call_id: 'get_weather_0', content: '{"temp":21}' },
         { role: 'user', content: 'Now Paris and Oslo.' },
       ],
@@ -84,7 +88,11 @@ runProviderConformance('cohere', {
   streamToolCalls: {
     request: { model: 'command-a-03-2025', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
     answer: { body: sseFixture('tool-stream') },
-    expect: { finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 900, completion_tokens: 50 } },
+    expect: {
+      finish_reason: 'tool_calls',
+      tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+      usage: { prompt_tokens: 900, completion_tokens: 50 },
+    },
   },
   embeddings: {
     request: { model: 'embed-english-v3.0', input: ['hello', 'goodbye'] },
@@ -93,7 +101,8 @@ runProviderConformance('cohere', {
     upstream: {
       path: '/v2/embed',
       headers: { authorization: /^Bearer conformance-test-key-/ },
-      body: (json) => assert.deepEqual(json, { model: 'embed-english-v3.0', texts: ['hello', 'goodbye'], input_type: 'search_document', embedding_types: ['float'] }),
+      body: (json) =>
+        assert.deepEqual(json, { model: 'embed-english-v3.0', texts: ['hello', 'goodbye'], input_type: 'search_document', embedding_types: ['float'] }),
     },
   },
   errors: [

@@ -14,5 +14,9 @@ export const sseFixture = recorded.sse;
 /** The tool the requests in these tests offer (an OpenAI function tool). */
 export const WEATHER_TOOL = {
   type: 'function',
-  function: { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  function: {
+    name: 'get_weather',
+    description: 'Weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
 };

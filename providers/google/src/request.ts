@@ -19,7 +19,6 @@ export function modelPath(model: unknown): string {
   return `models/${encodeURIComponent(m)}`;
 }
 
-
 /** An OpenAI `image_url` (or `file`) part as a Gemini part: data URLs → inlineData, http(s)/gs URLs → fileData. */
 function mediaPart(url: unknown, mimeHint: unknown, param: string): Json {
   if (typeof url !== 'string' || !url) throw badRequest(ErrorCode.INVALID_REQUEST, 'image_url.url must be a non-empty string', param);
@@ -35,8 +34,16 @@ function mediaPart(url: unknown, mimeHint: unknown, param: string): Json {
 function guessMime(url: string): string {
   const ext = /\.([a-z0-9]+)(?:[?#].*)?$/i.exec(url)?.[1]?.toLowerCase();
   const map: Record<string, string> = {
-    png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', heic: 'image/heic',
-    pdf: 'application/pdf', mp3: 'audio/mp3', wav: 'audio/wav', mp4: 'video/mp4',
+    png: 'image/png',
+    jpg: 'image/jpeg',
+    jpeg: 'image/jpeg',
+    webp: 'image/webp',
+    gif: 'image/gif',
+    heic: 'image/heic',
+    pdf: 'application/pdf',
+    mp3: 'audio/mp3',
+    wav: 'audio/wav',
+    mp4: 'video/mp4',
   };
   return (ext && map[ext]) || 'image/jpeg';
 }
@@ -85,7 +92,8 @@ export function toGeminiRequest(body: Json): Json {
     if (role === 'tool' || role === 'function') {
       const id = typeof raw.tool_call_id === 'string' ? raw.tool_call_id : undefined;
       const name = (id && callNames.get(id)) ?? (typeof raw.name === 'string' ? raw.name : undefined);
-      if (!name) throw badRequest(ErrorCode.INVALID_REQUEST, `No earlier assistant tool call has the id ${JSON.stringify(id)}`, `messages[${i}].tool_call_id`);
+      if (!name)
+        throw badRequest(ErrorCode.INVALID_REQUEST, `No earlier assistant tool call has the id ${JSON.stringify(id)}`, `messages[${i}].tool_call_id`);
       const text = textOf(raw.content);
       let content: unknown = text;
       try {

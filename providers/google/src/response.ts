@@ -45,7 +45,11 @@ export function readParts(parts: unknown, firstCall: number): { text: string; sa
       }
     } else if (isObj(p.functionCall)) {
       const id = typeof p.functionCall.id === 'string' && p.functionCall.id ? p.functionCall.id : `call_${firstCall + calls.length}`;
-      const call: Json = { id, type: 'function', function: { name: String(p.functionCall.name ?? ''), arguments: JSON.stringify(p.functionCall.args ?? {}) } };
+      const call: Json = {
+        id,
+        type: 'function',
+        function: { name: String(p.functionCall.name ?? ''), arguments: JSON.stringify(p.functionCall.args ?? {}) },
+      };
       if (typeof p.thoughtSignature === 'string' && p.thoughtSignature) call.extra_content = { google: { thought_signature: p.thoughtSignature } };
       calls.push(call);
     }
@@ -61,12 +65,22 @@ export function toOpenAIResponse(res: Json, requestModel?: unknown): Json {
     const message: Json = { role: 'assistant', content: sawText ? text : null, refusal: null };
     if (calls.length) message.tool_calls = calls;
     if (reasoning) message.reasoning_content = reasoning;
-    return { index: typeof c.index === 'number' ? c.index : i, message, logprobs: null, finish_reason: finishReason(c.finishReason, calls.length > 0) ?? 'stop' };
+    return {
+      index: typeof c.index === 'number' ? c.index : i,
+      message,
+      logprobs: null,
+      finish_reason: finishReason(c.finishReason, calls.length > 0) ?? 'stop',
+    };
   });
   if (!choices.length) {
     // No candidates: the prompt itself was blocked (promptFeedback.blockReason).
     const blocked = isObj(res.promptFeedback) && res.promptFeedback.blockReason;
-    choices.push({ index: 0, message: { role: 'assistant', content: null, refusal: null }, logprobs: null, finish_reason: blocked ? 'content_filter' : 'stop' });
+    choices.push({
+      index: 0,
+      message: { role: 'assistant', content: null, refusal: null },
+      logprobs: null,
+      finish_reason: blocked ? 'content_filter' : 'stop',
+    });
   }
   return {
     id: `chatcmpl-${typeof res.responseId === 'string' && res.responseId ? res.responseId : Date.now().toString(36)}`,

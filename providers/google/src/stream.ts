@@ -36,7 +36,11 @@ export class GoogleStreamTransformer implements StreamTransformer {
     if (isObj(d.error)) {
       this.#done = true;
       const e = d.error;
-      return { data: JSON.stringify({ error: { message: String(e.message ?? 'google stream error'), type: e.status ?? 'server_error', code: e.status ?? null, param: null } }) };
+      return {
+        data: JSON.stringify({
+          error: { message: String(e.message ?? 'google stream error'), type: e.status ?? 'server_error', code: e.status ?? null, param: null },
+        }),
+      };
     }
     if (!this.#started && typeof d.responseId === 'string' && d.responseId) this.#out.id = `chatcmpl-${d.responseId}`;
     if (typeof d.modelVersion === 'string' && d.modelVersion) this.#out.model = d.modelVersion;
@@ -80,7 +84,9 @@ export class GoogleStreamTransformer implements StreamTransformer {
     this.#done = true;
     if (this.#started && !this.#finished) {
       return {
-        data: JSON.stringify({ error: { message: 'The stream from google ended before a finishReason', type: 'server_error', code: 'stream_interrupted', param: null } }),
+        data: JSON.stringify({
+          error: { message: 'The stream from google ended before a finishReason', type: 'server_error', code: 'stream_interrupted', param: null },
+        }),
       };
     }
     const out: SSEEvent[] = [];

@@ -13,7 +13,11 @@ const MESSAGES = [
 
 const WEATHER_TOOL = {
   type: 'function',
-  function: { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  function: {
+    name: 'get_weather',
+    description: 'Weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
 };
 
 runProviderConformance('google', {
@@ -65,7 +69,9 @@ runProviderConformance('google', {
     },
     upstream: {
       body: (json) => {
-        assert.deepEqual(json.tools, [{ functionDeclarations: [{ name: 'get_weather', description: 'Weather for a city', parameters: WEATHER_TOOL.function.parameters }] }]);
+        assert.deepEqual(json.tools, [
+          { functionDeclarations: [{ name: 'get_weather', description: 'Weather for a city', parameters: WEATHER_TOOL.function.parameters }] },
+        ]);
         assert.deepEqual(json.toolConfig, { functionCallingConfig: { mode: 'AUTO' } });
       },
     },
@@ -73,7 +79,11 @@ runProviderConformance('google', {
   streamToolCalls: {
     request: { model: 'gemini-2.0-flash', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
     answer: { body: sseFixture('tool-stream') },
-    expect: { finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
+    expect: {
+      finish_reason: 'tool_calls',
+      tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+      usage: { prompt_tokens: 50, completion_tokens: 12 },
+    },
   },
   embeddings: {
     request: { model: 'text-embedding-004', input: ['a', 'b'], dimensions: 3 },

@@ -16,7 +16,10 @@ import {
 const input = (body: Record<string, unknown>, apiKey = 'k-123', baseURL = 'https://generativelanguage.googleapis.com/v1beta') =>
   ({ ctx: { headers: {} }, target: { provider: 'google', apiKey, baseURL, node: {}, path: 'config' }, body }) as unknown as BuildInput;
 
-const WEATHER = { type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } };
+const WEATHER = {
+  type: 'function',
+  function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+};
 
 describe('google: request mapping (OpenAI → Gemini)', () => {
   it('puts system and developer messages in systemInstruction', () => {
@@ -66,7 +69,10 @@ describe('google: request mapping (OpenAI → Gemini)', () => {
       { inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } },
       { fileData: { mimeType: 'image/webp', fileUri: 'https://example.com/cat.webp' } },
     ]);
-    assert.throws(() => toGeminiRequest({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }] }), /data: URL/);
+    assert.throws(
+      () => toGeminiRequest({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }] }),
+      /data: URL/,
+    );
   });
 
   it('maps tools to functionDeclarations and assistant tool_calls to functionCall parts', () => {
@@ -123,7 +129,9 @@ describe('google: request mapping (OpenAI → Gemini)', () => {
     assert.deepEqual(tc('none'), { functionCallingConfig: { mode: 'NONE' } });
     assert.deepEqual(tc('auto'), { functionCallingConfig: { mode: 'AUTO' } });
     assert.deepEqual(tc('required'), { functionCallingConfig: { mode: 'ANY' } });
-    assert.deepEqual(tc({ type: 'function', function: { name: 'get_weather' } }), { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_weather'] } });
+    assert.deepEqual(tc({ type: 'function', function: { name: 'get_weather' } }), {
+      functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_weather'] },
+    });
     assert.equal(tc(undefined), undefined);
   });
 
@@ -148,7 +156,9 @@ describe('google: request mapping (OpenAI → Gemini)', () => {
       topP: 0.9,
       candidateCount: 2,
     });
-    assert.deepEqual(toGeminiRequest({ messages: [], response_format: { type: 'json_object' } }).generationConfig, { responseMimeType: 'application/json' });
+    assert.deepEqual(toGeminiRequest({ messages: [], response_format: { type: 'json_object' } }).generationConfig, {
+      responseMimeType: 'application/json',
+    });
     assert.equal(toGeminiRequest({ messages: [], response_format: { type: 'text' } }).generationConfig, undefined);
   });
 
@@ -173,18 +183,30 @@ describe('google: answer mapping (Gemini → OpenAI)', () => {
     const answer = { embeddings: [{ values: [0.5, -1.25, 0.1] }, { values: [3] }] };
     const req = input({ model: 'text-embedding-004', input: ['a', 'b'] });
     const plain = embeddings.mapResponse!(answer, req) as any;
-    assert.deepEqual(plain.data.map((d: any) => d.embedding), [[0.5, -1.25, 0.1], [3]]);
+    assert.deepEqual(
+      plain.data.map((d: any) => d.embedding),
+      [[0.5, -1.25, 0.1], [3]],
+    );
     const b64 = embeddings.mapResponse!(answer, input({ model: 'text-embedding-004', input: ['a', 'b'], encoding_format: 'base64' })) as any;
     const floats = (s: string) => {
       const buf = Buffer.from(s, 'base64');
       return Array.from({ length: buf.length / 4 }, (_, i) => buf.readFloatLE(i * 4));
     };
-    assert.deepEqual(b64.data.map((d: any) => [d.index, floats(d.embedding)]), [[0, [0.5, -1.25, Math.fround(0.1)]], [1, [3]]]);
+    assert.deepEqual(
+      b64.data.map((d: any) => [d.index, floats(d.embedding)]),
+      [
+        [0, [0.5, -1.25, Math.fround(0.1)]],
+        [1, [3]],
+      ],
+    );
     assert.equal(b64.model, 'text-embedding-004');
   });
 
   it('maps a prompt blocked by promptFeedback.blockReason to content_filter', () => {
-    const out = toOpenAIResponse({ promptFeedback: { blockReason: 'SAFETY', safetyRatings: [] }, usageMetadata: { promptTokenCount: 7, totalTokenCount: 7 } }, 'gemini-x');
+    const out = toOpenAIResponse(
+      { promptFeedback: { blockReason: 'SAFETY', safetyRatings: [] }, usageMetadata: { promptTokenCount: 7, totalTokenCount: 7 } },
+      'gemini-x',
+    );
     assert.equal(out.choices[0].finish_reason, 'content_filter');
     assert.equal(out.choices[0].message.content, null);
     assert.equal(out.model, 'gemini-x');
@@ -222,17 +244,26 @@ describe('google: answer mapping (Gemini → OpenAI)', () => {
     });
   });
 
-  it('keeps a function call\'s thoughtSignature in extra_content.google and sends it back', () => {
-    const out = toOpenAIResponse({ candidates: [{ content: { parts: [{ functionCall: { name: 'f', args: {} }, thoughtSignature: 'c2ln' }] }, finishReason: 'STOP' }] });
+  it("keeps a function call's thoughtSignature in extra_content.google and sends it back", () => {
+    const out = toOpenAIResponse({
+      candidates: [{ content: { parts: [{ functionCall: { name: 'f', args: {} }, thoughtSignature: 'c2ln' }] }, finishReason: 'STOP' }],
+    });
     const call = out.choices[0].message.tool_calls[0];
     assert.deepEqual(call.extra_content, { google: { thought_signature: 'c2ln' } });
-    const req = toGeminiRequest({ messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, tool_calls: [call] }] });
+    const req = toGeminiRequest({
+      messages: [
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: null, tool_calls: [call] },
+      ],
+    });
     assert.deepEqual(req.contents[1].parts[0], { functionCall: { name: 'f', args: {} }, thoughtSignature: 'c2ln' });
   });
 
   it('gives tool calls stable ids call_<index>', () => {
     const out = toOpenAIResponse({
-      candidates: [{ content: { parts: [{ functionCall: { name: 'f', args: { x: 1 } } }, { functionCall: { name: 'g', args: {} } }] }, finishReason: 'STOP' }],
+      candidates: [
+        { content: { parts: [{ functionCall: { name: 'f', args: { x: 1 } } }, { functionCall: { name: 'g', args: {} } }] }, finishReason: 'STOP' },
+      ],
     });
     assert.deepEqual(
       out.choices[0].message.tool_calls.map((c: any) => c.id),

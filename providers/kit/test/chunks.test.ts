@@ -9,7 +9,11 @@ describe('ChunkWriter', () => {
     );
     w.id = 'msg_2';
     w.model = 'm2';
-    expect(JSON.parse(w.delta({}, 'stop', 1).data)).to.deep.include({ id: 'msg_2', model: 'm2', choices: [{ index: 1, delta: {}, logprobs: null, finish_reason: 'stop' }] });
+    expect(JSON.parse(w.delta({}, 'stop', 1).data)).to.deep.include({
+      id: 'msg_2',
+      model: 'm2',
+      choices: [{ index: 1, delta: {}, logprobs: null, finish_reason: 'stop' }],
+    });
   });
 
   it('writes the usage chunk with no choices, and [DONE]', () => {

@@ -16,7 +16,25 @@ function fakeKernel(): { kernel: PluginApi; registered: Map<string, ProviderAdap
   return { kernel, registered };
 }
 
-const REQUIRED = ['groq', 'together-ai', 'fireworks-ai', 'deepseek', 'x-ai', 'perplexity-ai', 'openrouter', 'mistral-ai', 'cerebras', 'deepinfra', 'sambanova', 'nebius', 'hyperbolic', 'novita-ai', 'ollama', 'vllm', 'lmstudio'];
+const REQUIRED = [
+  'groq',
+  'together-ai',
+  'fireworks-ai',
+  'deepseek',
+  'x-ai',
+  'perplexity-ai',
+  'openrouter',
+  'mistral-ai',
+  'cerebras',
+  'deepinfra',
+  'sambanova',
+  'nebius',
+  'hyperbolic',
+  'novita-ai',
+  'ollama',
+  'vllm',
+  'lmstudio',
+];
 
 describe('@waygate/provider-openai-compatible', () => {
   it('registers every preset under its own slug, with https base URLs, and none for self-hosted servers', async () => {
@@ -41,7 +59,10 @@ describe('@waygate/provider-openai-compatible', () => {
 
   it('adds presets from its options and validates them', async () => {
     const { kernel, registered } = fakeKernel();
-    await plugin.setup(kernel, plugin.configSchema!.parse({ only: [], presets: { 'my-llm': { base_url: 'https://llm.example.com/v1/', endpoints: ['chat.completions'] } } }));
+    await plugin.setup(
+      kernel,
+      plugin.configSchema!.parse({ only: [], presets: { 'my-llm': { base_url: 'https://llm.example.com/v1/', endpoints: ['chat.completions'] } } }),
+    );
     expect(registered.get('my-llm')!.baseURL).to.equal('https://llm.example.com/v1');
     expect(Object.keys(registered.get('my-llm')!.endpoints)).to.deep.equal(['chat.completions']);
     expect(plugin.configSchema!.safeParse({ presets: { 'Bad Slug': {} } }).success).to.equal(false);

@@ -12,7 +12,11 @@ const MESSAGES = [
 
 const WEATHER_TOOL = {
   type: 'function',
-  function: { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  function: {
+    name: 'get_weather',
+    description: 'Weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
 };
 
 runProviderConformance('openai', {
@@ -52,7 +56,11 @@ runProviderConformance('openai', {
   streamToolCalls: {
     request: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
     answer: { body: sseFixture('tool-stream') },
-    expect: { finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
+    expect: {
+      finish_reason: 'tool_calls',
+      tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+      usage: { prompt_tokens: 50, completion_tokens: 12 },
+    },
   },
   embeddings: {
     request: { model: 'text-embedding-3-small', input: ['a', 'b'], dimensions: 3 },

@@ -2,8 +2,16 @@ import { expect } from 'chai';
 import type { BuildInput, RequestContext, Target } from '@waygate/core';
 import plugin, { openai, createOpenAIWireAdapter } from '../src/index.js';
 
-function input(over: { body?: Record<string, unknown>; rawBody?: Uint8Array; headers?: Record<string, string>; node?: Record<string, unknown>; apiKey?: string } = {}): BuildInput {
-  const target: Target = { provider: 'openai', apiKey: over.apiKey ?? 'sk-1', baseURL: 'http://127.0.0.1:9/v1', node: { provider: 'openai', ...over.node }, path: 'config' };
+function input(
+  over: { body?: Record<string, unknown>; rawBody?: Uint8Array; headers?: Record<string, string>; node?: Record<string, unknown>; apiKey?: string } = {},
+): BuildInput {
+  const target: Target = {
+    provider: 'openai',
+    apiKey: over.apiKey ?? 'sk-1',
+    baseURL: 'http://127.0.0.1:9/v1',
+    node: { provider: 'openai', ...over.node },
+    path: 'config',
+  };
   const ctx = { headers: over.headers ?? {} } as unknown as RequestContext;
   return { ctx, target, body: over.body ?? { model: 'm' }, rawBody: over.rawBody };
 }

@@ -17,8 +17,6 @@ export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Lifetime asked for in the JWT (`exp - iat`); Google allows at most one hour. */
 export const JWT_LIFETIME_SECONDS = 3600;
 
-
-
 /** A parsed, checked service account key. Holds the private key only as a KeyObject. */
 export interface ServiceAccount {
   clientEmail: string;
@@ -53,7 +51,7 @@ export function parseServiceAccount(raw: unknown, where: string): ServiceAccount
     try {
       json = JSON.parse(raw);
     } catch {
-      throw invalid(where, 'is not valid JSON (it must be the service account key file\'s JSON)');
+      throw invalid(where, "is not valid JSON (it must be the service account key file's JSON)");
     }
     const sa = fromObject(json, where);
     if (parsedStrings.size >= MAX_PARSED) parsedStrings.delete(parsedStrings.keys().next().value!);
@@ -257,9 +255,7 @@ async function exchangeJwt(sa: ServiceAccount, assertion: string, timeoutMs: num
     /* not JSON */
   }
   if (!res.ok) {
-    const detail = isObj(json)
-      ? [json.error, json.error_description].filter((x) => typeof x === 'string' && x).join(': ')
-      : text.trim();
+    const detail = isObj(json) ? [json.error, json.error_description].filter((x) => typeof x === 'string' && x).join(': ') : text.trim();
     const msg = `vertex-ai: the token endpoint refused ${who} (status ${res.status}${detail ? `: ${scrub(detail, assertion)}` : ''})`;
     if (res.status === 429 || res.status >= 500) {
       throw new GatewayError(ErrorCode.UPSTREAM_ERROR, 502, msg, { retryable: true, type: 'server_error' });

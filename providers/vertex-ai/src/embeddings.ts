@@ -46,10 +46,20 @@ export function buildEmbeddings(tokenCache: TokenCache, input: BuildInput): Upst
   const body = input.body ?? {};
   const m = parseModel(body.model);
   if (m.publisher !== 'google') {
-    throw new GatewayError(ErrorCode.UNSUPPORTED_ENDPOINT, 400, `vertex-ai: ${m.model} is a Claude model; embeddings are served by Google's text-embedding models only`, {
-      param: 'model',
-    });
+    throw new GatewayError(
+      ErrorCode.UNSUPPORTED_ENDPOINT,
+      400,
+      `vertex-ai: ${m.model} is a Claude model; embeddings are served by Google's text-embedding models only`,
+      {
+        param: 'model',
+      },
+    );
   }
   const o = optionsOf(input);
-  return { url: vertexURL(input, o, m, 'predict'), method: 'POST', headers: authHeaders(tokenCache, input, o), body: JSON.stringify(toVertexEmbedRequest(body)) };
+  return {
+    url: vertexURL(input, o, m, 'predict'),
+    method: 'POST',
+    headers: authHeaders(tokenCache, input, o),
+    body: JSON.stringify(toVertexEmbedRequest(body)),
+  };
 }

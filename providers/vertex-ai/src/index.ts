@@ -2,7 +2,16 @@ import { definePlugin, pluginManifest } from '@waygate/core';
 import { vertexAI } from './adapter.js';
 
 export { vertexAI, createVertexProvider } from './adapter.js';
-export { parseModel, serviceAccountOf, vertexOptions, vertexBaseURL, vertexURL, VERTEX_HOST_TEMPLATE, VERTEX_ANTHROPIC_VERSION, DEFAULT_REGION } from './request.js';
+export {
+  parseModel,
+  serviceAccountOf,
+  vertexOptions,
+  vertexBaseURL,
+  vertexURL,
+  VERTEX_HOST_TEMPLATE,
+  VERTEX_ANTHROPIC_VERSION,
+  DEFAULT_REGION,
+} from './request.js';
 export type { VertexModel, VertexOptions, Publisher } from './request.js';
 export { mapVertexError } from './errors.js';
 export { toVertexEmbedRequest, toOpenAIEmbeddings } from './embeddings.js';

@@ -26,7 +26,12 @@ export function createMessagesEndpoint(
       if (beta) headers['anthropic-beta'] = beta;
       const { model: _model, ...rest } = body;
       const payload = { anthropic_version: VERTEX_ANTHROPIC_VERSION, ...rest };
-      return { url: vertexURL(input, o, m, body.stream === true ? 'streamRawPredict' : 'rawPredict'), method: 'POST', headers, body: JSON.stringify(payload) };
+      return {
+        url: vertexURL(input, o, m, body.stream === true ? 'streamRawPredict' : 'rawPredict'),
+        method: 'POST',
+        headers,
+        body: JSON.stringify(payload),
+      };
     },
     mapError: mapVertexError,
   };

@@ -103,7 +103,8 @@ export function serviceAccountOf(input: BuildInput): ServiceAccount | undefined 
   }
   const header = h['x-waygate-vertex-service-account-json'] ?? h['x-portkey-vertex-service-account-json'];
   if (typeof header === 'string' && header.trim()) {
-    const name = h['x-waygate-vertex-service-account-json'] !== undefined ? 'x-waygate-vertex-service-account-json' : 'x-portkey-vertex-service-account-json';
+    const name =
+      h['x-waygate-vertex-service-account-json'] !== undefined ? 'x-waygate-vertex-service-account-json' : 'x-portkey-vertex-service-account-json';
     return parseServiceAccount(header, name);
   }
   return undefined;
@@ -128,11 +129,19 @@ export function vertexOptions(input: BuildInput): VertexOptions {
     );
   }
   if (!PROJECT_RE.test(project)) {
-    throw badRequest(ErrorCode.INVALID_CONFIG, `${p}: vertex_project_id ${JSON.stringify(project.slice(0, 60))} is not a Google Cloud project id`, `${p}.vertex_project_id`);
+    throw badRequest(
+      ErrorCode.INVALID_CONFIG,
+      `${p}: vertex_project_id ${JSON.stringify(project.slice(0, 60))} is not a Google Cloud project id`,
+      `${p}.vertex_project_id`,
+    );
   }
   const region = (option(input, 'vertex_region', 'vertex-region') ?? DEFAULT_REGION).toLowerCase();
   if (!REGION_RE.test(region)) {
-    throw badRequest(ErrorCode.INVALID_CONFIG, `${p}: vertex_region ${JSON.stringify(region.slice(0, 60))} is not a Vertex AI location`, `${p}.vertex_region`);
+    throw badRequest(
+      ErrorCode.INVALID_CONFIG,
+      `${p}: vertex_region ${JSON.stringify(region.slice(0, 60))} is not a Vertex AI location`,
+      `${p}.vertex_region`,
+    );
   }
   return { project, region, serviceAccount };
 }

@@ -7,14 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GatewayError } from '@waygate/core';
 import type { BuildInput, EndpointAdapter } from '@waygate/core';
-import {
-  CLOUD_PLATFORM_SCOPE,
-  JWT_BEARER_GRANT,
-  TokenCache,
-  createVertexProvider,
-  parseServiceAccount,
-  signServiceAccountJwt,
-} from '../src/index.js';
+import { CLOUD_PLATFORM_SCOPE, JWT_BEARER_GRANT, TokenCache, createVertexProvider, parseServiceAccount, signServiceAccountJwt } from '../src/index.js';
 import { decodeJwt, makeInput, serviceAccountJson, startTokenServer, testKeys } from './helpers.js';
 import type { TokenServer } from './helpers.js';
 
@@ -86,7 +79,7 @@ describe('vertex-ai: service account key files', () => {
     assert.equal(a.tokenUri, 'https://oauth2.googleapis.com/token');
   });
 
-  it('defaults token_uri to Google\'s', () => {
+  it("defaults token_uri to Google's", () => {
     assert.equal(parseServiceAccount({ ...sa(), token_uri: undefined }, where).tokenUri, 'https://oauth2.googleapis.com/token');
   });
 
@@ -98,14 +91,17 @@ describe('vertex-ai: service account key files', () => {
       { ...sa(), private_key: undefined },
       { ...sa(), private_key: testKeys().privateKeyPem.slice(0, 400) },
       { ...sa(), type: 'authorized_user' },
-      { ...sa(), private_key: generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey },
+      {
+        ...sa(),
+        private_key: generateKeyPairSync('ec', {
+          namedCurve: 'P-256',
+          privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+        }).privateKey,
+      },
     ];
     for (const c of cases) {
-      const err = await rejectsGateway(
-        (async () => parseServiceAccount(c, where))(),
-        400,
-        'invalid_config',
-      );
+      const err = await rejectsGateway((async () => parseServiceAccount(c, where))(), 400, 'invalid_config');
       assert.ok(err.message.startsWith(where), err.message);
       assertNoKey(JSON.stringify(err.toBody()));
       assertNoKey(err.message);
@@ -113,8 +109,16 @@ describe('vertex-ai: service account key files', () => {
   });
 
   it('refuses a token_uri that points at a cloud metadata address', async () => {
-    await rejectsGateway((async () => parseServiceAccount({ ...sa(), token_uri: 'http://169.254.169.254/computeMetadata/v1/token' }, where))(), 400, 'forbidden_custom_host');
-    await rejectsGateway((async () => parseServiceAccount({ ...sa(), token_uri: 'http://metadata.google.internal/token' }, where))(), 400, 'forbidden_custom_host');
+    await rejectsGateway(
+      (async () => parseServiceAccount({ ...sa(), token_uri: 'http://169.254.169.254/computeMetadata/v1/token' }, where))(),
+      400,
+      'forbidden_custom_host',
+    );
+    await rejectsGateway(
+      (async () => parseServiceAccount({ ...sa(), token_uri: 'http://metadata.google.internal/token' }, where))(),
+      400,
+      'forbidden_custom_host',
+    );
   });
 });
 
@@ -156,7 +160,10 @@ describe('vertex-ai: access tokens from a service account', function () {
     assert.equal(claims.exp - claims.iat, 3600);
     assert.ok(verify('sha256', Buffer.from(signingInput), testKeys().publicKeyPem, signature));
     assert.equal(req.headers.authorization, 'Bearer ya29.token-1');
-    assert.equal(req.url, 'https://us-central1-aiplatform.googleapis.com/v1/projects/sa-project/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent');
+    assert.equal(
+      req.url,
+      'https://us-central1-aiplatform.googleapis.com/v1/projects/sa-project/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent',
+    );
     assertNoKey(JSON.stringify(req));
   });
 
@@ -204,7 +211,11 @@ describe('vertex-ai: access tokens from a service account', function () {
   it('keeps one token per service account: another key id, or the same ids with another key, is another account', async () => {
     await call(saInput());
     await call(saInput({ private_key_id: 'kid-other' }));
-    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+    const otherKey = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    }).privateKey;
     const forged = await call(saInput({ private_key: otherKey }));
     assert.equal(server.count, 3, 'same client_email and key id with a different private key never reuses the cached token');
     assert.equal(forged.headers.authorization, 'Bearer ya29.token-3');

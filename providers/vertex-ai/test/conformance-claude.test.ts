@@ -71,7 +71,12 @@ runProviderConformance('vertex-ai (Claude)', {
   streamToolCalls: {
     request: { model: MODEL, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
     answer: { body: sseFixture('claude-tool-stream') },
-    expect: { content: 'Checking.', finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
+    expect: {
+      content: 'Checking.',
+      finish_reason: 'tool_calls',
+      tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+      usage: { prompt_tokens: 50, completion_tokens: 12 },
+    },
   },
   errors: [
     { answer: { status: 529, body: jsonFixture('claude-error-overloaded') }, expect: { status: 529, retryable: true, message: 'Overloaded' } },

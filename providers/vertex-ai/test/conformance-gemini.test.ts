@@ -43,7 +43,12 @@ runProviderConformance('vertex-ai (Gemini)', {
     },
   },
   toolCalls: {
-    request: { model: 'gemini-2.0-flash', messages: [{ role: 'user', content: 'Weather in Paris and Oslo?' }], tools: [WEATHER_TOOL], tool_choice: 'auto' },
+    request: {
+      model: 'gemini-2.0-flash',
+      messages: [{ role: 'user', content: 'Weather in Paris and Oslo?' }],
+      tools: [WEATHER_TOOL],
+      tool_choice: 'auto',
+    },
     answer: { body: jsonFixture('gemini-tool-answer') },
     expect: {
       content: null,
@@ -56,7 +61,9 @@ runProviderConformance('vertex-ai (Gemini)', {
     },
     upstream: {
       body: (json) => {
-        assert.deepEqual(json.tools, [{ functionDeclarations: [{ name: 'get_weather', description: 'Weather for a city', parameters: WEATHER_TOOL.function.parameters }] }]);
+        assert.deepEqual(json.tools, [
+          { functionDeclarations: [{ name: 'get_weather', description: 'Weather for a city', parameters: WEATHER_TOOL.function.parameters }] },
+        ]);
         assert.deepEqual(json.toolConfig, { functionCallingConfig: { mode: 'AUTO' } });
       },
     },
@@ -64,7 +71,11 @@ runProviderConformance('vertex-ai (Gemini)', {
   streamToolCalls: {
     request: { model: 'gemini-2.0-flash', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] },
     answer: { body: sseFixture('gemini-tool-stream') },
-    expect: { finish_reason: 'tool_calls', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }], usage: { prompt_tokens: 50, completion_tokens: 12 } },
+    expect: {
+      finish_reason: 'tool_calls',
+      tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' } }],
+      usage: { prompt_tokens: 50, completion_tokens: 12 },
+    },
   },
   embeddings: {
     request: { model: 'text-embedding-005', input: ['a', 'b'], dimensions: 3 },

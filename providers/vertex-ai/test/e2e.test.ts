@@ -29,7 +29,10 @@ describe('vertex-ai end to end, through a gateway', function () {
   let origin = '';
   const seen: Seen[] = [];
   let exchanges = 0;
-  let tokenReply: () => { status: number; body: unknown } = () => ({ status: 200, body: { access_token: `ya29.e2e-${exchanges}`, expires_in: 3599, token_type: 'Bearer' } });
+  let tokenReply: () => { status: number; body: unknown } = () => ({
+    status: 200,
+    body: { access_token: `ya29.e2e-${exchanges}`, expires_in: 3599, token_type: 'Bearer' },
+  });
 
   before(async () => {
     fake = http.createServer((req, res) => {
@@ -91,7 +94,7 @@ describe('vertex-ai end to end, through a gateway', function () {
     fetch(`${gw.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const chat = { model: 'gemini-2.0-flash', messages: [{ role: 'user', content: 'Say hello' }] };
 
-  it('a service account in Portkey\'s header: many requests, sequential and concurrent, share one token exchange', async () => {
+  it("a service account in Portkey's header: many requests, sequential and concurrent, share one token exchange", async () => {
     exchanges = 0;
     const account = JSON.stringify(sa({ private_key_id: 'kid-e2e-1' }));
     const headers = {
@@ -118,7 +121,13 @@ describe('vertex-ai end to end, through a gateway', function () {
 
   it('a service account object in the routing config, streamed', async () => {
     exchanges = 0;
-    const config = { provider: 'vertex-ai', custom_host: `${origin}/v1`, vertex_project_id: 'cfg-proj', vertex_region: 'europe-west1', vertex_service_account_json: sa({ private_key_id: 'kid-e2e-2' }) };
+    const config = {
+      provider: 'vertex-ai',
+      custom_host: `${origin}/v1`,
+      vertex_project_id: 'cfg-proj',
+      vertex_region: 'europe-west1',
+      vertex_service_account_json: sa({ private_key_id: 'kid-e2e-2' }),
+    };
     const res = await post('/v1/chat/completions', { ...chat, stream: true }, { 'x-waygate-config': JSON.stringify(config) });
     assert.equal(res.status, 200);
     const text = await res.text();
@@ -139,8 +148,13 @@ describe('vertex-ai end to end, through a gateway', function () {
       });
       const text = await res.text();
       assert.equal(res.status, 401, text);
-      assert.match(JSON.parse(text).error.message, /token endpoint refused the service account gateway@sa-project\.iam\.gserviceaccount\.com.*invalid_grant/);
-      const keyBody = testKeys().privateKeyPem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+      assert.match(
+        JSON.parse(text).error.message,
+        /token endpoint refused the service account gateway@sa-project\.iam\.gserviceaccount\.com.*invalid_grant/,
+      );
+      const keyBody = testKeys()
+        .privateKeyPem.replace(/-----[A-Z ]+-----/g, '')
+        .replace(/\s+/g, '');
       assert.ok(!text.includes('PRIVATE KEY') && !text.includes(keyBody.slice(100, 140)), 'no key material in the answer');
       assert.equal(seen.length, 0, 'Vertex is never called without a token');
     } finally {
@@ -150,12 +164,16 @@ describe('vertex-ai end to end, through a gateway', function () {
 
   it('an access token as the bearer key needs no exchange', async () => {
     exchanges = 0;
-    const res = await post('/v1/embeddings', { model: 'text-embedding-005', input: ['a'] }, {
-      'x-waygate-provider': 'vertex-ai',
-      'x-waygate-custom-host': `${origin}/v1`,
-      'x-waygate-vertex-project-id': 'tok-proj',
-      authorization: 'Bearer client-access-token',
-    });
+    const res = await post(
+      '/v1/embeddings',
+      { model: 'text-embedding-005', input: ['a'] },
+      {
+        'x-waygate-provider': 'vertex-ai',
+        'x-waygate-custom-host': `${origin}/v1`,
+        'x-waygate-vertex-project-id': 'tok-proj',
+        authorization: 'Bearer client-access-token',
+      },
+    );
     // The fake answers :predict with a 404 (no embeddings route): what matters is where it went and how.
     await res.arrayBuffer();
     assert.equal(exchanges, 0);
@@ -164,7 +182,12 @@ describe('vertex-ai end to end, through a gateway', function () {
   });
 
   // /v1/messages is served by @waygate/anthropic-messages, one of the default plugins.
-  messagesSuite(() => gw, () => origin, () => seen, () => exchanges);
+  messagesSuite(
+    () => gw,
+    () => origin,
+    () => seen,
+    () => exchanges,
+  );
 });
 
 function messagesSuite(gateway: () => Gateway, fakeOrigin: () => string, upstream: () => Seen[], exchangeCount: () => number): void {
@@ -237,14 +260,17 @@ function messagesSuite(gateway: () => Gateway, fakeOrigin: () => string, upstrea
       assert.deepEqual(sent.generationConfig, { maxOutputTokens: 64 });
     });
 
-    it('Gemini: streamGenerateContent comes back as Anthropic\'s event sequence', async () => {
+    it("Gemini: streamGenerateContent comes back as Anthropic's event sequence", async () => {
       const res = await post('/v1/messages', { ...gemini, stream: true }, headers());
       assert.equal(res.status, 200);
       const got = events(await res.text());
       assert.equal(got[0]!.event, 'message_start');
       assert.equal(got.at(-1)!.event, 'message_stop');
       for (const e of got) assert.equal(e.data.type, e.event, 'each event names its type');
-      const text = got.filter((e) => e.event === 'content_block_delta').map((e) => e.data.delta.text).join('');
+      const text = got
+        .filter((e) => e.event === 'content_block_delta')
+        .map((e) => e.data.delta.text)
+        .join('');
       assert.equal(text, 'Hello, wörld 👋!');
       const delta = got.find((e) => e.event === 'message_delta')!;
       assert.equal(delta.data.delta.stop_reason, 'end_turn');

@@ -61,7 +61,12 @@ describe('vertex-ai: Gemini chat', () => {
     const t = chat.createStreamTransformer!(i);
     const out = collect([
       t.transform({ data: JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'Hel' }] }, index: 0 }] }) }),
-      t.transform({ data: JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'lo' }] }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 2 } }) }),
+      t.transform({
+        data: JSON.stringify({
+          candidates: [{ content: { role: 'model', parts: [{ text: 'lo' }] }, finishReason: 'STOP', index: 0 }],
+          usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 2 },
+        }),
+      }),
       t.flush!(),
     ]);
     assert.equal(out.at(-1), '[DONE]');
@@ -97,7 +102,7 @@ describe('vertex-ai: Claude chat', () => {
     assert.equal(body.max_tokens, 4096);
   });
 
-  it('passes anthropic-beta from the config or Waygate\'s/Portkey\'s header', () => {
+  it("passes anthropic-beta from the config or Waygate's/Portkey's header", () => {
     const req = chat.build(input({ model: 'claude-sonnet-4-5', messages: MESSAGES }, { 'x-portkey-anthropic-beta': 'context-1m-2025-08-07' }));
     assert.equal(req.headers['anthropic-beta'], 'context-1m-2025-08-07');
   });
@@ -175,16 +180,22 @@ describe('vertex-ai: embeddings', () => {
     });
   });
 
-  it('encodes vectors as base64 float32 when asked (the openai SDK\'s default)', () => {
+  it("encodes vectors as base64 float32 when asked (the openai SDK's default)", () => {
     const out = toOpenAIEmbeddings({ predictions: [{ embeddings: { values: [0.5, -1, 2.25], statistics: { token_count: 1 } } }] }, 'm', 'base64');
     const buf = Buffer.from((out.data as { embedding: string }[])[0]!.embedding, 'base64');
     assert.deepEqual([buf.readFloatLE(0), buf.readFloatLE(4), buf.readFloatLE(8)], [0.5, -1, 2.25]);
-    const mapped = embeddings.mapResponse!({ predictions: [{ embeddings: { values: [0.5] } }] }, input({ model: 'text-embedding-005', input: 'x', encoding_format: 'base64' })) as any;
+    const mapped = embeddings.mapResponse!(
+      { predictions: [{ embeddings: { values: [0.5] } }] },
+      input({ model: 'text-embedding-005', input: 'x', encoding_format: 'base64' }),
+    ) as any;
     assert.equal(typeof mapped.data[0].embedding, 'string');
   });
 
   it('refuses token arrays and Claude models', () => {
-    assert.throws(() => embeddings.build(input({ model: 'text-embedding-005', input: [[1, 2]] })), (e: unknown) => e instanceof GatewayError && e.status === 400);
+    assert.throws(
+      () => embeddings.build(input({ model: 'text-embedding-005', input: [[1, 2]] })),
+      (e: unknown) => e instanceof GatewayError && e.status === 400,
+    );
     assert.throws(
       () => embeddings.build(input({ model: 'claude-sonnet-4-5', input: 'x' })),
       (e: unknown) => e instanceof GatewayError && e.status === 400 && e.code === 'unsupported_endpoint',
@@ -202,7 +213,7 @@ describe('vertex-ai: Anthropic Messages, Claude passed through', () => {
     some_future_field: { x: 1 },
   };
 
-  it('sends the client\'s body untouched except model (into the URL) and anthropic_version; the answer and stream are not mapped', () => {
+  it("sends the client's body untouched except model (into the URL) and anthropic_version; the answer and stream are not mapped", () => {
     const i = input(body);
     const req = messages.build(i);
     assert.equal(req.url, `${BASE}/anthropic/models/claude-sonnet-4-5@20250929:rawPredict`);
@@ -213,7 +224,7 @@ describe('vertex-ai: Anthropic Messages, Claude passed through', () => {
     assert.equal(messages.createStreamTransformer!(input({ ...body, stream: true })), undefined, 'no transformer: the stream passes through');
   });
 
-  it('streams with streamRawPredict; the client\'s anthropic-beta header is forwarded', () => {
+  it("streams with streamRawPredict; the client's anthropic-beta header is forwarded", () => {
     const req = messages.build(input({ ...body, stream: true }, { 'anthropic-beta': 'interleaved-thinking-2025-05-14' }));
     assert.equal(req.url, `${BASE}/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict`);
     assert.equal(JSON.parse(req.body as string).stream, true);
@@ -226,7 +237,7 @@ describe('vertex-ai: Anthropic Messages, Claude passed through', () => {
   });
 });
 
-describe('vertex-ai: Anthropic Messages, Gemini through the gateway\'s bridge', () => {
+describe("vertex-ai: Anthropic Messages, Gemini through the gateway's bridge", () => {
   const body = { model: 'gemini-2.0-flash', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] };
 
   /** A stand-in for the gateway's Messages definition: its bridge records what it wraps and what the wrapped adapter is asked. */
@@ -251,7 +262,7 @@ describe('vertex-ai: Anthropic Messages, Gemini through the gateway\'s bridge', 
     return { calls, wrapped, transformer, at };
   }
 
-  it('every step the request reaches goes to the bridge wrapped around this provider\'s chat adapter', async () => {
+  it("every step the request reaches goes to the bridge wrapped around this provider's chat adapter", async () => {
     const g = fakeGateway();
     const i = g.at(body);
     await messages.prepare!(i);
@@ -260,7 +271,7 @@ describe('vertex-ai: Anthropic Messages, Gemini through the gateway\'s bridge', 
     assert.equal(messages.createStreamTransformer!(i), g.transformer);
     assert.deepEqual(g.calls, ['prepare', 'build', 'mapResponse', 'createStreamTransformer']);
     assert.equal(g.wrapped.length, 1);
-    assert.equal(g.wrapped[0]!.inner, chat, 'the bridge wraps the provider\'s own chat.completions adapter');
+    assert.equal(g.wrapped[0]!.inner, chat, "the bridge wraps the provider's own chat.completions adapter");
     assert.equal(g.wrapped[0]!.provider, 'vertex-ai');
   });
 
@@ -281,10 +292,11 @@ describe('vertex-ai: Anthropic Messages, Gemini through the gateway\'s bridge', 
     assert.equal(other.wrapped.length, 1);
   });
 
-  it('is a 400 unsupported_endpoint when the gateway\'s Messages endpoint has no bridge', () => {
+  it("is a 400 unsupported_endpoint when the gateway's Messages endpoint has no bridge", () => {
     assert.throws(
       () => messages.build(input(body)),
-      (e: unknown) => e instanceof GatewayError && e.status === 400 && e.code === 'unsupported_endpoint' && /Gemini model.*cannot translate/.test(e.message),
+      (e: unknown) =>
+        e instanceof GatewayError && e.status === 400 && e.code === 'unsupported_endpoint' && /Gemini model.*cannot translate/.test(e.message),
     );
   });
 
@@ -294,7 +306,7 @@ describe('vertex-ai: Anthropic Messages, Gemini through the gateway\'s bridge', 
 });
 
 describe('vertex-ai: errors', () => {
-  it('reads Claude\'s Anthropic-shaped errors as Anthropic\'s', () => {
+  it("reads Claude's Anthropic-shaped errors as Anthropic's", () => {
     const e = mapVertexError(529, { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, {});
     assert.equal(e.status, 529);
     assert.equal(e.message, 'Overloaded');
@@ -303,8 +315,18 @@ describe('vertex-ai: errors', () => {
     assert.equal(bad.retryable, false);
   });
 
-  it('reads Vertex\'s own google.rpc errors (also for Claude models) as Google\'s', () => {
-    const quota = mapVertexError(429, { error: { code: 429, message: 'Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model', status: 'RESOURCE_EXHAUSTED' } }, {});
+  it("reads Vertex's own google.rpc errors (also for Claude models) as Google's", () => {
+    const quota = mapVertexError(
+      429,
+      {
+        error: {
+          code: 429,
+          message: 'Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model',
+          status: 'RESOURCE_EXHAUSTED',
+        },
+      },
+      {},
+    );
     assert.equal(quota.status, 429);
     assert.match(quota.message, /Quota exceeded/);
     assert.equal(quota.retryable, true);

@@ -85,10 +85,13 @@ describe('vertex-ai: options and URLs', () => {
     assert.match(vertexURL(tpl, vertexOptions(tpl), gemini, 'predict'), /^https:\/\/europe-west4-aiplatform\.googleapis\.com\/v1\//);
   });
 
-  it('reads the project and region from Waygate\'s or Portkey\'s headers; the config wins', () => {
+  it("reads the project and region from Waygate's or Portkey's headers; the config wins", () => {
     const portkey = makeInput({}, { headers: { 'x-portkey-vertex-project-id': 'pk-proj', 'x-portkey-vertex-region': 'asia-northeast1' } });
     assert.deepEqual(vertexOptions(portkey), { project: 'pk-proj', region: 'asia-northeast1', serviceAccount: undefined });
-    const own = makeInput({}, { headers: { 'x-waygate-vertex-project-id': 'wg-proj', 'x-portkey-vertex-project-id': 'pk-proj', 'x-waygate-vertex-region': 'us-east5' } });
+    const own = makeInput(
+      {},
+      { headers: { 'x-waygate-vertex-project-id': 'wg-proj', 'x-portkey-vertex-project-id': 'pk-proj', 'x-waygate-vertex-region': 'us-east5' } },
+    );
     assert.deepEqual(vertexOptions(own), { project: 'wg-proj', region: 'us-east5', serviceAccount: undefined });
     const both = makeInput({}, { node: NODE, headers: { 'x-portkey-vertex-project-id': 'pk-proj' } });
     assert.equal(vertexOptions(both).project, 'my-proj');
@@ -102,8 +105,18 @@ describe('vertex-ai: options and URLs', () => {
   });
 
   it('says what is missing or malformed', () => {
-    throwsGateway(() => vertexOptions(makeInput({}, { path: 'config.targets[1]' })), 400, 'invalid_config', /config\.targets\[1\]: vertex-ai needs vertex_project_id/);
-    throwsGateway(() => vertexOptions(makeInput({}, { node: { vertex_project_id: 'p', vertex_region: 'evil.com/x' } })), 400, 'invalid_config', /vertex_region/);
+    throwsGateway(
+      () => vertexOptions(makeInput({}, { path: 'config.targets[1]' })),
+      400,
+      'invalid_config',
+      /config\.targets\[1\]: vertex-ai needs vertex_project_id/,
+    );
+    throwsGateway(
+      () => vertexOptions(makeInput({}, { node: { vertex_project_id: 'p', vertex_region: 'evil.com/x' } })),
+      400,
+      'invalid_config',
+      /vertex_region/,
+    );
     throwsGateway(() => vertexOptions(makeInput({}, { node: { vertex_project_id: 'p/../q' } })), 400, 'invalid_config', /vertex_project_id/);
   });
 
@@ -118,16 +131,19 @@ describe('vertex-ai: options and URLs', () => {
     assert.equal(serviceAccountOf(makeInput({})), undefined);
   });
 
-  it('never sends the gateway\'s own service account to a host the request chose', () => {
+  it("never sends the gateway's own service account to a host the request chose", () => {
     const sa = serviceAccountJson('https://oauth2.googleapis.com/token');
     // The file's routing (no config header) plus a request custom host: refused.
     const input = makeInput({}, { node: { vertex_service_account_json: sa }, headers: { 'x-waygate-custom-host': 'http://127.0.0.1:1/v1' } });
     throwsGateway(() => serviceAccountOf(input), 400, 'missing_credentials', /request-supplied custom host/);
     // The request's own config with its own account and host: fine.
-    const own = makeInput({}, {
-      node: { vertex_service_account_json: sa },
-      headers: { 'x-waygate-custom-host': 'http://127.0.0.1:1/v1', 'x-waygate-config': '{}' },
-    });
+    const own = makeInput(
+      {},
+      {
+        node: { vertex_service_account_json: sa },
+        headers: { 'x-waygate-custom-host': 'http://127.0.0.1:1/v1', 'x-waygate-config': '{}' },
+      },
+    );
     assert.ok(serviceAccountOf(own));
   });
 });
@@ -136,7 +152,7 @@ describe('vertex-ai: access-token auth', () => {
   const provider = createVertexProvider();
   const chat = provider.endpoints['chat.completions']!;
 
-  it('sends the target\'s key as the bearer token and never in the URL', () => {
+  it("sends the target's key as the bearer token and never in the URL", () => {
     const req = chat.build(makeInput({ model: 'gemini-2.0-flash', messages: [{ role: 'user', content: 'Hi' }] }, { apiKey: 'ya29.abc', node: NODE }));
     assert.equal(req.headers.authorization, 'Bearer ya29.abc');
     assert.ok(!req.url.includes('ya29'));

@@ -104,7 +104,13 @@ describe('FakeOpenAI (fake OpenAI upstream)', function () {
         model: 'gpt-test',
         messages: [
           { role: 'system', content: 'You are  terse.' },
-          { role: 'user', content: [{ type: 'text', text: 'say hi\tnow' }, { type: 'image_url', image_url: { url: 'x' } }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'say hi\tnow' },
+              { type: 'image_url', image_url: { url: 'x' } },
+            ],
+          },
           { role: 'assistant', content: null },
         ],
       });
@@ -201,7 +207,12 @@ describe('FakeOpenAI (fake OpenAI upstream)', function () {
       expect(last.choices).to.deep.equal([]);
       expect(last.usage).to.deep.equal({ prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 });
       for (const c of chunks.slice(0, -1)) expect(c.usage).to.equal(null);
-      expect(chunks.slice(1, 6).map((c) => c.choices[0].delta.content).join('')).to.equal('Hello from fake-openai');
+      expect(
+        chunks
+          .slice(1, 6)
+          .map((c) => c.choices[0].delta.content)
+          .join(''),
+      ).to.equal('Hello from fake-openai');
     });
 
     it('streams a truncated reply with finish_reason length', async () => {
@@ -209,7 +220,12 @@ describe('FakeOpenAI (fake OpenAI upstream)', function () {
       const chunks = sseData(await res.text())
         .slice(0, -1)
         .map((d) => JSON.parse(d));
-      expect(chunks.slice(1, 6).map((c) => c.choices[0].delta.content ?? '').join('')).to.equal('Hello');
+      expect(
+        chunks
+          .slice(1, 6)
+          .map((c) => c.choices[0].delta.content ?? '')
+          .join(''),
+      ).to.equal('Hello');
       expect(chunks[6].choices[0].finish_reason).to.equal('length');
     });
 
@@ -234,9 +250,7 @@ describe('FakeOpenAI (fake OpenAI upstream)', function () {
       expect(body.object).to.equal('text_completion');
       expect(body.model).to.equal('gpt-3.5-turbo-instruct');
       expect(body.created).to.be.a('number');
-      expect(body.choices).to.deep.equal([
-        { index: 0, text: 'Hello from fake-openai', logprobs: null, finish_reason: 'stop' },
-      ]);
+      expect(body.choices).to.deep.equal([{ index: 0, text: 'Hello from fake-openai', logprobs: null, finish_reason: 'stop' }]);
       expect(body.usage).to.deep.equal({ prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 });
     });
 
@@ -265,7 +279,12 @@ describe('FakeOpenAI (fake OpenAI upstream)', function () {
         expect(c.id).to.match(/^cmpl-/);
         expect(c.model).to.equal('m');
       }
-      expect(chunks.slice(0, 5).map((c) => c.choices[0].text).join('')).to.equal('Hello from fake-openai');
+      expect(
+        chunks
+          .slice(0, 5)
+          .map((c) => c.choices[0].text)
+          .join(''),
+      ).to.equal('Hello from fake-openai');
       expect(chunks[5].choices[0]).to.include({ text: '', finish_reason: 'stop' });
       expect(chunks[5].usage).to.equal(null);
       expect(chunks[6].choices).to.deep.equal([]);
@@ -299,7 +318,15 @@ describe('FakeOpenAI (fake OpenAI upstream)', function () {
       expect(a.usage.prompt_tokens).to.equal(3);
       const single = (await (await post(fake, '/v1/embeddings', { model: 'm', input: 'c', dimensions: 3 })).json()) as any;
       expect(a.data[1].embedding).to.deep.equal(single.data[0].embedding);
-      const t = (await (await post(fake, '/v1/embeddings', { model: 'm', input: [[1, 2, 3], [4, 5]] })).json()) as any;
+      const t = (await (
+        await post(fake, '/v1/embeddings', {
+          model: 'm',
+          input: [
+            [1, 2, 3],
+            [4, 5],
+          ],
+        })
+      ).json()) as any;
       expect(t.data).to.have.length(2);
       expect(t.usage).to.deep.equal({ prompt_tokens: 5, total_tokens: 5 });
       const one = (await (await post(fake, '/v1/embeddings', { model: 'm', input: [1, 2, 3] })).json()) as any;
@@ -309,9 +336,7 @@ describe('FakeOpenAI (fake OpenAI upstream)', function () {
 
     it('encodes base64 as little-endian float32 of the same vector', async () => {
       const f = (await (await post(fake, '/v1/embeddings', { model: 'm', input: 'vec', dimensions: 16 })).json()) as any;
-      const b = (await (
-        await post(fake, '/v1/embeddings', { model: 'm', input: 'vec', dimensions: 16, encoding_format: 'base64' })
-      ).json()) as any;
+      const b = (await (await post(fake, '/v1/embeddings', { model: 'm', input: 'vec', dimensions: 16, encoding_format: 'base64' })).json()) as any;
       expect(b.data[0].embedding).to.be.a('string');
       const buf = Buffer.from(b.data[0].embedding, 'base64');
       expect(buf.length).to.equal(16 * 4);
@@ -459,7 +484,7 @@ describe('FakeOpenAI (fake OpenAI upstream)', function () {
       expect(() => fake.enqueue({ kind: 'explode' } as never)).to.throw(TypeError);
     });
 
-    it("status: default OpenAI error bodies", async () => {
+    it('status: default OpenAI error bodies', async () => {
       fake.enqueue({ kind: 'status', status: 500 }, { kind: 'status', status: 429 }, { kind: 'status', status: 400 });
       const a = await post(fake, CHAT, { model: 'm', messages: [] });
       expect(a.headers.get('content-type')).to.match(/^application\/json/);
@@ -549,7 +574,10 @@ describe('FakeOpenAI (fake OpenAI upstream)', function () {
     });
 
     it('stream-error: N chunks then an error event and a clean end', async () => {
-      fake.enqueue({ kind: 'stream-error', afterChunks: 1 }, { kind: 'stream-error', afterChunks: 0, error: { message: 'boom', type: 'x', param: null, code: 'y' } });
+      fake.enqueue(
+        { kind: 'stream-error', afterChunks: 1 },
+        { kind: 'stream-error', afterChunks: 0, error: { message: 'boom', type: 'x', param: null, code: 'y' } },
+      );
       const a = await post(fake, CHAT, { model: 'm', stream: true, messages: [] });
       const ra = await readAll(a);
       expect(ra.error).to.equal(undefined);

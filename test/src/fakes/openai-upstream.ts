@@ -91,24 +91,13 @@ interface Waiter {
 }
 
 const OK: FakeBehavior = { kind: 'ok' };
-const KINDS = new Set([
-  'ok',
-  'status',
-  'reset',
-  'delay',
-  'stream-cut',
-  'stream-error',
-  'stream-stall',
-  'malformed-sse',
-  'malformed-json',
-]);
+const KINDS = new Set(['ok', 'status', 'reset', 'delay', 'stream-cut', 'stream-error', 'stream-stall', 'malformed-sse', 'malformed-json']);
 const FALLBACK_MODEL = 'gpt-4o-mini';
 const DEFAULT_TIMEOUT_MS = 5000;
 const MAX_DIMENSIONS = 8192;
 const ROLE_DELTA = '{"role":"assistant","content":""}';
 const DONE_FRAME = 'data: [DONE]\n\n';
-const MALFORMED_JSON_BODY =
-  '{"id":"chatcmpl-malformed","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hel';
+const MALFORMED_JSON_BODY = '{"id":"chatcmpl-malformed","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hel';
 const MALFORMED_SSE_FRAME = 'data: {"id":"chatcmpl-malformed","object": this is not JSON\n\n';
 const DEFAULT_STREAM_ERROR = {
   message: 'The server had an error while processing your request. Sorry about that!',
@@ -120,8 +109,7 @@ const BAD_JSON_MESSAGE =
   "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)";
 const MISSING_KEY_MESSAGE =
   "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).";
-const WRONG_KEY_MESSAGE =
-  'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.';
+const WRONG_KEY_MESSAGE = 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.';
 
 const MODELS_JSON = JSON.stringify({
   object: 'list',
@@ -146,10 +134,8 @@ function defaultStatusBody(status: number): string {
   if (s !== undefined) return s;
   if (status === 401) s = errorJson(WRONG_KEY_MESSAGE, 'invalid_request_error', null, 'invalid_api_key');
   else if (status === 404) s = errorJson('The requested resource does not exist.', 'invalid_request_error', null, null);
-  else if (status === 429)
-    s = errorJson('Rate limit reached for requests. Please try again later.', 'requests', null, 'rate_limit_exceeded');
-  else if (status === 503)
-    s = errorJson('The engine is currently overloaded, please try again later.', 'server_error', null, null);
+  else if (status === 429) s = errorJson('Rate limit reached for requests. Please try again later.', 'requests', null, 'rate_limit_exceeded');
+  else if (status === 503) s = errorJson('The engine is currently overloaded, please try again later.', 'server_error', null, null);
   else if (status >= 500) s = errorJson(DEFAULT_STREAM_ERROR.message, 'server_error', null, null);
   else s = errorJson(`Request failed with status ${status}.`, 'invalid_request_error', null, null);
   statusBodyCache.set(status, s);
@@ -605,8 +591,7 @@ export class FakeOpenAI {
       res.writeHead(b.status).end();
       return;
     }
-    const body =
-      b.body === undefined ? defaultStatusBody(b.status) : typeof b.body === 'string' ? b.body : JSON.stringify(b.body);
+    const body = b.body === undefined ? defaultStatusBody(b.status) : typeof b.body === 'string' ? b.body : JSON.stringify(b.body);
     if (!res.hasHeader('content-length')) res.setHeader('content-length', Buffer.byteLength(body));
     res.writeHead(b.status).end(body);
   }
@@ -616,9 +601,7 @@ export class FakeOpenAI {
     if (this.authHeader !== undefined) {
       const got = ctx.req.headers.authorization;
       if (got !== this.authHeader) {
-        return got === undefined
-          ? this.sendError(ctx, 401, MISSING_KEY_MESSAGE)
-          : this.sendError(ctx, 401, WRONG_KEY_MESSAGE, null, 'invalid_api_key');
+        return got === undefined ? this.sendError(ctx, 401, MISSING_KEY_MESSAGE) : this.sendError(ctx, 401, WRONG_KEY_MESSAGE, null, 'invalid_api_key');
       }
     }
     const method = ctx.req.method;
@@ -715,11 +698,7 @@ export class FakeOpenAI {
       const v = embedVector(input.key, dims);
       return { object: 'embedding', index, embedding: format === 'base64' ? float32Base64(v) : v };
     });
-    this.sendJson(
-      ctx,
-      200,
-      JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } }),
-    );
+    this.sendJson(ctx, 200, JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } }));
   }
 
   /**
@@ -760,10 +739,7 @@ export class FakeOpenAI {
       frames++;
     }
     if (fault === undefined) {
-      writeFrame(
-        res,
-        `${head}${legacy ? '""' : '{}'},"logprobs":null,"finish_reason":"${finish ?? 'stop'}"}],"usage":null}\n\n`,
-      );
+      writeFrame(res, `${head}${legacy ? '""' : '{}'},"logprobs":null,"finish_reason":"${finish ?? 'stop'}"}],"usage":null}\n\n`);
       if (usage !== undefined) writeFrame(res, `data: ${common}"choices":[],"usage":${usage}}\n\n`);
       res.end(DONE_FRAME);
       return;

@@ -57,7 +57,15 @@ export class FakeUpstream {
         } catch {
           body = undefined;
         }
-        const rec: Received = { method: req.method ?? '', url: req.url ?? '/', pathname: u.pathname, query: u.searchParams, headers: req.headers, raw, body };
+        const rec: Received = {
+          method: req.method ?? '',
+          url: req.url ?? '/',
+          pathname: u.pathname,
+          query: u.searchParams,
+          headers: req.headers,
+          raw,
+          body,
+        };
         fake.requests.push(rec);
         void send(res, fake.#queue.shift() ?? handler(rec));
       });
@@ -143,7 +151,12 @@ export function sse(data: unknown, event?: string, eol = '\n'): string {
 
 // ------------------------------------------------------------------ Azure OpenAI
 
-const AZURE_FILTER = { hate: { filtered: false, severity: 'safe' }, self_harm: { filtered: false, severity: 'safe' }, sexual: { filtered: false, severity: 'safe' }, violence: { filtered: false, severity: 'safe' } };
+const AZURE_FILTER = {
+  hate: { filtered: false, severity: 'safe' },
+  self_harm: { filtered: false, severity: 'safe' },
+  sexual: { filtered: false, severity: 'safe' },
+  violence: { filtered: false, severity: 'safe' },
+};
 
 /**
  * Azure OpenAI: `/openai/deployments/{deployment}/{chat/completions|embeddings}?api-version=…` with an
@@ -155,7 +168,16 @@ export function azureHandler(script: Script, usage: Json, opts: { key: string; e
     const m = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(req.pathname);
     if (!m || !req.query.get('api-version')) return { status: 404, json: { error: { code: '404', message: 'Resource not found' } } };
     if (req.headers['api-key'] !== opts.key) {
-      return { status: 401, json: { error: { code: '401', message: 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.' } } };
+      return {
+        status: 401,
+        json: {
+          error: {
+            code: '401',
+            message:
+              'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.',
+          },
+        },
+      };
     }
     const body = req.body ?? {};
     const model = 'gpt-4o-2024-11-20';
@@ -165,7 +187,11 @@ export function azureHandler(script: Script, usage: Json, opts: { key: string; e
         json: {
           object: 'list',
           model: 'text-embedding-3-small',
-          data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: body.encoding_format === 'base64' ? base64Vector(vectorFor(t)) : vectorFor(t) })),
+          data: inputs.map((t, index) => ({
+            object: 'embedding',
+            index,
+            embedding: body.encoding_format === 'base64' ? base64Vector(vectorFor(t)) : vectorFor(t),
+          })),
           usage: { prompt_tokens: opts.embedTokens, total_tokens: opts.embedTokens },
         },
       };
@@ -187,16 +213,34 @@ export function azureHandler(script: Script, usage: Json, opts: { key: string; e
           model,
           system_fingerprint: 'fp_b705f0c291',
           prompt_filter_results: [{ prompt_index: 0, content_filter_results: AZURE_FILTER }],
-          choices: [{ index: 0, message, logprobs: null, finish_reason: toolTurn ? 'tool_calls' : 'stop', content_filter_results: toolTurn ? {} : AZURE_FILTER }],
+          choices: [
+            { index: 0, message, logprobs: null, finish_reason: toolTurn ? 'tool_calls' : 'stop', content_filter_results: toolTurn ? {} : AZURE_FILTER },
+          ],
           usage,
         },
       };
     }
     const chunk = (delta: Json, finish: string | null = null) =>
-      sse({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_b705f0c291', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, content_filter_results: finish ? {} : AZURE_FILTER }] });
-    const frames = [sse({ choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: AZURE_FILTER }] })];
+      sse({
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model,
+        system_fingerprint: 'fp_b705f0c291',
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, content_filter_results: finish ? {} : AZURE_FILTER }],
+      });
+    const frames = [
+      sse({ choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: AZURE_FILTER }] }),
+    ];
     if (toolTurn) {
-      frames.push(chunk({ role: 'assistant', content: null, refusal: null, tool_calls: [{ index: 0, ...call, function: { name: call.function.name, arguments: '' } }] }));
+      frames.push(
+        chunk({
+          role: 'assistant',
+          content: null,
+          refusal: null,
+          tool_calls: [{ index: 0, ...call, function: { name: call.function.name, arguments: '' } }],
+        }),
+      );
       for (const a of script.tool.args) frames.push(chunk({ tool_calls: [{ index: 0, function: { arguments: a } }] }));
       frames.push(chunk({}, 'tool_calls'));
     } else {
@@ -218,7 +262,8 @@ export function cohereHandler(script: Script, usage: Json, opts: { key: string; 
     if (req.headers.authorization !== `Bearer ${opts.key}`) return { status: 401, json: { id: 'e1b7c4d2', message: 'invalid api token' } };
     const body = req.body ?? {};
     if (req.pathname === '/v2/embed') {
-      if (!Array.isArray(body.texts) || !body.input_type) return { status: 400, json: { id: 'e2', message: 'invalid request: texts and input_type are required' } };
+      if (!Array.isArray(body.texts) || !body.input_type)
+        return { status: 400, json: { id: 'e2', message: 'invalid request: texts and input_type are required' } };
       return {
         json: {
           id: 'da6e531f-83c4-4a6f-9c29-1a1d1a2e1f3b',
@@ -242,11 +287,16 @@ export function cohereHandler(script: Script, usage: Json, opts: { key: string; 
       return { json: { id, finish_reason: finish, message, usage } };
     }
     const ev = (data: Json) => sse(data, data.type);
-    const frames = [ev({ id, type: 'message-start', delta: { message: { role: 'assistant', content: [], tool_plan: '', tool_calls: [], citations: [] } } })];
+    const frames = [
+      ev({ id, type: 'message-start', delta: { message: { role: 'assistant', content: [], tool_plan: '', tool_calls: [], citations: [] } } }),
+    ];
     if (toolTurn) {
       frames.push(ev({ type: 'tool-plan-delta', delta: { message: { tool_plan: 'I will look up the weather.' } } }));
-      frames.push(ev({ type: 'tool-call-start', index: 0, delta: { message: { tool_calls: { ...call, function: { name: call.function.name, arguments: '' } } } } }));
-      for (const a of script.tool.args) frames.push(ev({ type: 'tool-call-delta', index: 0, delta: { message: { tool_calls: { function: { arguments: a } } } } }));
+      frames.push(
+        ev({ type: 'tool-call-start', index: 0, delta: { message: { tool_calls: { ...call, function: { name: call.function.name, arguments: '' } } } } }),
+      );
+      for (const a of script.tool.args)
+        frames.push(ev({ type: 'tool-call-delta', index: 0, delta: { message: { tool_calls: { function: { arguments: a } } } } }));
       frames.push(ev({ type: 'tool-call-end', index: 0 }));
     } else {
       frames.push(ev({ type: 'content-start', index: 0, delta: { message: { content: { type: 'text', text: '' } } } }));
@@ -270,7 +320,13 @@ export function googleError(code: number, status: string, message: string): Repl
  * `generateContent`, or for `streamGenerateContent?alt=sse` one per SSE event (CRLF line ends, usage
  * on every event, the last one final). A function call is answered whole, in one event.
  */
-export function geminiAnswer(script: Script, usage: Json, req: Received, method: 'generateContent' | 'streamGenerateContent', modelVersion: string): Reply {
+export function geminiAnswer(
+  script: Script,
+  usage: Json,
+  req: Received,
+  method: 'generateContent' | 'streamGenerateContent',
+  modelVersion: string,
+): Reply {
   const body = req.body ?? {};
   const responseId = 'gR4gaKmHL8CKz7IPz9Gc2AM';
   const last = lastMessage(body.contents);
@@ -287,7 +343,9 @@ export function geminiAnswer(script: Script, usage: Json, req: Received, method:
   const partial = { promptTokenCount: usage.promptTokenCount, totalTokenCount: usage.promptTokenCount };
   if (toolTurn) return { stream: [event(candidate([functionCall], 'STOP'), usage)] };
   return {
-    stream: script.pieces.map((p, i) => (i === script.pieces.length - 1 ? event(candidate([{ text: p }], 'STOP'), usage) : event(candidate([{ text: p }]), partial))),
+    stream: script.pieces.map((p, i) =>
+      i === script.pieces.length - 1 ? event(candidate([{ text: p }], 'STOP'), usage) : event(candidate([{ text: p }]), partial),
+    ),
   };
 }
 
@@ -330,7 +388,18 @@ export function anthropicAnswer(script: Script, usage: Json, req: Received, stre
   }
   const ev = (type: string, data: Json) => sse({ type, ...data }, type);
   const frames = [
-    ev('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }),
+    ev('message_start', {
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...usage, output_tokens: 1 },
+      },
+    }),
     ev('ping', {}),
   ];
   if (toolTurn) {
@@ -368,7 +437,9 @@ export function vertexHandler(script: Script, usage: { gemini: Json; claude: Jso
       const instances = (req.body?.instances ?? []) as Json[];
       return {
         json: {
-          predictions: instances.map((i) => ({ embeddings: { statistics: { truncated: false, token_count: vertexEmbedTokens(i.content) }, values: vectorFor(i.content) } })),
+          predictions: instances.map((i) => ({
+            embeddings: { statistics: { truncated: false, token_count: vertexEmbedTokens(i.content) }, values: vectorFor(i.content) },
+          })),
           metadata: { billableCharacterCount: instances.reduce((n, i) => n + String(i.content).length, 0) },
         },
       };
@@ -435,7 +506,10 @@ export function eventStreamMessage(headers: Record<string, string>, payload: str
 
 /** A ConverseStream event frame, with the `p` padding field Bedrock adds to payloads. */
 export function bedrockEvent(type: string, payload: Json): Buffer {
-  return eventStreamMessage({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' }, JSON.stringify({ ...payload, p: 'abcdefghijklmnopqrstuvwxyz'.slice(0, type.length) }));
+  return eventStreamMessage(
+    { ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' },
+    JSON.stringify({ ...payload, p: 'abcdefghijklmnopqrstuvwxyz'.slice(0, type.length) }),
+  );
 }
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
@@ -455,7 +529,10 @@ export interface AwsCreds {
  */
 export function verifySigV4(req: Received, creds: AwsCreds, service: string): { type: string; status: number; message: string } | undefined {
   const auth = String(req.headers.authorization ?? '');
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(auth);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
   if (!m) return { type: 'MissingAuthenticationTokenException', status: 403, message: 'Missing Authentication Token' };
   const [, keyId, day, region, svc, signed, signature] = m as unknown as string[];
   if (keyId !== creds.accessKeyId || (creds.sessionToken && req.headers['x-amz-security-token'] !== creds.sessionToken)) {
@@ -478,7 +555,14 @@ export function verifySigV4(req: Received, creds: AwsCreds, service: string): { 
     req.method,
     path!.split('/').map(rfc3986).join('/'),
     canonicalQuery,
-    names.map((n) => `${n}:${String(req.headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`).join(''),
+    names
+      .map(
+        (n) =>
+          `${n}:${String(req.headers[n] ?? '')
+            .trim()
+            .replace(/\s+/g, ' ')}\n`,
+      )
+      .join(''),
     signed,
     sha256(req.raw),
   ].join('\n');
@@ -489,7 +573,8 @@ export function verifySigV4(req: Received, creds: AwsCreds, service: string): { 
     return {
       type: 'InvalidSignatureException',
       status: 403,
-      message: 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+      message:
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
     };
   }
   return undefined;
@@ -497,7 +582,14 @@ export function verifySigV4(req: Received, creds: AwsCreds, service: string): { 
 
 /** Bedrock's error answer: the type in `x-amzn-errortype`, the message in the body. */
 export function bedrockError(status: number, type: string, message: string): Reply {
-  return { status, headers: { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`, 'x-amzn-requestid': 'a3c1e6f0-7d2b-4b8e-9f1a-0c2d3e4f5a6b' }, json: { message } };
+  return {
+    status,
+    headers: {
+      'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
+      'x-amzn-requestid': 'a3c1e6f0-7d2b-4b8e-9f1a-0c2d3e4f5a6b',
+    },
+    json: { message },
+  };
 }
 
 /**
@@ -513,7 +605,8 @@ export function bedrockHandler(script: Script, usage: Json, opts: { creds: AwsCr
     if (!m) return bedrockError(404, 'UnknownOperationException', 'Unknown operation');
     const body = req.body ?? {};
     if (m[2] === 'invoke') {
-      if (typeof body.inputText !== 'string') return bedrockError(400, 'ValidationException', 'Malformed input request: required key [inputText] not found');
+      if (typeof body.inputText !== 'string')
+        return bedrockError(400, 'ValidationException', 'Malformed input request: required key [inputText] not found');
       const v = vectorFor(body.inputText);
       return { json: { embedding: v, embeddingsByType: { float: v }, inputTextTokenCount: opts.embedTokens } };
     }
@@ -522,8 +615,13 @@ export function bedrockHandler(script: Script, usage: Json, opts: { creds: AwsCr
     const toolTurn = !!body.toolConfig && !afterTool;
     const stopReason = toolTurn ? 'tool_use' : 'end_turn';
     if (m[2] === 'converse') {
-      const content = toolTurn ? [{ toolUse: { toolUseId: script.tool.id, name: script.tool.name, input: argsOf(script) } }] : [{ text: afterTool ? script.afterTool : text(script) }];
-      return { headers: { 'x-amzn-requestid': '6c9a1d2e-1111-4b0c-9d5c-1a2b3c4d5e6f' }, json: { output: { message: { role: 'assistant', content } }, stopReason, usage, metrics: { latencyMs: 412 } } };
+      const content = toolTurn
+        ? [{ toolUse: { toolUseId: script.tool.id, name: script.tool.name, input: argsOf(script) } }]
+        : [{ text: afterTool ? script.afterTool : text(script) }];
+      return {
+        headers: { 'x-amzn-requestid': '6c9a1d2e-1111-4b0c-9d5c-1a2b3c4d5e6f' },
+        json: { output: { message: { role: 'assistant', content } }, stopReason, usage, metrics: { latencyMs: 412 } },
+      };
     }
     const frames = [bedrockEvent('messageStart', { role: 'assistant' })];
     if (toolTurn) {
@@ -535,6 +633,10 @@ export function bedrockHandler(script: Script, usage: Json, opts: { creds: AwsCr
     frames.push(bedrockEvent('contentBlockStop', { contentBlockIndex: 0 }));
     frames.push(bedrockEvent('messageStop', { stopReason }));
     frames.push(bedrockEvent('metadata', { usage, metrics: { latencyMs: 380 } }));
-    return { headers: { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': '6c9a1d2e-2222-4b0c-9d5c-1a2b3c4d5e6f' }, stream: frames, chunkBytes: 37 };
+    return {
+      headers: { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': '6c9a1d2e-2222-4b0c-9d5c-1a2b3c4d5e6f' },
+      stream: frames,
+      chunkBytes: 37,
+    };
   };
 }

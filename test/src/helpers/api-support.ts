@@ -92,13 +92,7 @@ export interface OpenAIErrorBody {
  * Asserts a gateway error answer: the status, JSON, OpenAI's error shape (exactly message, type,
  * code, param), a request id header, the code, and a message that says what is wrong.
  */
-export async function expectGatewayError(
-  res: Response,
-  status: number,
-  code: string,
-  message: RegExp,
-  param?: string | null,
-): Promise<OpenAIErrorBody> {
+export async function expectGatewayError(res: Response, status: number, code: string, message: RegExp, param?: string | null): Promise<OpenAIErrorBody> {
   const text = await res.text();
   expect(res.status, `status (body ${text})`).to.equal(status);
   expect(res.headers.get('content-type') ?? '').to.match(/^application\/json/);

@@ -88,7 +88,12 @@ export class CliProcess {
   stdoutLines(): string[] {
     const text = this.#stdout;
     const end = text.lastIndexOf('\n');
-    return end === -1 ? [] : text.slice(0, end).split('\n').filter((l) => l.trim() !== '');
+    return end === -1
+      ? []
+      : text
+          .slice(0, end)
+          .split('\n')
+          .filter((l) => l.trim() !== '');
   }
 
   /** stdout lines parsed as JSON; throws naming the first line that is not JSON. */
@@ -151,7 +156,9 @@ export class CliProcess {
   async ready(timeoutMs = 20_000): Promise<Banner> {
     const m = await this.waitFor(
       'the start-up banner',
-      () => /Waygate (\S+) listening on (http:\/\/(\[[^\]]+\]|[^:/\s]+):(\d+)) \(config: [^\n]*\)\nPlugins loaded:\n((?: {2}\S+\n)*)/.exec(this.#stderr) ?? undefined,
+      () =>
+        /Waygate (\S+) listening on (http:\/\/(\[[^\]]+\]|[^:/\s]+):(\d+)) \(config: [^\n]*\)\nPlugins loaded:\n((?: {2}\S+\n)*)/.exec(this.#stderr) ??
+        undefined,
       timeoutMs,
     );
     return {
@@ -159,7 +166,10 @@ export class CliProcess {
       url: m[2]!,
       host: m[3]!.replace(/^\[|\]$/g, ''),
       port: Number(m[4]),
-      plugins: m[5]!.split('\n').map((l) => l.trim()).filter(Boolean),
+      plugins: m[5]!
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean),
     };
   }
 
