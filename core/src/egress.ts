@@ -41,6 +41,7 @@ export class EgressPolicy {
   /** Host names allowed under "deny", `*.domain` ones included, and networks. */
   readonly #names: string[];
   readonly #nets: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+  readonly #verdicts = new Map<string, string | { why: string }>();
   /** An undici dispatcher whose every connection is under the policy (for plugins: `api.egress.dispatcher`). */
   readonly dispatcher = new Agent({ connect: this.connector(10_000, 'host') });
 
@@ -55,22 +56,30 @@ export class EgressPolicy {
   /**
    * Checks a base URL from its text alone (http(s), no credentials, query or fragment, no metadata
    * host name, a literal address the policy allows) and returns it without a trailing slash, or
-   * throws a 400 naming `where`. Names are checked when they are resolved, by `dispatcher`.
+   * throws a 400 naming `where`. Names are checked when they are resolved, by `dispatcher`. Clients
+   * send the same few hosts over and over: verdicts are remembered (bounded) per distinct URL.
    */
   readonly check = (raw: string, where: string): string => {
-    const no = (why: string) =>
-      new GatewayError(ErrorCode.FORBIDDEN_HOST, 400, `${where}: custom host ${JSON.stringify(raw)} is not allowed: ${why}`, { param: where });
-    const url = URL.parse(raw.trim());
-    if (!url) throw no('not an absolute URL');
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw no(`scheme ${url.protocol} (only http and https)`);
-    if (url.username || url.password) throw no('credentials in the URL');
-    if (url.search || url.hash) throw no('a query or fragment');
-    const host = url.hostname.replace(/^\[|\]$|\.$/g, ''); // (http(s) host names are lower case already)
-    if (METADATA_HOSTS.has(host)) throw no('a cloud metadata service');
-    const why = isIP(host) ? this.#refusal(host, host) : undefined;
-    if (why) throw no(`${host} is ${why}`);
-    return url.href.replace(/\/+$/, '');
+    let v = this.#verdicts.get(raw);
+    if (v === undefined) {
+      if (this.#verdicts.size >= 1024) this.#verdicts.delete(this.#verdicts.keys().next().value!);
+      this.#verdicts.set(raw, (v = this.#verdict(raw)));
+    }
+    if (typeof v === 'string') return v;
+    throw new GatewayError(ErrorCode.FORBIDDEN_HOST, 400, `${where}: custom host ${JSON.stringify(raw)} is not allowed: ${v.why}`, { param: where });
   };
+
+  #verdict(raw: string): string | { why: string } {
+    const url = URL.parse(raw.trim());
+    if (!url) return { why: 'not an absolute URL' };
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return { why: `scheme ${url.protocol} (only http and https)` };
+    if (url.username || url.password) return { why: 'credentials in the URL' };
+    if (url.search || url.hash) return { why: 'a query or fragment' };
+    const host = url.hostname.replace(/^\[|\]$|\.$/g, ''); // (http(s) host names are lower case already)
+    if (METADATA_HOSTS.has(host)) return { why: 'a cloud metadata service' };
+    const why = isIP(host) ? this.#refusal(host, host) : undefined;
+    return why ? { why: `${host} is ${why}` } : url.href.replace(/\/+$/, '');
+  }
 
   /** Why connecting to `ip` (for the name `host`) is refused, or undefined. */
   #refusal(host: string, ip: string): string | undefined {

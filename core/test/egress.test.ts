@@ -173,7 +173,9 @@ describe('the egress policy', () => {
     it('refuses a literal address through the dispatcher too (no lookup happens for one)', async () => {
       const policy = deny();
       const err = await rejection(policy.fetch(`http://127.0.0.1:${up.port}/`));
-      expect((err as { cause?: Error }).cause?.message).to.equal('host 127.0.0.1 is a loopback address, refused by the egress policy (egress.private is "deny")');
+      expect((err as { cause?: Error }).cause?.message).to.equal(
+        'host 127.0.0.1 is a loopback address, refused by the egress policy (egress.private is "deny")',
+      );
       expect(up.connections()).to.equal(0);
       await policy.dispatcher.close();
     });
