@@ -4,7 +4,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EgressPolicy, allowEntry, checkCustomHost } from '../src/egress.js';
 import { GatewayError } from '../src/errors.js';
-import { FileConfigSchema } from '../src/config.js';
+import { FileConfigSchema, configFromObject } from '../src/config.js';
+import { Kernel } from '../src/kernel.js';
+import { silent } from '../src/testing/index.js';
 
 function thrown(fn: () => unknown): GatewayError {
   try {
@@ -104,6 +106,14 @@ describe('the egress policy', () => {
     }
     expect(new EgressPolicy({ private: 'deny', allow: [] }, '127.0.0.1').private).to.equal('deny');
     expect(new EgressPolicy({ private: 'allow', allow: [] }, '0.0.0.0').private).to.equal('allow');
+  });
+
+  it("the kernel takes the listen host it is given (the CLI's --host, startGateway's host), else the config's server.host", () => {
+    const loaded = (host: string) => configFromObject({ defaultPlugins: false, server: { host } }, process.cwd(), {});
+    expect(new Kernel(loaded('127.0.0.1'), silent).egress.private).to.equal('allow');
+    expect(new Kernel(loaded('0.0.0.0'), silent).egress.private).to.equal('deny');
+    expect(new Kernel(loaded('0.0.0.0'), silent, '127.0.0.1').egress.private).to.equal('allow');
+    expect(new Kernel(loaded('127.0.0.1'), silent, '::').egress.private).to.equal('deny');
   });
 
   it('under "deny", refuses literal loopback, private, ULA, shared and IPv4-mapped addresses, naming the reason', () => {
