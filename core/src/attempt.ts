@@ -74,7 +74,9 @@ export async function attempt(
   try {
     let upstream: UpstreamResponse;
     try {
-      upstream = await k.upstream.send(req, io.signal, target.node.stream_idle_timeout);
+      // A custom host that is not the config file's is the caller's: under the egress policy.
+      const steered = target.node.custom_host !== undefined && ctx.configSource !== 'file';
+      upstream = await k.upstream.send(req, io.signal, target.node.stream_idle_timeout, steered);
     } catch (err) {
       throw networkError(err, target.provider, 'connect', io.timedOut, ctx.aborted);
     }

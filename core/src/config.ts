@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ConfigNode } from './types.js';
+import { allowEntry } from './egress.js';
 
 /**
  * Configuration: the gateway's JSON config file, and the routing config that a file or a request
@@ -104,6 +105,8 @@ export const FileConfigSchema = z.strictObject({
       bodyTimeoutMs: z.number().int().positive().default(300_000),
     })
     .prefault({}),
+  /** Where requests a caller steers may go (custom hosts, webhooks, JWKS...): see egress.ts. */
+  egress: z.strictObject({ private: z.enum(['allow', 'deny']).optional(), allow: z.array(allowEntry).default([]) }).prefault({}),
   /** Load the bundled providers and default plugins (the embedded list) before `plugins`. */
   defaultPlugins: z.boolean().default(true),
   plugins: z.array(pluginEntry).default([]),

@@ -41,7 +41,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
     throw new ConfigError(`WAYGATE_LOG_LEVEL ${JSON.stringify(envLevel)} is not one of ${LOG_LEVELS.join(', ')}`);
   }
   const logger = opts.logger ?? createLogger({ level: envLevel ?? loaded.config.log.level });
-  const kernel = new Kernel(loaded, logger);
+  const kernel = new Kernel(loaded, logger, opts.host);
   try {
     // A config entry naming a default plugin replaces it (to give it options, or disable it).
     const named = new Set(loaded.config.plugins.map((e) => (typeof e === 'string' ? e : e.module)));
@@ -55,6 +55,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
         `No loaded plugin registers a client-facing endpoint (a plugin of kind "endpoint"), so every route would answer 404; with "defaultPlugins": false, list one in "plugins", e.g. ${example}`,
       );
     }
+    logger.info({ private: kernel.egress.private, allow: loaded.config.egress.allow }, 'egress policy for caller-steered requests');
     const server = await createServer(kernel).listen(opts.port ?? loaded.config.server.port, opts.host ?? loaded.config.server.host);
     return {
       kernel,

@@ -39,7 +39,7 @@ export { formatIssues, ConfigNodeSchema } from './config.js';
 // Routing configs and targets.
 export type { ConfigNode, StrategyConfig, RetryConfig, CacheConfig, Target, PlannedTarget, Endpoint, Usage, SSEEvent, UpstreamRequest } from './types.js';
 export { targetKey } from './routing.js';
-export { checkCustomHost } from './custom-host.js';
+export { checkCustomHost } from './egress.js';
 
 // Logging without secrets.
 export { createLogger, redactUrl, scrub } from './logger.js';

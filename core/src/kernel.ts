@@ -14,7 +14,7 @@ import { UpstreamClient } from './upstream.js';
 import { EndpointRegistry } from './endpoints.js';
 import { NamedRegistry, registryView } from './registry.js';
 import { planRoute, unknownProvider, unknownStrategy } from './routing.js';
-import { checkCustomHost } from './custom-host.js';
+import { EgressPolicy, checkCustomHost } from './egress.js';
 import { resolveRequestConfig } from './request-config.js';
 import { route } from './dispatch.js';
 import { CORE_VERSION } from './version.js';
@@ -48,6 +48,8 @@ export class Kernel {
   readonly configVersion: string;
   readonly baseDir: string;
   readonly upstream: UpstreamClient;
+  /** Where requests a caller steers may go (custom hosts, plugins' call-outs). */
+  readonly egress: EgressPolicy;
   readonly plugins: LoadedPluginInfo[] = [];
   readonly #named = new Map<string, NamedRegistry<unknown>>();
   readonly #configChecks: Array<(node: ConfigNode, path: string) => void> = [];
@@ -56,13 +58,15 @@ export class Kernel {
   #sealed = false;
   #subrequests = 0;
 
-  constructor(loaded: LoadedConfig, logger: Logger) {
+  /** `listenHost` (default: the config's server.host) sets the egress policy's default. */
+  constructor(loaded: LoadedConfig, logger: Logger, listenHost?: string) {
     this.config = loaded.config;
     this.configVersion = loaded.version;
     this.baseDir = loaded.baseDir;
     this.logger = logger;
     this.hooks = createHooks();
-    this.upstream = new UpstreamClient(loaded.config.upstream);
+    this.egress = new EgressPolicy(loaded.config.egress, listenHost ?? loaded.config.server.host);
+    this.upstream = new UpstreamClient(loaded.config.upstream, this.egress);
     // The core's own default: an attempt that no policy claims fails. Any plugin can answer first.
     pluginHooks(this.hooks, CORE).onError.tap(OnErrorStage.CORE_DEFAULT, () => ({ action: 'fail' }));
   }
@@ -120,6 +124,7 @@ export class Kernel {
       config: this.config,
       logger: this.logger.child({ plugin }),
       upstream: this.upstream,
+      egress: this.egress,
       get sealed() {
         return isSealed();
       },
@@ -144,7 +149,7 @@ export class Kernel {
   /** Ends start-up: no more taps or registrations; the file's routing config is checked against what loaded. */
   seal(): void {
     for (const fn of this.#onSeal.splice(0)) fn();
-    if (this.config.routing) this.checkConfig(this.config.routing, 'routing');
+    if (this.config.routing) this.checkConfig(this.config.routing, 'routing', true);
     sealHooks(this.hooks);
     this.providers.seal();
     this.endpoints.seal();
@@ -154,17 +159,18 @@ export class Kernel {
 
   /**
    * Checks a routing config against what loaded: every provider it names is loaded, every custom host
-   * allowed, every strategy tapped, and every plugin's config check passes. Throws a 400 naming the path.
+   * allowed (by the egress policy unless `trusted`: the config file's), every strategy tapped, and
+   * every plugin's config check passes. Throws a 400 naming the path.
    */
-  checkConfig(node: ConfigNode, where: string): void {
+  checkConfig(node: ConfigNode, where: string, trusted = false): void {
     if (node.provider !== undefined && !this.providers.has(node.provider)) throw unknownProvider(this.providers, node.provider, `${where}.provider`);
-    if (node.custom_host !== undefined) node.custom_host = checkCustomHost(node.custom_host, `${where}.custom_host`);
+    if (node.custom_host !== undefined) node.custom_host = (trusted ? checkCustomHost : this.egress.check)(node.custom_host, `${where}.custom_host`);
     if (node.targets) {
       const mode = node.strategy!.mode;
       if (!this.hooks.selectTarget.get(mode)?.taps.length) throw unknownStrategy(this, mode, where);
     }
     for (const check of this.#configChecks) check(node, where);
-    if (node.targets) for (let i = 0; i < node.targets.length; i++) this.checkConfig(node.targets[i]!, `${where}.targets[${i}]`);
+    if (node.targets) for (let i = 0; i < node.targets.length; i++) this.checkConfig(node.targets[i]!, `${where}.targets[${i}]`, trusted);
   }
 
   /**
@@ -194,7 +200,7 @@ export class Kernel {
         this.logger.warn({ err: (err as Error).message }, 'a plugin failed to close cleanly');
       }
     }
-    await this.upstream.close();
+    await Promise.all([this.upstream.close(), this.egress.dispatcher.close()]);
   }
 
   /** Runs one request through the house and returns the response to write. Never throws. */

@@ -9,6 +9,7 @@ import type { FileConfig } from './config.js';
 import type { GatewayError } from './errors.js';
 import type { GatewayResponse } from './response.js';
 import type { UpstreamClient } from './upstream.js';
+import type { EgressPolicy } from './egress.js';
 import type { AvailabilityCheck } from './routing.js';
 import type { ConfigNode, Endpoint, RoutePlan } from './types.js';
 
@@ -75,6 +76,12 @@ export interface PluginApi {
   readonly logger: Logger;
   /** The gateway's upstream HTTP client (keep-alive pools per origin). */
   readonly upstream: UpstreamClient;
+  /**
+   * The egress policy, for every call out a caller can steer (a URL from a request or a config
+   * header): `check(url, where)` refuses (a 400) a URL by its text, `fetch` and `dispatcher` (undici)
+   * resolve names and refuse forbidden addresses at connect time; `private` is the effective policy.
+   */
+  readonly egress: Pick<EgressPolicy, 'private' | 'check' | 'fetch' | 'dispatcher'>;
   /** Whether start-up is over. */
   readonly sealed: boolean;
   /**

@@ -1,7 +1,8 @@
-import { Pool, errors as undiciErrors } from 'undici';
+import { Agent, Pool, errors as undiciErrors } from 'undici';
 import type { AbortEmitter } from './abort.js';
 import type { Dispatcher } from 'undici';
 import type { UpstreamRequest } from './types.js';
+import type { EgressPolicy } from './egress.js';
 import { ErrorCode, GatewayError } from './errors.js';
 
 export interface UpstreamOptions {
@@ -163,8 +164,10 @@ const MAX_ORIGINS = 256;
 export class UpstreamClient {
   readonly #pools = new Map<string, Pool>();
   readonly #opts: Pool.Options;
+  /** Requests to a caller's custom host: pools whose connections are under the egress policy. */
+  readonly #steered: Agent;
 
-  constructor(opts: UpstreamOptions) {
+  constructor(opts: UpstreamOptions, egress: EgressPolicy) {
     this.#opts = {
       connections: opts.connectionsPerOrigin,
       keepAliveTimeout: opts.keepAliveTimeoutMs,
@@ -174,18 +177,22 @@ export class UpstreamClient {
       connect: { timeout: opts.connectTimeoutMs },
       pipelining: 1,
     };
+    this.#steered = new Agent({ ...this.#opts, connect: egress.connector(opts.connectTimeoutMs, 'custom host') });
   }
 
-  /** Sends a request. `idleTimeoutMs` bounds the silence between two body chunks (default: the pool's bodyTimeout). */
-  send(req: UpstreamRequest, signal: AbortEmitter, idleTimeoutMs?: number): Promise<UpstreamResponse> {
+  /**
+   * Sends a request. `idleTimeoutMs` bounds the silence between two body chunks (default: the pool's
+   * bodyTimeout); `steered`: the URL is a caller's, its connection goes through the egress policy.
+   */
+  send(req: UpstreamRequest, signal: AbortEmitter, idleTimeoutMs?: number, steered = false): Promise<UpstreamResponse> {
     // The origin is everything before the first '/' after the scheme's '//'.
     const slash = req.url.indexOf('/', req.url.indexOf('//') + 2);
     const origin = slash === -1 ? req.url : req.url.slice(0, slash);
     const path = slash === -1 ? '/' : req.url.slice(slash);
-    const opts: Dispatcher.DispatchOptions = { path, method: req.method, headers: req.headers, body: req.body ?? null };
+    const opts: Dispatcher.DispatchOptions = { origin, path, method: req.method, headers: req.headers, body: req.body ?? null };
     if (idleTimeoutMs !== undefined) opts.bodyTimeout = idleTimeoutMs;
     return new Promise((resolve, reject) => {
-      this.#pool(origin).dispatch(opts, new ResponseHandler(signal, resolve, reject));
+      (steered ? this.#steered : this.#pool(origin)).dispatch(opts, new ResponseHandler(signal, resolve, reject));
     });
   }
 
@@ -205,7 +212,7 @@ export class UpstreamClient {
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+    await Promise.all([...pools, this.#steered].map((p) => p.close().catch(() => undefined)));
   }
 }
 

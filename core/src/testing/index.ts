@@ -14,15 +14,19 @@ import { loadPlugins } from '../loader.js';
 import { strategyModes as modesOf } from '../hooks.js';
 import type { ConfigNode, PlannedTarget } from '../types.js';
 import type { Plugin } from '../plugin.js';
+import type { FileConfigInput } from '../config.js';
 
 /** Provider slugs the fake kernel knows; each has a base URL `https://<slug>.example/v1`. */
 export const FAKE_PROVIDERS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
 
 export const silent = createLogger({ level: 'silent' });
 
-/** A kernel with fake providers registered and no plugins; hooks are not sealed, so tests can tap and call them. */
-export function newKernel(): Kernel {
-  const kernel = new Kernel(configFromObject({ defaultPlugins: false }, process.cwd(), {}), silent);
+/**
+ * A kernel with fake providers registered and no plugins; hooks are not sealed, so tests can tap and
+ * call them. `config` adds to the config file (`{ egress: { private: 'deny' } }` for an egress policy).
+ */
+export function newKernel(config: Omit<FileConfigInput, 'defaultPlugins'> = {}): Kernel {
+  const kernel = new Kernel(configFromObject({ defaultPlugins: false, ...config }, process.cwd(), {}), silent);
   const api = kernel.apiFor('@waygate/core-testing');
   for (const id of FAKE_PROVIDERS) api.register.provider({ id, baseURL: `https://${id}.example/v1`, endpoints: {} });
   return kernel;

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { checkCustomHost } from '@waygate/core';
+import { GatewayError, checkCustomHost } from '@waygate/core';
 import type { CheckInput } from '@waygate/guardrails';
+
+type Egress = CheckInput['egress'];
 
 /** Portkey's `not`: inverts a check's verdict. */
 export const not = z.boolean().default(false);
@@ -96,16 +98,17 @@ function hasLookahead(re: RegExp): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Outbound URLs (webhook, log, JWKS): http(s) only, never a cloud metadata address.
+// Outbound URLs (webhook, log, JWKS): http(s) only, never a cloud metadata address; every call goes
+// through the gateway's egress policy (`input.egress`), which checks the addresses names resolve to.
 
-/** An http(s) URL the gateway may call: no credentials in it, no link-local or metadata host. */
+/** An http(s) URL the gateway may call: no credentials in it, no link-local or metadata host (whatever the policy). */
 export const httpUrl = z.string().superRefine((raw, ctx) => {
   const why = outboundUrlProblem(raw);
   if (why) ctx.addIssue({ code: 'custom', message: why, input: raw });
 });
 
-/** Why the gateway must not call a URL, or undefined when it may. */
-export function outboundUrlProblem(raw: string): string | undefined {
+/** Why the gateway must not call a URL, by its text (`check`: a policy's, default none), or undefined when it may. */
+export function outboundUrlProblem(raw: string, check: Egress['check'] = checkCustomHost): string | undefined {
   let url: URL;
   try {
     url = new URL(raw);
@@ -115,7 +118,7 @@ export function outboundUrlProblem(raw: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${JSON.stringify(raw)}: only http and https URLs are allowed`;
   if (url.username || url.password) return 'credentials in the URL are not allowed (send them in headers)';
   try {
-    checkCustomHost(url.origin, 'url');
+    check(url.origin, 'url');
   } catch (err) {
     return (err as Error).message.replace(/^url: custom host/, 'host');
   }
@@ -168,10 +171,18 @@ export interface PostResult {
 /**
  * POSTs JSON to a URL with only the given headers, bounded by `timeout` and the request's signal.
  * Redirects are not followed (a 3xx is an answer like any other). Throws on a network failure, a
- * timeout or an abort, with a message that says which.
+ * timeout, an abort or a refusal of the egress policy, with a message that says which.
  */
-export async function postJson(url: string, body: unknown, headers: Record<string, string>, timeout: number, signal: AbortSignal): Promise<PostResult> {
+export async function postJson(
+  egress: Egress,
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+  timeout: number,
+  signal: AbortSignal,
+): Promise<PostResult> {
   const res = await send(
+    egress,
     url,
     { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) },
     timeout,
@@ -180,16 +191,18 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   return { status: res.status, text: await res.text() };
 }
 
-/** fetch() with a time limit and the request's signal; errors say what happened. */
-export async function send(url: string, init: RequestInit, timeout: number, signal: AbortSignal): Promise<Response> {
+/** fetch() under the egress policy, with a time limit and the request's signal; errors say what happened. */
+export async function send(egress: Egress, url: string, init: RequestInit, timeout: number, signal: AbortSignal): Promise<Response> {
   const limit = AbortSignal.timeout(timeout);
   try {
-    return await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.any([signal, limit]) });
+    return await egress.fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.any([signal, limit]) });
   } catch (err) {
     const host = safeOrigin(url);
     if (limit.aborted && !signal.aborted) throw new Error(`${host} did not answer within ${timeout} ms`);
     if (signal.aborted) throw new Error(`the call to ${host} was cancelled`);
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    // Refused by the egress policy before any connection: say so, with the policy's reason.
+    if (cause instanceof GatewayError) throw new Error(`${host} was not called: ${cause.message}`);
     throw new Error(`${host} could not be reached: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
   }
 }

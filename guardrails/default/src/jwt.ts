@@ -7,7 +7,7 @@
 import { createPublicKey, verify, constants } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import type { GuardrailCheck } from '@waygate/guardrails';
+import type { CheckInput, GuardrailCheck } from '@waygate/guardrails';
 import { BoundedCache, httpUrl, isPlainObject, parseDuration, safeOrigin, send, timeoutMs } from './common.js';
 
 /** The algorithms verified, each with its key type and hash. HMAC and `none` are never accepted. */
@@ -93,12 +93,12 @@ export function createJwtCheck(opts: JwtCheckOptions = {}): GuardrailCheck<typeo
   const sets = new BoundedCache<string, KeySet>(256);
   const inflight = new Map<string, Promise<KeySet>>();
 
-  async function fetchSet(p: JwtParams): Promise<KeySet> {
+  async function fetchSet(p: JwtParams, egress: CheckInput['egress']): Promise<KeySet> {
     const pending = inflight.get(p.jwksUri);
     if (pending) return pending;
     const job = (async () => {
       const where = safeOrigin(p.jwksUri);
-      const res = await send(p.jwksUri, { method: 'GET', headers: { accept: 'application/json' } }, p.timeout, NO_ABORT);
+      const res = await send(egress, p.jwksUri, { method: 'GET', headers: { accept: 'application/json' } }, p.timeout, NO_ABORT);
       const body = await res.text();
       if (res.status !== 200) throw new Error(`the JWKS at ${where} answered ${res.status}`);
       if (body.length > MAX_JWKS_BYTES) throw new Error(`the JWKS at ${where} is larger than 1 MB`);
@@ -133,17 +133,17 @@ export function createJwtCheck(opts: JwtCheckOptions = {}): GuardrailCheck<typeo
     }
   }
 
-  async function keySet(p: JwtParams): Promise<KeySet> {
+  async function keySet(p: JwtParams, egress: CheckInput['egress']): Promise<KeySet> {
     const cached = sets.get(p.jwksUri);
     if (cached && cached.expiresAt > now()) return cached;
-    return fetchSet(p);
+    return fetchSet(p, egress);
   }
 
   return {
     id: 'jwt',
     hooks: ['beforeRequest'],
     params: JwtParams,
-    async run({ params, headers }) {
+    async run({ params, headers, egress }) {
       const fail = (explanation: string) => ({ verdict: false, data: { verdict: false, explanation } });
       const raw = headers[params.headerKey];
       const value = Array.isArray(raw) ? raw[0] : raw;
@@ -157,11 +157,11 @@ export function createJwtCheck(opts: JwtCheckOptions = {}): GuardrailCheck<typeo
       if (typeof header.alg !== 'string' || !params.algorithms.includes(alg)) return fail(`Algorithm ${JSON.stringify(header.alg)} is not accepted.`);
       const kid = typeof header.kid === 'string' ? header.kid : undefined;
 
-      let set = await keySet(params);
+      let set = await keySet(params, egress);
       let key = pickKey(set, kid, alg);
       if (!key && kid !== undefined && now() - set.fetchedAt >= minRefreshMs) {
         // Keys rotate: a key id we have not seen may be in a fresher set.
-        set = await fetchSet(params);
+        set = await fetchSet(params, egress);
         key = pickKey(set, kid, alg);
       }
       if (!key)

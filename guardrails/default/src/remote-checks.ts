@@ -2,13 +2,16 @@
  * Checks that call out: webhook (your service decides, and may rewrite the request or answer), log
  * (your collector gets a copy) and validUrls (the URLs in the text answer). Every call has a time
  * limit and is cancelled when the client goes away; none sends the incoming request's headers, and
- * none follows redirects or reaches a cloud metadata address.
+ * none follows redirects or reaches a cloud metadata address. Every call goes through the gateway's
+ * egress policy (`input.egress`): a URL whose host resolves to an address it refuses is not called.
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
 import type { CheckInput } from '@waygate/guardrails';
+
+type Egress = CheckInput['egress'];
 import {
   headersParam,
   httpUrl,
@@ -55,7 +58,7 @@ export const webhook = defineCheck({
   async run(input) {
     const { params } = input;
     const where = safeOrigin(params.webhookURL);
-    const res = await postJson(params.webhookURL, hookPayload(input), params.headers, params.timeout, input.signal);
+    const res = await postJson(input.egress, params.webhookURL, hookPayload(input), params.headers, params.timeout, input.signal);
     if (res.status < 200 || res.status > 299) throw new Error(`the webhook at ${where} answered ${res.status}`);
     let answer: unknown;
     try {
@@ -91,7 +94,7 @@ export const log = defineCheck({
     const { params } = input;
     const where = safeOrigin(params.logURL);
     try {
-      const res = await postJson(params.logURL, hookPayload(input), params.headers, params.timeout, input.signal);
+      const res = await postJson(input.egress, params.logURL, hookPayload(input), params.headers, params.timeout, input.signal);
       const logged = res.status >= 200 && res.status <= 299;
       return { verdict: true, data: { explanation: logged ? `Logged to ${where}.` : `${where} answered ${res.status}.`, logged, status: res.status } };
     } catch (err) {
@@ -129,13 +132,13 @@ function count(s: string, ch: string): number {
 }
 
 /** Whether a URL answers: HEAD (GET when HEAD is not allowed), any status below 400, redirects not followed. */
-async function answers(url: string, timeout: number, signal: AbortSignal): Promise<boolean> {
-  if (outboundUrlProblem(url)) return false;
+async function answers(egress: Egress, url: string, timeout: number, signal: AbortSignal): Promise<boolean> {
+  if (outboundUrlProblem(url, egress.check)) return false;
   try {
-    let res = await send(url, { method: 'HEAD' }, timeout, signal);
+    let res = await send(egress, url, { method: 'HEAD' }, timeout, signal);
     if (res.status === 405 || res.status === 501) {
       await res.body?.cancel();
-      res = await send(url, { method: 'GET' }, timeout, signal);
+      res = await send(egress, url, { method: 'GET' }, timeout, signal);
     }
     await res.body?.cancel();
     return res.status < 400;
@@ -145,8 +148,8 @@ async function answers(url: string, timeout: number, signal: AbortSignal): Promi
 }
 
 /** Whether a URL's host name resolves (node's resolver, the system's DNS); IP literals need no lookup. */
-async function resolves(url: string, timeout: number, signal: AbortSignal): Promise<boolean> {
-  if (outboundUrlProblem(url)) return false;
+async function resolves(egress: Egress, url: string, timeout: number, signal: AbortSignal): Promise<boolean> {
+  if (outboundUrlProblem(url, egress.check)) return false;
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   if (isIP(host)) return true;
   let timer: NodeJS.Timeout | undefined;
@@ -186,7 +189,8 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 /**
  * Every http(s) URL in the text answers (HEAD, or GET when HEAD is refused; a status below 400;
  * each within `timeout` ms), or with `onlyDNS` its host name resolves. A URL to a cloud metadata
- * or link-local address counts as invalid and is never called. More than `maxUrls` distinct URLs
+ * or link-local address, or one the egress policy refuses (a literal address by its text, a name by
+ * what it resolves to), counts as invalid and is never called. More than `maxUrls` distinct URLs
  * fail the check rather than go unchecked. `not` inverts. A text without URLs fails, with or without
  * `not`: that is Portkey's verdict (its code; its manifest only says what `not` does with URLs).
  */
@@ -198,7 +202,7 @@ export const validUrls = defineCheck({
     timeout: timeoutMs,
     maxUrls: z.number().int().min(1).max(200).default(20),
   }),
-  async run({ params, signal, ...input }) {
+  async run({ params, signal, egress, ...input }) {
     const urls = extractUrls(textOf(input));
     if (urls.length === 0) {
       return { verdict: false, data: { explanation: 'The text has no URLs.', onlyDNS: params.onlyDNS, validUrls: [], invalidUrls: [] } };
@@ -210,7 +214,7 @@ export const validUrls = defineCheck({
       };
     }
     const check = params.onlyDNS ? resolves : answers;
-    const ok = await mapLimit(urls, 8, (u) => check(u, params.timeout, signal));
+    const ok = await mapLimit(urls, 8, (u) => check(egress, u, params.timeout, signal));
     const validUrls = urls.filter((_, i) => ok[i]);
     const invalidUrls = urls.filter((_, i) => !ok[i]);
     const all = invalidUrls.length === 0;

@@ -19,6 +19,8 @@ export interface InputInit {
   metadata?: Record<string, unknown>;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** The egress policy the check calls out under (default: the test kernel's, which allows loopback). */
+  egress?: CheckInput['egress'];
 }
 
 /** A CheckInput with the parameters parsed by the check's own schema (throws on bad ones). */
@@ -36,6 +38,7 @@ export function input<S extends z.ZodType>(check: GuardrailCheck<S>, rawParams: 
     headers: init.headers ?? {},
     signal: init.signal ?? new AbortController().signal,
     ctx,
+    egress: init.egress ?? kernel.egress,
   };
 }
 
@@ -70,6 +73,8 @@ export interface Received {
 /** A loopback HTTP server whose answers a test scripts; it records what it received. */
 export class TestServer {
   readonly received: Received[] = [];
+  /** TCP connections accepted (an egress refusal must leave it at 0). */
+  connections = 0;
   handler: (req: Received, res: http.ServerResponse) => void = (_req, res) => res.end();
   #server!: http.Server;
   url = '';
@@ -86,6 +91,7 @@ export class TestServer {
         s.handler(r, res);
       });
     });
+    s.#server.on('connection', () => s.connections++);
     await new Promise<void>((resolve) => s.#server.listen(0, '127.0.0.1', resolve));
     s.url = `http://127.0.0.1:${(s.#server.address() as AddressInfo).port}`;
     return s;

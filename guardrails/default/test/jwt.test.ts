@@ -3,6 +3,7 @@ import { generateKeyPairSync, sign, constants } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { createJwtCheck } from '../src/index.js';
 import type { JwtCheckOptions } from '../src/index.js';
+import { newKernel } from '@waygate/core/testing';
 import { TestServer, closedPort, input, json, rejects } from './helpers.js';
 
 interface TestKey {
@@ -208,6 +209,20 @@ describe('default.jwt', function () {
       err = e as Error;
     }
     expect(err?.message).to.match(/could not be reached/);
+  });
+
+  it('fetches the key set under the egress policy: a JWKS host that resolves to a refused address fails closed, unconnected', async () => {
+    const egress = newKernel({ egress: { private: 'deny' } }).egress;
+    const before = jwks.connections;
+    let err: Error | undefined;
+    try {
+      const jwt = createJwtCheck(opts);
+      await jwt.run(input(jwt, { jwksUri: `${jwks.url.replace('127.0.0.1', 'localhost')}/jwks` }, { headers: bearer(token(rsa, fresh())), egress }));
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).to.match(/was not called: host localhost resolves to 127\.0\.0\.1, a loopback address, refused by the egress policy/);
+    expect(jwks.connections).to.equal(before);
   });
 
   it('parameters: defaults as Portkey, and bad values rejected', () => {

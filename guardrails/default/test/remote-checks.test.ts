@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { extractUrls, log, validUrls, webhook } from '../src/index.js';
+import { newKernel } from '@waygate/core/testing';
 import { TestServer, answer, closedPort, input, json, rejects, run } from './helpers.js';
 
 /** Headers a client sent to the gateway: none of them may reach a webhook or a log collector. */
@@ -245,6 +246,42 @@ describe('default checks that call out', () => {
       const p = validUrls.run(i);
       ctrl.abort();
       expect((await p).verdict).to.equal(false);
+    });
+  });
+
+  describe('under an egress policy that refuses loopback ("private": "deny")', () => {
+    const egress = newKernel({ egress: { private: 'deny' } }).egress;
+    // `localhost` resolves to 127.0.0.1 here: a name, so only the connection's lookup can refuse it.
+    const viaName = () => server.url.replace('127.0.0.1', 'localhost');
+    const policyReason =
+      /was not called: host localhost resolves to 127\.0\.0\.1, a loopback address, refused by the egress policy \(egress\.private is "deny"\)/;
+    beforeEach(() => {
+      server.connections = 0;
+      server.handler = (_req, res) => json(res, 200, { verdict: true });
+    });
+
+    it('webhook: a URL whose name resolves to loopback fails the check with the reason, and nothing connects', async () => {
+      const err = await rejection(run(webhook, { webhookURL: `${viaName()}/hook` }, { text: 'x', egress }));
+      expect(err.message).to.match(policyReason);
+      expect(server.connections).to.equal(0);
+      // The same call under the test kernel's policy (loopback allowed) reaches the server.
+      expect((await run(webhook, { webhookURL: `${viaName()}/hook` }, { text: 'x' })).verdict).to.equal(true);
+      expect(server.connections).to.equal(1);
+    });
+
+    it('log: not logged, with the reason; the verdict still passes', async () => {
+      const r = await run(log, { logURL: viaName() }, { text: 'x', egress });
+      expect(r.verdict).to.equal(true);
+      expect(r.data).to.deep.include({ logged: false });
+      expect((r.data as { explanation: string }).explanation).to.match(policyReason);
+      expect(server.connections).to.equal(0);
+    });
+
+    it('validUrls: a loopback URL, by name or literal, is invalid and never called', async () => {
+      const r = await run(validUrls, {}, { ...answer(`${viaName()}/ok ${server.url}/ok`), egress });
+      expect(r.verdict).to.equal(false);
+      expect(r.data).to.deep.include({ validUrls: [], invalidUrls: [`${viaName()}/ok`, `${server.url}/ok`] });
+      expect(server.connections).to.equal(0);
     });
   });
 });

@@ -18,6 +18,7 @@ export function input<S extends z.ZodType>(check: GuardrailCheck<S>, rawParams: 
     headers: {},
     signal: new AbortController().signal,
     ctx: makeCtx(kernel, { provider: 'alpha' }, { body: json }),
+    egress: kernel.egress,
   };
 }
 

@@ -31,6 +31,12 @@ export interface CheckInput<P = Record<string, unknown>> {
   /** Aborted when the client goes away or the check's time runs out. */
   signal: AbortSignal;
   ctx: RequestContext;
+  /**
+   * The gateway's egress policy: call out with `egress.fetch` (or `egress.dispatcher`), never the
+   * global fetch, since a check's URLs can come from a caller's config; `egress.check(url, where)`
+   * refuses a URL by its text alone.
+   */
+  egress: PluginApi['egress'];
 }
 
 export interface CheckResult {

@@ -256,7 +256,7 @@ export class Guardrails {
     if (hooks.length === 0) return undefined;
     const view = requestView(ctx.endpoint);
     const snap: Snapshot = { json: body, text: view ? view.read(body) : '' };
-    const env: RunEnv = { ctx, side: 'input', view, timeoutMs: this.#timeoutMs, logger: this.#api.logger };
+    const env: RunEnv = { ctx, side: 'input', view, timeoutMs: this.#timeoutMs, logger: this.#api.logger, egress: this.#api.egress };
     const [sync, later] = split(hooks);
     const outcome = sync.length ? await runHooks(sync, snap, env) : { results: [], snap };
     const { failed, denied } = verdictOf(outcome.results);
@@ -323,7 +323,7 @@ export class Guardrails {
       const rv = requestView(ctx.endpoint);
       request = { json: ctx.body, text: rv && ctx.body ? rv.read(ctx.body) : '' };
     }
-    return { ctx, side: 'output', view, request, status, timeoutMs: this.#timeoutMs, logger: this.#api.logger };
+    return { ctx, side: 'output', view, request, status, timeoutMs: this.#timeoutMs, logger: this.#api.logger, egress: this.#api.egress };
   }
 
   /** A 446 in the request's API shape, with `hook_results`. */

@@ -33,6 +33,8 @@ export interface RunEnv {
   timeoutMs: number;
   /** Where a check that fails to run is reported. */
   logger: Pick<PluginApi['logger'], 'warn'>;
+  /** What checks call out through (the plugin's `api.egress`). */
+  egress: PluginApi['egress'];
 }
 
 /** One check's entry in `hook_results` (Portkey's shape). */
@@ -147,6 +149,7 @@ export async function runCheck(spec: CheckSpec, snap: Snapshot, env: RunEnv): Pr
     env.side === 'input' ? snap : (env.request ?? { json: undefined, text: '' }),
     env.side === 'output' ? { json: snap.json, text: snap.text, status: env.status ?? 200 } : undefined,
     ctx,
+    env.egress,
   );
   try {
     let result: CheckResult | Promise<CheckResult> = spec.check.run(input);
@@ -204,6 +207,7 @@ class RunInput implements CheckInput {
     readonly request: CheckInput['request'],
     readonly response: CheckInput['response'],
     readonly ctx: RequestContext,
+    readonly egress: CheckInput['egress'],
   ) {
     this.endpoint = ctx.endpoint;
     this.provider = ctx.target?.provider ?? ctx.plan?.targets[0]?.provider;

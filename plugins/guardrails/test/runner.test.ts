@@ -25,7 +25,10 @@ describe('@waygate/guardrails: running hooks', () => {
   function env(text = 'hello', timeoutMs = 2000): { env: RunEnv; snap: Snapshot } {
     const body = { model: 'm', messages: [{ role: 'user', content: text }] };
     const ctx = makeCtx(kernel, { provider: 'alpha' }, { body });
-    return { env: { ctx, side: 'input', view: requestView('chat.completions'), timeoutMs, logger: silent }, snap: { json: body, text } };
+    return {
+      env: { ctx, side: 'input', view: requestView('chat.completions'), timeoutMs, logger: silent, egress: kernel.egress },
+      snap: { json: body, text },
+    };
   }
 
   it('runs the checks of a hook in parallel, each on the text the hook was given', async () => {

@@ -127,6 +127,12 @@ export interface TokenCacheOptions {
   timeoutMs?: number;
   /** Service accounts remembered at once (default 1000; the oldest is dropped). */
   maxEntries?: number;
+  /**
+   * What the exchange calls the token endpoint with (default: the global fetch). The plugin passes
+   * the gateway's egress policy's (`api.egress.fetch`): a `token_uri` can come from a caller's
+   * service account, so where it resolves to is checked like a custom host's.
+   */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 interface Entry {
@@ -151,6 +157,7 @@ export class TokenCache {
   readonly #margin: number;
   readonly #timeoutMs: number;
   readonly #max: number;
+  readonly #fetch: (url: string, init: RequestInit) => Promise<Response>;
   readonly #entries = new Map<string, Entry>();
   readonly #inflight = new Map<string, Promise<string>>();
 
@@ -159,6 +166,7 @@ export class TokenCache {
     this.#margin = opts.refreshMarginMs ?? 5 * 60_000;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#max = opts.maxEntries ?? 1000;
+    this.#fetch = opts.fetch ?? fetch;
   }
 
   /** A token that may still be used now (possibly due for renewal), or undefined. Synchronous. */
@@ -201,7 +209,7 @@ export class TokenCache {
   async #exchange(sa: ServiceAccount): Promise<string> {
     const started = this.#now();
     const assertion = signServiceAccountJwt(sa, Math.floor(started / 1000));
-    const { token, expiresInS } = await exchangeJwt(sa, assertion, this.#timeoutMs);
+    const { token, expiresInS } = await exchangeJwt(this.#fetch, sa, assertion, this.#timeoutMs);
     const lifeMs = expiresInS * 1000;
     const margin = Math.min(this.#margin, lifeMs / 2);
     if (this.#entries.size >= this.#max && !this.#entries.has(sa.id)) this.#entries.delete(this.#entries.keys().next().value!);
@@ -222,11 +230,16 @@ function scrub(text: string, assertion: string): string {
 }
 
 /** POSTs the JWT-bearer grant to the token endpoint and reads `access_token` and `expires_in`. */
-async function exchangeJwt(sa: ServiceAccount, assertion: string, timeoutMs: number): Promise<{ token: string; expiresInS: number }> {
+async function exchangeJwt(
+  send: (url: string, init: RequestInit) => Promise<Response>,
+  sa: ServiceAccount,
+  assertion: string,
+  timeoutMs: number,
+): Promise<{ token: string; expiresInS: number }> {
   const who = `the service account ${sa.clientEmail}`;
   let res: Response;
   try {
-    res = await fetch(sa.tokenUri, {
+    res = await send(sa.tokenUri, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString(),
@@ -234,7 +247,10 @@ async function exchangeJwt(sa: ServiceAccount, assertion: string, timeoutMs: num
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
-    const reason = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+    const cause = err instanceof Error ? err.cause : undefined;
+    // The egress policy refused the token endpoint before connecting: a 400 with its reason, like a custom host's.
+    if (cause instanceof GatewayError) throw new GatewayError(cause.code, 400, `vertex-ai: token_uri of ${who}: ${cause.message}`, { param: 'token_uri' });
+    const reason = err instanceof Error ? ((cause as Error | undefined)?.message ?? err.message) : String(err);
     throw new GatewayError(
       ErrorCode.UPSTREAM_UNREACHABLE,
       502,

@@ -1,5 +1,6 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
-import { vertexAI } from './adapter.js';
+import { createVertexProvider } from './adapter.js';
+import { TokenCache } from './auth.js';
 
 export { vertexAI, createVertexProvider } from './adapter.js';
 export {
@@ -31,6 +32,7 @@ const manifest = pluginManifest(import.meta.url, 'provider');
 export default definePlugin({
   manifest,
   setup(api) {
-    api.register.provider(vertexAI);
+    // One token cache per gateway, exchanging under the gateway's egress policy.
+    api.register.provider(createVertexProvider({ tokenCache: new TokenCache({ fetch: api.egress.fetch }) }));
   },
 });
