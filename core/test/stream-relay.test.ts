@@ -165,6 +165,26 @@ describe('stream-relay: a streamed answer', () => {
       expect(ctx.streamError?.message).to.match(/failed after it started/);
     });
 
+    it('ends the stream with a terminal error event at a malformed event, relaying nothing after it', async () => {
+      const { ctx, res } = await open(sse([ROLE, text('Hel'), '{"choices":[{"delta":', text('lo'), DONE]));
+      const out = await drain((await res).stream);
+      expect(out.slice(0, 2)).to.deep.equal([ROLE, text('Hel')]);
+      expect(out).to.have.length(3);
+      const terminal = JSON.parse(out[2]!).error;
+      expect(terminal.code).to.equal(ErrorCode.STREAM_INTERRUPTED);
+      expect(terminal.message).to.match(/loop sent a stream event that is not valid JSON/);
+      expect(ctx.streamError?.code).to.equal(ErrorCode.STREAM_INTERRUPTED);
+    });
+
+    it('checks an event a transformer passed on as it came as well (it is relayed verbatim)', async () => {
+      const adapter = { createStreamTransformer: () => ({ transform: (ev: { data: string }) => ev }) };
+      const { res } = await open(sse([ROLE, text('Hel'), 'not json at all', DONE]), { adapter });
+      const out = await drain((await res).stream);
+      expect(out.slice(0, 2)).to.deep.equal([ROLE, text('Hel')]);
+      expect(JSON.parse(out.at(-1)!).error.message).to.match(/not valid JSON/);
+      expect(out).to.not.include('not json at all');
+    });
+
     it('reads usage (and the model) from the stream', async () => {
       const usage = { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 };
       const { ctx, res } = await open(sse([ROLE, text('Hi'), chunk({}, { usage, model: 'm-2024' }), DONE]));
