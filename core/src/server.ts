@@ -10,7 +10,7 @@ import { GatewayResponse } from './response.js';
 import { ErrorCode, GatewayError, badRequest } from './errors.js';
 import { parseSize } from './config.js';
 import { serializeSSE } from './sse.js';
-import { scrub } from './logger.js';
+import { scrub, sentSecrets } from './logger.js';
 
 export interface GatewayServer {
   readonly server: http.Server;
@@ -239,8 +239,10 @@ function responseHeaders(ctx: RequestContext, response: GatewayResponse): Record
 
 async function writeResponse(res: http.ServerResponse, ctx: RequestContext, response: GatewayResponse): Promise<void> {
   const headers = responseHeaders(ctx, response);
+  // What an upstream echoed of the credentials the gateway sent (and the caller did not) never reaches the caller.
+  const scrubbed = (text: string) => (ctx.sentHeaders ? scrub(text, sentSecrets(ctx, true)) : text);
   if (!response.stream) {
-    writeJson(res, response.status, response.serialize(), headers);
+    writeJson(res, response.status, response.status < 400 ? response.serialize() : scrubbed(Buffer.from(response.serialize()).toString()), headers);
     return;
   }
   headers['content-type'] ??= 'text/event-stream; charset=utf-8';
@@ -263,7 +265,7 @@ async function writeResponse(res: http.ServerResponse, ctx: RequestContext, resp
         res.cork();
         process.nextTick(uncork);
       }
-      if (!res.write(serializeSSE(next.value))) {
+      if (!res.write(ctx.streamError ? scrubbed(serializeSSE(next.value)) : serializeSSE(next.value))) {
         await new Promise<void>((resolve) => {
           const done = () => {
             res.off('drain', done);
@@ -320,14 +322,14 @@ function logRequest(
     const err = status >= 400 ? ctx.lastError : ctx.streamError;
     if (err) {
       line.errorCode = err.code;
-      line.error = scrub(err.message, ctx.target?.apiKey);
+      line.error = scrub(err.message, sentSecrets(ctx, false));
     }
   }
   if (response && response.status >= 400 && !line.errorCode) {
     const body = response.body as { error?: { code?: unknown; message?: unknown } } | undefined;
     if (body?.error) {
       line.errorCode = body.error.code;
-      if (typeof body.error.message === 'string') line.error = scrub(body.error.message, ctx?.target?.apiKey);
+      if (typeof body.error.message === 'string') line.error = ctx ? scrub(body.error.message, sentSecrets(ctx, false)) : body.error.message;
     }
   }
   logger[level](line, 'request');
