@@ -118,7 +118,8 @@ export async function openStream(
       }
       if (passthrough && !sawEnd) throw new Error('the upstream closed the stream before its proper end');
     } catch (err) {
-      if (ctx.aborted) return;
+      // A client that left hears nothing more; a gateway that shuts down says so.
+      if (ctx.aborted && (err as GatewayError).code !== ErrorCode.SHUTTING_DOWN) return;
       yield format.errorEvent(interrupted((err as Error).message));
     } finally {
       io.end();
