@@ -5,6 +5,7 @@ import type { UpstreamClient, UpstreamResponse } from './upstream.js';
 import type { EndpointRegistry } from './endpoints.js';
 import type { NamedRegistry } from './registry.js';
 import { GatewayResponse } from './response.js';
+import { own } from './context.js';
 import { ErrorCode, GatewayError, isRetryableStatus } from './errors.js';
 import { networkError } from './upstream.js';
 import { AttemptIO } from './attempt-io.js';
@@ -63,6 +64,7 @@ export async function attempt(
       if (typeof v === 'string') req.headers[name.toLowerCase()] = v;
     }
   }
+  own(ctx).sentHeaders = [...(ctx.sentHeaders ?? []), req.headers];
 
   let timeoutMs = ctx.requestTimeoutMs ?? target.node.request_timeout;
   if (ctx.deadlineAt !== undefined) {

@@ -48,17 +48,16 @@ export const ConfigNodeSchema: z.ZodType<ConfigNode> = z.lazy(() =>
       forward_headers: z.array(z.string().min(1)).optional(),
       options: z.never({ error: 'version 1 configs (with "options") are not supported; use "targets" and "strategy"' }).optional(),
     })
-    .superRefine((node, ctx) => {
-      if (node.provider === undefined && node.targets === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'a config node needs "provider" (a leaf) or "targets"' });
-      }
-      if (node.provider !== undefined && node.targets !== undefined) {
-        ctx.addIssue({ code: 'custom', message: 'a config node has either "provider" or "targets", not both' });
-      }
-      if (node.targets !== undefined && node.strategy === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'a node with "targets" needs a "strategy"' });
-      }
-    }),
+    // Run on any object, even one with other problems: a config's every problem is reported at once.
+    .superRefine(
+      (node, ctx) => {
+        const issue = (message: string, path?: string[]) => ctx.addIssue({ code: 'custom', message, path });
+        if (node.provider === undefined && node.targets === undefined) issue('a config node needs "provider" (a leaf) or "targets"');
+        if (node.provider !== undefined && node.targets !== undefined) issue('a config node has either "provider" or "targets", not both');
+        if (node.targets !== undefined && node.strategy === undefined) issue('a node with "targets" needs a "strategy"', ['strategy']);
+      },
+      { when: (p) => typeof p.value === 'object' && p.value !== null && !Array.isArray(p.value) },
+    ),
 );
 
 const pluginEntry = z.union([

@@ -63,6 +63,8 @@ export class RequestContext {
   readonly requestTimeoutMs?: number;
   /** Incoming header names to copy to the upstream request. */
   readonly forwardHeaders?: readonly string[];
+  /** The headers of each upstream request sent, credentials among them (see `sentSecrets`). Never log them. */
+  readonly sentHeaders?: readonly Record<string, string>[];
   /** Headers to add to the response, whoever produces it. Plugins may add entries. */
   readonly responseHeaders: Record<string, string> = {};
   /** The route plan, made once per request (see `PluginApi.plan`). */

@@ -43,7 +43,7 @@ export async function route(k: DispatchServices, ctx: RequestContext): Promise<G
       const err = GatewayError.from(thrown);
       self.lastError = err;
       self.attempts.push({ target: target.path, provider: target.provider, status: err.status, error: err.code, ms: performance.now() - started });
-      if (ctx.aborted) throw clientClosed();
+      if (ctx.aborted) throw clientClosed(ctx);
       // An attempt cut short by the request's deadline is the deadline's failure, not the target's.
       if (ctx.deadlineAt !== undefined && performance.now() >= ctx.deadlineAt - 1) throw deadlineExceeded(ctx);
       if (!err.upstream && !isAttemptError(err)) throw err;
@@ -63,7 +63,7 @@ export async function route(k: DispatchServices, ctx: RequestContext): Promise<G
         if (ctx.deadlineAt !== undefined && performance.now() + decision.delayMs >= ctx.deadlineAt) throw deadlineExceeded(ctx);
         await sleep(decision.delayMs, ctx.abortEmitter);
       }
-      if (ctx.aborted) throw clientClosed();
+      if (ctx.aborted) throw clientClosed(ctx);
     }
   }
   throw ctx.lastError ?? new GatewayError(ErrorCode.INTERNAL, 500, 'attempt limit reached');
@@ -86,8 +86,10 @@ function deadlineExceeded(ctx: RequestContext): GatewayError {
   });
 }
 
-function clientClosed(): GatewayError {
-  return new GatewayError(ErrorCode.CLIENT_CLOSED, 499, 'The client closed the request');
+/** Why the request stopped: what it was aborted with (the client left, or the gateway shuts down). */
+function clientClosed(ctx: RequestContext): GatewayError {
+  const why: unknown = ctx.abortEmitter.reason;
+  return why instanceof GatewayError ? why : new GatewayError(ErrorCode.CLIENT_CLOSED, 499, 'The client closed the request');
 }
 
 function sleep(ms: number, signal: AbortEmitter): Promise<void> {

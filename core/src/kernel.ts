@@ -160,17 +160,25 @@ export class Kernel {
   /**
    * Checks a routing config against what loaded: every provider it names is loaded, every custom host
    * allowed (by the egress policy unless `trusted`: the config file's), every strategy tapped, and
-   * every plugin's config check passes. Throws a 400 naming the path.
+   * every plugin's config check passes. Throws a 400 that lists every problem found, each naming its
+   * path (the first one's path is the error's `param`).
    */
-  checkConfig(node: ConfigNode, where: string, trusted = false): void {
-    if (node.provider !== undefined && !this.providers.has(node.provider)) throw unknownProvider(this.providers, node.provider, `${where}.provider`);
-    if (node.custom_host !== undefined) node.custom_host = (trusted ? checkCustomHost : this.egress.check)(node.custom_host, `${where}.custom_host`);
-    if (node.targets) {
-      const mode = node.strategy!.mode;
-      if (!this.hooks.selectTarget.get(mode)?.taps.length) throw unknownStrategy(this, mode, where);
-    }
-    for (const check of this.#configChecks) check(node, where);
-    if (node.targets) for (let i = 0; i < node.targets.length; i++) this.checkConfig(node.targets[i]!, `${where}.targets[${i}]`, trusted);
+  checkConfig(node: ConfigNode, where: string, trusted = false, problems?: GatewayError[]): void {
+    const found = problems ?? [];
+    const check = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        found.push(GatewayError.from(err));
+      }
+    };
+    if (node.provider !== undefined && !this.providers.has(node.provider)) found.push(unknownProvider(this.providers, node.provider, `${where}.provider`));
+    if (node.custom_host !== undefined) check(() => (node.custom_host = (trusted ? checkCustomHost : this.egress.check)(node.custom_host!, `${where}.custom_host`)));
+    if (node.targets && !this.hooks.selectTarget.get(node.strategy!.mode)?.taps.length) found.push(unknownStrategy(this, node.strategy!.mode, where));
+    for (const c of this.#configChecks) check(() => c(node, where));
+    if (node.targets) for (let i = 0; i < node.targets.length; i++) this.checkConfig(node.targets[i]!, `${where}.targets[${i}]`, trusted, found);
+    if (problems || !found.length) return;
+    throw found.length === 1 ? found[0] : badRequest(ErrorCode.INVALID_CONFIG, found.map((e) => e.message).join('; '), found[0]!.param ?? undefined);
   }
 
   /**

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import Koa from 'koa';
 import type { Kernel } from './kernel.js';
@@ -10,7 +10,7 @@ import { GatewayResponse } from './response.js';
 import { ErrorCode, GatewayError, badRequest } from './errors.js';
 import { parseSize } from './config.js';
 import { serializeSSE } from './sse.js';
-import { scrub } from './logger.js';
+import { scrub, sentSecrets } from './logger.js';
 
 export interface GatewayServer {
   readonly server: http.Server;
@@ -32,9 +32,16 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
   app.silent = true;
   const bodyLimit = parseSize(kernel.config.server.bodyLimit);
   const started = Date.now();
-  let inflight = 0;
   let draining = false;
   const idle: Array<() => void> = [];
+  /** The requests in flight (with their contexts once made): a drain waits for them, and at its deadline tells them why it ends them. */
+  const live = new Map<http.ServerResponse, RequestContext | undefined>();
+  const whenIdle = (ms: number) =>
+    live.size > 0 &&
+    new Promise<void>((r) => {
+      const t = setTimeout(r, ms);
+      idle.push(() => r(clearTimeout(t)));
+    });
 
   app.use(async (koa) => {
     const req = koa.req;
@@ -43,6 +50,7 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
     const qs = req.url!.indexOf('?');
     const path = qs === -1 ? req.url! : req.url!.slice(0, qs);
     const requestId = randomUUID();
+    if (draining) res.setHeader('connection', 'close');
 
     if (path === '/health' || path === '/') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return writeError(res, methodNotAllowed(req.method!, path), requestId);
@@ -62,12 +70,9 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
     }
     const definition = methods.get(req.method!);
     if (!definition) return writeError(res, methodNotAllowed(req.method!, path), requestId, methods.values().next().value);
-    if (draining) {
-      res.setHeader('connection', 'close');
-      return writeError(res, new GatewayError(ErrorCode.SHUTTING_DOWN, 503, 'The gateway is shutting down', { retryable: true }), requestId);
-    }
+    if (draining) return writeError(res, new GatewayError(ErrorCode.SHUTTING_DOWN, 503, 'The gateway is shutting down', { retryable: true }), requestId);
 
-    inflight++;
+    live.set(res, undefined);
     let ctx: RequestContext | undefined;
     let response: GatewayResponse | undefined;
     try {
@@ -79,6 +84,7 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
       }
       ctx = new RequestContext({ id: requestId, endpoint: definition.id, method: req.method!, path, headers: req.headers, body, rawBody: raw });
       const c = ctx;
+      live.set(res, c);
       res.once('close', () => {
         if (!res.writableFinished) c.abort(new GatewayError(ErrorCode.CLIENT_CLOSED, 499, 'The client closed the request'));
       });
@@ -90,9 +96,9 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
       if (!res.headersSent) writeError(res, gerr, requestId, definition);
       else res.destroy();
     } finally {
-      inflight--;
+      live.delete(res);
       logRequest(kernel, req, res, path, requestId, ctx, response);
-      if (inflight === 0) for (const fn of idle.splice(0)) fn();
+      if (live.size === 0) for (const fn of idle.splice(0)) fn();
     }
   });
 
@@ -121,19 +127,17 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
             url: `http://${shownHost}:${addr.port}`,
             async close(deadlineMs = kernel.config.server.shutdownTimeoutMs) {
               draining = true;
-              const closed = new Promise<void>((r) => server.close(() => r()));
-              server.closeIdleConnections();
-              if (inflight > 0) {
-                await new Promise<void>((r) => {
-                  const t = setTimeout(r, deadlineMs);
-                  idle.push(() => {
-                    clearTimeout(t);
-                    r();
-                  });
-                });
-              }
+              // net's close stops listening; http's would also drop idle keep-alive connections, which
+              // then could not hear the 503 (of /health, say) that their next request gets.
+              const closed = new Promise<void>((r) => NetServer.prototype.close.call(server, () => r()));
+              await whenIdle(deadlineMs);
+              // At the deadline, what still runs is told why: streams end with a terminal error event.
+              for (const c of live.values())
+                c?.abort(new GatewayError(ErrorCode.SHUTTING_DOWN, 503, 'The gateway is shutting down', { type: 'server_error' }));
+              await whenIdle(1000);
               for (const s of sockets) s.destroy();
               await closed;
+              server.close(); // http's own bookkeeping (its timer that checks connections)
               await kernel.close();
             },
           });
@@ -239,8 +243,10 @@ function responseHeaders(ctx: RequestContext, response: GatewayResponse): Record
 
 async function writeResponse(res: http.ServerResponse, ctx: RequestContext, response: GatewayResponse): Promise<void> {
   const headers = responseHeaders(ctx, response);
+  // What an upstream echoed of the credentials the gateway sent (and the caller did not) never reaches the caller.
+  const scrubbed = (text: string) => (ctx.sentHeaders ? scrub(text, sentSecrets(ctx, true)) : text);
   if (!response.stream) {
-    writeJson(res, response.status, response.serialize(), headers);
+    writeJson(res, response.status, response.status < 400 ? response.serialize() : scrubbed(Buffer.from(response.serialize()).toString()), headers);
     return;
   }
   headers['content-type'] ??= 'text/event-stream; charset=utf-8';
@@ -263,7 +269,7 @@ async function writeResponse(res: http.ServerResponse, ctx: RequestContext, resp
         res.cork();
         process.nextTick(uncork);
       }
-      if (!res.write(serializeSSE(next.value))) {
+      if (!res.write(ctx.streamError ? scrubbed(serializeSSE(next.value)) : serializeSSE(next.value))) {
         await new Promise<void>((resolve) => {
           const done = () => {
             res.off('drain', done);
@@ -278,7 +284,9 @@ async function writeResponse(res: http.ServerResponse, ctx: RequestContext, resp
   } finally {
     await iterator.return?.();
   }
-  if (!res.destroyed) res.end();
+  // A stream the gateway cut (it shuts down) closes its connection after the terminal event: not a clean end.
+  if (ctx.aborted) res.socket?.end();
+  else if (!res.destroyed) res.end();
 }
 
 function logRequest(
@@ -320,14 +328,14 @@ function logRequest(
     const err = status >= 400 ? ctx.lastError : ctx.streamError;
     if (err) {
       line.errorCode = err.code;
-      line.error = scrub(err.message, ctx.target?.apiKey);
+      line.error = scrub(err.message, sentSecrets(ctx, false));
     }
   }
   if (response && response.status >= 400 && !line.errorCode) {
     const body = response.body as { error?: { code?: unknown; message?: unknown } } | undefined;
     if (body?.error) {
       line.errorCode = body.error.code;
-      if (typeof body.error.message === 'string') line.error = scrub(body.error.message, ctx?.target?.apiKey);
+      if (typeof body.error.message === 'string') line.error = ctx ? scrub(body.error.message, sentSecrets(ctx, false)) : body.error.message;
     }
   }
   logger[level](line, 'request');

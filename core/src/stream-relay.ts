@@ -41,45 +41,37 @@ export async function openStream(
 
   /** The events one upstream event turns into; at the end, what the transformer still holds (flush, called once). */
   let ended = false;
+  /** The upstream's event being turned: one relayed as it came must be JSON (checked where it is relayed). */
+  let raw: SSEEvent | undefined;
   const turn = (next: IteratorResult<SSEEvent>): SSEEvent[] => {
     if (next.done) {
       ended = true;
       return transformer?.flush ? toList(transformer.flush()) : [];
     }
-    return transformer ? toList(transformer.transform(next.value)) : [next.value];
+    raw = next.value;
+    return transformer ? toList(transformer.transform(raw)) : [raw];
   };
+  const notJson = (ev: SSEEvent) => ev === raw && !format.isEnd(ev) && !isJson(ev.data);
+  /** An answer that is not what the format promises: a retryable 502 before the first content, a terminal event after it. */
+  const bad = (why: string) =>
+    new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} ${why}`, { retryable: true, upstream: { status: upstream.statusCode } });
 
   // Hold events until the first one with content (OpenAI opens a chat stream with a role-only
   // chunk): until then nothing has reached the client, and a failure can still be retried.
   const held: SSEEvent[] = [];
   for (;;) {
     const out = turn(await events.next());
-    // Every held event is checked, what flush() emits at the end too: an error event before the
-    // client saw anything fails the attempt rather than reaching the client as its answer.
+    // Every held event is checked, what flush() emits at the end too: an error event or a malformed
+    // event before the client saw anything fails the attempt (it can be retried or fall back) rather
+    // than reaching the client as its answer.
     for (const ev of out) {
       const err = format.errorOf(ev, target.provider);
       if (err) throw err;
-    }
-    // Nothing has reached the client yet, so a malformed event is still a failed attempt that can
-    // be retried or fall back (one parse, for the first events of a pass-through stream only).
-    if (passthrough) {
-      for (const ev of out) {
-        if (!format.isEnd(ev) && !isJson(ev.data)) {
-          throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} sent a stream event that is not valid JSON`, {
-            retryable: true,
-            upstream: { status: upstream.statusCode },
-          });
-        }
-      }
+      if (notJson(ev)) throw bad('sent a stream event that is not valid JSON');
     }
     held.push(...out);
     if (out.some(format.isContent)) break;
-    if (ended) {
-      throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} ended the stream before sending any event`, {
-        retryable: true,
-        upstream: { status: upstream.statusCode },
-      });
-    }
+    if (ended) throw bad('ended the stream before sending any event');
   }
   io.firstByte();
 
@@ -118,13 +110,16 @@ export async function openStream(
             yield ev;
             return;
           }
+          // A malformed event mid-stream is not relayed: the stream ends with a terminal error event.
+          if (notJson(ev)) throw bad('sent a stream event that is not valid JSON');
           seen(ev);
           yield ev;
         }
       }
       if (passthrough && !sawEnd) throw new Error('the upstream closed the stream before its proper end');
     } catch (err) {
-      if (ctx.aborted) return;
+      // A client that left hears nothing more; a gateway that shuts down says so.
+      if (ctx.aborted && (err as GatewayError).code !== ErrorCode.SHUTTING_DOWN) return;
       yield format.errorEvent(interrupted((err as Error).message));
     } finally {
       io.end();
@@ -135,8 +130,7 @@ export async function openStream(
 }
 
 function toList(x: SSEEvent | SSEEvent[] | undefined): SSEEvent[] {
-  if (x === undefined) return [];
-  return Array.isArray(x) ? x : [x];
+  return x === undefined ? [] : Array.isArray(x) ? x : [x];
 }
 
 function isJson(text: string): boolean {

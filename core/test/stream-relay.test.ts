@@ -5,7 +5,7 @@ import { AttemptIO } from '../src/attempt-io.js';
 import { attempt } from '../src/attempt.js';
 import { route } from '../src/dispatch.js';
 import { OnErrorStage } from '../src/hooks.js';
-import { ErrorCode } from '../src/errors.js';
+import { ErrorCode, GatewayError } from '../src/errors.js';
 import { DONE } from '../src/sse.js';
 import { eventually, sleep } from '../src/testing/index.js';
 import type { Kernel } from '../src/kernel.js';
@@ -163,6 +163,41 @@ describe('stream-relay: a streamed answer', () => {
       expect(out[0]).to.equal(text('Hel'));
       expect(JSON.parse(out.at(-1)!).error.code).to.equal(ErrorCode.STREAM_INTERRUPTED);
       expect(ctx.streamError?.message).to.match(/failed after it started/);
+    });
+
+    it('ends the stream with a terminal error event at a malformed event, relaying nothing after it', async () => {
+      const { ctx, res } = await open(sse([ROLE, text('Hel'), '{"choices":[{"delta":', text('lo'), DONE]));
+      const out = await drain((await res).stream);
+      expect(out.slice(0, 2)).to.deep.equal([ROLE, text('Hel')]);
+      expect(out).to.have.length(3);
+      const terminal = JSON.parse(out[2]!).error;
+      expect(terminal.code).to.equal(ErrorCode.STREAM_INTERRUPTED);
+      expect(terminal.message).to.match(/loop sent a stream event that is not valid JSON/);
+      expect(ctx.streamError?.code).to.equal(ErrorCode.STREAM_INTERRUPTED);
+    });
+
+    it('checks an event a transformer passed on as it came as well (it is relayed verbatim)', async () => {
+      const adapter = { createStreamTransformer: () => ({ transform: (ev: { data: string }) => ev }) };
+      const { res } = await open(sse([ROLE, text('Hel'), 'not json at all', DONE]), { adapter });
+      const out = await drain((await res).stream);
+      expect(out.slice(0, 2)).to.deep.equal([ROLE, text('Hel')]);
+      expect(JSON.parse(out.at(-1)!).error.message).to.match(/not valid JSON/);
+      expect(out).to.not.include('not json at all');
+    });
+
+    it('ends the stream with a terminal error event when the gateway shuts down (an abort that says so)', async () => {
+      const { ctx, res } = await open((_req, r) => {
+        r.writeHead(200, { 'content-type': 'text/event-stream' });
+        r.write(`data: ${ROLE}\n\ndata: ${text('Hel')}\n\n`);
+      });
+      const out: string[] = [];
+      for await (const ev of (await res).stream!) {
+        out.push(ev.data);
+        if (out.length === 2) ctx.abort(new GatewayError(ErrorCode.SHUTTING_DOWN, 503, 'The gateway is shutting down'));
+      }
+      expect(out.slice(0, 2)).to.deep.equal([ROLE, text('Hel')]);
+      expect(out).to.have.length(3);
+      expect(JSON.parse(out[2]!).error.message).to.match(/failed after it started: The gateway is shutting down/);
     });
 
     it('reads usage (and the model) from the stream', async () => {

@@ -36,7 +36,7 @@ export interface BreakerDeps {
   logger?: MiniLogger & { debug?(obj: object, msg: string): void };
   /** Environment for REDIS_URL. Default process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Milliseconds to wait for the first Redis connection. Default 2000. */
+  /** Milliseconds to wait for a Redis connection to open. Default: the `redisConnectTimeoutMs` option. */
   connectTimeoutMs?: number;
 }
 

@@ -22,6 +22,14 @@ export const BreakerOptionsSchema = z.strictObject({
   redisUrl: z.string().min(1).optional(),
   /** Prefix of every Redis key this plugin writes. */
   keyPrefix: z.string().default('waygate:cb:'),
+  /** Longest wait for a connection to Redis to open (`redis` store). */
+  redisConnectTimeoutMs: z.number().int().positive().default(2_000),
+  /**
+   * Longest wait for one Redis command, the ready check of a new connection included: a Redis that
+   * accepts connections and never answers costs start-up at most this long (then the replica decides
+   * locally until Redis answers).
+   */
+  redisCommandTimeoutMs: z.number().int().positive().default(1_000),
   /** How often a replica re-reads the shared state of the targets it has seen (`redis` store). */
   syncIntervalMs: z.number().int().min(10).default(1_000),
   /** Targets whose state is kept in memory (the least recently used is dropped past this). */

@@ -126,7 +126,7 @@ export interface RedisStoreDeps {
   now?: Clock;
   logger?: MiniLogger;
   onChange?: (change: StateChange) => void;
-  /** Milliseconds to wait for the first connection. Default 2000. */
+  /** Milliseconds to wait for a connection to open. Default: the `redisConnectTimeoutMs` option. */
   connectTimeoutMs?: number;
 }
 
@@ -191,7 +191,9 @@ export class RedisStore implements BreakerStore {
       // Fail commands at once while disconnected (the local fallback decides) instead of queueing.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      connectTimeout: deps.connectTimeoutMs ?? 2_000,
+      connectTimeout: deps.connectTimeoutMs ?? opts.redisConnectTimeoutMs,
+      // Bounds the ready check too: a Redis that accepts and never answers cannot stall start-up.
+      commandTimeout: opts.redisCommandTimeoutMs,
       enableAutoPipelining: true,
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5_000),
     }) as ScriptedRedis;

@@ -49,12 +49,22 @@ describe('@waygate/circuit-breaker', () => {
         probeTimeoutMs: 60000,
         store: 'memory',
         keyPrefix: 'waygate:cb:',
+        redisConnectTimeoutMs: 2000,
+        redisCommandTimeoutMs: 1000,
         syncIntervalMs: 1000,
         maxTargets: 10000,
       });
     });
     it('refuses bad values and unknown keys', () => {
-      for (const bad of [{ errorRatio: 1.5 }, { errorRatio: -0.1 }, { failureThreshold: 0 }, { store: 'disk' }, { cooldown: 5 }, { halfOpenProbes: 0 }]) {
+      for (const bad of [
+        { errorRatio: 1.5 },
+        { errorRatio: -0.1 },
+        { failureThreshold: 0 },
+        { store: 'disk' },
+        { cooldown: 5 },
+        { halfOpenProbes: 0 },
+        { redisCommandTimeoutMs: 0 },
+      ]) {
         expect(BreakerOptionsSchema.safeParse(bad).success, JSON.stringify(bad)).to.equal(false);
       }
     });

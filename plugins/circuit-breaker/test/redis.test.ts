@@ -3,6 +3,8 @@
 // tests are skipped with a message.
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createLogger, startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
@@ -276,6 +278,27 @@ describe('@waygate/circuit-breaker Redis store without a Redis', function () {
       expect(JSON.stringify(warnings[0]!.obj)).to.not.include('secret');
     } finally {
       await s.close();
+    }
+  });
+
+  it('does not wait for a Redis that accepts connections and never answers: ready() settles false, decisions are local', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((c) => void sockets.add(c.on('data', () => undefined)));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const logs = new LogCapture();
+    const url = `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const s = new RedisStore(breakerOptions({ store: 'redis', failureThreshold: 1, redisCommandTimeoutMs: 200 }), url, { logger: logs });
+    try {
+      expect(await s.ready()).to.equal(false);
+      expect(sockets.size, 'the store did connect').to.be.greaterThan(0);
+      expect(s.healthy).to.equal(false);
+      s.record('k', true);
+      expect(s.admit('k')).to.equal('deny');
+      expect(logs.lines.some((l) => l.level === 'warn' && /Redis is unavailable/.test(l.msg))).to.equal(true);
+    } finally {
+      await s.close();
+      for (const c of sockets) c.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 });

@@ -1,4 +1,5 @@
-import type { Endpoint, EndpointAdapter, ProviderAdapter } from '@waygate/core';
+import type { BuildInput, Endpoint, EndpointAdapter, ProviderAdapter } from '@waygate/core';
+import { base64Embedding } from '@waygate/provider-kit';
 import { PATHS, openaiHeaders, wireRequest } from './request.js';
 import type { WireRequestOptions } from './request.js';
 
@@ -25,7 +26,21 @@ export function createOpenAIWireAdapter(opts: OpenAIWireOptions): ProviderAdapte
     if (!route) throw new Error(`${opts.id}: the OpenAI wire adapter has no endpoint ${name}`);
     endpoints[name] = { build: wireRequest(opts, route) };
   }
+  if (endpoints.embeddings) endpoints.embeddings.mapResponse = base64WhenAsked;
   return { id: opts.id, displayName: opts.displayName, baseURL: opts.baseURL, endpoints };
+}
+
+/**
+ * Embeddings as the client asked for them: an OpenAI-compatible upstream that ignores
+ * `encoding_format: "base64"` (the `openai` SDK's default, which it decodes) answers float arrays;
+ * those are encoded. Any other answer is left as it is (and its bytes are relayed untouched).
+ */
+export function base64WhenAsked(json: unknown, input: BuildInput): unknown {
+  const data = (json as { data?: unknown } | null)?.data;
+  if (input.body?.encoding_format !== 'base64' || !Array.isArray(data)) return json;
+  const floats = (d: unknown): d is { embedding: unknown[] } => Array.isArray((d as { embedding?: unknown } | null)?.embedding);
+  if (!data.some(floats)) return json;
+  return { ...(json as object), data: data.map((d: unknown) => (floats(d) ? { ...d, embedding: base64Embedding(d.embedding) } : d)) };
 }
 
 /** The OpenAI adapter: chat completions, completions, embeddings and models, with organization and project headers. */

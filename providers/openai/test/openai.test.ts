@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { BuildInput, RequestContext, Target } from '@waygate/core';
 import plugin, { openai, createOpenAIWireAdapter } from '../src/index.js';
+import { base64WhenAsked } from '../src/adapter.js';
 
 function input(
   over: { body?: Record<string, unknown>; rawBody?: Uint8Array; headers?: Record<string, string>; node?: Record<string, unknown>; apiKey?: string } = {},
@@ -52,6 +53,21 @@ describe('@waygate/provider-openai', () => {
     const req = openai.endpoints.models!.build(input({ body: undefined }));
     expect(req).to.include({ method: 'GET', url: 'http://127.0.0.1:9/v1/models' });
     expect(req.body).to.equal(undefined);
+  });
+
+  it('encodes float embeddings as base64 when the client asked for base64 and the upstream answered floats', () => {
+    const mapResponse = openai.endpoints.embeddings!.mapResponse!;
+    expect(mapResponse).to.equal(base64WhenAsked);
+    const floats = { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.5, -0.25, 1.125] }], model: 'e' };
+    const asked = input({ body: { model: 'e', input: 'a', encoding_format: 'base64' } });
+    const out = mapResponse(floats, asked) as typeof floats & { data: Array<{ embedding: string }> };
+    const bytes = Buffer.from(out.data[0]!.embedding, 'base64');
+    expect([0, 1, 2].map((i) => bytes.readFloatLE(i * 4))).to.deep.equal([0.5, -0.25, 1.125]);
+    expect(out).to.deep.include({ object: 'list', model: 'e' });
+    // Floats asked for, or base64 already answered: the answer itself comes back (its bytes are relayed).
+    expect(mapResponse(floats, input({ body: { model: 'e', input: 'a' } }))).to.equal(floats);
+    const b64 = { object: 'list', data: [{ object: 'embedding', index: 0, embedding: 'AAAAPw==' }] };
+    expect(mapResponse(b64, asked)).to.equal(b64);
   });
 
   it('sends no authorization header without a key, and supports a custom auth header', () => {
