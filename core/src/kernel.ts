@@ -173,7 +173,8 @@ export class Kernel {
       }
     };
     if (node.provider !== undefined && !this.providers.has(node.provider)) found.push(unknownProvider(this.providers, node.provider, `${where}.provider`));
-    if (node.custom_host !== undefined) check(() => (node.custom_host = (trusted ? checkCustomHost : this.egress.check)(node.custom_host!, `${where}.custom_host`)));
+    if (node.custom_host !== undefined)
+      check(() => (node.custom_host = (trusted ? checkCustomHost : this.egress.check)(node.custom_host!, `${where}.custom_host`)));
     if (node.targets && !this.hooks.selectTarget.get(node.strategy!.mode)?.taps.length) found.push(unknownStrategy(this, node.strategy!.mode, where));
     for (const c of this.#configChecks) check(() => c(node, where));
     if (node.targets) for (let i = 0; i < node.targets.length; i++) this.checkConfig(node.targets[i]!, `${where}.targets[${i}]`, trusted, found);
