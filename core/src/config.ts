@@ -74,6 +74,9 @@ const bodyLimit = z.union([
   z.string().regex(/^\s*\d+(\.\d+)?\s*(b|kb|mb|gb)?\s*$/i, 'a size such as 10mb, 512kb or a number of bytes'),
 ]);
 
+/** A size in bytes (`32mb`, `512kb` or a number), parsed. */
+const bytes = bodyLimit.transform((v) => parseSize(v));
+
 const providerDefaults = z.looseObject({
   api_key: z.string().min(1).optional(),
   base_url: z.string().min(1).optional(),
@@ -102,6 +105,10 @@ export const FileConfigSchema = z.strictObject({
       headersTimeoutMs: z.number().int().positive().default(300_000),
       /** Longest silence allowed between two chunks of a body. */
       bodyTimeoutMs: z.number().int().positive().default(300_000),
+      /** The largest JSON answer, SSE event and whole stream read from an upstream; more aborts the upstream (502). */
+      maxResponseBytes: bytes.default(32 * 1024 ** 2),
+      maxEventBytes: bytes.default(4 * 1024 ** 2),
+      maxStreamBytes: bytes.default(256 * 1024 ** 2),
     })
     .prefault({}),
   /** Load the bundled providers and default plugins (the embedded list) before `plugins`. */

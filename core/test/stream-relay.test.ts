@@ -306,6 +306,7 @@ function tapped(body: UpstreamBody, pulled: string[]): UpstreamBody {
     },
     destroy: () => body.destroy(),
     readAll: () => body.readAll(),
+    limits: body.limits,
     [Symbol.asyncIterator]() {
       const it = body[Symbol.asyncIterator]();
       return {
