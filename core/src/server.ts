@@ -99,10 +99,10 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
   return {
     app,
     listen(port, host) {
-      const server = http.createServer(app.callback());
-      server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 66_000;
-      server.requestTimeout = 0;
+      // The time a client has to send its request (not to read the answer), checked often enough for the shorter bound.
+      const { headersTimeoutMs: headersTimeout, requestTimeoutMs: requestTimeout, keepAliveTimeoutMs: keepAliveTimeout } = kernel.config.server;
+      const connectionsCheckingInterval = Math.min(30_000, Math.ceil(headersTimeout / 4));
+      const server = http.createServer({ headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval }, app.callback());
       const sockets = new Set<Socket>();
       server.on('connection', (s) => {
         sockets.add(s);
@@ -154,26 +154,16 @@ function readRequestBody(req: http.IncomingMessage, limit: number): Promise<Buff
     req.resume();
     return Promise.reject(tooLarge(limit));
   }
+  // Past the limit nothing more is kept; the first of reject and resolve settles the promise.
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
     req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
+      if ((size += chunk.length) > limit) reject(tooLarge(limit));
+      else chunks.push(chunk);
     });
-    req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(new GatewayError(ErrorCode.CLIENT_CLOSED, 499, `Reading the request body failed: ${err.message}`));
-    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.on('error', (err) => reject(new GatewayError(ErrorCode.CLIENT_CLOSED, 499, `Reading the request body failed: ${err.message}`)));
   });
 }
 
