@@ -97,6 +97,8 @@ export const FileConfigSchema = z.strictObject({
       headersTimeoutMs: z.number().int().positive().default(30_000),
       requestTimeoutMs: z.number().int().positive().default(60_000),
       keepAliveTimeoutMs: z.number().int().positive().default(65_000),
+      /** Deepest nesting of arrays and objects accepted in a request body or a JSON header. */
+      maxJsonDepth: z.number().int().min(1).max(1000).default(64),
     })
     .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, { path: ['headersTimeoutMs'], message: 'must not be larger than server.requestTimeoutMs' })
     .prefault({}),

@@ -11,6 +11,7 @@ import { ErrorCode, GatewayError, badRequest } from './errors.js';
 import { parseSize } from './config.js';
 import { serializeSSE } from './sse.js';
 import { scrub } from './logger.js';
+import { checkDepth } from './request-config.js';
 
 export interface GatewayServer {
   readonly server: http.Server;
@@ -75,7 +76,7 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
       let raw: Buffer | undefined;
       if (req.method === 'POST') {
         raw = await readRequestBody(req, bodyLimit);
-        body = parseJsonBody(req, raw);
+        body = parseJsonBody(req, raw, kernel.config.server.maxJsonDepth);
       }
       ctx = new RequestContext({ id: requestId, endpoint: definition.id, method: req.method!, path, headers: req.headers, body, rawBody: raw });
       const c = ctx;
@@ -171,15 +172,17 @@ function tooLarge(limit: number): GatewayError {
   return new GatewayError(ErrorCode.BODY_TOO_LARGE, 413, `The request body is larger than this gateway's limit of ${limit} bytes`);
 }
 
-function parseJsonBody(req: http.IncomingMessage, raw: Buffer): Record<string, unknown> {
+function parseJsonBody(req: http.IncomingMessage, raw: Buffer, maxDepth: number): Record<string, unknown> {
   const type = req.headers['content-type'];
   if (raw.length === 0) throw badRequest(ErrorCode.INVALID_REQUEST, 'The request body is empty; send a JSON object');
   if (!type || !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
     throw new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415, `Content-Type must be application/json (got ${type ? JSON.stringify(type) : 'none'})`);
   }
+  const text = raw.toString('utf8');
+  checkDepth(text, maxDepth, 'The request body');
   let json: unknown;
   try {
-    json = JSON.parse(raw.toString('utf8'));
+    json = JSON.parse(text);
   } catch (err) {
     throw badRequest(ErrorCode.INVALID_JSON, `The request body is not valid JSON: ${(err as Error).message}`);
   }
