@@ -74,6 +74,9 @@ const bodyLimit = z.union([
   z.string().regex(/^\s*\d+(\.\d+)?\s*(b|kb|mb|gb)?\s*$/i, 'a size such as 10mb, 512kb or a number of bytes'),
 ]);
 
+/** A size in bytes (`32mb`, `512kb` or a number), parsed. */
+const bytes = bodyLimit.transform((v) => parseSize(v));
+
 const providerDefaults = z.looseObject({
   api_key: z.string().min(1).optional(),
   base_url: z.string().min(1).optional(),
@@ -90,18 +93,30 @@ export const FileConfigSchema = z.strictObject({
       bodyLimit: bodyLimit.default('10mb'),
       shutdownTimeoutMs: z.number().int().min(0).default(10_000),
       pluginSetupTimeoutMs: z.number().int().positive().default(5_000),
+      /** Time a client has to send its request headers, and its whole request (headers and body): Node's `headersTimeout`, `requestTimeout`. */
+      headersTimeoutMs: z.number().int().positive().default(30_000),
+      requestTimeoutMs: z.number().int().positive().default(60_000),
+      keepAliveTimeoutMs: z.number().int().positive().default(65_000),
+      /** Deepest nesting of arrays and objects accepted in a request body or a JSON header. */
+      maxJsonDepth: z.number().int().min(1).max(1000).default(64),
     })
+    .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, { path: ['headersTimeoutMs'], message: 'must not be larger than server.requestTimeoutMs' })
     .prefault({}),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
   upstream: z
     .strictObject({
-      connectionsPerOrigin: z.number().int().positive().default(256),
+      /** Sized for streaming: each open stream holds a connection. */
+      connectionsPerOrigin: z.number().int().positive().default(4096),
       keepAliveTimeoutMs: z.number().int().positive().default(30_000),
       connectTimeoutMs: z.number().int().positive().default(10_000),
       /** Default bound on time to response headers when a request sets no request_timeout. */
-      headersTimeoutMs: z.number().int().positive().default(300_000),
-      /** Longest silence allowed between two chunks of a body. */
-      bodyTimeoutMs: z.number().int().positive().default(300_000),
+      headersTimeoutMs: z.number().int().positive().default(120_000),
+      /** Longest silence allowed between two chunks of a body, when a request sets no stream_idle_timeout. */
+      bodyTimeoutMs: z.number().int().positive().default(60_000),
+      /** The largest JSON answer, SSE event and whole stream read from an upstream; more aborts the upstream (502). */
+      maxResponseBytes: bytes.default(32 * 1024 ** 2),
+      maxEventBytes: bytes.default(4 * 1024 ** 2),
+      maxStreamBytes: bytes.default(256 * 1024 ** 2),
     })
     .prefault({}),
   /** Where requests a caller steers may go (custom hosts, webhooks, JWKS...): see egress.ts. */
@@ -153,9 +168,7 @@ export function parseSize(value: number | string): number {
   if (typeof value === 'number') return value;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(value);
   if (!m) throw new ConfigError(`not a size: ${value}`);
-  const unit = (m[2] ?? 'b').toLowerCase();
-  const mult = unit === 'gb' ? 1024 ** 3 : unit === 'mb' ? 1024 ** 2 : unit === 'kb' ? 1024 : 1;
-  return Math.floor(Number(m[1]) * mult);
+  return Math.floor(Number(m[1]) * 1024 ** ['b', 'kb', 'mb', 'gb'].indexOf((m[2] ?? 'b').toLowerCase()));
 }
 
 /**

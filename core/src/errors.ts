@@ -124,6 +124,11 @@ export function badRequest(code: string, message: string, param?: string): Gatew
   return new GatewayError(code, 400, message, { param: param ?? null });
 }
 
+/** An upstream answer over one of the `upstream.*Bytes` limits (the upstream is aborted). */
+export function answerTooLarge(option: string, max: number): GatewayError {
+  return new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `upstream answer exceeded upstream.${option} (${max} bytes)`, { type: 'server_error' });
+}
+
 const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 409, 425, 429, 500, 502, 503, 504, 529]);
 
 /**

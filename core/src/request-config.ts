@@ -10,7 +10,7 @@ import { ErrorCode, badRequest } from './errors.js';
 
 /** What resolving a request's config uses of the kernel. */
 export interface ConfigServices {
-  readonly config: Pick<FileConfig, 'routing'>;
+  readonly config: Pick<FileConfig, 'routing' | 'server'>;
   readonly providers: Pick<NamedRegistry<ProviderAdapter>, 'has' | 'names'>;
   /** Checks a routing config against what loaded (providers, strategies, plugins' checks); throws a 400. */
   checkConfig(node: ConfigNode, where: string): void;
@@ -101,7 +101,7 @@ export function resolveRequestConfig(ctx: RequestContext, services: ConfigServic
   if (trace) self.traceId = trace;
 
   const metadata = header(ctx, 'metadata');
-  if (metadata !== undefined) self.metadata = parseMetadata(metadata);
+  if (metadata !== undefined) self.metadata = parseMetadata(metadata, services.config.server.maxJsonDepth);
 
   const forward = header(ctx, 'forward-headers');
   if (forward !== undefined) {
@@ -151,7 +151,7 @@ function headerConfig(
   const cached =
     configCache.get(configKey(raw, customHost)) ?? (provider !== undefined ? configCache.get(configKey(raw, customHost, provider)) : undefined);
   if (cached) return cached;
-  const json = parseConfigJson(raw, headerName);
+  const json = parseConfigJson(raw, headerName, services.config.server.maxJsonDepth);
   let key = configKey(raw, customHost);
   if (json !== null && typeof json === 'object' && !Array.isArray(json) && !('provider' in json) && !('targets' in json)) {
     if (provider === undefined) {
@@ -189,7 +189,8 @@ function configKey(raw: string, customHost: string | undefined, provider?: strin
   return customHost === undefined && provider === undefined ? raw : `\u0000${customHost ?? ''}\u0000${provider ?? ''}\u0000${raw}`;
 }
 
-function parseConfigJson(raw: string, headerName: string): unknown {
+function parseConfigJson(raw: string, headerName: string, maxDepth: number): unknown {
+  checkDepth(raw, maxDepth, headerName, ErrorCode.INVALID_CONFIG, headerName);
   try {
     return JSON.parse(raw);
   } catch (err) {
@@ -212,7 +213,8 @@ function validateConfig(json: unknown, headerName: string): ConfigNode {
   return parsed.data;
 }
 
-function parseMetadata(raw: string): Record<string, unknown> {
+function parseMetadata(raw: string, maxDepth: number): Record<string, unknown> {
+  checkDepth(raw, maxDepth, 'metadata header', ErrorCode.INVALID_HEADER, 'metadata');
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -223,6 +225,26 @@ function parseMetadata(raw: string): Record<string, unknown> {
     throw badRequest(ErrorCode.INVALID_HEADER, 'metadata header must be a JSON object', 'metadata');
   }
   return json as Record<string, unknown>;
+}
+
+/**
+ * Refuses JSON text that nests arrays and objects deeper than `max` (server.maxJsonDepth) with a 400
+ * naming the limit: an iterative scan before the parse (strings skipped), so nothing recursive later
+ * (a cache key, a re-serialization) meets a value deep enough to overflow the stack.
+ */
+export function checkDepth(json: string, max: number, what: string, code: string = ErrorCode.INVALID_REQUEST, param?: string): void {
+  for (let i = 0, depth = 0, k = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22) {
+      // Past the string, to the next quote after an even number of backslashes (indexOf: strings are most of a body).
+      do {
+        if ((i = json.indexOf('"', i + 1)) === -1) return;
+        for (k = i; json.charCodeAt(k - 1) === 0x5c; k--);
+      } while ((i - k) % 2 === 1);
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) throw badRequest(code, `${what} is nested deeper than server.maxJsonDepth (${max})`, param);
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
 }
 
 /** Where JSON.parse failed (" at position N"), without the text around it. */

@@ -11,6 +11,7 @@ import { ErrorCode, GatewayError, badRequest } from './errors.js';
 import { parseSize } from './config.js';
 import { serializeSSE } from './sse.js';
 import { scrub, sentSecrets } from './logger.js';
+import { checkDepth } from './request-config.js';
 
 export interface GatewayServer {
   readonly server: http.Server;
@@ -80,7 +81,7 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
       let raw: Buffer | undefined;
       if (req.method === 'POST') {
         raw = await readRequestBody(req, bodyLimit);
-        body = parseJsonBody(req, raw);
+        body = parseJsonBody(req, raw, kernel.config.server.maxJsonDepth);
       }
       ctx = new RequestContext({ id: requestId, endpoint: definition.id, method: req.method!, path, headers: req.headers, body, rawBody: raw });
       const c = ctx;
@@ -105,10 +106,10 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
   return {
     app,
     listen(port, host) {
-      const server = http.createServer(app.callback());
-      server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 66_000;
-      server.requestTimeout = 0;
+      // The time a client has to send its request (not to read the answer), checked often enough for the shorter bound.
+      const { headersTimeoutMs: headersTimeout, requestTimeoutMs: requestTimeout, keepAliveTimeoutMs: keepAliveTimeout } = kernel.config.server;
+      const connectionsCheckingInterval = Math.min(30_000, Math.ceil(headersTimeout / 4));
+      const server = http.createServer({ headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval }, app.callback());
       const sockets = new Set<Socket>();
       server.on('connection', (s) => {
         sockets.add(s);
@@ -158,26 +159,16 @@ function readRequestBody(req: http.IncomingMessage, limit: number): Promise<Buff
     req.resume();
     return Promise.reject(tooLarge(limit));
   }
+  // Past the limit nothing more is kept; the first of reject and resolve settles the promise.
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
     req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
+      if ((size += chunk.length) > limit) reject(tooLarge(limit));
+      else chunks.push(chunk);
     });
-    req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(new GatewayError(ErrorCode.CLIENT_CLOSED, 499, `Reading the request body failed: ${err.message}`));
-    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.on('error', (err) => reject(new GatewayError(ErrorCode.CLIENT_CLOSED, 499, `Reading the request body failed: ${err.message}`)));
   });
 }
 
@@ -185,15 +176,17 @@ function tooLarge(limit: number): GatewayError {
   return new GatewayError(ErrorCode.BODY_TOO_LARGE, 413, `The request body is larger than this gateway's limit of ${limit} bytes`);
 }
 
-function parseJsonBody(req: http.IncomingMessage, raw: Buffer): Record<string, unknown> {
+function parseJsonBody(req: http.IncomingMessage, raw: Buffer, maxDepth: number): Record<string, unknown> {
   const type = req.headers['content-type'];
   if (raw.length === 0) throw badRequest(ErrorCode.INVALID_REQUEST, 'The request body is empty; send a JSON object');
   if (!type || !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
     throw new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415, `Content-Type must be application/json (got ${type ? JSON.stringify(type) : 'none'})`);
   }
+  const text = raw.toString('utf8');
+  checkDepth(text, maxDepth, 'The request body');
   let json: unknown;
   try {
-    json = JSON.parse(raw.toString('utf8'));
+    json = JSON.parse(text);
   } catch (err) {
     throw badRequest(ErrorCode.INVALID_JSON, `The request body is not valid JSON: ${(err as Error).message}`);
   }

@@ -1,13 +1,15 @@
 import type { SSEEvent } from './types.js';
+import { answerTooLarge } from './errors.js';
 
 /**
  * Server-sent events, both ways. The parser follows the WHATWG event-stream rules (fields `data`,
  * `event`, `id`; `:` comments; CR, LF or CRLF line ends; an event ends at a blank line) and works
- * chunk by chunk: a chunk may end anywhere, even inside a UTF-8 character.
+ * chunk by chunk: a chunk may end anywhere, even inside a UTF-8 character. An event larger than
+ * `maxEventBytes` (counted in characters) fails the parse with a 502 naming upstream.maxEventBytes.
  */
-export async function* parseSSE(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SSEEvent> {
+export async function* parseSSE(body: AsyncIterable<Uint8Array | string>, maxEventBytes?: number): AsyncGenerator<SSEEvent> {
   const decoder = new TextDecoder();
-  const parser = new SSEParser();
+  const parser = new SSEParser(maxEventBytes);
   for await (const chunk of body) {
     const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     const events = parser.push(text);
@@ -17,42 +19,46 @@ export async function* parseSSE(body: AsyncIterable<Uint8Array | string>): Async
   for (let i = 0; i < tail.length; i++) yield tail[i]!;
 }
 
-/** Incremental event-stream parser: push text, get the events it completed. */
+/**
+ * Incremental event-stream parser: push text, get the events it completed. Each character is looked
+ * at once: an unfinished line is appended to (a rope, in V8) and flattened once, when its end
+ * arrives, so the work stays linear however many chunks a long line comes in.
+ */
 export class SSEParser {
   #buf = '';
+  /** Characters of the event being read so far (its lines and the unfinished one). */
+  #held = 0;
   #data: string[] = [];
   #event: string | undefined;
   #id: string | undefined;
   #skipLF = false;
 
+  constructor(readonly maxEventBytes = Infinity) {}
+
   push(text: string, end = false): SSEEvent[] {
     const out: SSEEvent[] = [];
-    let buf = this.#buf + text;
-    if (this.#skipLF && buf.charCodeAt(0) === 10) buf = buf.slice(1);
-    this.#skipLF = false;
     let start = 0;
-    for (;;) {
-      let nl = -1;
-      for (let i = start; i < buf.length; i++) {
-        const c = buf.charCodeAt(i);
-        if (c === 10 || c === 13) {
-          nl = i;
-          break;
-        }
-      }
-      if (nl === -1) break;
-      const line = buf.slice(start, nl);
-      if (buf.charCodeAt(nl) === 13) {
-        if (nl + 1 < buf.length) {
-          if (buf.charCodeAt(nl + 1) === 10) nl++;
-        } else {
-          this.#skipLF = true;
-        }
+    if (this.#skipLF && text.length) {
+      this.#skipLF = false;
+      if (text.charCodeAt(0) === 10) start = 1;
+    }
+    for (let nl = start; nl < text.length; nl++) {
+      const c = text.charCodeAt(nl);
+      if (c !== 10 && c !== 13) continue;
+      if ((this.#held += nl - start) > this.maxEventBytes) throw answerTooLarge('maxEventBytes', this.maxEventBytes);
+      const line = this.#buf + text.slice(start, nl);
+      this.#buf = '';
+      if (c === 13) {
+        if (nl + 1 === text.length) this.#skipLF = true;
+        else if (text.charCodeAt(nl + 1) === 10) nl++;
       }
       start = nl + 1;
       this.#line(line, out);
     }
-    this.#buf = buf.slice(start);
+    if (start < text.length) {
+      this.#buf += text.slice(start);
+      if ((this.#held += text.length - start) > this.maxEventBytes) throw answerTooLarge('maxEventBytes', this.maxEventBytes);
+    }
     if (end) {
       if (this.#buf.length) this.#line(this.#buf, out);
       this.#buf = '';
@@ -63,6 +69,7 @@ export class SSEParser {
 
   #line(line: string, out: SSEEvent[]): void {
     if (line.length === 0) {
+      this.#held = 0;
       if (this.#data.length) {
         const ev: SSEEvent = { data: this.#data.length === 1 ? this.#data[0]! : this.#data.join('\n') };
         if (this.#event !== undefined) ev.event = this.#event;

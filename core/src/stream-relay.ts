@@ -35,7 +35,8 @@ export async function openStream(
   io: AttemptIO,
   format: StreamFormat = PLAIN_STREAM,
 ): Promise<GatewayResponse> {
-  const events = (endpoint.decodeStream ? endpoint.decodeStream(upstream.body) : parseSSE(upstream.body))[Symbol.asyncIterator]();
+  const body = upstream.body;
+  const events = (endpoint.decodeStream ? endpoint.decodeStream(body) : parseSSE(body, body.limits.maxEventBytes))[Symbol.asyncIterator]();
   const transformer = endpoint.createStreamTransformer?.(input);
   const passthrough = transformer === undefined;
 

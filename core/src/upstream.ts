@@ -3,15 +3,12 @@ import type { AbortEmitter } from './abort.js';
 import type { Dispatcher } from 'undici';
 import type { UpstreamRequest } from './types.js';
 import type { EgressPolicy } from './egress.js';
-import { ErrorCode, GatewayError } from './errors.js';
+import type { FileConfig } from './config.js';
+import { ErrorCode, GatewayError, answerTooLarge } from './errors.js';
 
-export interface UpstreamOptions {
-  connectionsPerOrigin: number;
-  keepAliveTimeoutMs: number;
-  connectTimeoutMs: number;
-  headersTimeoutMs: number;
-  bodyTimeoutMs: number;
-}
+export type UpstreamOptions = FileConfig['upstream'];
+/** The bounds on what one answer may make the gateway hold. */
+export type BodyLimits = Pick<UpstreamOptions, 'maxResponseBytes' | 'maxEventBytes' | 'maxStreamBytes'>;
 
 /** An upstream's answer: status and headers at once, the body as it arrives. */
 export interface UpstreamResponse {
@@ -26,39 +23,47 @@ const HIGH_WATER = 64 * 1024;
 /**
  * The body of an upstream answer: read whole (JSON) or iterated chunk by chunk (streams). Lighter
  * than a Readable: no stream machinery per request; back-pressure pauses the upstream socket
- * through undici when more than HIGH_WATER bytes wait unread.
+ * through undici when more than HIGH_WATER bytes wait unread. Read whole, it holds at most
+ * `maxResponseBytes`; iterated, it passes at most `maxStreamBytes`: a byte more fails the read,
+ * drops what it held and aborts the upstream at once.
  */
 export class UpstreamBody implements AsyncIterable<Buffer> {
   #chunks: Buffer[] = [];
   #queued = 0;
+  #total = 0;
+  /** The limit of the read under way; none until a reader comes (HIGH_WATER pauses the upstream until then). */
+  #limit: 'maxResponseBytes' | 'maxStreamBytes' | undefined;
   #ended = false;
   #error: Error | undefined;
-  #waiting: { resolve: (r: IteratorResult<Buffer>) => void; reject: (e: Error) => void } | undefined;
-  #whole: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
+  /** The reader waiting: for the next chunk, or (readAll) for the whole body. */
+  #waiting: ((err: Error | undefined, value?: Buffer | IteratorResult<Buffer>) => void) | undefined;
   #resume: (() => void) | undefined;
   #paused = false;
-  #destroyed = false;
   readonly #abort: (reason: Error) => void;
+  readonly limits: BodyLimits;
 
-  constructor(abort: (reason: Error) => void) {
+  constructor(abort: (reason: Error) => void, limits: BodyLimits) {
     this.#abort = abort;
+    this.limits = limits;
   }
 
   get destroyed(): boolean {
-    return this.#destroyed || this.#ended || this.#error !== undefined;
+    return this.#ended || this.#error !== undefined;
   }
 
   /** Called by the dispatch handler; returns false to pause the upstream. */
   push(chunk: Buffer, resume: () => void): boolean {
+    this.#total += chunk.length;
+    if (this.#over()) return false;
     const w = this.#waiting;
-    if (w) {
+    if (w && this.#limit === 'maxStreamBytes') {
       this.#waiting = undefined;
-      w.resolve({ value: chunk, done: false });
+      w(undefined, { value: chunk, done: false });
       return true;
     }
     this.#chunks.push(chunk);
     this.#queued += chunk.length;
-    if (this.#whole === undefined && this.#queued > HIGH_WATER) {
+    if (this.#limit !== 'maxResponseBytes' && this.#queued > HIGH_WATER) {
       this.#resume = resume;
       this.#paused = true;
       return false;
@@ -69,50 +74,37 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
   end(): void {
     this.#ended = true;
     const w = this.#waiting;
-    if (w) {
-      this.#waiting = undefined;
-      w.resolve({ value: undefined, done: true });
-    }
-    const whole = this.#whole;
-    if (whole) {
-      this.#whole = undefined;
-      whole.resolve(this.#concat());
-    }
+    this.#waiting = undefined;
+    w?.(undefined, this.#limit === 'maxResponseBytes' ? this.#concat() : { value: undefined, done: true });
   }
 
   fail(err: Error): void {
-    if (this.#ended || this.#error) return;
+    if (this.destroyed) return;
     this.#error = err;
     const w = this.#waiting;
-    if (w) {
-      this.#waiting = undefined;
-      w.reject(err);
-    }
-    const whole = this.#whole;
-    if (whole) {
-      this.#whole = undefined;
-      whole.reject(err);
-    }
+    this.#waiting = undefined;
+    w?.(err);
   }
 
   /** The whole body, once it has arrived. */
   readAll(): Promise<Buffer> {
-    if (this.#error) return Promise.reject(this.#error);
+    this.#limit = 'maxResponseBytes';
+    if (this.#over()) return Promise.reject(this.#error);
     if (this.#ended) return Promise.resolve(this.#concat());
     this.#unpause();
     return new Promise((resolve, reject) => {
-      this.#whole = { resolve, reject };
+      this.#waiting = (err, value) => (err ? reject(err) : resolve(value as Buffer));
     });
   }
 
   /** Stops reading: aborts the upstream request if it is still running. */
   destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
-    if (!this.#ended && !this.#error) this.#abort(new Error('upstream body discarded'));
+    if (!this.destroyed) this.#stop(new Error('upstream body discarded'));
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    this.#limit = 'maxStreamBytes';
+    this.#over();
     return {
       next: () => {
         if (this.#chunks.length) {
@@ -125,7 +117,7 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
         if (this.#ended) return Promise.resolve({ value: undefined, done: true });
         this.#unpause();
         return new Promise((resolve, reject) => {
-          this.#waiting = { resolve, reject };
+          this.#waiting = (err, value) => (err ? reject(err) : resolve(value as IteratorResult<Buffer>));
         });
       },
       return: () => {
@@ -133,6 +125,20 @@ export class UpstreamBody implements AsyncIterable<Buffer> {
         return Promise.resolve({ value: undefined, done: true });
       },
     };
+  }
+
+  /** Whether the read failed; past its limit (what arrived before a reader came counts too), it fails now. */
+  #over(): boolean {
+    const max = this.#limit === undefined ? Infinity : this.limits[this.#limit];
+    if (this.#total > max && !this.#error) this.#stop(answerTooLarge(this.#limit!, max));
+    return this.#error !== undefined;
+  }
+
+  #stop(err: Error): void {
+    this.fail(err);
+    this.#chunks = [];
+    this.#queued = 0;
+    this.#abort(err);
   }
 
   #unpause(): void {
@@ -164,10 +170,12 @@ const MAX_ORIGINS = 256;
 export class UpstreamClient {
   readonly #pools = new Map<string, Pool>();
   readonly #opts: Pool.Options;
+  readonly #limits: BodyLimits;
   /** Requests to a caller's custom host: pools whose connections are under the egress policy. */
   readonly #steered: Agent;
 
   constructor(opts: UpstreamOptions, egress: EgressPolicy) {
+    this.#limits = opts;
     this.#opts = {
       connections: opts.connectionsPerOrigin,
       keepAliveTimeout: opts.keepAliveTimeoutMs,
@@ -192,7 +200,7 @@ export class UpstreamClient {
     const opts: Dispatcher.DispatchOptions = { origin, path, method: req.method, headers: req.headers, body: req.body ?? null };
     if (idleTimeoutMs !== undefined) opts.bodyTimeout = idleTimeoutMs;
     return new Promise((resolve, reject) => {
-      (steered ? this.#steered : this.#pool(origin)).dispatch(opts, new ResponseHandler(signal, resolve, reject));
+      (steered ? this.#steered : this.#pool(origin)).dispatch(opts, new ResponseHandler(signal, this.#limits, resolve, reject));
     });
   }
 
@@ -223,11 +231,13 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   #resume: (() => void) | undefined;
   #settled = false;
   readonly #signal: AbortEmitter;
+  readonly #limits: BodyLimits;
   readonly #resolve: (r: UpstreamResponse) => void;
   readonly #reject: (e: Error) => void;
 
-  constructor(signal: AbortEmitter, resolve: (r: UpstreamResponse) => void, reject: (e: Error) => void) {
+  constructor(signal: AbortEmitter, limits: BodyLimits, resolve: (r: UpstreamResponse) => void, reject: (e: Error) => void) {
     this.#signal = signal;
+    this.#limits = limits;
     this.#resolve = resolve;
     this.#reject = reject;
     signal.once('abort', this.#onAbort);
@@ -254,7 +264,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
       const prev = headers[name];
       headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
     }
-    this.#body = new UpstreamBody((reason) => this.#abort?.(reason));
+    this.#body = new UpstreamBody((reason) => this.#abort?.(reason), this.#limits);
     this.#settled = true;
     this.#resolve({ statusCode, headers, body: this.#body });
     return true;

@@ -10,6 +10,34 @@ describe('config', () => {
     expect(c.plugins).to.deep.equal([]);
   });
 
+  it('has time and size limits by default: a gateway in front of hostile callers and upstreams', () => {
+    const c = parseFileConfig({}, 'test');
+    expect(c.server).to.include({ headersTimeoutMs: 30_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 65_000, maxJsonDepth: 64 });
+    expect(c.upstream).to.include({
+      connectionsPerOrigin: 4096,
+      connectTimeoutMs: 10_000,
+      headersTimeoutMs: 120_000,
+      bodyTimeoutMs: 60_000,
+      maxResponseBytes: 32 * 1024 * 1024,
+      maxEventBytes: 4 * 1024 * 1024,
+      maxStreamBytes: 256 * 1024 * 1024,
+    });
+    expect(parseFileConfig({ upstream: { maxResponseBytes: '1mb', maxEventBytes: 2048 } }, 'test').upstream).to.include({
+      maxResponseBytes: 1024 * 1024,
+      maxEventBytes: 2048,
+    });
+  });
+
+  it('refuses limits that cannot work, naming the field', () => {
+    expect(() => parseFileConfig({ server: { headersTimeoutMs: 5000, requestTimeoutMs: 1000 } }, 'f'))
+      .to.throw(ConfigError)
+      .with.property('message')
+      .that.matches(/server\.headersTimeoutMs: must not be larger than server\.requestTimeoutMs/);
+    expect(() => parseFileConfig({ server: { maxJsonDepth: 0 } }, 'f')).to.throw(ConfigError, /server\.maxJsonDepth/);
+    expect(() => parseFileConfig({ server: { requestTimeoutMs: 0 } }, 'f')).to.throw(ConfigError, /server\.requestTimeoutMs/);
+    expect(() => parseFileConfig({ upstream: { maxStreamBytes: 'lots' } }, 'f')).to.throw(ConfigError, /upstream\.maxStreamBytes/);
+  });
+
   it('names the path of every invalid field', () => {
     expect(() => parseFileConfig({ server: { port: 'x' }, plugins: [{ module: '' }] }, 'f.json'))
       .to.throw(ConfigError)

@@ -3,7 +3,7 @@
 // timeout) over the provider the headers name.
 import { expect } from 'chai';
 import { RequestContext } from '../src/context.js';
-import { resolveRequestConfig } from '../src/request-config.js';
+import { checkDepth, resolveRequestConfig } from '../src/request-config.js';
 import { newKernel, thrown } from '../src/testing/index.js';
 import type { Kernel } from '../src/kernel.js';
 
@@ -93,5 +93,34 @@ describe('request config: a config header without provider or targets', () => {
     expect(resolve({ 'x-portkey-provider': 'beta', 'x-portkey-config': '{"provider":"alpha"}' }).config).to.deep.equal({ provider: 'alpha' });
     const err = thrown(() => resolve({ 'x-portkey-provider': 'alpha', 'x-portkey-config': '{"targets":[{"provider":"alpha"}]}' }));
     expect(err.message).to.include('strategy');
+  });
+});
+
+describe('request config: JSON depth', () => {
+  const depth = (text: string, max: number) => thrown(() => checkDepth(text, max, 'The body'));
+
+  it('counts the nesting of arrays and objects, and not brackets inside strings (escaped quotes included)', () => {
+    expect(() => checkDepth('{"a":[{"b":[1]}]}', 4, 'The body')).to.not.throw();
+    expect(depth('{"a":[{"b":[1]}]}', 3)).to.include({ status: 400, message: 'The body is nested deeper than server.maxJsonDepth (3)' });
+    expect(() => checkDepth(`{"s":"${'[{'.repeat(500)}","t":"\\"[[[[","u":"\\\\"}`, 1, 'The body')).to.not.throw();
+    expect(() => checkDepth('[[],[],[[]]]', 3, 'The body')).to.not.throw();
+  });
+
+  it('scans a nesting far deeper than the call stack allows without recursion', () => {
+    const n = 1_000_000;
+    expect(depth('['.repeat(n) + ']'.repeat(n), 64).message).to.match(/nested deeper than server\.maxJsonDepth \(64\)/);
+  });
+
+  it('refuses a config header or a metadata header nested deeper than server.maxJsonDepth, naming the header', () => {
+    const kernel = newKernel();
+    const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+    const ctx = (headers: Record<string, string>) =>
+      new RequestContext({ id: 'r', endpoint: 'chat.completions', method: 'POST', path: '/v1/chat/completions', headers, body: {} });
+    const cfg = thrown(() => resolveRequestConfig(ctx({ 'x-waygate-config': `{"provider":"alpha","override_params":${deep(64)}}` }), kernel));
+    expect(cfg).to.include({ status: 400, code: 'invalid_config', param: 'x-waygate-config' });
+    expect(cfg.message).to.equal('x-waygate-config is nested deeper than server.maxJsonDepth (64)');
+    const meta = thrown(() => resolveRequestConfig(ctx({ 'x-waygate-provider': 'alpha', 'x-waygate-metadata': deep(65) }), kernel));
+    expect(meta).to.include({ status: 400, code: 'invalid_header', param: 'metadata' });
+    expect(() => resolveRequestConfig(ctx({ 'x-waygate-provider': 'alpha', 'x-waygate-metadata': deep(64) }), kernel)).to.not.throw();
   });
 });

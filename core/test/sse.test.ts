@@ -37,6 +37,42 @@ describe('SSE parser', () => {
     expect(events).to.deep.equal([{ data: 'one' }, { data: 'two' }]);
   });
 
+  it('stays linear on a long line that arrives a character at a time (no rescan or copy of what it holds)', () => {
+    // Scanning the held text again on every push made this take minutes; it is now one pass.
+    const p = new SSEParser();
+    const n = 300_000;
+    expect(p.push('data: ')).to.deep.equal([]);
+    let early = 0;
+    for (let i = 0; i < n; i++) early += p.push('x').length;
+    const [ev] = p.push('\r\n\r\n');
+    expect(early).to.equal(0);
+    expect(ev!.data).to.have.length(n);
+  });
+
+  it('refuses an event larger than maxEventBytes with a 502 naming the limit, whether it comes in one line, many lines or many chunks', () => {
+    const tooBig = (push: (p: SSEParser) => void) => {
+      const p = new SSEParser(1000);
+      expect(() => push(p))
+        .to.throw('upstream answer exceeded upstream.maxEventBytes (1000 bytes)')
+        .with.property('status', 502);
+    };
+    tooBig((p) => p.push(`data: ${'a'.repeat(1000)}`));
+    tooBig((p) => p.push(`data: ${'a'.repeat(1000)}\n\n`));
+    tooBig((p) => {
+      for (let i = 0; i < 30; i++) p.push(`data: ${'b'.repeat(40)}\n`);
+    });
+    tooBig((p) => {
+      for (let i = 0; i < 1001; i++) p.push('c');
+    });
+  });
+
+  it('counts maxEventBytes per event: any number of events under it pass', () => {
+    const p = new SSEParser(100);
+    let n = 0;
+    for (let i = 0; i < 1000; i++) n += p.push(`data: ${'d'.repeat(80)}\n\n`).length;
+    expect(n).to.equal(1000);
+  });
+
   it('serializes single- and multi-line events', () => {
     expect(serializeSSE({ data: '{"a":1}' })).to.equal('data: {"a":1}\n\n');
     expect(serializeSSE({ event: 'ping', data: 'a\nb' })).to.equal('event: ping\ndata: a\ndata: b\n\n');

@@ -341,6 +341,7 @@ function tapped(body: UpstreamBody, pulled: string[]): UpstreamBody {
     },
     destroy: () => body.destroy(),
     readAll: () => body.readAll(),
+    limits: body.limits,
     [Symbol.asyncIterator]() {
       const it = body[Symbol.asyncIterator]();
       return {

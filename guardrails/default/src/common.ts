@@ -168,10 +168,14 @@ export interface PostResult {
   text: string;
 }
 
+/** The most a webhook or log collector may answer: a verdict, and at most a rewritten request or answer. */
+export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
 /**
  * POSTs JSON to a URL with only the given headers, bounded by `timeout` and the request's signal.
  * Redirects are not followed (a 3xx is an answer like any other). Throws on a network failure, a
- * timeout, an abort or a refusal of the egress policy, with a message that says which.
+ * timeout, an abort, a refusal of the egress policy or an answer over `maxBytes`, with a message
+ * that says which.
  */
 export async function postJson(
   egress: Egress,
@@ -180,6 +184,7 @@ export async function postJson(
   headers: Record<string, string>,
   timeout: number,
   signal: AbortSignal,
+  maxBytes = MAX_ANSWER_BYTES,
 ): Promise<PostResult> {
   const res = await send(
     egress,
@@ -188,7 +193,27 @@ export async function postJson(
     timeout,
     signal,
   );
-  return { status: res.status, text: await res.text() };
+  return { status: res.status, text: await readText(res, maxBytes, safeOrigin(url), timeout) };
+}
+
+/**
+ * An answer's body as text, read as it arrives: one byte over `maxBytes` stops the read (the
+ * connection is closed, the rest never read) and throws, so an answer never holds more than that.
+ * The time limit of `send` covers the body too.
+ */
+export async function readText(res: Response, maxBytes: number, where: string, timeout: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of res.body ?? []) {
+      if ((size += chunk.length) > maxBytes) throw new Error(`${where} answered more than ${maxBytes} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if ((err as Error).name === 'TimeoutError') throw new Error(`${where} did not answer within ${timeout} ms`);
+    throw err;
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** fetch() under the egress policy, with a time limit and the request's signal; errors say what happened. */

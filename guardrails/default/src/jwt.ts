@@ -8,7 +8,7 @@ import { createPublicKey, verify, constants } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { CheckInput, GuardrailCheck } from '@waygate/guardrails';
-import { BoundedCache, httpUrl, isPlainObject, parseDuration, safeOrigin, send, timeoutMs } from './common.js';
+import { BoundedCache, httpUrl, isPlainObject, parseDuration, readText, safeOrigin, send, timeoutMs } from './common.js';
 
 /** The algorithms verified, each with its key type and hash. HMAC and `none` are never accepted. */
 const ALGORITHMS = {
@@ -99,9 +99,11 @@ export function createJwtCheck(opts: JwtCheckOptions = {}): GuardrailCheck<typeo
     const job = (async () => {
       const where = safeOrigin(p.jwksUri);
       const res = await send(egress, p.jwksUri, { method: 'GET', headers: { accept: 'application/json' } }, p.timeout, NO_ABORT);
-      const body = await res.text();
-      if (res.status !== 200) throw new Error(`the JWKS at ${where} answered ${res.status}`);
-      if (body.length > MAX_JWKS_BYTES) throw new Error(`the JWKS at ${where} is larger than 1 MB`);
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        throw new Error(`the JWKS at ${where} answered ${res.status}`);
+      }
+      const body = await readText(res, MAX_JWKS_BYTES, `the JWKS at ${where}`, p.timeout);
       let json: unknown;
       try {
         json = JSON.parse(body);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { eventually } from '@waygate/core/testing';
 import { extractUrls, log, validUrls, webhook } from '../src/index.js';
 import { newKernel } from '@waygate/core/testing';
 import { TestServer, answer, closedPort, input, json, rejects, run } from './helpers.js';
@@ -105,6 +106,38 @@ describe('default checks that call out', () => {
       server.handler = () => undefined; // never answers
       const err = await rejection(run(webhook, { webhookURL: server.url, timeout: 50 }, { text: 'x' }));
       expect(err.message).to.match(/did not answer within 50 ms/);
+    });
+
+    it('throws when the webhook sends its headers and then stalls: the timeout covers the body', async () => {
+      server.handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"verdict":');
+      };
+      const err = await rejection(run(webhook, { webhookURL: server.url, timeout: 50 }, { text: 'x' }));
+      expect(err.message).to.match(/did not answer within 50 ms/);
+    });
+
+    it('throws on an answer over 4 MiB, reading no more of it', async () => {
+      let written = 0;
+      let cut = false;
+      server.handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.once('close', () => (cut = !res.writableEnded));
+        const chunk = Buffer.alloc(64 * 1024, 'a');
+        const pump = () => {
+          while (written < 64 * 1024 * 1024 && !res.destroyed) {
+            written += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          if (!res.destroyed) res.end();
+        };
+        res.write('{"verdict":true,"data":"');
+        pump();
+      };
+      const err = await rejection(run(webhook, { webhookURL: server.url, timeout: 10_000 }, { text: 'x' }));
+      expect(err.message).to.match(/answered more than 4194304 bytes/);
+      await eventually(2000, () => cut, 'the webhook connection closed before the answer was written');
+      expect(written).to.be.below(32 * 1024 * 1024);
     });
 
     it('throws when the webhook cannot be reached, and when the client went away', async () => {

@@ -31,24 +31,40 @@ function mapKeys(obj: Json, keys: readonly string[], fn: (v: unknown, key: strin
   return out ?? obj;
 }
 
+/**
+ * How deep `deep` walks: the most `server.maxJsonDepth` allows, which bounds the bodies themselves;
+ * only JSON inside a string (tool-call arguments) can be deeper, and is then mapped as text.
+ */
+const MAX_DEPTH = 1000;
+const TOO_DEEP = new Error(`nested deeper than ${MAX_DEPTH}`);
+
 /** Every string anywhere inside a JSON value (tool inputs, structured content). */
-function deep(v: unknown, fn: TextFn): unknown {
+function deep(v: unknown, fn: TextFn, depth = 0): unknown {
   if (typeof v === 'string') return fn(v);
-  if (Array.isArray(v)) return mapArray(v, (x) => deep(x, fn));
-  if (isObject(v)) return mapKeys(v, Object.keys(v), (x) => deep(x, fn));
+  if (Array.isArray(v)) return depth < MAX_DEPTH ? mapArray(v, (x) => deep(x, fn, depth + 1)) : tooDeep();
+  if (isObject(v)) return depth < MAX_DEPTH ? mapKeys(v, Object.keys(v), (x) => deep(x, fn, depth + 1)) : tooDeep();
   return v;
 }
 
-/** Tool-call arguments: a JSON string whose strings are mapped (it stays valid JSON), else the string itself. */
+function tooDeep(): never {
+  throw TOO_DEEP;
+}
+
+/**
+ * Tool-call arguments: a JSON string whose strings are mapped (it stays valid JSON), else (not JSON,
+ * or nested too deep to walk without risking the stack) the string itself, as text.
+ */
 function jsonString(s: unknown, fn: TextFn): unknown {
   if (typeof s !== 'string') return s;
   let parsed: unknown;
+  let mapped: unknown;
   try {
     parsed = JSON.parse(s);
-  } catch {
-    return fn(s);
+    mapped = deep(parsed, fn);
+  } catch (err) {
+    if (err instanceof SyntaxError || err === TOO_DEEP) return fn(s);
+    throw err;
   }
-  const mapped = deep(parsed, fn);
   return mapped === parsed ? s : JSON.stringify(mapped);
 }
 

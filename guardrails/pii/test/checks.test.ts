@@ -98,6 +98,19 @@ describe('pii checks', () => {
       expect(redactCheck.mutates).to.equal(true);
     });
 
+    it('masks tool-call arguments nested deeper than it walks as text, instead of overflowing the stack', async () => {
+      const n = 20_000;
+      const args = `{"to":"jane@example.com","x":${'['.repeat(n)}${']'.repeat(n)}}`;
+      const body = {
+        model: 'm',
+        messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: args } }] }],
+      };
+      const r = await run(redactCheck, {}, { json: body, text: '' });
+      expect(r.verdict).to.equal(true);
+      const out = r.transformedJson as typeof body;
+      expect(out.messages[0]!.tool_calls[0]!.function.arguments).to.equal(args.replace('jane@example.com', '[REDACTED_EMAIL]'));
+    });
+
     it('masks Anthropic system prompts and blocks, tool inputs and tool results', async () => {
       const body = {
         model: 'claude',

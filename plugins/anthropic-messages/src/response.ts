@@ -1,6 +1,7 @@
 import { ErrorCode, GatewayError, DONE } from '@waygate/core';
 import type { SSEEvent, StreamTransformer } from '@waygate/core';
 import { randomBytes } from 'node:crypto';
+import { nestedDeeper } from '@waygate/provider-kit';
 import { event, isObj, STATUS_BY_ERROR_TYPE, errorTypeFor } from './format.js';
 import type { Json } from './format.js';
 
@@ -52,10 +53,10 @@ export function toAnthropicUsage(u: unknown): Json {
   };
 }
 
-/** A tool call's `arguments` (JSON text) as a tool_use `input` object; unparsable text gives `{}`. */
+/** A tool call's `arguments` (JSON text) as a tool_use `input` object; unparsable text (or nested past the limit) gives `{}`. */
 export function parseInput(args: unknown): Json {
   if (isObj(args)) return args;
-  if (typeof args !== 'string' || !args.trim()) return {};
+  if (typeof args !== 'string' || !args.trim() || nestedDeeper(args)) return {};
   try {
     const v = JSON.parse(args);
     return isObj(v) ? v : {};

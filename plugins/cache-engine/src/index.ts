@@ -170,32 +170,50 @@ export const KEY_IGNORED_FIELDS: ReadonlySet<string> = new Set([
   'prompt_cache_key',
 ]);
 
-/** JSON with object keys sorted at every depth (undefined members dropped, as JSON.stringify does). */
+/** One array or object being written by canonicalJson: its values in order (an object's with their keys), and how far it got. */
+interface Open {
+  values: unknown[];
+  keys: string[] | undefined;
+  next: number;
+}
+
+/**
+ * JSON with object keys sorted at every depth (undefined members dropped, as JSON.stringify does).
+ * Iterative, with a stack of its own: a value nested however deep (a request body, a model's tool
+ * arguments) cannot overflow the call stack.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    const s = JSON.stringify(value);
-    return s === undefined ? 'null' : s;
-  }
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i) out += ',';
-      out += canonicalJson(value[i]);
+  let out = '';
+  const open: Open[] = [];
+  for (let v = value; ;) {
+    if (v === null || typeof v !== 'object') {
+      const s = JSON.stringify(v);
+      out += s === undefined ? 'null' : s;
+    } else if (Array.isArray(v)) {
+      out += '[';
+      open.push({ values: v, keys: undefined, next: 0 });
+    } else {
+      const obj = v as Record<string, unknown>;
+      const keys = Object.keys(obj)
+        .sort()
+        .filter((k) => obj[k] !== undefined && typeof obj[k] !== 'function');
+      out += '{';
+      open.push({ values: keys.map((k) => obj[k]), keys, next: 0 });
     }
-    return out + ']';
+    // The next value to write, closing what is complete on the way.
+    for (;;) {
+      const top = open[open.length - 1];
+      if (top === undefined) return out;
+      if (top.next < top.values.length) {
+        if (top.next) out += ',';
+        if (top.keys) out += JSON.stringify(top.keys[top.next]) + ':';
+        v = top.values[top.next++];
+        break;
+      }
+      out += top.keys ? '}' : ']';
+      open.pop();
+    }
   }
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
-  let out = '{';
-  let first = true;
-  for (const k of keys) {
-    const v = obj[k];
-    if (v === undefined || typeof v === 'function') continue;
-    if (!first) out += ',';
-    first = false;
-    out += JSON.stringify(k) + ':' + canonicalJson(v);
-  }
-  return out + '}';
 }
 
 /** The request as the exact key sees it: the body with sorted keys and without KEY_IGNORED_FIELDS. */

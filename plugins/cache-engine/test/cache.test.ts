@@ -152,6 +152,9 @@ describe('core cache library', () => {
 
     it('canonical JSON sorts keys at every depth', () => {
       expect(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: null }], c: undefined } })).to.equal('{"a":{"d":[2,{"x":null,"y":1}]},"b":1}');
+      // Iterative: a value nested far deeper than the call stack allows is written, not a stack overflow.
+      const n = 200_000;
+      expect(canonicalJson(JSON.parse(`${'{"a":['.repeat(n)}1${']}'.repeat(n)}`))).to.equal(`${'{"a":['.repeat(n)}1${']}'.repeat(n)}`);
     });
 
     it('is a stable hex SHA-256, independent of key order and of stream, stream_options, user, metadata, store', () => {

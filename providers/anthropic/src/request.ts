@@ -1,5 +1,6 @@
 import { ErrorCode, badRequest } from '@waygate/core';
 import type { BuildInput, UpstreamRequest } from '@waygate/core';
+import { argumentsTooDeep, nestedDeeper } from '@waygate/provider-kit';
 import { isObj } from './json.js';
 import type { Json } from './json.js';
 
@@ -52,6 +53,7 @@ function contentBlocks(content: unknown, param: string): Json[] {
 function parseArguments(args: unknown): unknown {
   if (isObj(args)) return args;
   if (typeof args !== 'string' || !args.trim()) return {};
+  if (nestedDeeper(args)) throw argumentsTooDeep();
   try {
     return JSON.parse(args);
   } catch {

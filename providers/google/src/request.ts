@@ -1,7 +1,7 @@
 import { ErrorCode, badRequest } from '@waygate/core';
 import type { BuildInput, UpstreamRequest } from '@waygate/core';
 import { isObj } from './json.js';
-import { parseArguments } from '@waygate/provider-kit';
+import { nestedDeeper, parseArguments } from '@waygate/provider-kit';
 import type { Json } from './json.js';
 
 /**
@@ -97,7 +97,8 @@ export function toGeminiRequest(body: Json): Json {
       const text = textOf(raw.content);
       let content: unknown = text;
       try {
-        const v = JSON.parse(text);
+        // JSON nested past the limit stays text: as an object it would overflow the stack when serialized.
+        const v = nestedDeeper(text) ? text : JSON.parse(text);
         if (typeof v === 'object' && v !== null) content = v;
       } catch {
         /* plain text */

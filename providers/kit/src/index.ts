@@ -5,5 +5,5 @@
  */
 export { ChunkWriter } from './chunks.js';
 export { base64Embedding } from './vectors.js';
-export { isObj, str, num, parseArguments } from './json.js';
+export { isObj, str, num, parseArguments, nestedDeeper, argumentsTooDeep, MAX_NESTED_JSON_DEPTH } from './json.js';
 export type { Json } from './json.js';
