@@ -217,7 +217,9 @@ describe('@waygate/strategy-conditional', () => {
       const router = new ConditionalRouter({ regex: { maxLength: 20, maxProgramSize: 2000 } });
       let err = thrown(() => router.compile(onRegex('(a)\\1'), 'config'));
       expect(err).to.include({ status: 400, code: 'invalid_config', param: 'config.strategy.conditions[0]' });
-      expect(err.message).to.include('config.strategy.conditions[0].query["metadata.x"].$regex: the pattern is not supported by the linear-time regex engine');
+      expect(err.message).to.include(
+        'config.strategy.conditions[0].query["metadata.x"].$regex: the pattern is not supported by the linear-time regex engine',
+      );
       expect(err.message).to.match(/backreferences/);
       err = thrown(() => router.compile(onRegex('^gpt(?=-4)'), 'config'));
       expect(err.message).to.match(/\$regex: the pattern is not supported .*lookahead/);
