@@ -1,4 +1,5 @@
 import type { PluginApi, RequestContext } from '@waygate/core';
+import type { RegexMeter } from '@waygate/safe-regex';
 import type { CheckInput, CheckResult } from './checks.js';
 import type { CheckSpec, Feedback, HookSpec, Side } from './config.js';
 import type { TextView } from './views.js';
@@ -33,6 +34,8 @@ export interface RunEnv {
   timeoutMs: number;
   /** Where a check that fails to run is reported. */
   logger: Pick<PluginApi['logger'], 'warn'>;
+  /** The request's regex work budget, handed to checks a request sent (made on first use). */
+  regexMeter?: (ctx: RequestContext) => RegexMeter;
 }
 
 /** One check's entry in `hook_results` (Portkey's shape). */
@@ -147,6 +150,7 @@ export async function runCheck(spec: CheckSpec, snap: Snapshot, env: RunEnv): Pr
     env.side === 'input' ? snap : (env.request ?? { json: undefined, text: '' }),
     env.side === 'output' ? { json: snap.json, text: snap.text, status: env.status ?? 200 } : undefined,
     ctx,
+    spec.trusted ? undefined : env.regexMeter?.(ctx),
   );
   try {
     let result: CheckResult | Promise<CheckResult> = spec.check.run(input);
@@ -204,6 +208,7 @@ class RunInput implements CheckInput {
     readonly request: CheckInput['request'],
     readonly response: CheckInput['response'],
     readonly ctx: RequestContext,
+    readonly regexMeter: RegexMeter | undefined,
   ) {
     this.endpoint = ctx.endpoint;
     this.provider = ctx.target?.provider ?? ctx.plan?.targets[0]?.provider;
