@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { GatewayError, checkCustomHost } from '@waygate/core';
 import type { CheckInput } from '@waygate/guardrails';
+import { RegexCache, RegexEngineSchema, SafeRegexError } from '@waygate/safe-regex';
+import type { CompileOptions, SafeRegex } from '@waygate/safe-regex';
 
 type Egress = CheckInput['egress'];
 
@@ -36,21 +38,15 @@ export class BoundedCache<K, V> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Regular expressions: compiled when a config's parameters are parsed (once per distinct config),
-// and shared between configs that use the same pattern.
+// Regular expressions: compiled by @waygate/safe-regex (RE2, linear time, unless the config file opts
+// in to JavaScript's RegExp) when a config's parameters are parsed (once per distinct config), and
+// shared between configs that use the same pattern.
 
-const MAX_PATTERN_LENGTH = 4096;
-const compiled = new BoundedCache<string, RegExp>(1024);
+const compiled = new RegexCache(1024);
 
-/** Compiles a pattern once per (pattern, flags); throws the engine's SyntaxError for a bad one. */
-export function compileRegex(source: string, flags: string): RegExp {
-  const key = `${flags}/${source}`;
-  let re = compiled.get(key);
-  if (!re) {
-    re = new RegExp(source, flags);
-    compiled.set(key, re);
-  }
-  return re;
+/** Compiles a pattern once per (engine, flags, pattern); throws a SafeRegexError for one the engine refuses or one over the limits. */
+export function compileRegex(source: string, flags: string, options: CompileOptions = {}): SafeRegex {
+  return compiled.compile(source, flags, options);
 }
 
 /** How many patterns are compiled and kept (for tests). */
@@ -64,37 +60,20 @@ export const regexFlags = z
   .regex(/^(?!.*(.).*\1)[imsu]*$/, 'flags are any of "i", "m", "s", "u", each at most once')
   .default('');
 
-export const regexRule = z.string().min(1, 'rule is empty').max(MAX_PATTERN_LENGTH, `rule is longer than ${MAX_PATTERN_LENGTH} characters`);
+export const regexRule = z.string().min(1, 'rule is empty');
 
-/** Compiles a parsed rule inside a zod transform; a bad pattern is an issue on `rule`. */
-export function compileRule(rule: string, flags: string, ctx: z.RefinementCtx): RegExp | undefined {
+/** The engine of a rule: `re2`, or `javascript` (only in the gateway's config file: the guardrails plugin refuses it from a request). */
+export const regexEngine = RegexEngineSchema;
+
+/** Compiles a parsed rule inside a zod transform; a refused pattern is an issue on `rule` (`rule is not supported by ...`). */
+export function compileRule(rule: string, flags: string, options: CompileOptions, ctx: z.RefinementCtx): SafeRegex | undefined {
   try {
-    return compileRegex(rule, flags);
+    return compileRegex(rule, flags, options);
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `rule is not a valid regular expression: ${(err as Error).message}`, path: ['rule'], input: rule });
+    if (!(err instanceof SafeRegexError)) throw err;
+    ctx.addIssue({ code: 'custom', message: `rule is ${err.message}`, path: ['rule'], input: rule });
     return undefined;
   }
-}
-
-/**
- * Whether a regex's match on a text that is still growing (a stream) will stay a match whatever
- * follows: true when the pattern has no lookahead and the match ends before the last character, so
- * end-of-text (`$`) and word-boundary (`\b`) tests already saw the character after it.
- */
-export function settledMatch(re: RegExp, text: string): boolean {
-  if (hasLookahead(re)) return false;
-  const m = re.exec(text);
-  return m !== null && m.index + m[0].length < text.length;
-}
-
-const lookaheadOf = new WeakMap<RegExp, boolean>();
-function hasLookahead(re: RegExp): boolean {
-  let v = lookaheadOf.get(re);
-  if (v === undefined) {
-    v = /\(\?[=!]/.test(re.source);
-    lookaheadOf.set(re, v);
-  }
-  return v;
 }
 
 // ---------------------------------------------------------------------------------------------

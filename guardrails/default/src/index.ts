@@ -11,8 +11,7 @@ import {
   endsWith,
   jsonKeys,
   notNull,
-  regexMatch,
-  regexReplace,
+  createRegexChecks,
   sentenceCount,
   wordCount,
 } from './text-checks.js';
@@ -21,6 +20,8 @@ import { promptSize } from './prompt-size.js';
 import { log, validUrls, webhook } from './remote-checks.js';
 import { createJwtCheck } from './jwt.js';
 import type { JwtCheckOptions } from './jwt.js';
+import { RegexLimitsSchema } from '@waygate/safe-regex';
+import type { RegexLimits } from '@waygate/safe-regex';
 
 export {
   alllowercase,
@@ -33,6 +34,7 @@ export {
   notNull,
   regexMatch,
   regexReplace,
+  createRegexChecks,
   sentenceCount,
   wordCount,
   CODE_FORMATS,
@@ -47,8 +49,9 @@ export { countWords, countSentences, countCharacters, findJson } from './text.js
 /** The namespace of this package's checks: ids are `default.<check>`, as in Portkey. */
 export const NAMESPACE = 'default';
 
-/** Every check of the package; stateful ones (jwt's key-set cache) are made fresh for each call. */
-export function createDefaultChecks(opts: { jwt?: JwtCheckOptions } = {}): GuardrailCheck[] {
+/** Every check of the package; stateful ones (jwt's key-set cache) are made fresh for each call. `regex`: the pattern limits. */
+export function createDefaultChecks(opts: { jwt?: JwtCheckOptions; regex?: Partial<RegexLimits> } = {}): GuardrailCheck[] {
+  const { regexMatch, regexReplace } = createRegexChecks(opts.regex);
   return [
     regexMatch,
     regexReplace,
@@ -77,10 +80,13 @@ export function createDefaultChecks(opts: { jwt?: JwtCheckOptions } = {}): Guard
 
 const manifest = pluginManifest(import.meta.url, 'guardrail');
 
+/** The plugin's options: `regex` limits for regexMatch and regexReplace rules (`maxLength` 1000, `maxProgramSize` 2000). */
+export const DefaultChecksOptionsSchema = z.strictObject({ regex: RegexLimitsSchema.prefault({}) });
+
 export default definePlugin({
   manifest,
-  configSchema: z.strictObject({}),
-  setup(api) {
-    registerChecks(api, NAMESPACE, createDefaultChecks());
+  configSchema: DefaultChecksOptionsSchema,
+  setup(api, options) {
+    registerChecks(api, NAMESPACE, createDefaultChecks({ regex: options.regex }));
   },
 });

@@ -5,41 +5,13 @@
  */
 import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
-import { compileRule, isPlainObject, not, regexFlags, regexRule, settledMatch, textOf } from './common.js';
+import type { GuardrailCheck } from '@waygate/guardrails';
+import type { RegexLimits } from '@waygate/safe-regex';
+import { compileRule, isPlainObject, not, regexEngine, regexFlags, regexRule, textOf } from './common.js';
 import { countCharacters, countSentences, countSettledSentences, countWords, findJson } from './text.js';
 
 // ---------------------------------------------------------------------------------------------
 // Regular expressions
-
-const RegexMatchParams = z.strictObject({ rule: regexRule, flags: regexFlags, not }).transform((p, ctx) => {
-  const regex = compileRule(p.rule, p.flags, ctx);
-  return regex ? { ...p, regex } : z.NEVER;
-});
-
-/** The text matches `rule` (a JavaScript regular expression); with `not`, it must not. */
-export const regexMatch = defineCheck({
-  id: 'regexMatch',
-  params: RegexMatchParams,
-  run({ params, ...input }) {
-    const m = params.regex.exec(textOf(input));
-    const matched = m !== null;
-    const verdict = matched !== params.not;
-    return {
-      verdict,
-      data: {
-        explanation: matched
-          ? `The text matches the pattern${params.not ? ', which it must not' : ''}.`
-          : `The text does not match the pattern${params.not ? '' : ', which it must'}.`,
-        // Where it matched, never what: the pattern may be there to catch secrets.
-        match: m ? { index: m.index, length: m[0].length } : null,
-      },
-    };
-  },
-  partial(text, params) {
-    // Only `not` can fail early: a settled match stays a match however the text goes on.
-    return params.not && settledMatch(params.regex, text) ? false : undefined;
-  },
-});
 
 /** Portkey's regexReplace also takes a rule written as a literal, `/pattern/flags`. */
 const REGEX_LITERAL = /^\/(.+?)\/([gimsuyd]*)$/;
@@ -59,47 +31,98 @@ function splitLiteral(rule: string, flags: string, ctx: z.RefinementCtx): { sour
   return { source: m[1]!, flags: flags + extra };
 }
 
-const RegexReplaceParams = z
-  .strictObject({ rule: regexRule, flags: regexFlags, redactText: z.string().default('[REDACTED]'), failOnDetection: z.boolean().default(false) })
-  .transform((p, ctx) => {
-    const rule = splitLiteral(p.rule, p.flags, ctx);
-    if (!rule) return z.NEVER;
-    const regex = compileRule(rule.source, rule.flags + 'g', ctx);
-    if (!regex) return z.NEVER;
-    if (regex.test('')) {
-      regex.lastIndex = 0;
-      ctx.addIssue({ code: 'custom', message: 'rule matches the empty string, so it would insert redactText everywhere', path: ['rule'], input: p.rule });
-      return z.NEVER;
-    }
-    // The first match alone (no `g`), for deciding early on a stream.
-    const first = compileRule(rule.source, rule.flags, ctx)!;
-    return { ...p, regex, first };
+/**
+ * regexMatch and regexReplace under pattern limits (`maxLength`, `maxProgramSize`; the defaults of
+ * @waygate/safe-regex when absent). Rules are RE2 patterns, unless the config file's check says
+ * `regexEngine: "javascript"` (a request's config may not: `fileOnlyParams`).
+ */
+export function createRegexChecks(limits: Partial<RegexLimits> = {}) {
+  const RegexMatchParams = z.strictObject({ rule: regexRule, flags: regexFlags, not, regexEngine }).transform((p, ctx) => {
+    const regex = compileRule(p.rule, p.flags, { ...limits, engine: p.regexEngine }, ctx);
+    return regex ? { ...p, regex } : z.NEVER;
   });
 
-/**
- * A mutator: replaces every match of `rule` with `redactText` (`$&`, `$1`… work as in JavaScript's
- * String.replace). Passes unless `failOnDetection` is set and something matched. The rule may be a
- * literal, `/pattern/flags`, as in Portkey.
- */
-export const regexReplace = defineCheck({
-  id: 'regexReplace',
-  mutates: true,
-  params: RegexReplaceParams,
-  run({ params, ...input }) {
-    const text = textOf(input);
-    const matches = text.match(params.regex);
-    const count = matches ? matches.length : 0;
-    if (count === 0) return { verdict: true, data: { explanation: 'The pattern did not match.', matches: 0 } };
-    return {
-      verdict: !params.failOnDetection,
-      data: { explanation: `Replaced ${count} match${count === 1 ? '' : 'es'} of the pattern.`, matches: count },
-      transformedText: text.replace(params.regex, params.redactText),
-    };
-  },
-  partial(text, params) {
-    return params.failOnDetection && settledMatch(params.first, text) ? false : undefined;
-  },
-});
+  /** The text matches `rule`; with `not`, it must not. */
+  const regexMatch = defineCheck({
+    id: 'regexMatch',
+    params: RegexMatchParams,
+    fileOnlyParams: ['regexEngine'],
+    run({ params, ...input }) {
+      const m = params.regex.match(textOf(input), input.regexMeter);
+      const matched = m !== null;
+      const verdict = matched !== params.not;
+      return {
+        verdict,
+        data: {
+          explanation: matched
+            ? `The text matches the pattern${params.not ? ', which it must not' : ''}.`
+            : `The text does not match the pattern${params.not ? '' : ', which it must'}.`,
+          // Where it matched, never what: the pattern may be there to catch secrets.
+          match: m,
+        },
+      };
+    },
+    partial(text, params, meter) {
+      // Only `not` can fail early: a settled match stays a match however the text goes on.
+      return params.not && params.regex.settled(text, meter) ? false : undefined;
+    },
+  });
+
+  const RegexReplaceParams = z
+    .strictObject({
+      rule: regexRule,
+      flags: regexFlags,
+      redactText: z.string().default('[REDACTED]'),
+      failOnDetection: z.boolean().default(false),
+      regexEngine,
+    })
+    .transform((p, ctx) => {
+      const rule = splitLiteral(p.rule, p.flags, ctx);
+      if (!rule) return z.NEVER;
+      const regex = compileRule(rule.source, rule.flags, { ...limits, engine: p.regexEngine }, ctx);
+      if (!regex) return z.NEVER;
+      if (regex.test('')) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'rule matches the empty string, so it would insert redactText everywhere',
+          path: ['rule'],
+          input: p.rule,
+        });
+        return z.NEVER;
+      }
+      return { ...p, regex };
+    });
+
+  /**
+   * A mutator: replaces every match of `rule` with `redactText` (`$&`, `$1`… work as in JavaScript's
+   * String.replace). Passes unless `failOnDetection` is set and something matched. The rule may be a
+   * literal, `/pattern/flags`, as in Portkey.
+   */
+  const regexReplace = defineCheck({
+    id: 'regexReplace',
+    mutates: true,
+    params: RegexReplaceParams,
+    fileOnlyParams: ['regexEngine'],
+    run({ params, ...input }) {
+      const text = textOf(input);
+      const { text: replaced, count } = params.regex.replaceAll(text, params.redactText, input.regexMeter);
+      if (count === 0) return { verdict: true, data: { explanation: 'The pattern did not match.', matches: 0 } };
+      return {
+        verdict: !params.failOnDetection,
+        data: { explanation: `Replaced ${count} match${count === 1 ? '' : 'es'} of the pattern.`, matches: count },
+        transformedText: replaced,
+      };
+    },
+    partial(text, params, meter) {
+      return params.failOnDetection && params.regex.settled(text, meter) ? false : undefined;
+    },
+  });
+
+  return { regexMatch, regexReplace } satisfies Record<string, GuardrailCheck>;
+}
+
+/** The text matches `rule` (RE2 syntax; see createRegexChecks); with `not`, it must not. */
+export const { regexMatch, regexReplace } = createRegexChecks();
 
 // ---------------------------------------------------------------------------------------------
 // Words

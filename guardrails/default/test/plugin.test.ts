@@ -47,6 +47,22 @@ describe('@waygate/guardrail-default', () => {
     expect(plugin.configSchema!.safeParse({ x: 1 }).success).to.equal(false);
   });
 
+  it('takes regex limits in its options (regex.maxLength, regex.maxProgramSize) for its regex rules', async () => {
+    const kernel = newKernel();
+    await use(kernel, plugin, { regex: { maxLength: 8 } });
+    const check = kernel
+      .registry<{ params: { safeParse(v: unknown): { success: boolean; error?: { message: string } } } }>(CHECKS)
+      .get('default.regexMatch')!;
+    expect(check.params.safeParse({ rule: 'short' }).success).to.equal(true);
+    const long = check.params.safeParse({ rule: 'much too long' });
+    expect(long.success).to.equal(false);
+    expect(long.error!.message).to.match(/rule is longer than 8 characters/);
+    const replace = kernel.registry<typeof check>(CHECKS).get('default.regexReplace')!;
+    expect(replace.params.safeParse({ rule: 'much too long' }).success).to.equal(false);
+    expect(plugin.configSchema!.safeParse({ regex: { maxLength: 0 } }).success).to.equal(false);
+    expect(plugin.configSchema!.safeParse({ regex: { maxSize: 10 } }).success).to.equal(false);
+  });
+
   it('gives each gateway its own jwt check (its own key-set cache)', () => {
     const a = createDefaultChecks().find((c) => c.id === 'jwt');
     const b = createDefaultChecks().find((c) => c.id === 'jwt');

@@ -13,9 +13,11 @@ import {
   notNull,
   regexMatch,
   regexReplace,
+  createRegexChecks,
   sentenceCount,
   wordCount,
 } from '../src/index.js';
+import { RegexMeter, SafeRegexError } from '@waygate/safe-regex';
 import { compiledRegexCount } from '../src/common.js';
 import { answer, input, rejects, run } from './helpers.js';
 
@@ -60,6 +62,43 @@ describe('default text checks', () => {
       for (let i = 0; i < 5; i++) await regexMatch.run(input(regexMatch, { rule: 'compile-once-[0-9]+' }, { text: `compile-once-${i}` }));
       expect(compiledRegexCount()).to.equal(before);
     });
+    describe('on RE2 (@waygate/safe-regex)', () => {
+      it('runs a catastrophic pattern in linear time (RegExp would backtrack for ages)', async () => {
+        const hostile = `${'a'.repeat(60)}!`;
+        expect((await run(regexMatch, { rule: '^(a|a)*$' }, { text: hostile })).verdict).to.equal(false);
+        expect((await run(regexMatch, { rule: '^(a+)+$', not: true }, { text: hostile })).verdict).to.equal(true);
+        expect((await run(regexReplace, { rule: '(a+)+b' }, { text: hostile })).data).to.deep.include({ matches: 0 });
+      });
+      it('refuses what RE2 cannot run, naming the rule, and points to the opt-in', () => {
+        expect(rejects(regexMatch, { rule: '(a)\\1' })).to.match(
+          /^rule: rule is not supported by the linear-time regex engine \(RE2 syntax\): backreferences/,
+        );
+        expect(rejects(regexReplace, { rule: '/(?<=\\$)\\d+/g' })).to.match(/^rule: rule is not supported .*lookahead and lookbehind/);
+        expect(rejects(regexMatch, { rule: 'x'.repeat(1001) })).to.match(/^rule: rule is longer than 1000 characters/);
+        expect(rejects(regexMatch, { rule: 'a{1000}b{1000}c{1000}' })).to.match(/^rule: rule is too complex/);
+        expect(rejects(regexMatch, { rule: 'a', regexEngine: 'pcre' })).to.match(/regexEngine/);
+      });
+      it('with regexEngine "javascript" (the config file only), RegExp semantics', async () => {
+        expect((await run(regexMatch, { rule: '^(?!.*password).*$', regexEngine: 'javascript' }, { text: 'all fine' })).verdict).to.equal(true);
+        expect((await run(regexReplace, { rule: '(\\w)\\1', regexEngine: 'javascript' }, { text: 'book keeper' })).transformedText).to.equal(
+          'b[REDACTED]k k[REDACTED]per',
+        );
+        expect(regexMatch.fileOnlyParams).to.deep.equal(['regexEngine']);
+        expect(regexReplace.fileOnlyParams).to.deep.equal(['regexEngine']);
+      });
+      it('charges the request budget it is given, and stops at it', async () => {
+        const meter = new RegexMeter(1000);
+        const i = input(regexMatch, { rule: 'secret' }, { text: 'x'.repeat(2000) });
+        expect(() => regexMatch.run({ ...i, regexMeter: meter })).to.throw(SafeRegexError, /work limit/);
+        expect((await regexMatch.run({ ...i, regexMeter: new RegexMeter(1e9) })).verdict).to.equal(false);
+        const p = parse(regexMatch, { rule: 'secret', not: true });
+        expect(() => regexMatch.partial!('x'.repeat(2000), p, meter)).to.throw(SafeRegexError);
+      });
+      it('takes limits from createRegexChecks', () => {
+        const { regexMatch: short } = createRegexChecks({ maxLength: 5 });
+        expect(rejects(short, { rule: 'abcdef' })).to.match(/longer than 5 characters/);
+      });
+    });
     describe('partial (streams)', () => {
       it('fails early with not once a match is settled', () => {
         const p = parse(regexMatch, { rule: 'forbidden', not: true });
@@ -74,7 +113,10 @@ describe('default text checks', () => {
         expect(regexMatch.partial!('so bad!', word)).to.equal(false);
       });
       it('never decides for a pattern with a lookahead, nor without not', () => {
-        expect(regexMatch.partial!('bad things here', parse(regexMatch, { rule: 'bad(?! news)', not: true }))).to.equal(undefined);
+        // Lookahead exists only on the javascript engine (a config-file opt-in); RE2 refuses it.
+        expect(regexMatch.partial!('bad things here', parse(regexMatch, { rule: 'bad(?! news)', not: true, regexEngine: 'javascript' }))).to.equal(
+          undefined,
+        );
         expect(regexMatch.partial!('no match here', parse(regexMatch, { rule: 'x' }))).to.equal(undefined);
       });
     });

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Ajv } from 'ajv';
-import type { AnySchema, ErrorObject, ValidateFunction } from 'ajv';
+import type { AnySchema, ErrorObject, Options, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { definePlugin, pluginManifest } from '@waygate/core';
 import { defineCheck, registerChecks } from '@waygate/guardrails';
 import type { GuardrailCheck } from '@waygate/guardrails';
+import { RegexEngineSchema, SafeRegexError, compileSafe } from '@waygate/safe-regex';
+import type { RegexEngine, RegexMeter } from '@waygate/safe-regex';
 import { extractJson } from './extract.js';
 
 export { extractJson } from './extract.js';
@@ -20,40 +22,69 @@ const MAX_COMPILED = 256;
 const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';
 const DRAFT_07 = /^https?:\/\/json-schema\.org\/draft-07\/schema#?$/;
 
-let validators: { d2020: Ajv2020; d07: Ajv } | undefined;
 /**
- * Two Ajv instances, made on first use: draft 2020-12 (the default) and draft-07 (for schemas that
- * say `"$schema": "http://json-schema.org/draft-07/schema#"`; Ajv cannot mix them in one instance).
- * Not strict, so annotations other tools add (`example`, `x-*`) are fine, but every schema is
- * validated against its meta-schema; formats (email, date-time, uri, ...) are checked.
+ * The budget `pattern` tests are charged to while a request's own schema validates an answer. Set
+ * around the (synchronous) validate() calls of one check run, so no other run can see it.
  */
-function ajv(): { d2020: Ajv2020; d07: Ajv } {
-  if (!validators) {
-    const opts = { strict: false, allErrors: true, validateSchema: true, logger: false as const };
+let activeMeter: RegexMeter | undefined;
+
+/**
+ * Ajv's `pattern` / `patternProperties` engine: @waygate/safe-regex on RE2, so a schema a caller
+ * sent cannot backtrack. A pattern RE2 refuses throws while the schema compiles (a config error).
+ */
+const re2Patterns = Object.assign(
+  (pattern: string, flags: string) => {
+    let re;
+    try {
+      re = compileSafe(pattern, flags);
+    } catch (err) {
+      if (err instanceof SafeRegexError) throw new SafeRegexError(err.reason, `the pattern ${JSON.stringify(pattern)} is ${err.message}`);
+      throw err;
+    }
+    return { test: (s: string) => re.test(s, activeMeter), toString: () => `/${pattern}/${flags}` };
+  },
+  { code: 'safeRegexPattern' },
+);
+
+const validators = new Map<RegexEngine, { d2020: Ajv2020; d07: Ajv }>();
+/**
+ * Two Ajv instances per regex engine, made on first use: draft 2020-12 (the default) and draft-07
+ * (for schemas that say `"$schema": "http://json-schema.org/draft-07/schema#"`; Ajv cannot mix them
+ * in one instance). Not strict, so annotations other tools add (`example`, `x-*`) are fine, but every
+ * schema is validated against its meta-schema; formats (email, date-time, uri, ...) are checked.
+ * `re2` runs patterns on the linear-time engine; `javascript` (the config file's opt-in) on RegExp.
+ */
+function ajv(engine: RegexEngine): { d2020: Ajv2020; d07: Ajv } {
+  let v = validators.get(engine);
+  if (!v) {
+    const opts: Options = { strict: false, allErrors: true, validateSchema: true, logger: false };
+    if (engine === 're2') opts.code = { regExp: re2Patterns };
     const d2020 = new Ajv2020(opts);
     const d07 = new Ajv(opts);
     addFormats(d2020);
     addFormats(d07);
-    validators = { d2020, d07 };
+    validators.set(engine, (v = { d2020, d07 }));
   }
-  return validators;
+  return v;
 }
 
 const compiled = new Map<string, ValidateFunction>();
 
 /**
- * Compiles a schema once per distinct JSON text (bounded, oldest dropped first). Throws with Ajv's
- * message for an invalid schema, an unresolvable `$ref` (nothing is fetched) or an unsupported draft.
+ * Compiles a schema once per distinct JSON text and engine (bounded, oldest dropped first). Throws
+ * with Ajv's message for an invalid schema, an unresolvable `$ref` (nothing is fetched) or an
+ * unsupported draft, and a SafeRegexError for a `pattern` the regex engine refuses.
  */
-export function compileSchema(schema: AnySchema): ValidateFunction {
-  const key = JSON.stringify(schema);
-  if (key.length > MAX_SCHEMA_CHARS) throw new Error(`the schema is larger than ${MAX_SCHEMA_CHARS / 1024} KB`);
+export function compileSchema(schema: AnySchema, engine: RegexEngine = 're2'): ValidateFunction {
+  const text = JSON.stringify(schema);
+  if (text.length > MAX_SCHEMA_CHARS) throw new Error(`the schema is larger than ${MAX_SCHEMA_CHARS / 1024} KB`);
+  const key = `${engine}\u0000${text}`;
   const hit = compiled.get(key);
   if (hit) return hit;
   const declared = typeof schema === 'object' && schema !== null ? (schema as { $schema?: unknown }).$schema : undefined;
   let instance: Ajv | Ajv2020;
-  if (declared === undefined || declared === DRAFT_2020 || declared === `${DRAFT_2020}#`) instance = ajv().d2020;
-  else if (typeof declared === 'string' && DRAFT_07.test(declared)) instance = ajv().d07;
+  if (declared === undefined || declared === DRAFT_2020 || declared === `${DRAFT_2020}#`) instance = ajv(engine).d2020;
+  else if (typeof declared === 'string' && DRAFT_07.test(declared)) instance = ajv(engine).d07;
   else throw new Error(`$schema ${JSON.stringify(declared)} is not supported: use draft 2020-12 (the default) or draft-07`);
   const validate = instance.compile(schema);
   // Ajv keeps every schema it compiled (and registers its $id): drop it, so distinct configs can
@@ -74,6 +105,8 @@ const JsonSchemaParams = z
     /** The JSON Schema: an object (or true/false), or that object as a JSON string. */
     schema: z.union([z.record(z.string(), z.unknown()), z.boolean(), z.string()]),
     not: z.boolean().default(false),
+    /** The engine of the schema's `pattern`s: `re2`, or `javascript` (only in the gateway's config file). */
+    regexEngine: RegexEngineSchema,
   })
   .transform((p, ctx) => {
     let schema: unknown = p.schema;
@@ -90,9 +123,11 @@ const JsonSchemaParams = z
       }
     }
     try {
-      return { schema: schema as AnySchema, not: p.not, validate: compileSchema(schema as AnySchema) };
+      return { schema: schema as AnySchema, not: p.not, validate: compileSchema(schema as AnySchema, p.regexEngine) };
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `schema is not a valid JSON Schema: ${(err as Error).message}`, path: ['schema'], input: p.schema });
+      const message =
+        err instanceof SafeRegexError ? `schema cannot be used: ${err.message}` : `schema is not a valid JSON Schema: ${(err as Error).message}`;
+      ctx.addIssue({ code: 'custom', message, path: ['schema'], input: p.schema });
       return z.NEVER;
     }
   });
@@ -111,16 +146,22 @@ export const jsonSchema = defineCheck({
   id: 'jsonSchema',
   hooks: ['afterResponse'],
   params: JsonSchemaParams,
-  run({ params, response }) {
+  fileOnlyParams: ['regexEngine'],
+  run({ params, response, regexMeter }) {
     const candidates = extractJson(response?.text ?? '');
     let firstErrors: ReturnType<typeof describe> = [];
     let valid = false;
-    for (const value of candidates) {
-      if (params.validate(value)) {
-        valid = true;
-        break;
+    activeMeter = regexMeter;
+    try {
+      for (const value of candidates) {
+        if (params.validate(value)) {
+          valid = true;
+          break;
+        }
+        if (firstErrors.length === 0) firstErrors = describe(params.validate.errors);
       }
-      if (firstErrors.length === 0) firstErrors = describe(params.validate.errors);
+    } finally {
+      activeMeter = undefined;
     }
     const verdict = valid !== params.not;
     const explanation =

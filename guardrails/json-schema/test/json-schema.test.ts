@@ -4,6 +4,7 @@ import { kernelWithPlugins, newKernel, use } from '@waygate/core/testing';
 import { CHECKS } from '@waygate/guardrails';
 import defaultChecks from '@waygate/guardrail-default';
 import plugin, { compiledSchemaCount, extractJson, jsonSchema, validate } from '../src/index.js';
+import { RegexMeter, SafeRegexError } from '@waygate/safe-regex';
 import { input, rejects, run } from './helpers.js';
 
 const person = {
@@ -20,6 +21,41 @@ describe('@waygate/guardrail-json-schema', () => {
       expect(extractJson('Here:\n```json\n{"a": 2}\n```\nand\n```\n[3]\n```')).to.deep.equal([{ a: 2 }, [3]]);
       expect(extractJson('The answer is {"a": {"b": "}"}} and [1, {"c": 2}] ok')).to.deep.equal([{ a: { b: '}' } }, [1, { c: 2 }]]);
       expect(extractJson('no json {here')).to.deep.equal([]);
+    });
+  });
+
+  describe('pattern and patternProperties on RE2 (@waygate/safe-regex)', () => {
+    it('a catastrophic pattern from a caller runs in linear time (RegExp would backtrack for ages)', async () => {
+      const schema = { type: 'object', properties: { id: { type: 'string', pattern: '^(a+)+$' } } };
+      expect((await run(jsonSchema, { schema }, JSON.stringify({ id: `${'a'.repeat(60)}!` }))).verdict).to.equal(false);
+      expect((await run(jsonSchema, { schema }, JSON.stringify({ id: 'a'.repeat(60) }))).verdict).to.equal(true);
+      const keys = { type: 'object', patternProperties: { '^(x|x)*$': { type: 'number' } } };
+      expect((await run(jsonSchema, { schema: keys }, JSON.stringify({ [`${'x'.repeat(60)}!`]: 'a string' }))).verdict).to.equal(true);
+      expect((await run(jsonSchema, { schema: keys }, JSON.stringify({ xxxx: 'a string' }))).verdict).to.equal(false);
+    });
+
+    it('a pattern RE2 refuses is a parameter error on schema that quotes it', () => {
+      expect(rejects(jsonSchema, { schema: { type: 'string', pattern: '(a)\\1' } })).to.match(
+        /^schema: schema cannot be used: the pattern "\(a\)\\\\1" is not supported by the linear-time regex engine \(RE2 syntax\): backreferences/,
+      );
+      expect(rejects(jsonSchema, { schema: { type: 'object', patternProperties: { '^(?!x)': {} } } })).to.match(/lookahead and lookbehind/);
+      expect(rejects(jsonSchema, { schema: { type: 'string', pattern: 'y'.repeat(1001) } })).to.match(/is longer than 1000 characters/);
+    });
+
+    it('regexEngine "javascript" (the config file only) keeps RegExp patterns', async () => {
+      const schema = { type: 'object', properties: { status: { type: 'string', pattern: '^(?!draft)' } } };
+      expect((await run(jsonSchema, { schema, regexEngine: 'javascript' }, '{"status": "final"}')).verdict).to.equal(true);
+      expect((await run(jsonSchema, { schema, regexEngine: 'javascript' }, '{"status": "draft 2"}')).verdict).to.equal(false);
+      expect(jsonSchema.fileOnlyParams).to.deep.equal(['regexEngine']);
+    });
+
+    it("charges a request's own schema to the request's regex budget", async () => {
+      const schema = { type: 'object', properties: { note: { type: 'string', pattern: 'secret' } } };
+      const i = input(jsonSchema, { schema }, JSON.stringify({ note: 'x'.repeat(5000) }));
+      expect(() => jsonSchema.run({ ...i, regexMeter: new RegexMeter(1000) })).to.throw(SafeRegexError, /work limit/);
+      expect((await jsonSchema.run({ ...i, regexMeter: new RegexMeter(1e9) })).verdict).to.equal(false);
+      // Without a budget (the config file's schema) nothing is charged, and a later run sees no leftover budget.
+      expect((await jsonSchema.run(i)).verdict).to.equal(false);
     });
   });
 

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { PluginApi, RequestContext } from '@waygate/core';
+import type { RegexMeter } from '@waygate/safe-regex';
 
 /**
  * The guardrail check contract. A guardrail package registers named checks in setup():
@@ -37,6 +38,13 @@ export interface CheckInput<P = Record<string, unknown>> {
    * refuses a URL by its text alone.
    */
   egress: PluginApi['egress'];
+  /**
+   * The request's regex work budget, set when the check's parameters came from the request itself (a
+   * config header, a default-guardrails header); undefined for the operator's config file. A check
+   * that matches patterns from its parameters passes it to @waygate/safe-regex, so a long text cannot
+   * make a caller's pattern cost more than the budget.
+   */
+  regexMeter?: RegexMeter;
 }
 
 export interface CheckResult {
@@ -59,13 +67,19 @@ export interface GuardrailCheck<S extends z.ZodType = z.ZodType> {
   params: S;
   /** Whether the check changes the request or answer (a mutator). */
   mutates?: boolean;
+  /**
+   * Parameters only the gateway's config file may set (such as `regexEngine`): in a config a request
+   * sent, setting one is a 400 naming it.
+   */
+  fileOnlyParams?: readonly string[];
   run(input: CheckInput<z.output<S>>): CheckResult | Promise<CheckResult>;
   /**
    * For output checks on streams: called with the text so far; returns false when the check has
    * already failed for good (a forbidden word appeared, the word limit was passed), so the stream can
-   * be stopped early. Return undefined while it cannot tell yet.
+   * be stopped early. Return undefined while it cannot tell yet. `meter` is as in CheckInput (a
+   * budget of its own for these early looks, so spending it only ends the early decisions).
    */
-  partial?(text: string, params: z.output<S>): boolean | undefined;
+  partial?(text: string, params: z.output<S>, meter?: RegexMeter): boolean | undefined;
 }
 
 /** Registers a package's checks under `<namespace>.<id>`. */

@@ -46,6 +46,8 @@ export interface RawHook {
   onSuccess?: Feedback;
   checks: RawCheck[];
   where: string;
+  /** Whether the hook comes from the operator (the config file, the plugin's options) rather than from a request. */
+  trusted: boolean;
 }
 
 export interface CheckSpec {
@@ -54,6 +56,8 @@ export interface CheckSpec {
   /** The parameters as the check's schema parsed them. */
   params: unknown;
   failOnError: boolean;
+  /** From the operator's config (no regex budget); false for a request's own guardrails. */
+  trusted: boolean;
 }
 
 /** A hook ready to run. Built once per config node and shared by every request that uses it. */
@@ -164,31 +168,34 @@ export function idPrefix(path: string): string {
   return dot === -1 ? '' : `${path.slice(dot + 1)}.`;
 }
 
-/** Parses the shorthand (`input_guardrails` & co.): one hook per array element. */
-export function parseShorthand(list: unknown, where: string, side: Side, type: 'guardrail' | 'mutator', prefix: string): RawHook[] {
+/**
+ * Parses the shorthand (`input_guardrails` & co.): one hook per array element. `trusted`: the list
+ * is the operator's (the config file's), not a request's; by default it is a request's.
+ */
+export function parseShorthand(list: unknown, where: string, side: Side, type: 'guardrail' | 'mutator', prefix: string, trusted = false): RawHook[] {
   if (!Array.isArray(list)) throw invalid(where, 'must be an array of guardrails');
-  return list.map((elem, i) => shorthandHook(elem, `${where}[${i}]`, side, type, `${prefix}${side}_${type}_${i}`));
+  return list.map((elem, i) => shorthandHook(elem, `${where}[${i}]`, side, type, `${prefix}${side}_${type}_${i}`, trusted));
 }
 
-/** Parses full hook objects (`before_request_hooks` / `after_request_hooks`). */
-export function parseFullHooks(list: unknown, where: string, side: Side, prefix: string): RawHook[] {
+/** Parses full hook objects (`before_request_hooks` / `after_request_hooks`); `trusted` as for parseShorthand. */
+export function parseFullHooks(list: unknown, where: string, side: Side, prefix: string, trusted = false): RawHook[] {
   if (!Array.isArray(list)) throw invalid(where, 'must be an array of hook objects');
   const name = side === 'input' ? 'before_request_hook' : 'after_request_hook';
-  return list.map((elem, i) => fullHook(elem, `${where}[${i}]`, side, `${prefix}${name}_${i}`));
+  return list.map((elem, i) => fullHook(elem, `${where}[${i}]`, side, `${prefix}${name}_${i}`, trusted));
 }
 
 /** A list in the plugin's options or a default-guardrails header: shorthand objects or full hook objects, mixed. */
-export function parseMixed(list: unknown, where: string, side: Side, prefix: string): RawHook[] {
+export function parseMixed(list: unknown, where: string, side: Side, prefix: string, trusted = false): RawHook[] {
   if (!Array.isArray(list)) throw invalid(where, 'must be an array of guardrails');
   return list.map((elem, i) => {
     const at = `${where}[${i}]`;
     const id = `${prefix}${side}_guardrail_${i}`;
     const isFull = elem !== null && typeof elem === 'object' && Array.isArray((elem as { checks?: unknown }).checks);
-    return isFull ? fullHook(elem, at, side, id) : shorthandHook(elem, at, side, 'guardrail', id);
+    return isFull ? fullHook(elem, at, side, id, trusted) : shorthandHook(elem, at, side, 'guardrail', id, trusted);
   });
 }
 
-function shorthandHook(elem: unknown, at: string, side: Side, type: 'guardrail' | 'mutator', defaultId: string): RawHook {
+function shorthandHook(elem: unknown, at: string, side: Side, type: 'guardrail' | 'mutator', defaultId: string, trusted: boolean): RawHook {
   if (typeof elem === 'string') {
     throw invalid(
       at,
@@ -228,10 +235,11 @@ function shorthandHook(elem: unknown, at: string, side: Side, type: 'guardrail' 
     onSuccess: feedbackOf(c.on_success),
     checks,
     where: at,
+    trusted,
   };
 }
 
-function fullHook(elem: unknown, at: string, side: Side, defaultId: string): RawHook {
+function fullHook(elem: unknown, at: string, side: Side, defaultId: string, trusted: boolean): RawHook {
   if (typeof elem === 'string') throw invalid(at, `${JSON.stringify(elem)}: saved hooks are a hosted Portkey feature; write the hook object inline`);
   const parsed = FullHook.safeParse(elem);
   if (!parsed.success) throw badRequest(ErrorCode.INVALID_CONFIG, `invalid hook: ${formatIssues(parsed.error, at)}`, at);
@@ -259,21 +267,37 @@ function fullHook(elem: unknown, at: string, side: Side, defaultId: string): Raw
     onSuccess: feedbackOf(h.on_success),
     checks,
     where: at,
+    trusted,
   };
 }
 
-/** Parses every guardrail key of one config node (shape only). */
-export function parseNodeRaw(node: ConfigNode, path: string): RawHook[] {
+/**
+ * Parses every guardrail key of one config node (shape only). `trusted(list)` tells whether a key's
+ * list is the operator's (by identity: the config file's own arrays); without it, every list is a request's.
+ */
+export function parseNodeRaw(node: ConfigNode, path: string, trusted?: (list: unknown) => boolean): RawHook[] {
   const prefix = idPrefix(path);
   const out: RawHook[] = [];
   for (const k of KEYS) {
     const v = node[k.key];
     if (v === undefined) continue;
     const where = `${path}.${k.key}`;
-    if (k.form === 'full') out.push(...parseFullHooks(v, where, k.side, prefix));
-    else out.push(...parseShorthand(v, where, k.side, k.type, prefix));
+    const mine = trusted?.(v) ?? false;
+    if (k.form === 'full') out.push(...parseFullHooks(v, where, k.side, prefix, mine));
+    else out.push(...parseShorthand(v, where, k.side, k.type, prefix, mine));
   }
   return out;
+}
+
+/** Every guardrail list of a routing config (the config file's), for telling its hooks by identity. */
+export function hookLists(root: ConfigNode | undefined, into: WeakSet<object> = new WeakSet()): WeakSet<object> {
+  if (!root) return into;
+  for (const { key } of KEYS) {
+    const v = root[key];
+    if (v !== null && typeof v === 'object') into.add(v);
+  }
+  root.targets?.forEach((t) => hookLists(t, into));
+  return into;
 }
 
 const SIDE_HOOK: Record<Side, CheckHook> = { input: 'beforeRequest', output: 'afterResponse' };
@@ -317,8 +341,15 @@ export function resolveHooks(
         const allowed = check.hooks.map((h) => (h === 'beforeRequest' ? SIDE_WORDS.input : SIDE_WORDS.output)).join(' or ');
         throw invalid(c.where, `check ${c.id} runs only ${allowed}; it cannot be used ${SIDE_WORDS[hook.side]}`);
       }
+      if (!hook.trusted) {
+        for (const name of check.fileOnlyParams ?? []) {
+          if (Object.hasOwn(c.params, name)) {
+            throw invalid(`${c.paramsWhere}.${name}`, `${name} may only be set in the gateway's config file, not in a config sent with a request`);
+          }
+        }
+      }
       const params = parseParams(c, check.params as ParamsSchema | undefined, options);
-      if (c.enabled) specs.push({ id: c.id, check, params, failOnError: c.failOnError });
+      if (c.enabled) specs.push({ id: c.id, check, params, failOnError: c.failOnError, trusted: hook.trusted });
     }
     if (specs.length === 0) continue;
     const spec: HookSpec = {

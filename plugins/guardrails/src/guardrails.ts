@@ -1,8 +1,9 @@
 import { ErrorCode, GatewayError, badRequest } from '@waygate/core';
 import type { ConfigNode, GatewayResponse, PlannedTarget, PluginApi, PluginRegistry, RequestContext, RequestSlot, SSEEvent } from '@waygate/core';
+import { DEFAULT_WORK_LIMIT, RegexMeter } from '@waygate/safe-regex';
 import { CHECKS } from './checks.js';
 import type { GuardrailCheck } from './checks.js';
-import { NO_HOOKS, hasHookKeys, parseMixed, parseNodeRaw, resolveHooks } from './config.js';
+import { NO_HOOKS, hasHookKeys, hookLists, parseMixed, parseNodeRaw, resolveHooks } from './config.js';
 import type { HookSet, HookSpec, RawHook, ResolveOptions, Side } from './config.js';
 import { runHooks, verdictOf } from './runner.js';
 import type { HookResult, RunEnv, Snapshot } from './runner.js';
@@ -23,6 +24,21 @@ export interface GuardrailsOptions {
   checkTimeoutMs: number;
   /** Refuse parameters a check does not define (400) instead of ignoring them with a warning. */
   strictParameters?: boolean;
+  /** Regex work the guardrails a request sent may cost it (see @waygate/safe-regex); default 10,000,000. */
+  regexWorkLimit?: number;
+}
+
+/** A request's regex budgets: one for the checks' runs, one for the early looks at a stream (spending it only ends those). */
+interface Meters {
+  run?: RegexMeter;
+  early?: RegexMeter;
+}
+
+/** One early check on a stream; `off` once a request's own check threw (its early budget spent). */
+interface Early {
+  hook: HookSpec;
+  spec: HookSpec['checks'][number];
+  off: boolean;
 }
 
 /** What the input side left for the output side of one request. */
@@ -64,6 +80,12 @@ export class Guardrails {
   readonly #nested = new WeakMap<ConfigNode, boolean>();
   readonly #byHeader = new Map<string, readonly HookSpec[]>();
   readonly #paths = new Map<string, number[]>();
+  /** The config file's guardrail lists, by identity: their hooks are the operator's. */
+  readonly #fileLists: WeakSet<object>;
+  readonly #isFileList = (list: unknown): boolean => typeof list === 'object' && list !== null && this.#fileLists.has(list);
+  readonly #meters: RequestSlot<Meters>;
+  readonly #workLimit: number;
+  readonly #runMeter = (ctx: RequestContext): RegexMeter => this.#meter(ctx, 'run');
 
   constructor(api: PluginApi, options: GuardrailsOptions) {
     this.#api = api;
@@ -71,6 +93,9 @@ export class Guardrails {
     this.#state = api.requestState();
     this.#checks = api.registry<GuardrailCheck>(CHECKS);
     this.#timeoutMs = options.checkTimeoutMs;
+    this.#fileLists = hookLists(api.config.routing);
+    this.#meters = api.requestState();
+    this.#workLimit = options.regexWorkLimit ?? DEFAULT_WORK_LIMIT;
     this.#resolve = {
       strictParameters: options.strictParameters === true,
       // Once per config (configs are checked once and cached): names and paths only, never values.
@@ -84,9 +109,16 @@ export class Guardrails {
     };
     // The shapes are checked now; check ids once every plugin has registered its checks.
     this.#optionRaw = [
-      ...parseMixed(options.input, 'options.input', 'input', 'gateway_'),
-      ...parseMixed(options.output, 'options.output', 'output', 'gateway_'),
+      ...parseMixed(options.input, 'options.input', 'input', 'gateway_', true),
+      ...parseMixed(options.output, 'options.output', 'output', 'gateway_', true),
     ];
+  }
+
+  /** A request's regex budget (made on first use); `early` is the separate one for looks at a stream so far. */
+  #meter(ctx: RequestContext, which: keyof Meters): RegexMeter {
+    let m = this.#meters.get(ctx);
+    if (!m) this.#meters.set(ctx, (m = {}));
+    return (m[which] ??= new RegexMeter(this.#workLimit));
   }
 
   /** The hooks from the plugin's options, resolved on first use (at start-up when the kernel seals). */
@@ -104,7 +136,7 @@ export class Guardrails {
   /** The config check: parses and resolves a node's guardrails once, or rejects the config (400 naming the path). */
   checkNode(node: ConfigNode, path: string): void {
     if (!hasHookKeys(node)) return;
-    this.#byNode.set(node, resolveHooks(parseNodeRaw(node, path), this.#checks, this.#resolve));
+    this.#byNode.set(node, resolveHooks(parseNodeRaw(node, path, this.#isFileList), this.#checks, this.#resolve));
   }
 
   nodeHooks(node: ConfigNode, path: string): HookSet {
@@ -114,7 +146,7 @@ export class Guardrails {
     let set = this.#byNode.get(node);
     if (set === undefined) {
       // A node no config check saw (a test's, or the core's from headers): parsed here, once.
-      set = resolveHooks(parseNodeRaw(node, path), this.#checks, this.#resolve);
+      set = resolveHooks(parseNodeRaw(node, path, this.#isFileList), this.#checks, this.#resolve);
       this.#byNode.set(node, set);
     }
     return set;
@@ -256,7 +288,15 @@ export class Guardrails {
     if (hooks.length === 0) return undefined;
     const view = requestView(ctx.endpoint);
     const snap: Snapshot = { json: body, text: view ? view.read(body) : '' };
-    const env: RunEnv = { ctx, side: 'input', view, timeoutMs: this.#timeoutMs, logger: this.#api.logger, egress: this.#api.egress };
+    const env: RunEnv = {
+      ctx,
+      side: 'input',
+      view,
+      timeoutMs: this.#timeoutMs,
+      logger: this.#api.logger,
+      egress: this.#api.egress,
+      regexMeter: this.#runMeter,
+    };
     const [sync, later] = split(hooks);
     const outcome = sync.length ? await runHooks(sync, snap, env) : { results: [], snap };
     const { failed, denied } = verdictOf(outcome.results);
@@ -323,7 +363,17 @@ export class Guardrails {
       const rv = requestView(ctx.endpoint);
       request = { json: ctx.body, text: rv && ctx.body ? rv.read(ctx.body) : '' };
     }
-    return { ctx, side: 'output', view, request, status, timeoutMs: this.#timeoutMs, logger: this.#api.logger, egress: this.#api.egress };
+    return {
+      ctx,
+      side: 'output',
+      view,
+      request,
+      status,
+      timeoutMs: this.#timeoutMs,
+      logger: this.#api.logger,
+      egress: this.#api.egress,
+      regexMeter: this.#runMeter,
+    };
   }
 
   /** A 446 in the request's API shape, with `hook_results`. */
@@ -417,8 +467,10 @@ export class Guardrails {
     const format = def.stream!;
     const codec = def.codec;
     const read = streamTextReader(ctx.endpoint);
-    const early: Array<{ hook: HookSpec; spec: HookSpec['checks'][number] }> = [];
-    for (const hook of sync) if (hook.deny) for (const spec of hook.checks) if (typeof spec.check.partial === 'function') early.push({ hook, spec });
+    const early: Early[] = [];
+    for (const hook of sync) {
+      if (hook.deny) for (const spec of hook.checks) if (typeof spec.check.partial === 'function') early.push({ hook, spec, off: false });
+    }
     const events: SSEEvent[] | undefined = codec ? [] : undefined;
     let text = '';
     let ended = false;
@@ -457,14 +509,21 @@ export class Guardrails {
     }
   }
 
-  /** The first early check of a deny hook that has already failed for good on the text so far. */
-  #partial(ctx: RequestContext, early: ReadonlyArray<{ hook: HookSpec; spec: HookSpec['checks'][number] }>, text: string) {
+  /**
+   * The first early check of a deny hook that has already failed for good on the text so far. A
+   * request's own checks draw on its `early` regex budget (each look reads the whole text so far):
+   * when it is spent they stop looking, and the check at the end of the stream decides.
+   */
+  #partial(ctx: RequestContext, early: Early[], text: string): Early | undefined {
     for (const e of early) {
+      if (e.off) continue;
       let v: boolean | undefined;
       try {
-        v = e.spec.check.partial!(text, e.spec.params);
+        v = e.spec.trusted ? e.spec.check.partial!(text, e.spec.params) : e.spec.check.partial!(text, e.spec.params, this.#meter(ctx, 'early'));
       } catch (err) {
-        // Cannot tell: the full check at the end decides (and records the error if it throws too).
+        // Cannot tell: the full check at the end decides (and records the error if it throws too). A
+        // request's own check is not asked again (its early budget may be spent).
+        if (!e.spec.trusted) e.off = true;
         this.#api.logger.warn({ reqId: ctx.id, check: e.spec.id, err: (err as Error).message }, 'a guardrail check failed on the partial text');
         continue;
       }

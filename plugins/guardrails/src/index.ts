@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { definePlugin, pluginManifest, BeforeRequestStage, AfterResponseStage } from '@waygate/core';
+import { WorkLimitSchema } from '@waygate/safe-regex';
 import { Guardrails } from './guardrails.js';
 
 export { Guardrails, HOOKS_FAILED_MESSAGE, DENIED_STATUS, FAILED_STATUS, VERDICT_HEADER } from './guardrails.js';
@@ -36,6 +37,13 @@ export const GuardrailsOptionsSchema = z.strictObject({
    * ignored with a warning in the log, as Portkey ignores them. `not: false` is accepted either way.
    */
   strictParameters: z.boolean().default(false),
+  /**
+   * The regex work (pattern size × characters, summed; see @waygate/safe-regex) that the guardrails a
+   * request sent itself (config header, default-guardrails headers) may cost that request; past it
+   * the check fails with an error (closed, unless `fail_on_error: false`). Stream checks' early looks
+   * have a budget of the same size of their own. The config file's guardrails are not metered.
+   */
+  regexWorkLimit: WorkLimitSchema,
 });
 
 const manifest = pluginManifest(import.meta.url, 'guardrail');

@@ -1,4 +1,5 @@
 import type { PluginApi, RequestContext } from '@waygate/core';
+import type { RegexMeter } from '@waygate/safe-regex';
 import type { CheckInput, CheckResult } from './checks.js';
 import type { CheckSpec, Feedback, HookSpec, Side } from './config.js';
 import type { TextView } from './views.js';
@@ -35,6 +36,8 @@ export interface RunEnv {
   logger: Pick<PluginApi['logger'], 'warn'>;
   /** What checks call out through (the plugin's `api.egress`). */
   egress: PluginApi['egress'];
+  /** The request's regex work budget, handed to checks a request sent (made on first use). */
+  regexMeter?: (ctx: RequestContext) => RegexMeter;
 }
 
 /** One check's entry in `hook_results` (Portkey's shape). */
@@ -150,6 +153,7 @@ export async function runCheck(spec: CheckSpec, snap: Snapshot, env: RunEnv): Pr
     env.side === 'output' ? { json: snap.json, text: snap.text, status: env.status ?? 200 } : undefined,
     ctx,
     env.egress,
+    spec.trusted ? undefined : env.regexMeter?.(ctx),
   );
   try {
     let result: CheckResult | Promise<CheckResult> = spec.check.run(input);
@@ -208,6 +212,7 @@ class RunInput implements CheckInput {
     readonly response: CheckInput['response'],
     readonly ctx: RequestContext,
     readonly egress: CheckInput['egress'],
+    readonly regexMeter: RegexMeter | undefined,
   ) {
     this.endpoint = ctx.endpoint;
     this.provider = ctx.target?.provider ?? ctx.plan?.targets[0]?.provider;

@@ -34,6 +34,8 @@ export function gate(name: string): { promise: Promise<void>; open: () => void }
 }
 /** Checks whose abort signal fired. */
 export const aborted: string[] = [];
+/** What `test.budget` saw: whether it got the request's regex meter, and the meter itself; `early` for its partial looks. */
+export const budgets: Array<{ meter: boolean; limit?: number; object?: object; early?: boolean }> = [];
 /** Calls of `test.gate`, by name. */
 export const gateCalls = new Map<string, number>();
 
@@ -43,6 +45,7 @@ export function resetChecks(): void {
   gates.clear();
   gateCalls.clear();
   aborted.length = 0;
+  budgets.length = 0;
 }
 
 const text = (input: CheckInput) => (input.hook === 'beforeRequest' ? input.request.text : (input.response?.text ?? ''));
@@ -173,6 +176,20 @@ export const CHECKS: GuardrailCheck[] = [
     id: 'nested',
     params: z.strictObject({ rule: z.strictObject({ limit: z.number().int().min(0) }) }),
     run: (input) => ({ verdict: text(input).length <= input.params.rule.limit }),
+  }),
+  /** Records whether it was handed the request's regex budget; `engine` is a parameter only the config file may set. */
+  defineCheck({
+    id: 'budget',
+    params: z.strictObject({ engine: z.string().optional() }),
+    fileOnlyParams: ['engine'],
+    run(input) {
+      budgets.push({ meter: input.regexMeter !== undefined, limit: input.regexMeter?.limit, object: input.regexMeter });
+      return { verdict: true };
+    },
+    partial(_text, _params, meter) {
+      budgets.push({ meter: meter !== undefined, limit: meter?.limit, object: meter, early: true });
+      return undefined;
+    },
   }),
   /** The request's model is one of `models`. */
   defineCheck({

@@ -1,10 +1,14 @@
+import { RegexCache, SafeRegexError, checkFlags } from '@waygate/safe-regex';
+import type { RegexEngine, RegexLimits, RegexMeter, SafeRegex } from '@waygate/safe-regex';
+
 /**
  * The query language of conditional routing: a MongoDB-like subset, compiled once into predicates.
  *
  * A query is an object; every key must hold. A key is either a path (`metadata.<...>`,
  * `params.<...>`, `url.pathname`; any depth, arrays indexed by number) with a plain value (deep
  * equality) or an operator object (`$eq $ne $gt $gte $lt $lte $in $nin $regex`, with `$options` for
- * the regex flags), or `$and` / `$or` with a non-empty list of sub-queries.
+ * the regex flags), or `$and` / `$or` with a non-empty list of sub-queries. `$regex` patterns are
+ * compiled by @waygate/safe-regex: RE2 syntax on a linear-time engine unless the options say otherwise.
  */
 
 /** What a query sees of a request. */
@@ -12,6 +16,16 @@ export interface QueryRoot {
   metadata: Record<string, unknown>;
   params: Record<string, unknown>;
   url: { pathname: string };
+  /** The request's regex work budget, for a config the request sent (none for the config file's). */
+  meter?: RegexMeter;
+}
+
+/** How `$regex` patterns are compiled. */
+export interface QueryOptions {
+  /** `re2` (the default) or, for the operator's own config file only, `javascript`. */
+  engine?: RegexEngine;
+  /** Pattern length and compiled size limits (defaults: 1000 characters, 2000 instructions). */
+  limits?: Partial<RegexLimits>;
 }
 
 export type Predicate = (root: QueryRoot) => boolean;
@@ -29,12 +43,9 @@ export class QueryError extends Error {
 
 export const ROOTS = ['metadata', 'params', 'url'] as const;
 export const OPERATORS = ['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$regex', '$options'] as const;
-/** Flags a `$regex` may carry. `g` and `y` are refused: they make `test()` stateful. */
-const REGEX_FLAGS = /^[imsu]*$/;
-const MAX_REGEX_SOURCE = 1000;
 
 /** Compiles a query object (validating it as it goes) into a predicate. Throws QueryError. */
-export function compileQuery(query: unknown, where = 'query'): Predicate {
+export function compileQuery(query: unknown, where = 'query', options: QueryOptions = {}): Predicate {
   if (!isPlainObject(query)) throw new QueryError(where, 'a query must be an object');
   const preds: Predicate[] = [];
   for (const key of Object.keys(query)) {
@@ -42,15 +53,15 @@ export function compileQuery(query: unknown, where = 'query'): Predicate {
     if (key === '$and' || key === '$or') {
       const at = `${where}.${key}`;
       if (!Array.isArray(value) || value.length === 0) throw new QueryError(at, `${key} must be a non-empty list of queries`);
-      const subs = value.map((q, j) => compileQuery(q, `${at}[${j}]`));
+      const subs = value.map((q, j) => compileQuery(q, `${at}[${j}]`, options));
       preds.push(key === '$and' ? (r) => subs.every((s) => s(r)) : (r) => subs.some((s) => s(r)));
     } else if (key.startsWith('$')) {
       throw new QueryError(`${where}.${key}`, `unknown operator ${JSON.stringify(key)} at the top of a query (only $and and $or)`);
     } else {
       const at = `${where}[${JSON.stringify(key)}]`;
       const get = compilePath(key, at);
-      const test = compileCondition(value, at);
-      preds.push((r) => test(get(r)));
+      const test = compileCondition(value, at, options);
+      preds.push((r) => test(get(r), r));
     }
   }
   if (preds.length === 0) return () => true;
@@ -86,10 +97,10 @@ export function compilePath(key: string, where: string): (root: QueryRoot) => un
   };
 }
 
-type Test = (value: unknown) => boolean;
+type Test = (value: unknown, root?: QueryRoot) => boolean;
 
 /** A key's condition: an operator object (every operator must hold) or a plain value (deep equality). */
-export function compileCondition(cond: unknown, where: string): Test {
+export function compileCondition(cond: unknown, where: string, options: QueryOptions = {}): Test {
   if (!isPlainObject(cond)) return (v) => v !== undefined && deepEqual(v, cond);
   const keys = Object.keys(cond);
   const ops = keys.filter((k) => k.startsWith('$'));
@@ -130,12 +141,12 @@ export function compileCondition(cond: unknown, where: string): Test {
       }
       case '$regex': {
         if (typeof arg !== 'string') throw new QueryError(at, '$regex needs a string (the pattern source)');
-        const flags = cond.$options;
-        if (flags !== undefined && (typeof flags !== 'string' || !REGEX_FLAGS.test(flags))) {
-          throw new QueryError(`${where}.$options`, '$options may only hold the flags i, m, s and u');
+        const flags = cond.$options ?? '';
+        if (typeof flags !== 'string' || !validFlags(flags)) {
+          throw new QueryError(`${where}.$options`, '$options may only hold the flags i, m, s and u, each at most once');
         }
-        const re = regex(arg, (flags as string | undefined) ?? '', at);
-        tests.push((v) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') && re.test(String(v)));
+        const re = regex(arg, flags, at, options);
+        tests.push((v, r) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') && testRegex(re, String(v), r?.meter, at));
         break;
       }
       case '$options':
@@ -146,8 +157,8 @@ export function compileCondition(cond: unknown, where: string): Test {
     }
   }
   if (tests.length === 1) return tests[0]!;
-  return (v) => {
-    for (const t of tests) if (!t(v)) return false;
+  return (v, r) => {
+    for (const t of tests) if (!t(v, r)) return false;
     return true;
   };
 }
@@ -205,23 +216,35 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** Compiled regexes by flags and source, so a pattern is compiled once however many configs carry it. Bounded. */
-const MAX_REGEXES = 1000;
-const regexes = new Map<string, RegExp>();
+/** Compiled patterns, shared by every config (and gateway) in the process: each distinct pattern compiles once. Bounded. */
+const regexes = new RegexCache(1000);
 
-function regex(source: string, flags: string, where: string): RegExp {
-  const cacheKey = `${flags}/${source}`;
-  let re = regexes.get(cacheKey);
-  if (re !== undefined) return re;
-  if (source.length > MAX_REGEX_SOURCE) throw new QueryError(where, `$regex is longer than ${MAX_REGEX_SOURCE} characters`);
+function validFlags(flags: string): boolean {
   try {
-    re = new RegExp(source, flags);
-  } catch (err) {
-    throw new QueryError(where, `$regex is not a valid regular expression: ${(err as Error).message}`);
+    checkFlags(flags);
+    return true;
+  } catch {
+    return false;
   }
-  if (regexes.size >= MAX_REGEXES) regexes.delete(regexes.keys().next().value!);
-  regexes.set(cacheKey, re);
-  return re;
+}
+
+function regex(source: string, flags: string, where: string, options: QueryOptions): SafeRegex {
+  try {
+    return regexes.compile(source, flags, { ...options.limits, engine: options.engine ?? 're2' });
+  } catch (err) {
+    if (err instanceof SafeRegexError) throw new QueryError(where, `the pattern is ${err.message}`);
+    throw err;
+  }
+}
+
+/** A regex test charged to the request's budget; over it, a QueryError naming the operator. */
+function testRegex(re: SafeRegex, text: string, meter: RegexMeter | undefined, where: string): boolean {
+  try {
+    return re.test(text, meter);
+  } catch (err) {
+    if (err instanceof SafeRegexError) throw new QueryError(where, `matching this value is ${err.message}`);
+    throw err;
+  }
 }
 
 /** How many compiled regexes are cached (for tests). */

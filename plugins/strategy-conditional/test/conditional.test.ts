@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { startGateway } from '@waygate/core';
 import type { ConfigNode, Gateway } from '@waygate/core';
-import plugin, { compileConditional, conditionalStrategy } from '../src/index.js';
-import { Upstream, chat, kernelWithAllStrategies, strategyModes, newKernel, paths, plan, silent, thrown, use } from './harness.js';
+import plugin, { ConditionalRouter, compileConditional, conditionalStrategy } from '../src/index.js';
+import { Upstream, chat, kernelWithAllStrategies, makeCtx, strategyModes, newKernel, paths, plan, silent, thrown, use } from './harness.js';
 
 const leaf = (name: string, provider: string, extra: ConfigNode = {}): ConfigNode => ({ name, provider, ...extra });
 
@@ -196,6 +196,75 @@ describe('@waygate/strategy-conditional', () => {
     expect(eu.map((t) => t.node.override_params)).to.deep.equal([{ model: 'eu-model' }, { model: 'eu-model' }]);
     expect(plan(kernel, config, { metadata: { region: 'us' } }).targets.map((t) => t.provider)).to.deep.equal(['epsilon']);
     expect(plan(kernel, config).targets.map((t) => t.provider)).to.deep.equal(['epsilon']);
+  });
+
+  describe('$regex on the linear-time engine (@waygate/safe-regex)', () => {
+    const kernel = newKernel();
+    const onRegex = (pattern: string, key = 'metadata.x'): ConfigNode => ({
+      strategy: { mode: 'conditional', conditions: [{ query: { [key]: { $regex: pattern } }, then: 'hit' }], default: 'miss' },
+      targets: [leaf('hit', 'alpha'), leaf('miss', 'beta')],
+    });
+    const pick = (router: ConditionalRouter, config: ConfigNode, init: Parameters<typeof makeCtx>[2] = {}) =>
+      config.targets![router.selectIndex(config, makeCtx(kernel, config, init), 'config')]!.name;
+
+    it('a catastrophic pattern in a request config finishes (RegExp would backtrack for ages)', () => {
+      const router = new ConditionalRouter();
+      expect(pick(router, onRegex('^(a+)+$'), { metadata: { x: `${'a'.repeat(60)}!` } })).to.equal('miss');
+      expect(pick(router, onRegex('^(a|a)*$'), { metadata: { x: 'a'.repeat(60) } })).to.equal('hit');
+    });
+
+    it('a pattern RE2 refuses, or one over the limits, is a 400 naming the operator inside the condition', () => {
+      const router = new ConditionalRouter({ regex: { maxLength: 20, maxProgramSize: 2000 } });
+      let err = thrown(() => router.compile(onRegex('(a)\\1'), 'config'));
+      expect(err).to.include({ status: 400, code: 'invalid_config', param: 'config.strategy.conditions[0]' });
+      expect(err.message).to.include(
+        'config.strategy.conditions[0].query["metadata.x"].$regex: the pattern is not supported by the linear-time regex engine',
+      );
+      expect(err.message).to.match(/backreferences/);
+      err = thrown(() => router.compile(onRegex('^gpt(?=-4)'), 'config'));
+      expect(err.message).to.match(/\$regex: the pattern is not supported .*lookahead/);
+      err = thrown(() => router.compile(onRegex('x'.repeat(21)), 'config'));
+      expect(err.message).to.match(/\$regex: the pattern is longer than 20 characters \(it has 21\)/);
+      err = thrown(() => new ConditionalRouter({ regex: { maxLength: 1000, maxProgramSize: 100 } }).compile(onRegex('a{200}'), 'config'));
+      expect(err.message).to.match(/\$regex: the pattern is too complex/);
+    });
+
+    it("a request config's regex work is bounded per request: past regexWorkLimit, a 400 naming the condition", () => {
+      const router = new ConditionalRouter({ regexWorkLimit: 50_000 });
+      const config = onRegex('secret', 'params.note');
+      expect(pick(router, config, { body: { note: 'no secret here'.repeat(10) } })).to.equal('hit');
+      const err = thrown(() => pick(router, config, { body: { note: 'x'.repeat(100_000) } }));
+      expect(err).to.include({ status: 400, code: 'invalid_config', param: 'config.strategy.conditions[0]' });
+      expect(err.message).to.match(/query\["params.note"\]\.\$regex: matching this value is over the regex work limit of this request/);
+      // The budget is per request: the next one starts afresh.
+      expect(pick(router, config, { body: { note: 'a secret' } })).to.equal('hit');
+    });
+
+    it("the config file's conditions may opt in to JavaScript regexes (regexEngine), unmetered; a request's never", () => {
+      const file = onRegex('^gpt(?!-3)', 'params.model');
+      const router = new ConditionalRouter({ regexEngine: 'javascript', regexWorkLimit: 1 }, file);
+      expect(pick(router, file, { body: { model: 'gpt-4o' } })).to.equal('hit');
+      expect(pick(router, file, { body: { model: 'gpt-3.5' } })).to.equal('miss');
+      // The same config as a request would send it (a copy, parsed from JSON): RE2, so a 400.
+      const sent = JSON.parse(JSON.stringify(file)) as ConfigNode;
+      expect(thrown(() => router.compile(sent, 'config')).message).to.match(/\$regex: the pattern is not supported by the linear-time regex engine/);
+      // The file's RE2 conditions are not metered either; a request's are.
+      const file2 = onRegex('^gpt', 'params.model');
+      const router2 = new ConditionalRouter({ regexWorkLimit: 1 }, file2);
+      expect(pick(router2, file2, { body: { model: 'gpt-4o' } })).to.equal('hit');
+      expect(thrown(() => pick(router2, JSON.parse(JSON.stringify(file2)), { body: { model: 'gpt-4o' } })).message).to.match(/work limit/);
+    });
+
+    it('the plugin refuses an unknown regexEngine at start-up', async () => {
+      const k = newKernel();
+      let err: unknown;
+      try {
+        await use(k, plugin, { regexEngine: 'pcre' });
+      } catch (e) {
+        err = e;
+      }
+      expect(String(err)).to.match(/regexEngine/);
+    });
   });
 
   describe('in a running gateway', () => {
