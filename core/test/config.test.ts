@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fs from 'node:fs';
 import { ConfigError, ConfigNodeSchema, FileConfigSchema, formatIssues, parseFileConfig, parseSize } from '../src/config.js';
 
 describe('config', () => {
@@ -94,5 +95,31 @@ describe('config', () => {
     expect(parseSize('512 KB')).to.equal(512 * 1024);
     expect(parseSize(100)).to.equal(100);
     expect(FileConfigSchema.safeParse({ server: { bodyLimit: 'lots' } }).success).to.equal(false);
+  });
+});
+
+describe('the root README’s config file example', () => {
+  it('is a config file the schema accepts, with the defaults it shows', () => {
+    const readme = fs.readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## The config file'));
+    const block = /```json\n([\s\S]*?)\n```/.exec(section);
+    expect(block, 'a JSON block under "## The config file"').to.not.equal(null);
+    const cfg = parseFileConfig(JSON.parse(block![1]!), 'README.md', { OPENAI_API_KEY: 'sk-test' });
+    const defaults = FileConfigSchema.parse({});
+    // The example spells out the defaults of the limits (all but egress, whose default depends on the listen host).
+    for (const key of [
+      'connectionsPerOrigin',
+      'connectTimeoutMs',
+      'headersTimeoutMs',
+      'bodyTimeoutMs',
+      'maxResponseBytes',
+      'maxEventBytes',
+      'maxStreamBytes',
+    ] as const) {
+      expect(cfg.upstream[key], `upstream.${key}`).to.equal(defaults.upstream[key]);
+    }
+    for (const key of ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxJsonDepth'] as const) {
+      expect(cfg.server[key], `server.${key}`).to.equal(defaults.server[key]);
+    }
   });
 });
