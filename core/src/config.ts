@@ -90,6 +90,8 @@ export const FileConfigSchema = z.strictObject({
       bodyLimit: bodyLimit.default('10mb'),
       shutdownTimeoutMs: z.number().int().min(0).default(10_000),
       pluginSetupTimeoutMs: z.number().int().positive().default(5_000),
+      /** Serve on a non-loopback address with provider keys in this file and no gateway authentication (refused otherwise). */
+      allowUnauthenticated: z.boolean().default(false),
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
@@ -139,10 +141,7 @@ export function formatIssues(error: z.ZodError, prefix: string): string {
 
 export function joinPath(prefix: string, parts: readonly PropertyKey[]): string {
   let out = prefix;
-  for (const part of parts) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
+  for (const part of parts) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
   return out || '(root)';
 }
 

@@ -43,6 +43,8 @@ export const HOOK_NAMES: readonly HookName[] = Object.freeze(['beforeRequest', '
  */
 export const BeforeRequestStage = Object.freeze({
   AUTH: -500,
+  /** The kernel resolves the request's routing config here (headers, an auth grant, the file's): taps from here on may plan. */
+  CONFIG: -450,
   RATE_LIMIT: -400,
   GUARDRAIL_INPUT: -300,
   CACHE_LOOKUP: -200,

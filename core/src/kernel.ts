@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { FileConfig, LoadedConfig } from './config.js';
 import type { EndpointDefinition, ProviderAdapter } from './contracts.js';
-import type { PluginApi, SubRequestInit } from './plugin.js';
+import type { PluginApi, RouteHandler, SubRequestInit } from './plugin.js';
 import type { PluginRegistry } from './registry.js';
 import type { AvailabilityCheck } from './routing.js';
 import type { ConfigNode, RoutePlan } from './types.js';
 import type { Hooks } from './hooks.js';
 import { RequestContext, RequestSlot, own } from './context.js';
-import { createHooks, pluginHooks, sealHooks, OnErrorStage } from './hooks.js';
+import { createHooks, pluginHooks, sealHooks, BeforeRequestStage, OnErrorStage } from './hooks.js';
 import { GatewayResponse } from './response.js';
 import { ErrorCode, GatewayError, badRequest } from './errors.js';
 import { UpstreamClient } from './upstream.js';
@@ -49,10 +49,13 @@ export class Kernel {
   readonly baseDir: string;
   readonly upstream: UpstreamClient;
   readonly plugins: LoadedPluginInfo[] = [];
+  /** Non-LLM HTTP routes plugins serve (an admin API), by path prefix; the endpoints' routes come first. */
+  readonly routes: Array<{ prefix: string; handler: RouteHandler }> = [];
   readonly #named = new Map<string, NamedRegistry<unknown>>();
   readonly #configChecks: Array<(node: ConfigNode, path: string) => void> = [];
   readonly #closers: Array<() => unknown> = [];
   readonly #onSeal: Array<() => void> = [];
+  readonly #granted = new WeakSet<ConfigNode>();
   #sealed = false;
   #subrequests = 0;
 
@@ -63,8 +66,11 @@ export class Kernel {
     this.logger = logger;
     this.hooks = createHooks();
     this.upstream = new UpstreamClient(loaded.config.upstream);
+    const core = pluginHooks(this.hooks, CORE);
     // The core's own default: an attempt that no policy claims fails. Any plugin can answer first.
-    pluginHooks(this.hooks, CORE).onError.tap(OnErrorStage.CORE_DEFAULT, () => ({ action: 'fail' }));
+    core.onError.tap(OnErrorStage.CORE_DEFAULT, () => ({ action: 'fail' }));
+    // After authentication (which may grant a virtual key's own config), before everything that plans.
+    core.beforeRequest.tap(BeforeRequestStage.CONFIG, (ctx) => void resolveRequestConfig(ctx, this));
   }
 
   get sealed(): boolean {
@@ -106,17 +112,15 @@ export class Kernel {
           notSealed('availability checks are added');
           this.availability.push(check);
         },
+        route: (prefix: string, handler: RouteHandler) => {
+          notSealed('routes are added');
+          if (!/^\/[\w.-]+$/.test(prefix) || this.routes.some((r) => r.prefix === prefix)) throw new Error(`Route prefix ${prefix} is invalid or taken`);
+          this.routes.push({ prefix, handler });
+        },
       }),
       registry: <T>(kind: string): PluginRegistry<T> => registryView(this.registry<T>(kind), plugin),
-      providers: Object.freeze({
-        get: (id: string) => this.providers.get(id),
-        has: (id: string) => this.providers.has(id),
-        ids: () => this.providers.names(),
-      }),
-      endpoints: Object.freeze({
-        get: (id: string) => this.endpoints.get(id),
-        adapterFor: (provider: ProviderAdapter, id: string) => this.endpoints.adapterFor(provider, id),
-      }),
+      providers: Object.freeze({ get: (id) => this.providers.get(id), has: (id) => this.providers.has(id), ids: () => this.providers.names() }),
+      endpoints: Object.freeze({ get: (id) => this.endpoints.get(id), adapterFor: (p, id) => this.endpoints.adapterFor(p, id) }),
       config: this.config,
       logger: this.logger.child({ plugin }),
       upstream: this.upstream,
@@ -133,6 +137,16 @@ export class Kernel {
       },
       onClose: (fn) => void this.#closers.push(fn),
       plan: (ctx) => this.plan(ctx),
+      authorize: (ctx, grant) => {
+        for (const name of grant.withhold ?? []) delete ctx.headers[name];
+        if (grant.config) {
+          // Checked like a config header's, once per distinct object.
+          if (!this.#granted.has(grant.config)) this.checkConfig(grant.config, 'config');
+          this.#granted.add(grant.config);
+          own(ctx).config = grant.config;
+        }
+        if (grant.metadata) own(ctx).metadata = { ...grant.metadata };
+      },
       endpointOf: (ctx) => this.endpointOf(ctx),
       errorResponse: (err, ctx) => this.errorResponse(err, ctx),
       subrequest: (init) => this.#subrequest(plugin, init),
@@ -201,8 +215,7 @@ export class Kernel {
   async handle(ctx: RequestContext): Promise<GatewayResponse> {
     let res: GatewayResponse;
     try {
-      resolveRequestConfig(ctx, this);
-      const early = this.hooks.beforeRequest.taps.length ? await this.hooks.beforeRequest.promise(ctx) : undefined;
+      const early = await this.hooks.beforeRequest.promise(ctx);
       res = early ?? (await route(this, ctx));
     } catch (err) {
       res = this.errorResponse(GatewayError.from(err), ctx);
