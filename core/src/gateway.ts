@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import { Kernel } from './kernel.js';
 import { ConfigError, configFromObject, loadConfigFile, LOG_LEVELS } from './config.js';
 import type { FileConfig, FileConfigInput, LoadedConfig } from './config.js';
-import type { ConfigNode } from './types.js';
 import { BeforeRequestStage } from './hooks.js';
 import { createLogger } from './logger.js';
 import { loadPlugins } from './loader.js';
@@ -79,10 +78,8 @@ export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
 }
 
 /** Whether the config file holds a provider key (for a provider, or in its routing config). */
-function holdsKeys(config: FileConfig): boolean {
-  const inNode = (n: ConfigNode | undefined): boolean => !!n && (n.api_key !== undefined || !!n.targets?.some(inNode));
-  return Object.values(config.providers).some((p) => p.api_key !== undefined) || inNode(config.routing);
-}
+const inNode = (n: FileConfig['routing']): boolean => !!n && (n.api_key !== undefined || !!n.targets?.some(inNode));
+const holdsKeys = (config: FileConfig) => Object.values(config.providers).some((p) => p.api_key !== undefined) || inNode(config.routing);
 
 /** Whether some plugin authenticates callers: a tap at BeforeRequestStage.AUTH. */
 const authenticates = (kernel: Kernel) => kernel.hooks.beforeRequest.taps.some((t) => t.stage === BeforeRequestStage.AUTH);

@@ -43,7 +43,7 @@ export const HOOK_NAMES: readonly HookName[] = Object.freeze(['beforeRequest', '
  */
 export const BeforeRequestStage = Object.freeze({
   AUTH: -500,
-  /** The kernel resolves the request's routing config here (headers, an auth grant, the file's): taps from here on may plan. */
+  /** With a tap at AUTH, the kernel resolves the request's routing config here (headers, an auth grant, the file's); else before the hook. Taps from here on may plan. */
   CONFIG: -450,
   RATE_LIMIT: -400,
   GUARDRAIL_INPUT: -300,

@@ -20,6 +20,7 @@ import { route } from './dispatch.js';
 import { CORE_VERSION } from './version.js';
 
 const CORE = '@waygate/core';
+const { AUTH, CONFIG } = BeforeRequestStage;
 const PROVIDER_ID = /^[a-z0-9][a-z0-9._-]*$/;
 
 export interface LoadedPluginInfo {
@@ -57,6 +58,7 @@ export class Kernel {
   readonly #onSeal: Array<() => void> = [];
   readonly #granted = new WeakSet<ConfigNode>();
   #sealed = false;
+  #configAtStage = false;
   #subrequests = 0;
 
   constructor(loaded: LoadedConfig, logger: Logger) {
@@ -66,11 +68,8 @@ export class Kernel {
     this.logger = logger;
     this.hooks = createHooks();
     this.upstream = new UpstreamClient(loaded.config.upstream);
-    const core = pluginHooks(this.hooks, CORE);
     // The core's own default: an attempt that no policy claims fails. Any plugin can answer first.
-    core.onError.tap(OnErrorStage.CORE_DEFAULT, () => ({ action: 'fail' }));
-    // After authentication (which may grant a virtual key's own config), before everything that plans.
-    core.beforeRequest.tap(BeforeRequestStage.CONFIG, (ctx) => void resolveRequestConfig(ctx, this));
+    pluginHooks(this.hooks, CORE).onError.tap(OnErrorStage.CORE_DEFAULT, () => ({ action: 'fail' }));
   }
 
   get sealed(): boolean {
@@ -158,6 +157,11 @@ export class Kernel {
   /** Ends start-up: no more taps or registrations; the file's routing config is checked against what loaded. */
   seal(): void {
     for (const fn of this.#onSeal.splice(0)) fn();
+    // With a plugin at AUTH (which may grant a virtual key's own config), the config is resolved after it,
+    // first at CONFIG (before the plugins' own taps there: they may plan).
+    this.#configAtStage = this.hooks.beforeRequest.taps.some((t) => t.stage === AUTH);
+    const before = this.hooks.beforeRequest.taps.find((t) => t.stage === CONFIG)?.name;
+    if (this.#configAtStage) this.hooks.beforeRequest.tap({ name: CORE, stage: CONFIG, before }, (ctx) => void resolveRequestConfig(ctx, this));
     if (this.config.routing) this.checkConfig(this.config.routing, 'routing');
     sealHooks(this.hooks);
     this.providers.seal();
@@ -215,7 +219,8 @@ export class Kernel {
   async handle(ctx: RequestContext): Promise<GatewayResponse> {
     let res: GatewayResponse;
     try {
-      const early = await this.hooks.beforeRequest.promise(ctx);
+      if (!this.#configAtStage) resolveRequestConfig(ctx, this);
+      const early = this.hooks.beforeRequest.taps.length ? await this.hooks.beforeRequest.promise(ctx) : undefined;
       res = early ?? (await route(this, ctx));
     } catch (err) {
       res = this.errorResponse(GatewayError.from(err), ctx);

@@ -33,8 +33,7 @@ export interface ConfigServices {
 const NAMES = ['config', 'provider', 'custom-host', 'trace-id', 'metadata', 'forward-headers', 'request-timeout', 'deadline'] as const;
 type Name = (typeof NAMES)[number];
 /** Header names built once: [Waygate's, Portkey's]. */
-type Pair = readonly [string, string];
-const HEADER = Object.fromEntries(NAMES.map((n) => [n, [`x-waygate-${n}`, `x-portkey-${n}`] as const])) as Record<Name, Pair>;
+const HEADER = Object.fromEntries(NAMES.map((n) => [n, [`x-waygate-${n}`, `x-portkey-${n}`] as const])) as Record<Name, readonly [string, string]>;
 
 function header(ctx: RequestContext, name: Name): string | undefined {
   const [mine, portkey] = HEADER[name];

@@ -418,6 +418,7 @@ describe('Kernel: authentication before the request’s config (BeforeRequestSta
       seen.push({ config: ctx.config, source: ctx.configSource, metadata: ctx.metadata, headers: { ...ctx.headers } });
       return GatewayResponse.json(200, {});
     });
+    kernel.seal();
     return { kernel, seen };
   }
 
@@ -425,6 +426,11 @@ describe('Kernel: authentication before the request’s config (BeforeRequestSta
     const { kernel } = authKernel({});
     const res = await kernel.handle(clientRequest());
     expect(res.status).to.equal(401);
+    // Without an AUTH tap, the config is resolved first, as it always was (and the kernel adds no tap).
+    const plain = newKernel();
+    plain.seal();
+    expect(plain.hooks.beforeRequest.taps).to.have.length(0);
+    expect((await plain.handle(clientRequest())).status).to.equal(400);
   });
 
   it('uses a granted config when the request sends none, checked like a header’s; a config header still wins', async () => {
