@@ -35,7 +35,7 @@ interface Entry {
   revokedAt: string | null;
   expiresAt: number | undefined;
   team: string | null;
-  /** The versions of the key and team records the principal was built from. */
+  /** The versions of the key and team records the principal was built from (as `AuthStore.stamp` gives them). */
   stamp: string;
   fetchedAt: number;
 }
@@ -61,7 +61,7 @@ export class KeyDirectory {
     this.#store = store;
     this.#settings = settings;
     this.#now = now;
-    this.#static = staticKeys.map((k) => ({ hash: k.sha256, entry: entryOf({ ...k, revoked_at: null, updated_at: '' }, undefined, 'static', 0) }));
+    this.#static = staticKeys.map((k) => ({ hash: k.sha256, entry: entryOf({ ...k, revoked_at: null }, undefined, 'static', 0) }));
   }
 
   /** How many times the store was asked (for tests and measurements). */
@@ -108,7 +108,13 @@ export class KeyDirectory {
     let found: Awaited<ReturnType<AuthStore['lookup']>>;
     try {
       this.#lookups++;
-      found = await bounded(this.#store!.lookup(id), timeoutMs);
+      // Holding an entry, ask only whether it is current (the versions of the key and its team): a smaller answer.
+      const stamp = held ? await bounded(this.#store!.stamp(id), timeoutMs) : undefined;
+      if (held && stamp === held.stamp) {
+        held.fetchedAt = now;
+        return held;
+      }
+      found = held && stamp === undefined ? undefined : await bounded(this.#store!.lookup(id), timeoutMs);
     } catch (err) {
       if (whenDown === 'last-known' && held && now - held.fetchedAt < lastKnownMs) return held;
       throw err;
@@ -116,11 +122,6 @@ export class KeyDirectory {
     if (!found) {
       this.#entries.delete(id);
       return undefined;
-    }
-    const stamp = `${found.key.updated_at}|${found.team?.updated_at ?? ''}`;
-    if (held && held.stamp === stamp) {
-      held.fetchedAt = now;
-      return held;
     }
     const entry = entryOf(found.key, found.team, 'store', now);
     if (!held && this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
@@ -136,11 +137,11 @@ function entryOf(
     team: string | null;
     expires_at: string | null;
     revoked_at: string | null;
-    updated_at: string;
+    version?: number;
     hash?: string;
     sha256?: string;
   } & Policy,
-  team: ({ id: string; name: string; updated_at: string } & Policy) | undefined,
+  team: ({ id: string; name: string; version?: number } & Policy) | undefined,
   source: Principal['source'],
   now: number,
 ): Entry {
@@ -151,7 +152,7 @@ function entryOf(
     revokedAt: key.revoked_at,
     expiresAt: key.expires_at ? Date.parse(key.expires_at) : undefined,
     team: key.team,
-    stamp: `${key.updated_at}|${team?.updated_at ?? ''}`,
+    stamp: `${key.version ?? ''}|${team?.version ?? ''}`,
     fetchedAt: now,
   };
 }

@@ -78,18 +78,25 @@ const OWN_HEADERS = ['x-waygate-api-key', 'x-portkey-api-key'] as const;
 /** The gateway key a request carries and the headers that hold it (withheld from the provider). */
 export function presentedKey(ctx: RequestContext): { key: string; withhold: string[] } | undefined {
   const h = ctx.headers;
-  for (const name of OWN_HEADERS) {
-    const v = h[name];
-    // Then Authorization (or x-api-key) may carry the caller's own provider key: left as it is.
-    if (typeof v === 'string' && v.trim()) return { key: v.trim(), withhold: [name] };
-  }
   const auth = h.authorization;
   const bearer = typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ' ? auth.slice(7).trim() : '';
   const apiKey = typeof h['x-api-key'] === 'string' ? h['x-api-key'].trim() : '';
-  const key = bearer || apiKey;
+  let key = '';
+  const withhold: string[] = [];
+  for (const name of OWN_HEADERS) {
+    const v = h[name];
+    // Then Authorization (or x-api-key) may carry the caller's own provider key: left as it is.
+    if (typeof v === 'string' && v.trim()) {
+      key = v.trim();
+      withhold.push(name);
+      break;
+    }
+  }
+  key ||= bearer || apiKey;
   if (!key) return undefined;
-  // A client that sends the key in both never has either go upstream.
-  const withhold = bearer === key ? (apiKey === key ? ['authorization', 'x-api-key'] : ['authorization']) : ['x-api-key'];
+  // Wherever else the client put the same key, it never goes upstream either.
+  if (bearer === key) withhold.push('authorization');
+  if (apiKey === key) withhold.push('x-api-key');
   return { key, withhold };
 }
 

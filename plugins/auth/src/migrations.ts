@@ -4,6 +4,9 @@
  * take turns: Postgres under an advisory lock, SQLite under BEGIN IMMEDIATE). Never edit a
  * migration that shipped: add the next number (the spend table will be one).
  *
+ * Every row has a `version`, 1 when made and one more at each change (a revocation too): what a
+ * replica compares to know whether what it holds is current.
+ *
  * `{t:NAME}` stands for the table's qualified name (`"<schema>".NAME` in Postgres, `NAME` in
  * SQLite); JSON columns are jsonb in Postgres and TEXT in SQLite, times timestamptz and ISO-8601
  * TEXT.
@@ -23,7 +26,8 @@ const teams = (json: string, time: string) => `CREATE TABLE {t:teams} (
   name TEXT NOT NULL,
   ${policyColumns(json)},
   created_at ${time} NOT NULL,
-  updated_at ${time} NOT NULL
+  updated_at ${time} NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1
 )`;
 
 const keys = (json: string, time: string) => `CREATE TABLE {t:keys} (
@@ -35,7 +39,8 @@ const keys = (json: string, time: string) => `CREATE TABLE {t:keys} (
   expires_at ${time},
   created_at ${time} NOT NULL,
   updated_at ${time} NOT NULL,
-  revoked_at ${time}
+  revoked_at ${time},
+  version INTEGER NOT NULL DEFAULT 1
 )`;
 
 export const MIGRATIONS: readonly Migration[] = Object.freeze([

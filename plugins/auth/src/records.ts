@@ -80,6 +80,8 @@ export interface KeyRecord extends Policy {
   created_at: string;
   updated_at: string;
   revoked_at: string | null;
+  /** 1 when made, one more at each change: set by the store. */
+  version?: number;
 }
 
 export interface TeamRecord extends Policy {
@@ -87,6 +89,7 @@ export interface TeamRecord extends Policy {
   name: string;
   created_at: string;
   updated_at: string;
+  version?: number;
 }
 
 export const POLICY_FIELDS = ['models', 'providers', 'endpoints', 'config', 'metadata', 'rate_limit', 'budget'] as const;

@@ -27,6 +27,8 @@ export interface AuthStore {
   deleteTeam(id: string): Promise<'deleted' | 'missing' | number>;
   /** A key and its team, in one round trip: what each request asks. */
   lookup(id: string): Promise<{ key: KeyRecord; team: TeamRecord | undefined } | undefined>;
+  /** The versions of a key and its team as `<key>|<team>` (cheaper than `lookup`), or undefined when there is no such key. */
+  stamp(id: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -39,8 +41,11 @@ export type Row = Record<string, unknown>;
 
 const KEY_COLUMNS = ['id', 'hash', 'name', 'team', ...POLICY_FIELDS, 'expires_at', 'created_at', 'updated_at', 'revoked_at'] as const;
 const TEAM_COLUMNS = ['id', 'name', ...POLICY_FIELDS, 'created_at', 'updated_at'] as const;
+/** What a read returns: the written columns and the version the store keeps. */
+const KEY_READ = [...KEY_COLUMNS, 'version'] as const;
+const TEAM_READ = [...TEAM_COLUMNS, 'version'] as const;
 /** The team's columns in the lookup's join, as `t__<column>`. */
-const TEAM_SELECT = TEAM_COLUMNS.map((c) => `t.${c} AS t__${c}`).join(', ');
+const TEAM_SELECT = TEAM_READ.map((c) => `t.${c} AS t__${c}`).join(', ');
 const JSON_COLUMNS: ReadonlySet<string> = new Set(POLICY_FIELDS);
 const TIME_COLUMNS: ReadonlySet<string> = new Set(['expires_at', 'created_at', 'updated_at', 'revoked_at']);
 const KEY_UPDATABLE: ReadonlySet<string> = new Set(['name', 'team', ...POLICY_FIELDS, 'expires_at']);
@@ -91,7 +96,7 @@ export abstract class SqlStore implements AuthStore {
   }
 
   /** The schema versions applied, in order. */
-  async versions(): Promise<number[]> {
+  async schemaVersions(): Promise<number[]> {
     return (await this.run(this.sql('SELECT version FROM {t:schema_migrations} ORDER BY version'))).map((r) => Number(r.version));
   }
 
@@ -122,11 +127,10 @@ export abstract class SqlStore implements AuthStore {
   }
 
   async revokeKey(id: string, at: string): Promise<KeyRecord | undefined> {
-    const [row] = await this.run(this.sql('UPDATE {t:keys} SET revoked_at = COALESCE(revoked_at, ?), updated_at = ? WHERE id = ? RETURNING *'), [
-      this.time(at),
-      this.time(at),
-      id,
-    ]);
+    const [row] = await this.run(
+      this.sql('UPDATE {t:keys} SET revoked_at = COALESCE(revoked_at, ?), updated_at = ?, version = version + 1 WHERE id = ? RETURNING *'),
+      [this.time(at), this.time(at), id],
+    );
     return row ? this.#key(row) : undefined;
   }
 
@@ -161,8 +165,16 @@ export abstract class SqlStore implements AuthStore {
   async lookup(id: string): Promise<{ key: KeyRecord; team: TeamRecord | undefined } | undefined> {
     const [row] = await this.run(this.sql(`SELECT k.*, ${TEAM_SELECT} FROM {t:keys} k LEFT JOIN {t:teams} t ON t.id = k.team WHERE k.id = ?`), [id]);
     if (!row) return undefined;
-    const team = row.t__id === null || row.t__id === undefined ? undefined : this.#team(Object.fromEntries(TEAM_COLUMNS.map((c) => [c, row[`t__${c}`]])));
+    const team = row.t__id === null || row.t__id === undefined ? undefined : this.#team(Object.fromEntries(TEAM_READ.map((c) => [c, row[`t__${c}`]])));
     return { key: this.#key(row), team };
+  }
+
+  async stamp(id: string): Promise<string | undefined> {
+    const [row] = await this.run(
+      this.sql('SELECT k.version AS kv, t.version AS tv FROM {t:keys} k LEFT JOIN {t:teams} t ON t.id = k.team WHERE k.id = ?'),
+      [id],
+    );
+    return row ? `${Number(row.kv)}|${row.tv === null || row.tv === undefined ? '' : Number(row.tv)}` : undefined;
   }
 
   /** A time as the dialect stores it (Postgres takes the ISO text; SQLite keeps it). */
@@ -194,7 +206,7 @@ export abstract class SqlStore implements AuthStore {
       sets.push(`${column} = ?`);
       params.push(this.#encode(column, value));
     }
-    sets.push('updated_at = ?');
+    sets.push('updated_at = ?', 'version = version + 1');
     params.push(this.time(at), id);
     const [row] = await this.run(this.sql(`UPDATE {t:${table}} SET ${sets.join(', ')} WHERE id = ?${extra} RETURNING *`), params);
     return row;
@@ -211,6 +223,7 @@ export abstract class SqlStore implements AuthStore {
     for (const c of columns) {
       const v = row[c] ?? null;
       if (v !== null && JSON_COLUMNS.has(c)) out[c] = typeof v === 'string' ? JSON.parse(v) : v;
+      else if (c === 'version') out[c] = Number(v);
       else if (v !== null && TIME_COLUMNS.has(c)) out[c] = v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString();
       else out[c] = v;
     }
@@ -218,10 +231,10 @@ export abstract class SqlStore implements AuthStore {
   }
 
   #key(row: Row): KeyRecord {
-    return this.#decode(row, KEY_COLUMNS) as unknown as KeyRecord;
+    return this.#decode(row, KEY_READ) as unknown as KeyRecord;
   }
 
   #team(row: Row): TeamRecord {
-    return this.#decode(row, TEAM_COLUMNS) as unknown as TeamRecord & Policy;
+    return this.#decode(row, TEAM_READ) as unknown as TeamRecord & Policy;
   }
 }

@@ -160,9 +160,12 @@ describe('@waygate/auth', () => {
       }
     });
 
-    it('never sends the key on, even when the caller asks to forward its header', async () => {
+    it('never sends the key on, even when the caller asks to forward its header, or sends it in several headers', async () => {
       const res = await post(gw, { ...bearer(app.key), 'x-waygate-forward-headers': 'authorization,x-api-key' });
       expect(res.status, JSON.stringify(res.json)).to.equal(200);
+      const twice = await post(gw, { 'x-waygate-api-key': app.key, authorization: `Bearer ${app.key}`, 'x-api-key': app.key });
+      expect(twice.status, JSON.stringify(twice.json)).to.equal(200);
+      expect(up.seen.at(-1)!.headers.authorization).to.equal('Bearer sk-server-held');
       expect(up.allHeaders()).to.not.include(app.key);
     });
 

@@ -69,7 +69,7 @@ for (const flavour of FLAVOURS) {
     });
 
     it('creates its schema on first open, with every migration recorded in schema_migrations', async () => {
-      expect(await store.versions()).to.deep.equal(MIGRATIONS.map((m) => m.version));
+      expect(await store.schemaVersions()).to.deep.equal(MIGRATIONS.map((m) => m.version));
     });
 
     it('applies nothing on a second open, and only the new one when a migration is added', async () => {
@@ -84,7 +84,7 @@ for (const flavour of FLAVOURS) {
         };
         expect(await again.migrate([...MIGRATIONS, next])).to.deep.equal([999]);
         expect(await again.migrate([...MIGRATIONS, next])).to.deep.equal([]);
-        expect(await again.versions()).to.deep.equal([...MIGRATIONS.map((m) => m.version), 999]);
+        expect(await again.schemaVersions()).to.deep.equal([...MIGRATIONS.map((m) => m.version), 999]);
       } finally {
         await again.close();
       }
@@ -103,7 +103,7 @@ for (const flavour of FLAVOURS) {
       });
       expect(await store.insertKey(rec)).to.equal(true);
       expect(await store.insertKey(key('k1store', { name: 'other' }))).to.equal(false);
-      expect(await store.getKey('k1store')).to.deep.equal(rec);
+      expect(await store.getKey('k1store')).to.deep.equal({ ...rec, version: 1 });
       expect(await store.getKey('nosuchid')).to.equal(undefined);
     });
 
@@ -129,6 +129,22 @@ for (const flavour of FLAVOURS) {
       expect(await store.updateKey('u1', { name: 'too late' }, T2)).to.equal(undefined);
       expect((await store.getKey('u1'))!.name).to.equal('renamed');
       expect(await store.updateKey('nosuch', { name: 'x' }, T1)).to.equal(undefined);
+    });
+
+    it('counts each change in the version of a key and of its team, which stamp() gives in one small read', async () => {
+      await store.insertTeam(team('stamped'));
+      await store.insertKey(key('st1', { team: 'stamped' }));
+      expect(await store.stamp('st1')).to.equal('1|1');
+      await store.updateKey('st1', { name: 'a' }, T0);
+      await store.updateKey('st1', { name: 'b' }, T0);
+      expect(await store.stamp('st1')).to.equal('3|1');
+      await store.updateTeam('stamped', { name: 'c' }, T0);
+      await store.revokeKey('st1', T0);
+      expect(await store.stamp('st1')).to.equal('4|2');
+      expect((await store.getKey('st1'))!.version).to.equal(4);
+      await store.insertKey(key('st2'));
+      expect(await store.stamp('st2')).to.equal('1|');
+      expect(await store.stamp('nosuch')).to.equal(undefined);
     });
 
     it('revokes once: a second revocation keeps the first time', async () => {
@@ -182,7 +198,7 @@ for (const flavour of FLAVOURS) {
       expect(migrated.status).to.equal('rejected');
       expect(inserted).to.deep.equal({ status: 'fulfilled', value: true });
       expect(await store.getKey('tx2')).to.not.equal(undefined);
-      expect(await store.versions()).to.not.include(998);
+      expect(await store.schemaVersions()).to.not.include(998);
     });
   });
 }
