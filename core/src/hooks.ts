@@ -43,7 +43,10 @@ export const HOOK_NAMES: readonly HookName[] = Object.freeze(['beforeRequest', '
  */
 export const BeforeRequestStage = Object.freeze({
   AUTH: -500,
-  /** With a tap at AUTH, the kernel resolves the request's routing config here (headers, an auth grant, the file's); else before the hook. Taps from here on may plan. */
+  /**
+   * With a tap at AUTH, the kernel resolves the request's routing config here, before the plugins' taps
+   * of this stage (headers, an auth grant, the file's); without one, before the hook. Taps from here on may plan.
+   */
   CONFIG: -450,
   RATE_LIMIT: -400,
   GUARDRAIL_INPUT: -300,

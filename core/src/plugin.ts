@@ -101,9 +101,9 @@ export interface PluginApi {
    * An auth plugin's grant for a request it accepted, given at `BeforeRequestStage.AUTH` (before the
    * request's config is resolved at CONFIG): `withhold`, the request headers that held the gateway's
    * own credential, removed so that they are never read as a provider key nor sent on; `config`, the
-   * routing config of a request that sent none (no config or provider header), the operator's like
-   * the file's (checked like a config header's, once per distinct object: a 400 naming the path); `metadata`, over the
-   * request's own x-waygate-metadata (routing conditions see it).
+   * routing config of a request that sends none (no config or provider header), the operator's like
+   * the file's, checked like a config header's (once per distinct object: a 400 naming the path);
+   * `metadata`, over the request's own x-waygate-metadata (routing conditions see it).
    */
   authorize(ctx: RequestContext, grant: { withhold?: readonly string[]; config?: ConfigNode; metadata?: Record<string, unknown> }): void;
   /** The definition of the endpoint a request is for. */
