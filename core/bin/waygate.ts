@@ -3,8 +3,10 @@ import { parseArgs } from 'node:util';
 import { startGateway } from '../src/gateway.js';
 import type { Gateway } from '../src/gateway.js';
 import { CORE_VERSION } from '../src/version.js';
+import { keysCommand } from './keys.js';
 
 const USAGE = `Usage: waygate [--config FILE] [--port N] [--host H]
+       waygate keys <create|list|show|revoke|generate> ...   (waygate keys --help)
 
   --config FILE   JSON config file (default: $WAYGATE_CONFIG, else the embedded default)
   --port N        port to listen on (default: $PORT, else the config's server.port, else 8787)
@@ -12,9 +14,16 @@ const USAGE = `Usage: waygate [--config FILE] [--port N] [--host H]
   --version       print the version
   --help          print this help
 
-Environment: WAYGATE_LOG_LEVEL overrides the config's log.level.`;
+Environment: WAYGATE_LOG_LEVEL overrides the config's log.level; WAYGATE_ADMIN_KEY turns gateway
+authentication on (see @waygate/auth).`;
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'keys') {
+    const out = (s: string) => void process.stdout.write(s);
+    const err = (s: string) => void process.stderr.write(s);
+    process.exitCode = await keysCommand(process.argv.slice(3), process.env, out, err);
+    return;
+  }
   let args;
   try {
     args = parseArgs({

@@ -4,6 +4,7 @@
  * list is the CLI's, not the kernel's: `startGateway()` loads it only when passed it.
  */
 export const BUNDLED_PLUGINS: readonly string[] = Object.freeze([
+  '@waygate/auth',
   '@waygate/openai-api',
   '@waygate/provider-openai',
   '@waygate/provider-openai-compatible',

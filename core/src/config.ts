@@ -99,6 +99,8 @@ export const FileConfigSchema = z.strictObject({
       keepAliveTimeoutMs: z.number().int().positive().default(65_000),
       /** Deepest nesting of arrays and objects accepted in a request body or a JSON header. */
       maxJsonDepth: z.number().int().min(1).max(1000).default(64),
+      /** Serve on a non-loopback address with provider keys in this file and no gateway authentication (refused otherwise). */
+      allowUnauthenticated: z.boolean().default(false),
     })
     .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, { path: ['headersTimeoutMs'], message: 'must not be larger than server.requestTimeoutMs' })
     .prefault({}),
@@ -156,10 +158,7 @@ export function formatIssues(error: z.ZodError, prefix: string): string {
 
 export function joinPath(prefix: string, parts: readonly PropertyKey[]): string {
   let out = prefix;
-  for (const part of parts) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
+  for (const part of parts) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
   return out || '(root)';
 }
 

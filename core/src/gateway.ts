@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { Kernel } from './kernel.js';
 import { ConfigError, configFromObject, loadConfigFile, LOG_LEVELS } from './config.js';
-import type { FileConfigInput, LoadedConfig } from './config.js';
+import type { FileConfig, FileConfigInput, LoadedConfig } from './config.js';
+import { BeforeRequestStage } from './hooks.js';
 import { createLogger } from './logger.js';
 import { loadPlugins } from './loader.js';
 import { createServer } from './server.js';
@@ -56,7 +57,14 @@ export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
       );
     }
     logger.info({ private: kernel.egress.private, allow: loaded.config.egress.allow }, 'egress policy for caller-steered requests');
-    const server = await createServer(kernel).listen(opts.port ?? loaded.config.server.port, opts.host ?? loaded.config.server.host);
+    const host = opts.host ?? loaded.config.server.host;
+    if (!loaded.config.server.allowUnauthenticated && !/^(127\.|::1$|localhost$)/.test(host) && holdsKeys(loaded.config) && !authenticates(kernel)) {
+      throw new ConfigError(
+        `Refusing to listen on ${host}: this config holds provider keys and no gateway authentication is on, so anyone who reaches the port spends them. ` +
+          'Set WAYGATE_ADMIN_KEY (or give the auth plugin keys), listen on 127.0.0.1, or set "server": {"allowUnauthenticated": true}',
+      );
+    }
+    const server = await createServer(kernel).listen(opts.port ?? loaded.config.server.port, host);
     return {
       kernel,
       url: server.url,
@@ -69,6 +77,13 @@ export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
     throw err;
   }
 }
+
+/** Whether the config file holds a provider key (for a provider, or in its routing config). */
+const inNode = (n: FileConfig['routing']): boolean => !!n && (n.api_key !== undefined || !!n.targets?.some(inNode));
+const holdsKeys = (config: FileConfig) => Object.values(config.providers).some((p) => p.api_key !== undefined) || inNode(config.routing);
+
+/** Whether some plugin authenticates callers: a tap at BeforeRequestStage.AUTH. */
+const authenticates = (kernel: Kernel) => kernel.hooks.beforeRequest.taps.some((t) => t.stage === BeforeRequestStage.AUTH);
 
 function isLoaded(c: unknown): c is LoadedConfig {
   return !!c && typeof c === 'object' && 'config' in c && 'baseDir' in c && 'version' in c;

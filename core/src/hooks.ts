@@ -43,6 +43,11 @@ export const HOOK_NAMES: readonly HookName[] = Object.freeze(['beforeRequest', '
  */
 export const BeforeRequestStage = Object.freeze({
   AUTH: -500,
+  /**
+   * With a tap at AUTH, the kernel resolves the request's routing config here, before the plugins' taps
+   * of this stage (headers, an auth grant, the file's); without one, before the hook. Taps from here on may plan.
+   */
+  CONFIG: -450,
   RATE_LIMIT: -400,
   GUARDRAIL_INPUT: -300,
   CACHE_LOOKUP: -200,

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { FileConfig, LoadedConfig } from './config.js';
 import type { EndpointDefinition, ProviderAdapter } from './contracts.js';
-import type { PluginApi, SubRequestInit } from './plugin.js';
+import type { PluginApi, RouteHandler, SubRequestInit } from './plugin.js';
 import type { PluginRegistry } from './registry.js';
 import type { AvailabilityCheck } from './routing.js';
 import type { ConfigNode, RoutePlan } from './types.js';
 import type { Hooks } from './hooks.js';
 import { RequestContext, RequestSlot, own } from './context.js';
-import { createHooks, pluginHooks, sealHooks, OnErrorStage } from './hooks.js';
+import { createHooks, pluginHooks, sealHooks, BeforeRequestStage, OnErrorStage } from './hooks.js';
 import { GatewayResponse } from './response.js';
 import { ErrorCode, GatewayError, badRequest } from './errors.js';
 import { UpstreamClient } from './upstream.js';
@@ -20,6 +20,7 @@ import { route } from './dispatch.js';
 import { CORE_VERSION } from './version.js';
 
 const CORE = '@waygate/core';
+const { AUTH, CONFIG } = BeforeRequestStage;
 const PROVIDER_ID = /^[a-z0-9][a-z0-9._-]*$/;
 
 export interface LoadedPluginInfo {
@@ -51,11 +52,15 @@ export class Kernel {
   /** Where requests a caller steers may go (custom hosts, plugins' call-outs). */
   readonly egress: EgressPolicy;
   readonly plugins: LoadedPluginInfo[] = [];
+  /** Non-LLM HTTP routes plugins serve (an admin API), by path prefix; the endpoints' routes come first. */
+  readonly routes: Array<{ prefix: string; handler: RouteHandler }> = [];
   readonly #named = new Map<string, NamedRegistry<unknown>>();
   readonly #configChecks: Array<(node: ConfigNode, path: string) => void> = [];
   readonly #closers: Array<() => unknown> = [];
   readonly #onSeal: Array<() => void> = [];
+  readonly #granted = new WeakSet<ConfigNode>();
   #sealed = false;
+  #configAtStage = false;
   #subrequests = 0;
 
   /** `listenHost` (default: the config's server.host) sets the egress policy's default. */
@@ -110,17 +115,15 @@ export class Kernel {
           notSealed('availability checks are added');
           this.availability.push(check);
         },
+        route: (prefix: string, handler: RouteHandler) => {
+          notSealed('routes are added');
+          if (!/^\/[\w.-]+$/.test(prefix) || this.routes.some((r) => r.prefix === prefix)) throw new Error(`Route prefix ${prefix} is invalid or taken`);
+          this.routes.push({ prefix, handler });
+        },
       }),
       registry: <T>(kind: string): PluginRegistry<T> => registryView(this.registry<T>(kind), plugin),
-      providers: Object.freeze({
-        get: (id: string) => this.providers.get(id),
-        has: (id: string) => this.providers.has(id),
-        ids: () => this.providers.names(),
-      }),
-      endpoints: Object.freeze({
-        get: (id: string) => this.endpoints.get(id),
-        adapterFor: (provider: ProviderAdapter, id: string) => this.endpoints.adapterFor(provider, id),
-      }),
+      providers: Object.freeze({ get: (id) => this.providers.get(id), has: (id) => this.providers.has(id), ids: () => this.providers.names() }),
+      endpoints: Object.freeze({ get: (id) => this.endpoints.get(id), adapterFor: (p, id) => this.endpoints.adapterFor(p, id) }),
       config: this.config,
       logger: this.logger.child({ plugin }),
       upstream: this.upstream,
@@ -138,6 +141,16 @@ export class Kernel {
       },
       onClose: (fn) => void this.#closers.push(fn),
       plan: (ctx) => this.plan(ctx),
+      authorize: (ctx, grant) => {
+        for (const name of grant.withhold ?? []) delete ctx.headers[name];
+        if (grant.config) {
+          // Checked like a config header's, once per distinct object.
+          if (!this.#granted.has(grant.config)) this.checkConfig(grant.config, 'config');
+          this.#granted.add(grant.config);
+          own(ctx).config = grant.config;
+        }
+        if (grant.metadata) own(ctx).metadata = { ...grant.metadata };
+      },
       endpointOf: (ctx) => this.endpointOf(ctx),
       errorResponse: (err, ctx) => this.errorResponse(err, ctx),
       subrequest: (init) => this.#subrequest(plugin, init),
@@ -149,6 +162,11 @@ export class Kernel {
   /** Ends start-up: no more taps or registrations; the file's routing config is checked against what loaded. */
   seal(): void {
     for (const fn of this.#onSeal.splice(0)) fn();
+    // With a plugin at AUTH (which may grant a virtual key's own config), the config is resolved after it,
+    // first at CONFIG (before the plugins' own taps there: they may plan).
+    this.#configAtStage = this.hooks.beforeRequest.taps.some((t) => t.stage === AUTH);
+    const before = this.hooks.beforeRequest.taps.find((t) => t.stage === CONFIG)?.name;
+    if (this.#configAtStage) this.hooks.beforeRequest.tap({ name: CORE, stage: CONFIG, before }, (ctx) => void resolveRequestConfig(ctx, this));
     if (this.config.routing) this.checkConfig(this.config.routing, 'routing', true);
     sealHooks(this.hooks);
     this.providers.seal();
@@ -216,7 +234,7 @@ export class Kernel {
   async handle(ctx: RequestContext): Promise<GatewayResponse> {
     let res: GatewayResponse;
     try {
-      resolveRequestConfig(ctx, this);
+      if (!this.#configAtStage) resolveRequestConfig(ctx, this);
       const early = this.hooks.beforeRequest.taps.length ? await this.hooks.beforeRequest.promise(ctx) : undefined;
       res = early ?? (await route(this, ctx));
     } catch (err) {

@@ -10,6 +10,7 @@ export const REDACT_PATHS = [
   'headers["x-api-key"]',
   'headers["api-key"]',
   'headers["x-portkey-api-key"]',
+  'headers["x-waygate-api-key"]',
   'headers["x-portkey-config"]',
   'headers["x-waygate-config"]',
   '*.authorization',

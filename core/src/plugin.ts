@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Logger } from 'pino';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { PluginHooks } from './hooks.js';
 import type { PluginRegistry } from './registry.js';
 import type { RequestContext, RequestSlot } from './context.js';
@@ -36,6 +36,9 @@ export interface SubRequestInit {
   parent?: RequestContext;
 }
 
+/** Serves a plugin's own HTTP route (see `register.route`): it reads the request and writes the whole answer. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
 /**
  * What one plugin's setup() receives: its own view of the kernel. Tap-only hooks with named stages,
  * register functions, the services a plugin needs, and nothing else: a plugin cannot call a hook,
@@ -56,6 +59,11 @@ export interface PluginApi {
     endpoint(definition: EndpointDefinition): void;
     /** A check every leaf target must pass to be planned (a circuit breaker's). */
     availabilityCheck(check: AvailabilityCheck): void;
+    /**
+     * A non-LLM HTTP route (an admin API): every method on `prefix` (one path segment, e.g. `/admin`)
+     * and below. Served only where no endpoint's route matches; not counted in draining or the request log.
+     */
+    route(prefix: string, handler: RouteHandler): void;
   };
   /**
    * A registry of named things plugins offer each other, by kind (`checks` for guardrail checks,
@@ -94,8 +102,17 @@ export interface PluginApi {
   onSeal(fn: () => void): void;
   /** Cleanup when the gateway stops (close pools, flush buffers). */
   onClose(fn: () => unknown): void;
-  /** The request's route plan, made once: the strategies run at most once per request, whoever asks first. */
+  /** The request's route plan, made once: the strategies run at most once per request, whoever asks first. Not before `BeforeRequestStage.CONFIG`. */
   plan(ctx: RequestContext): RoutePlan;
+  /**
+   * An auth plugin's grant for a request it accepted, given at `BeforeRequestStage.AUTH` (before the
+   * request's config is resolved at CONFIG): `withhold`, the request headers that held the gateway's
+   * own credential, removed so that they are never read as a provider key nor sent on; `config`, the
+   * routing config of a request that sends none (no config or provider header), the operator's like
+   * the file's, checked like a config header's (once per distinct object: a 400 naming the path);
+   * `metadata`, over the request's own x-waygate-metadata (routing conditions see it).
+   */
+  authorize(ctx: RequestContext, grant: { withhold?: readonly string[]; config?: ConfigNode; metadata?: Record<string, unknown> }): void;
   /** The definition of the endpoint a request is for. */
   endpointOf(ctx: RequestContext): EndpointDefinition | undefined;
   /** A response for an error, in the shape of the request's API. */

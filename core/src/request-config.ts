@@ -33,10 +33,7 @@ export interface ConfigServices {
 const NAMES = ['config', 'provider', 'custom-host', 'trace-id', 'metadata', 'forward-headers', 'request-timeout', 'deadline'] as const;
 type Name = (typeof NAMES)[number];
 /** Header names built once: [Waygate's, Portkey's]. */
-const HEADER: Record<Name, readonly [string, string]> = Object.fromEntries(NAMES.map((n) => [n, [`x-waygate-${n}`, `x-portkey-${n}`] as const])) as Record<
-  Name,
-  readonly [string, string]
->;
+const HEADER = Object.fromEntries(NAMES.map((n) => [n, [`x-waygate-${n}`, `x-portkey-${n}`] as const])) as Record<Name, readonly [string, string]>;
 
 function header(ctx: RequestContext, name: Name): string | undefined {
   const [mine, portkey] = HEADER[name];
@@ -76,6 +73,8 @@ export function resolveRequestConfig(ctx: RequestContext, services: ConfigServic
   } else if (provider !== undefined) {
     config = { provider: provider.trim() };
     self.configSource = 'provider-header';
+  } else if (ctx.config) {
+    config = ctx.config; // an auth plugin's grant (a virtual key's own config), the operator's like the file's
   } else if (services.config.routing) {
     config = services.config.routing;
     self.configSource = 'file';
@@ -101,17 +100,13 @@ export function resolveRequestConfig(ctx: RequestContext, services: ConfigServic
   if (trace) self.traceId = trace;
 
   const metadata = header(ctx, 'metadata');
-  if (metadata !== undefined) self.metadata = parseMetadata(metadata, services.config.server.maxJsonDepth);
+  if (metadata !== undefined) self.metadata = { ...parseMetadata(metadata, services.config.server.maxJsonDepth), ...ctx.metadata }; // a grant's wins
 
   const forward = header(ctx, 'forward-headers');
   if (forward !== undefined) {
-    const names = forward
-      .split(',')
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean);
-    for (const n of names) {
-      if (n.endsWith('forward-headers')) throw badRequest(ErrorCode.INVALID_HEADER, `forward-headers may not list ${n}`, n);
-    }
+    const names = forward.split(',').flatMap((s) => s.trim().toLowerCase() || []);
+    const bad = names.find((n) => n.endsWith('forward-headers'));
+    if (bad) throw badRequest(ErrorCode.INVALID_HEADER, `forward-headers may not list ${bad}`, bad);
     self.forwardHeaders = names;
   }
 
@@ -221,9 +216,8 @@ function parseMetadata(raw: string, maxDepth: number): Record<string, unknown> {
   } catch (err) {
     throw badRequest(ErrorCode.INVALID_HEADER, `metadata header is not valid JSON${jsonErrorAt(err)}`, 'metadata');
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
     throw badRequest(ErrorCode.INVALID_HEADER, 'metadata header must be a JSON object', 'metadata');
-  }
   return json as Record<string, unknown>;
 }
 

@@ -67,6 +67,8 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
 
     const methods = kernel.endpoints.route(path);
     if (!methods) {
+      const served = kernel.routes.find((r) => path === r.prefix || path.startsWith(`${r.prefix}/`));
+      if (served) return served.handler(req, res).catch((err: unknown) => writeError(res, GatewayError.from(err), requestId));
       return writeError(res, new GatewayError(ErrorCode.NOT_FOUND, 404, `No route for ${req.method} ${path}`), requestId);
     }
     const definition = methods.get(req.method!);

@@ -4,7 +4,7 @@ import { RequestContext } from '../src/context.js';
 import { configFromObject } from '../src/config.js';
 import { GatewayResponse } from '../src/response.js';
 import { BeforeRequestStage, SelectTargetStage, AfterResponseStage, OnErrorStage } from '../src/hooks.js';
-import { ErrorCode, badRequest } from '../src/errors.js';
+import { ErrorCode, GatewayError, badRequest } from '../src/errors.js';
 import { newKernel, makeCtx, silent, thrown } from '../src/testing/index.js';
 import type { PlannedTarget } from '../src/types.js';
 
@@ -400,5 +400,78 @@ describe('Kernel.handle', () => {
     const res = await kernel.handle(clientRequest({ headers: { 'x-waygate-provider': 'alpha' } }));
     expect(res.status).to.equal(500);
     expect((res.body as any).error.message).to.match(/broken-logger.*afterResponse.*disk full/);
+  });
+});
+
+describe('Kernel: authentication before the request’s config (BeforeRequestStage.AUTH, CONFIG, api.authorize)', () => {
+  /** A kernel with an auth plugin that grants what `grant` says, and a NORMAL tap that records what the request became. */
+  function authKernel(grant: Parameters<ReturnType<Kernel['apiFor']>['authorize']>[1]) {
+    const kernel = newKernel();
+    const api = kernel.apiFor('acme-auth');
+    const seen: Array<{ config: unknown; source: string; metadata: unknown; headers: Record<string, unknown> }> = [];
+    api.hooks.beforeRequest.tap(BeforeRequestStage.AUTH, (ctx) => {
+      if (ctx.headers['x-test-key'] !== 'good') throw new GatewayError('invalid_api_key', 401, 'no key');
+      api.authorize(ctx, grant);
+      return undefined;
+    });
+    kernel.apiFor('probe').hooks.beforeRequest.tap(BeforeRequestStage.NORMAL, (ctx) => {
+      seen.push({ config: ctx.config, source: ctx.configSource, metadata: ctx.metadata, headers: { ...ctx.headers } });
+      return GatewayResponse.json(200, {});
+    });
+    kernel.seal();
+    return { kernel, seen };
+  }
+
+  it('runs AUTH taps before the config is resolved: an unauthenticated request is a 401 even when it names no provider', async () => {
+    const { kernel } = authKernel({});
+    const res = await kernel.handle(clientRequest());
+    expect(res.status).to.equal(401);
+    // Without an AUTH tap, the config is resolved first, as it always was (and the kernel adds no tap).
+    const plain = newKernel();
+    plain.seal();
+    expect(plain.hooks.beforeRequest.taps).to.have.length(0);
+    expect((await plain.handle(clientRequest())).status).to.equal(400);
+  });
+
+  it('uses a granted config when the request sends none, checked like a header’s; a config header still wins', async () => {
+    const granted = { provider: 'beta', api_key: 'kb' };
+    const { kernel, seen } = authKernel({ config: granted });
+    expect((await kernel.handle(clientRequest({ headers: { 'x-test-key': 'good' } }))).status).to.equal(200);
+    expect(seen[0]).to.deep.include({ config: granted, source: 'file' });
+    await kernel.handle(clientRequest({ headers: { 'x-test-key': 'good', 'x-waygate-config': JSON.stringify(leaf) } }));
+    expect(seen[1]!.config).to.deep.equal(leaf);
+    const bad = authKernel({ config: { provider: 'nope' } });
+    const res = await bad.kernel.handle(clientRequest({ headers: { 'x-test-key': 'good' } }));
+    expect(res.status).to.equal(400);
+    expect((res.body as any).error.param).to.equal('config.provider');
+  });
+
+  it('puts granted metadata over the request’s own, and removes the withheld headers', async () => {
+    const { kernel, seen } = authKernel({ metadata: { tier: 'gold' }, withhold: ['authorization'] });
+    await kernel.handle(
+      clientRequest({
+        headers: {
+          'x-test-key': 'good',
+          'x-waygate-provider': 'alpha',
+          authorization: 'Bearer gateway-key',
+          'x-waygate-metadata': '{"tier":"free","app":"a"}',
+        },
+      }),
+    );
+    expect(seen[0]!.metadata).to.deep.equal({ tier: 'gold', app: 'a' });
+    expect(seen[0]!.headers).to.not.have.property('authorization');
+  });
+});
+
+describe('Kernel: plugin routes (api.register.route)', () => {
+  it('keeps a route per prefix, refuses a taken or malformed prefix, and refuses one after sealing', () => {
+    const kernel = newKernel();
+    const handler = async () => undefined;
+    kernel.apiFor('admin-plugin').register.route('/admin', handler);
+    expect(kernel.routes.map((r) => r.prefix)).to.deep.equal(['/admin']);
+    expect(() => kernel.apiFor('other').register.route('/admin', handler)).to.throw(/invalid or taken/);
+    expect(() => kernel.apiFor('other').register.route('admin/x', handler)).to.throw(/invalid or taken/);
+    kernel.seal();
+    expect(() => kernel.apiFor('late').register.route('/late', handler)).to.throw(/sealed/);
   });
 });

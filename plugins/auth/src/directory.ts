@@ -1,0 +1,169 @@
+import type { AuthStore } from './store.js';
+import type { Invalidation } from './fanout.js';
+import type { Principal } from './principal.js';
+import type { Policy } from './records.js';
+import { makePrincipal } from './principal.js';
+import { keyId, sameHash, sha256 } from './keys.js';
+
+/** A key written in the config file: its hash, never its text. */
+export interface StaticKey extends Policy {
+  id: string;
+  name: string;
+  sha256: string;
+  team: string | null;
+  expires_at: string | null;
+}
+
+export interface DirectorySettings {
+  /** How long a looked-up key may be served without asking the store again; 0: ask on every request. */
+  ttlMs: number;
+  /** When the store does not answer: refuse (503), or accept a key looked up within `lastKnownMs`. */
+  whenDown: 'refuse' | 'last-known';
+  lastKnownMs: number;
+  /** Longest wait for the store on a request. */
+  timeoutMs: number;
+  /** Whether the cache may be trusted now (the invalidation channel is up); absent: always. */
+  cacheTrusted?: () => boolean;
+}
+
+/** Why a key was refused, or who it is. */
+export type Verdict = { principal: Principal } | { refused: 'unknown' | 'revoked' | 'expired'; keyId?: string; at?: string } | { unavailable: Error };
+
+interface Entry {
+  principal: Principal;
+  hash: string;
+  revokedAt: string | null;
+  expiresAt: number | undefined;
+  team: string | null;
+  /** The versions of the key and team records the principal was built from (as `AuthStore.stamp` gives them). */
+  stamp: string;
+  fetchedAt: number;
+}
+
+const MAX_ENTRIES = 10_000;
+
+/**
+ * Finds who a presented key belongs to: the config file's static keys (compared in constant time,
+ * no I/O), then the store by the key's public id, its hash compared in constant time. Each store
+ * lookup is bounded by `timeoutMs`. Entries are kept by id: a principal is rebuilt only when its key
+ * or team record changed (so its compiled patterns and config object live on), served without a
+ * store round trip only within `ttlMs` while the cache is trusted, and dropped by `invalidate`.
+ */
+export class KeyDirectory {
+  readonly #store: AuthStore | undefined;
+  readonly #static: Array<{ hash: string; entry: Entry }>;
+  readonly #settings: DirectorySettings;
+  readonly #entries = new Map<string, Entry>();
+  readonly #now: () => number;
+  #lookups = 0;
+
+  constructor(store: AuthStore | undefined, staticKeys: readonly StaticKey[], settings: DirectorySettings, now: () => number = Date.now) {
+    this.#store = store;
+    this.#settings = settings;
+    this.#now = now;
+    this.#static = staticKeys.map((k) => ({ hash: k.sha256, entry: entryOf({ ...k, revoked_at: null }, undefined, 'static', 0) }));
+  }
+
+  /** How many times the store was asked (for tests and measurements). */
+  get storeLookups(): number {
+    return this.#lookups;
+  }
+
+  async verify(presented: string): Promise<Verdict> {
+    const hash = sha256(presented);
+    let hit: Entry | undefined;
+    // Every static key is compared, so the time taken does not say which one matched.
+    for (const s of this.#static) if (sameHash(hash, s.hash)) hit = s.entry;
+    if (!hit) {
+      const id = keyId(presented);
+      if (id === undefined || !this.#store) return { refused: 'unknown' };
+      let found: Entry | undefined;
+      try {
+        found = await this.#entry(id);
+      } catch (err) {
+        return { unavailable: err as Error };
+      }
+      if (!found || !sameHash(hash, found.hash)) return { refused: 'unknown' };
+      hit = found;
+    }
+    const keyId_ = hit.principal.keyId;
+    if (hit.revokedAt !== null) return { refused: 'revoked', keyId: keyId_, at: hit.revokedAt };
+    if (hit.expiresAt !== undefined && this.#now() >= hit.expiresAt)
+      return { refused: 'expired', keyId: keyId_, at: hit.principal.expires_at ?? undefined };
+    return { principal: hit.principal };
+  }
+
+  /** Drops what a change makes stale (a message from the fan-out, or this replica's own admin write). */
+  invalidate(m: Invalidation): void {
+    if (m.kind === 'all') this.#entries.clear();
+    else if (m.kind === 'key') this.#entries.delete(m.id);
+    else for (const [id, e] of this.#entries) if (e.team === m.id) this.#entries.delete(id);
+  }
+
+  async #entry(id: string): Promise<Entry | undefined> {
+    const now = this.#now();
+    const held = this.#entries.get(id);
+    const { ttlMs, timeoutMs, whenDown, lastKnownMs, cacheTrusted } = this.#settings;
+    if (held && ttlMs > 0 && now - held.fetchedAt < ttlMs && (cacheTrusted?.() ?? true)) return held;
+    let found: Awaited<ReturnType<AuthStore['lookup']>>;
+    try {
+      this.#lookups++;
+      // Holding an entry, ask only whether it is current (the versions of the key and its team): a smaller answer.
+      const stamp = held ? await bounded(this.#store!.stamp(id), timeoutMs) : undefined;
+      if (held && stamp === held.stamp) {
+        held.fetchedAt = now;
+        return held;
+      }
+      found = held && stamp === undefined ? undefined : await bounded(this.#store!.lookup(id), timeoutMs);
+    } catch (err) {
+      if (whenDown === 'last-known' && held && now - held.fetchedAt < lastKnownMs) return held;
+      throw err;
+    }
+    if (!found) {
+      this.#entries.delete(id);
+      return undefined;
+    }
+    const entry = entryOf(found.key, found.team, 'store', now);
+    if (!held && this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(id, entry);
+    return entry;
+  }
+}
+
+function entryOf(
+  key: {
+    id: string;
+    name: string;
+    team: string | null;
+    expires_at: string | null;
+    revoked_at: string | null;
+    version?: number;
+    hash?: string;
+    sha256?: string;
+  } & Policy,
+  team: ({ id: string; name: string; version?: number } & Policy) | undefined,
+  source: Principal['source'],
+  now: number,
+): Entry {
+  const teamPart = team ?? (key.team !== null ? { id: key.team, name: key.team, ...NO_POLICY } : undefined);
+  return {
+    principal: makePrincipal(key, source, teamPart),
+    hash: key.hash ?? key.sha256!,
+    revokedAt: key.revoked_at,
+    expiresAt: key.expires_at ? Date.parse(key.expires_at) : undefined,
+    team: key.team,
+    stamp: `${key.version ?? ''}|${team?.version ?? ''}`,
+    fetchedAt: now,
+  };
+}
+
+const NO_POLICY: Policy = { models: null, providers: null, endpoints: null, config: null, metadata: null, rate_limit: null, budget: null };
+
+/** A store call bounded in time: past `ms` it rejects (the call itself is left to its own timeouts). */
+function bounded<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the key store did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,258 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { BeforeRequestStage, GatewayError, definePlugin, pluginManifest, redactUrl } from '@waygate/core';
+import type { ConfigNode, PluginApi, RequestContext } from '@waygate/core';
+import type { AuthStore } from './store.js';
+import type { Invalidation } from './fanout.js';
+import type { StaticKey } from './directory.js';
+import { KeyDirectory } from './directory.js';
+import { Fanout } from './fanout.js';
+import { adminHandler } from './admin.js';
+import { principalOf, setPrincipal } from './principal.js';
+import { KeyCreateSchema, policyOf } from './records.js';
+import { SHA256_RE, sha256 } from './keys.js';
+import { PostgresStore, SCHEMA_RE } from './postgres.js';
+import { SqliteStore } from './sqlite.js';
+
+export { principalOf } from './principal.js';
+export type { Principal } from './principal.js';
+export type { AuthStore } from './store.js';
+export { StoreUnavailable, SqlStore } from './store.js';
+export { SqliteStore } from './sqlite.js';
+export { PostgresStore } from './postgres.js';
+export { MIGRATIONS } from './migrations.js';
+export type { Migration } from './migrations.js';
+export type { KeyRecord, TeamRecord, RateLimit, Budget } from './records.js';
+export { newKey, sha256, keyId } from './keys.js';
+
+const hash = z.strictObject({ sha256: z.string().regex(SHA256_RE, 'a SHA-256 in lower-case hex (64 characters)') });
+
+/** A key in the config file: a key's fields, with its SHA-256 instead of its text. */
+const StaticKeySchema = KeyCreateSchema.omit({ expires_at: true }).extend({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-", at most 64'),
+  sha256: hash.shape.sha256,
+  expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
+});
+
+/** The plugin's options (the `options` of its entry in the config file's `plugins`). */
+export const OptionsSchema = z.strictObject({
+  /**
+   * The admin key: its text, `env:NAME`, or `{"sha256": "<hex>"}`. Default: $WAYGATE_ADMIN_KEY. With
+   * one, gateway auth is on, the admin API is served under /admin, and the key store is opened.
+   */
+  adminKey: z.union([z.string().min(16, 'at least 16 characters'), hash]).optional(),
+  /** Keys written in the config file, hashed: for small setups with no database. */
+  keys: z.array(StaticKeySchema).default([]),
+  store: z
+    .strictObject({
+      /** Default: postgres when `url` or $DATABASE_URL is set, else sqlite. */
+      type: z.enum(['sqlite', 'postgres']).optional(),
+      /** SQLite file. Default: $WAYGATE_DATA_DIR/waygate.sqlite, else ~/.waygate/waygate.sqlite. */
+      path: z.string().min(1).optional(),
+      /** PostgreSQL URL (`env:NAME` allowed). Default: $DATABASE_URL. */
+      url: z.string().min(1).optional(),
+      /** The Postgres schema of the tables (created if missing). */
+      schema: z.string().regex(SCHEMA_RE, 'lower-case letters, digits and "_"').default('waygate'),
+      /** Longest wait for the store, on a request or an admin call. */
+      timeoutMs: z.number().int().positive().default(2000),
+      poolSize: z.number().int().positive().default(10),
+    })
+    .prefault({}),
+  /** Redis for the revocation fan-out between replicas (then lookups are cached for `cacheTtlMs`). */
+  redis: z.strictObject({ url: z.string().min(1), channel: z.string().min(1).default('waygate:auth:changes') }).optional(),
+  /** How long a key lookup is served from memory. Default: 60000 with `redis`, else 0 (the store is asked on every request). */
+  cacheTtlMs: z.number().int().min(0).optional(),
+  /** When the store does not answer: refuse with a 503 (default), or accept keys seen within `lastKnownMs`. */
+  whenStoreDown: z.enum(['refuse', 'last-known']).default('refuse'),
+  lastKnownMs: z.number().int().positive().default(300_000),
+});
+
+export type Options = z.output<typeof OptionsSchema>;
+
+const manifest = pluginManifest(import.meta.url, 'policy');
+
+/** Headers a caller may put a gateway key in, in the order they are read. */
+const OWN_HEADERS = ['x-waygate-api-key', 'x-portkey-api-key'] as const;
+
+/** The gateway key a request carries and the headers that hold it (withheld from the provider). */
+export function presentedKey(ctx: RequestContext): { key: string; withhold: string[] } | undefined {
+  const h = ctx.headers;
+  const auth = h.authorization;
+  const bearer = typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ' ? auth.slice(7).trim() : '';
+  const apiKey = typeof h['x-api-key'] === 'string' ? h['x-api-key'].trim() : '';
+  let key = '';
+  const withhold: string[] = [];
+  for (const name of OWN_HEADERS) {
+    const v = h[name];
+    // Then Authorization (or x-api-key) may carry the caller's own provider key: left as it is.
+    if (typeof v === 'string' && v.trim()) {
+      key = v.trim();
+      withhold.push(name);
+      break;
+    }
+  }
+  key ||= bearer || apiKey;
+  if (!key) return undefined;
+  // Wherever else the client put the same key, it never goes upstream either.
+  if (bearer === key) withhold.push('authorization');
+  if (apiKey === key) withhold.push('x-api-key');
+  return { key, withhold };
+}
+
+const unauthorized = (code: string, message: string) =>
+  new GatewayError(code, 401, message, { type: 'authentication_error', headers: { 'www-authenticate': 'Bearer realm="waygate"' } });
+const forbidden = (code: string, message: string, param?: string) => new GatewayError(code, 403, message, { type: 'permission_error', param });
+
+/** Resolves `env:NAME` from the environment; a missing variable is an error naming the option. */
+function fromEnv(value: string | undefined, option: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (value === undefined || !value.startsWith('env:')) return value;
+  const v = env[value.slice(4)];
+  if (!v) throw new Error(`${option} names environment variable ${value.slice(4)}, which is not set`);
+  return v;
+}
+
+/** Why a routing config names something this gateway lacks (an unknown provider), with its path; undefined if nothing. */
+function configProblem(api: PluginApi, node: ConfigNode, where: string): string | undefined {
+  if (node.provider !== undefined && !api.providers.has(node.provider)) return `${where}.provider: unknown provider ${JSON.stringify(node.provider)}`;
+  for (let i = 0; i < (node.targets?.length ?? 0); i++) {
+    const p = configProblem(api, node.targets![i]!, `${where}.targets[${i}]`);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+/**
+ * Gateway authentication and virtual keys. Off (no tap at all) until an admin key
+ * ($WAYGATE_ADMIN_KEY or `adminKey`) or static keys are configured; then every request must carry a
+ * gateway key, checked at `BeforeRequestStage.AUTH`, and what the key allows is checked against the
+ * route plan at `BeforeRequestStage.CONFIG`. With an admin key, the admin API is served under /admin
+ * and keys live in a store (SQLite by default, PostgreSQL for replicas).
+ */
+export default definePlugin({
+  manifest,
+  configSchema: OptionsSchema,
+  async setup(api, options) {
+    const env = process.env;
+    const adminText = typeof options.adminKey === 'string' ? fromEnv(options.adminKey, 'adminKey', env) : env.WAYGATE_ADMIN_KEY || undefined;
+    if (adminText !== undefined && adminText.length < 16) throw new Error('the admin key must be at least 16 characters');
+    const adminHash = typeof options.adminKey === 'object' ? options.adminKey.sha256 : adminText !== undefined ? sha256(adminText) : undefined;
+    if (adminHash === undefined && options.keys.length === 0) return; // off: not configured
+
+    let store: AuthStore | undefined;
+    let fanout: Fanout | undefined;
+    if (adminHash !== undefined) store = await openStore(api, options, env);
+    const log = api.logger;
+    const ttlMs = options.cacheTtlMs ?? (options.redis ? 60_000 : 0);
+    const directory = new KeyDirectory(
+      store,
+      options.keys.map((k): StaticKey => ({
+        ...policyOf(k),
+        id: k.id,
+        name: k.name,
+        sha256: k.sha256,
+        team: k.team ?? null,
+        expires_at: k.expires_at ?? null,
+      })),
+      {
+        ttlMs,
+        whenDown: options.whenStoreDown,
+        lastKnownMs: options.lastKnownMs,
+        timeoutMs: options.store.timeoutMs,
+        cacheTrusted: () => fanout?.ready ?? true,
+      },
+    );
+    if (options.redis && store) {
+      const f = new Fanout(
+        fromEnv(options.redis.url, 'redis.url', env)!,
+        options.redis.channel,
+        { onMessage: (m) => directory.invalidate(m), onReady: () => directory.invalidate({ kind: 'all' }) },
+        log,
+      );
+      fanout = f;
+      api.onClose(() => f.close());
+    }
+    if (store) {
+      const s = store;
+      api.onClose(() => s.close());
+      const changed = async (m: Invalidation) => {
+        directory.invalidate(m);
+        await fanout?.publish(m).catch((err: Error) => log.warn({ err: err.message }, 'auth: could not tell the other replicas of a key change'));
+      };
+      api.register.route(
+        '/admin',
+        adminHandler({ store: s, adminHash: adminHash!, changed, configProblem: (n, w) => configProblem(api, n, w), audit: (o, m) => log.info(o, m) }),
+      );
+    }
+
+    api.hooks.beforeRequest.tapPromise(BeforeRequestStage.AUTH, async (ctx) => {
+      // A request a plugin makes on a client's behalf (an embeddings lookup) is the client's.
+      if (ctx.madeBy !== undefined) return undefined;
+      const presented = presentedKey(ctx);
+      if (!presented) {
+        throw unauthorized(
+          'missing_api_key',
+          'This gateway needs an API key: send Authorization: Bearer <key>, x-api-key: <key> or x-waygate-api-key: <key>',
+        );
+      }
+      const verdict = await directory.verify(presented.key);
+      if ('unavailable' in verdict) {
+        log.error({ err: verdict.unavailable.message }, 'auth: the key store did not answer; refusing the request');
+        throw new GatewayError('auth_unavailable', 503, 'The gateway cannot check API keys right now (its key store does not answer); try again shortly', {
+          retryable: true,
+          headers: { 'retry-after': '1' },
+        });
+      }
+      if ('refused' in verdict) {
+        if (verdict.keyId) ctx.annotate('keyId', verdict.keyId);
+        if (verdict.refused === 'revoked') throw unauthorized('key_revoked', `This API key (${verdict.keyId}) was revoked`);
+        if (verdict.refused === 'expired') throw unauthorized('key_expired', `This API key (${verdict.keyId}) expired at ${verdict.at}`);
+        throw unauthorized('invalid_api_key', 'Invalid API key: this gateway knows no such key');
+      }
+      const p = verdict.principal;
+      ctx.annotate('keyId', p.keyId);
+      ctx.annotate('keyName', p.name);
+      if (p.team) ctx.annotate('team', p.team.id);
+      if (Object.keys(p.metadata).length) ctx.annotate('keyMetadata', p.metadata);
+      if (!p.allows('endpoints', ctx.endpoint)) throw forbidden('endpoint_not_allowed', `This API key may not use ${ctx.endpoint} (${ctx.path})`);
+      if (ctx.model !== undefined && !p.allows('models', ctx.model))
+        throw forbidden('model_not_allowed', `This API key may not use model ${JSON.stringify(ctx.model)}`, 'model');
+      setPrincipal(ctx, p);
+      api.authorize(ctx, { withhold: presented.withhold, config: p.config, metadata: Object.keys(p.metadata).length ? p.metadata : undefined });
+      return undefined;
+    });
+
+    // Once the config is resolved: every target the request could reach must be one the key allows.
+    api.hooks.beforeRequest.tap(BeforeRequestStage.CONFIG, (ctx) => {
+      const p = principalOf(ctx);
+      if (!p?.restrictsTargets || ctx.madeBy !== undefined) return undefined;
+      for (const t of api.plan(ctx).targets) {
+        if (!p.allows('providers', t.provider))
+          throw forbidden('provider_not_allowed', `This API key may not use provider ${t.provider} (${t.path})`, t.path);
+        const model = t.node.override_params?.model;
+        if (typeof model === 'string' && !p.allows('models', model)) {
+          throw forbidden('model_not_allowed', `This API key may not use model ${JSON.stringify(model)} (${t.path}.override_params.model)`, t.path);
+        }
+      }
+      return undefined;
+    });
+  },
+});
+
+async function openStore(api: PluginApi, options: Options, env: NodeJS.ProcessEnv): Promise<AuthStore> {
+  const url = fromEnv(options.store.url, 'store.url', env) ?? (env.DATABASE_URL || undefined);
+  const type = options.store.type ?? (url ? 'postgres' : 'sqlite');
+  if (type === 'postgres') {
+    if (!url) throw new Error('store.type is "postgres" but no URL is set: give store.url or set DATABASE_URL');
+    const store = await PostgresStore.open(
+      { url, schema: options.store.schema, timeoutMs: options.store.timeoutMs, poolSize: options.store.poolSize },
+      (err) => api.logger.warn({ err: err.message }, 'auth: a PostgreSQL connection failed'),
+    );
+    api.logger.info({ store: 'postgres', url: redactUrl(url), schema: options.store.schema }, 'auth: key store ready');
+    return store;
+  }
+  const file = options.store.path ?? path.join(env.WAYGATE_DATA_DIR || path.join(os.homedir(), '.waygate'), 'waygate.sqlite');
+  const store = await SqliteStore.open(file, options.store.timeoutMs);
+  api.logger.info({ store: 'sqlite', file }, 'auth: key store ready');
+  return store;
+}

@@ -1,0 +1,53 @@
+/**
+ * The stores' schema, as numbered migrations. Each runs once, in order, inside one transaction with
+ * its row in `schema_migrations`; a store applies the ones it has not (two replicas starting at once
+ * take turns: Postgres under an advisory lock, SQLite under BEGIN IMMEDIATE). Never edit a
+ * migration that shipped: add the next number (the spend table will be one).
+ *
+ * Every row has a `version`, 1 when made and one more at each change (a revocation too): what a
+ * replica compares to know whether what it holds is current.
+ *
+ * `{t:NAME}` stands for the table's qualified name (`"<schema>".NAME` in Postgres, `NAME` in
+ * SQLite); JSON columns are jsonb in Postgres and TEXT in SQLite, times timestamptz and ISO-8601
+ * TEXT.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+const policyColumns = (json: string) =>
+  ['models', 'providers', 'endpoints', 'config', 'metadata', 'rate_limit', 'budget'].map((c) => `${c} ${json}`).join(',\n  ');
+
+const teams = (json: string, time: string) => `CREATE TABLE {t:teams} (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  ${policyColumns(json)},
+  created_at ${time} NOT NULL,
+  updated_at ${time} NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1
+)`;
+
+const keys = (json: string, time: string) => `CREATE TABLE {t:keys} (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL,
+  name TEXT NOT NULL,
+  team TEXT REFERENCES {t:teams}(id) ON DELETE SET NULL,
+  ${policyColumns(json)},
+  expires_at ${time},
+  created_at ${time} NOT NULL,
+  updated_at ${time} NOT NULL,
+  revoked_at ${time},
+  version INTEGER NOT NULL DEFAULT 1
+)`;
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    name: 'keys and teams',
+    sqlite: [teams('TEXT', 'TEXT'), keys('TEXT', 'TEXT'), 'CREATE INDEX {t:keys_team} ON {t:keys}(team)'].join(';\n'),
+    postgres: [teams('JSONB', 'TIMESTAMPTZ'), keys('JSONB', 'TIMESTAMPTZ'), 'CREATE INDEX keys_team ON {t:keys}(team)'].join(';\n'),
+  },
+]);

@@ -1,0 +1,240 @@
+import type { KeyRecord, Policy, TeamRecord } from './records.js';
+import { POLICY_FIELDS } from './records.js';
+import { MIGRATIONS } from './migrations.js';
+import type { Migration } from './migrations.js';
+
+/**
+ * Where keys and teams live: SQLite (one file, the default) or PostgreSQL (shared by replicas). Both
+ * implement this interface over the same SQL (`SqlStore`), and the same test suite runs against
+ * both. A store that cannot answer throws `StoreUnavailable` within its timeout, never hangs.
+ */
+export interface AuthStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Adds a key; false when its id is taken. */
+  insertKey(rec: KeyRecord): Promise<boolean>;
+  getKey(id: string): Promise<KeyRecord | undefined>;
+  listKeys(filter?: { team?: string; includeRevoked?: boolean }): Promise<KeyRecord[]>;
+  /** Changes the given fields (and updated_at) of a key that is not revoked; undefined when there is none. */
+  updateKey(id: string, fields: Partial<Omit<KeyRecord, 'id' | 'hash' | 'created_at' | 'revoked_at'>>, at: string): Promise<KeyRecord | undefined>;
+  /** Marks a key revoked (the first revocation's time stays); undefined when there is no such key. */
+  revokeKey(id: string, at: string): Promise<KeyRecord | undefined>;
+  /** Adds a team; false when its id is taken. */
+  insertTeam(rec: TeamRecord): Promise<boolean>;
+  getTeam(id: string): Promise<TeamRecord | undefined>;
+  listTeams(): Promise<TeamRecord[]>;
+  updateTeam(id: string, fields: Partial<Omit<TeamRecord, 'id' | 'created_at'>>, at: string): Promise<TeamRecord | undefined>;
+  /** Deletes a team that has no active key: 'deleted', 'missing', or the number of its active keys. */
+  deleteTeam(id: string): Promise<'deleted' | 'missing' | number>;
+  /** A key and its team, in one round trip: what each request asks. */
+  lookup(id: string): Promise<{ key: KeyRecord; team: TeamRecord | undefined } | undefined>;
+  /** The versions of a key and its team as `<key>|<team>` (cheaper than `lookup`), or undefined when there is no such key. */
+  stamp(id: string): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+/** The store did not answer (down, timed out, or failed): the caller fails closed. */
+export class StoreUnavailable extends Error {
+  override readonly name = 'StoreUnavailable';
+}
+
+export type Row = Record<string, unknown>;
+
+const KEY_COLUMNS = ['id', 'hash', 'name', 'team', ...POLICY_FIELDS, 'expires_at', 'created_at', 'updated_at', 'revoked_at'] as const;
+const TEAM_COLUMNS = ['id', 'name', ...POLICY_FIELDS, 'created_at', 'updated_at'] as const;
+/** What a read returns: the written columns and the version the store keeps. */
+const KEY_READ = [...KEY_COLUMNS, 'version'] as const;
+const TEAM_READ = [...TEAM_COLUMNS, 'version'] as const;
+/** The team's columns in the lookup's join, as `t__<column>`. */
+const TEAM_SELECT = TEAM_READ.map((c) => `t.${c} AS t__${c}`).join(', ');
+const JSON_COLUMNS: ReadonlySet<string> = new Set(POLICY_FIELDS);
+const TIME_COLUMNS: ReadonlySet<string> = new Set(['expires_at', 'created_at', 'updated_at', 'revoked_at']);
+const KEY_UPDATABLE: ReadonlySet<string> = new Set(['name', 'team', ...POLICY_FIELDS, 'expires_at']);
+const TEAM_UPDATABLE: ReadonlySet<string> = new Set(['name', ...POLICY_FIELDS]);
+
+/**
+ * The SQL both stores share, written with `?` placeholders and `{t:NAME}` table names; a dialect
+ * supplies `run` (one statement, its rows), `transaction`, how a table is named and how JSON and
+ * times come back.
+ */
+export abstract class SqlStore implements AuthStore {
+  abstract readonly kind: 'sqlite' | 'postgres';
+  /** Runs one statement; resolves with its rows (RETURNING included). */
+  protected abstract run(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+  /** Runs `fn` in one transaction (`exclusive`: the schema lock of a migration). */
+  protected abstract transaction<T>(fn: () => Promise<T>, exclusive?: boolean): Promise<T>;
+  /** A table's name in SQL. */
+  protected abstract table(name: string): string;
+  /** Whether an error is a unique-key violation. */
+  protected abstract isDuplicate(err: unknown): boolean;
+  abstract close(): Promise<void>;
+
+  /** Replaces `{t:NAME}` with the dialect's table name. */
+  protected sql(text: string): string {
+    return text.replace(/\{t:(\w+)\}/g, (_, name: string) => this.table(name));
+  }
+
+  /** Creates `schema_migrations` and applies every migration not yet applied, in order. Returns the versions it applied. */
+  async migrate(migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+    return this.transaction(async () => {
+      await this.run(
+        this.sql('CREATE TABLE IF NOT EXISTS {t:schema_migrations} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)'),
+      );
+      const done = new Set((await this.run(this.sql('SELECT version FROM {t:schema_migrations}'))).map((r) => Number(r.version)));
+      const applied: number[] = [];
+      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (done.has(m.version)) continue;
+        for (const statement of this.sql(m[this.kind]).split(';\n')) await this.run(statement);
+        await this.run(this.sql('INSERT INTO {t:schema_migrations} (version, name, applied_at) VALUES (?, ?, ?)'), [
+          m.version,
+          m.name,
+          new Date().toISOString(),
+        ]);
+        applied.push(m.version);
+      }
+      return applied;
+    }, true);
+  }
+
+  /** The schema versions applied, in order. */
+  async schemaVersions(): Promise<number[]> {
+    return (await this.run(this.sql('SELECT version FROM {t:schema_migrations} ORDER BY version'))).map((r) => Number(r.version));
+  }
+
+  insertKey(rec: KeyRecord): Promise<boolean> {
+    return this.#insert('keys', KEY_COLUMNS, rec as unknown as Row);
+  }
+
+  async getKey(id: string): Promise<KeyRecord | undefined> {
+    const [row] = await this.run(this.sql('SELECT * FROM {t:keys} WHERE id = ?'), [id]);
+    return row ? this.#key(row) : undefined;
+  }
+
+  async listKeys(filter: { team?: string; includeRevoked?: boolean } = {}): Promise<KeyRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.team !== undefined) {
+      where.push('team = ?');
+      params.push(filter.team);
+    }
+    if (!filter.includeRevoked) where.push('revoked_at IS NULL');
+    const rows = await this.run(this.sql(`SELECT * FROM {t:keys}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`), params);
+    return rows.map((r) => this.#key(r));
+  }
+
+  async updateKey(id: string, fields: Partial<KeyRecord>, at: string): Promise<KeyRecord | undefined> {
+    const row = await this.#update('keys', KEY_UPDATABLE, id, fields as Row, at, ' AND revoked_at IS NULL');
+    return row ? this.#key(row) : undefined;
+  }
+
+  async revokeKey(id: string, at: string): Promise<KeyRecord | undefined> {
+    const [row] = await this.run(
+      this.sql('UPDATE {t:keys} SET revoked_at = COALESCE(revoked_at, ?), updated_at = ?, version = version + 1 WHERE id = ? RETURNING *'),
+      [this.time(at), this.time(at), id],
+    );
+    return row ? this.#key(row) : undefined;
+  }
+
+  insertTeam(rec: TeamRecord): Promise<boolean> {
+    return this.#insert('teams', TEAM_COLUMNS, rec as unknown as Row);
+  }
+
+  async getTeam(id: string): Promise<TeamRecord | undefined> {
+    const [row] = await this.run(this.sql('SELECT * FROM {t:teams} WHERE id = ?'), [id]);
+    return row ? this.#team(row) : undefined;
+  }
+
+  async listTeams(): Promise<TeamRecord[]> {
+    return (await this.run(this.sql('SELECT * FROM {t:teams} ORDER BY created_at, id'))).map((r) => this.#team(r));
+  }
+
+  async updateTeam(id: string, fields: Partial<TeamRecord>, at: string): Promise<TeamRecord | undefined> {
+    const row = await this.#update('teams', TEAM_UPDATABLE, id, fields as Row, at, '');
+    return row ? this.#team(row) : undefined;
+  }
+
+  deleteTeam(id: string): Promise<'deleted' | 'missing' | number> {
+    return this.transaction(async () => {
+      const [active] = await this.run(this.sql('SELECT COUNT(*) AS n FROM {t:keys} WHERE team = ? AND revoked_at IS NULL'), [id]);
+      const n = Number(active?.n ?? 0);
+      if (n > 0) return n;
+      const deleted = await this.run(this.sql('DELETE FROM {t:teams} WHERE id = ? RETURNING id'), [id]);
+      return deleted.length ? 'deleted' : 'missing';
+    });
+  }
+
+  async lookup(id: string): Promise<{ key: KeyRecord; team: TeamRecord | undefined } | undefined> {
+    const [row] = await this.run(this.sql(`SELECT k.*, ${TEAM_SELECT} FROM {t:keys} k LEFT JOIN {t:teams} t ON t.id = k.team WHERE k.id = ?`), [id]);
+    if (!row) return undefined;
+    const team = row.t__id === null || row.t__id === undefined ? undefined : this.#team(Object.fromEntries(TEAM_READ.map((c) => [c, row[`t__${c}`]])));
+    return { key: this.#key(row), team };
+  }
+
+  async stamp(id: string): Promise<string | undefined> {
+    const [row] = await this.run(
+      this.sql('SELECT k.version AS kv, t.version AS tv FROM {t:keys} k LEFT JOIN {t:teams} t ON t.id = k.team WHERE k.id = ?'),
+      [id],
+    );
+    return row ? `${Number(row.kv)}|${row.tv === null || row.tv === undefined ? '' : Number(row.tv)}` : undefined;
+  }
+
+  /** A time as the dialect stores it (Postgres takes the ISO text; SQLite keeps it). */
+  protected time(iso: string | null): unknown {
+    return iso;
+  }
+
+  /** A JSON column's value as the dialect stores it. */
+  protected json(value: unknown): unknown {
+    return value === null || value === undefined ? null : JSON.stringify(value);
+  }
+
+  async #insert(table: string, columns: readonly string[], rec: Row): Promise<boolean> {
+    const values = columns.map((c) => this.#encode(c, rec[c] ?? null));
+    try {
+      await this.run(this.sql(`INSERT INTO {t:${table}} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`), values);
+      return true;
+    } catch (err) {
+      if (this.isDuplicate(err)) return false;
+      throw err;
+    }
+  }
+
+  async #update(table: string, allowed: ReadonlySet<string>, id: string, fields: Row, at: string, extra: string): Promise<Row | undefined> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    for (const [column, value] of Object.entries(fields)) {
+      if (!allowed.has(column) || value === undefined) continue;
+      sets.push(`${column} = ?`);
+      params.push(this.#encode(column, value));
+    }
+    sets.push('updated_at = ?', 'version = version + 1');
+    params.push(this.time(at), id);
+    const [row] = await this.run(this.sql(`UPDATE {t:${table}} SET ${sets.join(', ')} WHERE id = ?${extra} RETURNING *`), params);
+    return row;
+  }
+
+  #encode(column: string, value: unknown): unknown {
+    if (JSON_COLUMNS.has(column)) return this.json(value);
+    if (TIME_COLUMNS.has(column)) return this.time(value as string | null);
+    return value;
+  }
+
+  #decode(row: Row, columns: readonly string[]): Row {
+    const out: Row = {};
+    for (const c of columns) {
+      const v = row[c] ?? null;
+      if (v !== null && JSON_COLUMNS.has(c)) out[c] = typeof v === 'string' ? JSON.parse(v) : v;
+      else if (c === 'version') out[c] = Number(v);
+      else if (v !== null && TIME_COLUMNS.has(c)) out[c] = v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString();
+      else out[c] = v;
+    }
+    return out;
+  }
+
+  #key(row: Row): KeyRecord {
+    return this.#decode(row, KEY_READ) as unknown as KeyRecord;
+  }
+
+  #team(row: Row): TeamRecord {
+    return this.#decode(row, TEAM_READ) as unknown as TeamRecord & Policy;
+  }
+}
