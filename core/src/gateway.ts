@@ -65,13 +65,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
       );
     }
     const server = await createServer(kernel).listen(opts.port ?? loaded.config.server.port, host);
-    return {
-      kernel,
-      url: server.url,
-      port: server.port,
-      host: server.host,
-      close: (deadlineMs?: number) => server.close(deadlineMs),
-    };
+    return { kernel, url: server.url, port: server.port, host: server.host, close: (deadlineMs?: number) => server.close(deadlineMs) };
   } catch (err) {
     await kernel.close().catch(() => undefined);
     throw err;

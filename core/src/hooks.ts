@@ -142,30 +142,18 @@ function attachErrorNaming(hook: AnyHook, hookName: HookName): void {
     register(tap) {
       const where = { plugin: tap.name, hook: hookName };
       const fn = tap.fn;
-      if (tap.type === 'promise') {
-        tap.fn = (...args: unknown[]) => {
-          let out: unknown;
-          try {
-            out = fn(...args);
-          } catch (err) {
-            return Promise.reject(GatewayError.from(err, where));
-          }
-          if (!out || typeof (out as Promise<unknown>).then !== 'function') {
-            return Promise.reject(GatewayError.from(new Error('tapPromise handler did not return a promise'), where));
-          }
-          return (out as Promise<unknown>).catch((err: unknown) => {
-            throw GatewayError.from(err, where);
-          });
-        };
-      } else {
-        tap.fn = (...args: unknown[]) => {
-          try {
-            return fn(...args);
-          } catch (err) {
-            throw GatewayError.from(err, where);
-          }
-        };
-      }
+      const promised = tap.type === 'promise';
+      tap.fn = (...args: unknown[]) => {
+        try {
+          const out = fn(...args);
+          if (!promised) return out;
+          if (typeof (out as Promise<unknown> | undefined)?.then !== 'function') throw new Error('tapPromise handler did not return a promise');
+          return (out as Promise<unknown>).catch((err: unknown) => Promise.reject(GatewayError.from(err, where)));
+        } catch (err) {
+          if (promised) return Promise.reject(GatewayError.from(err, where));
+          throw GatewayError.from(err, where);
+        }
+      };
       return tap;
     },
   });

@@ -146,7 +146,8 @@ function headerConfig(
   const cached =
     configCache.get(configKey(raw, customHost)) ?? (provider !== undefined ? configCache.get(configKey(raw, customHost, provider)) : undefined);
   if (cached) return cached;
-  const json = parseConfigJson(raw, headerName, services.config.server.maxJsonDepth);
+  const hint = /^pc-/.test(raw.trim()) ? ' (saved config ids are a hosted Portkey feature; send the config JSON itself)' : '';
+  const json = parseJsonHeader(raw, headerName, headerName, ErrorCode.INVALID_CONFIG, services.config.server.maxJsonDepth, hint);
   let key = configKey(raw, customHost);
   if (json !== null && typeof json === 'object' && !Array.isArray(json) && !('provider' in json) && !('targets' in json)) {
     if (provider === undefined) {
@@ -184,14 +185,13 @@ function configKey(raw: string, customHost: string | undefined, provider?: strin
   return customHost === undefined && provider === undefined ? raw : `\u0000${customHost ?? ''}\u0000${provider ?? ''}\u0000${raw}`;
 }
 
-function parseConfigJson(raw: string, headerName: string, maxDepth: number): unknown {
-  checkDepth(raw, maxDepth, headerName, ErrorCode.INVALID_CONFIG, headerName);
+/** A JSON header's value, depth-checked first. The parser's message quotes the text around the fault, which may be a key: give the position only. */
+function parseJsonHeader(raw: string, what: string, param: string, code: string, maxDepth: number, hint = ''): unknown {
+  checkDepth(raw, maxDepth, what, code, param);
   try {
     return JSON.parse(raw);
   } catch (err) {
-    const hint = /^pc-/.test(raw.trim()) ? ' (saved config ids are a hosted Portkey feature; send the config JSON itself)' : '';
-    // The parser's message quotes the text around the fault, which may be a key: give the position only.
-    throw badRequest(ErrorCode.INVALID_CONFIG, `${headerName} is not valid JSON${jsonErrorAt(err)}${hint}`, headerName);
+    throw badRequest(code, `${what} is not valid JSON${jsonErrorAt(err)}${hint}`, param);
   }
 }
 
@@ -209,13 +209,7 @@ function validateConfig(json: unknown, headerName: string): ConfigNode {
 }
 
 function parseMetadata(raw: string, maxDepth: number): Record<string, unknown> {
-  checkDepth(raw, maxDepth, 'metadata header', ErrorCode.INVALID_HEADER, 'metadata');
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (err) {
-    throw badRequest(ErrorCode.INVALID_HEADER, `metadata header is not valid JSON${jsonErrorAt(err)}`, 'metadata');
-  }
+  const json = parseJsonHeader(raw, 'metadata header', 'metadata', ErrorCode.INVALID_HEADER, maxDepth);
   if (json === null || typeof json !== 'object' || Array.isArray(json))
     throw badRequest(ErrorCode.INVALID_HEADER, 'metadata header must be a JSON object', 'metadata');
   return json as Record<string, unknown>;

@@ -298,12 +298,7 @@ function logRequest(
   const level = status >= 500 ? 'error' : status >= 400 || ctx?.streamError ? 'warn' : 'info';
   if (!logger.isLevelEnabled(level)) return;
   const totalMs = ctx ? ctx.elapsedMs() : undefined;
-  const line: Record<string, unknown> = {
-    reqId: requestId,
-    method: req.method,
-    route: path,
-    status,
-  };
+  const line: Record<string, unknown> = { reqId: requestId, method: req.method, route: path, status };
   if (ctx) {
     if (ctx.traceId !== requestId) line.traceId = ctx.traceId;
     line.provider = ctx.target?.provider;
