@@ -55,7 +55,7 @@ describe('gateway auth through the official SDKs', () => {
 
   before(async () => {
     gw = await startGateway({
-      config: configWith({ adminKey: ADMIN, store: { path: path.join(data, 'waygate.sqlite') } }),
+      config: configWith({ adminKey: ADMIN, store: { type: 'sqlite', path: path.join(data, 'waygate.sqlite') } }),
       port: 0,
       host: '127.0.0.1',
       logger: silent,

@@ -252,7 +252,7 @@ describe('@waygate/auth', () => {
     let gw: Gateway & { log: LineLog };
 
     before(async () => {
-      gw = await start({ adminKey: ADMIN, store: { path: file } });
+      gw = await start({ adminKey: ADMIN, store: { type: 'sqlite', path: file } });
     });
     after(async () => {
       await gw?.close(0);
@@ -379,7 +379,7 @@ describe('@waygate/auth', () => {
     it('keeps its keys across a restart', async () => {
       const k = await admin(gw, 'POST', '/admin/keys', { name: 'durable' });
       await gw.close(0);
-      gw = await start({ adminKey: { sha256: sha256(ADMIN) }, store: { path: file } });
+      gw = await start({ adminKey: { sha256: sha256(ADMIN) }, store: { type: 'sqlite', path: file } });
       expect((await post(gw, bearer(k.json.key))).status).to.equal(200);
     });
   });
