@@ -163,7 +163,10 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
     const r = SpendQuerySchema.safeParse(Object.fromEntries(url.searchParams));
     if (!r.success) {
       const { param, message } = describeIssues(r.error);
-      throw new HttpError(400, 'invalid_request', `Invalid query: ${message}`, param);
+      const first = r.error.issues[0];
+      // An unknown parameter is named by itself, not by the query as a whole.
+      const named = first?.code === 'unrecognized_keys' ? first.keys[0]! : param;
+      throw new HttpError(400, 'invalid_request', `Invalid query: ${message}`, named);
     }
     const q = r.data;
     const at = deps.now ? deps.now() : new Date();

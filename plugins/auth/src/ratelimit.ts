@@ -133,10 +133,22 @@ export class RedisCounters implements Counters {
   readonly #fallback = new MemoryCounters();
   readonly #log: Logger;
   #warned = false;
+  /** Until the first connection is made (or fails within the timeout), requests wait for it rather than count alone. */
+  #first: Promise<void> | undefined;
 
   constructor(url: string, prefix: string, timeoutMs: number, log: Logger) {
-    this.#redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: timeoutMs });
+    this.#redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: timeoutMs });
     this.#redis.on('error', () => {}); // reported where a command fails
+    this.#first = new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      t.unref();
+      this.#redis.once('ready', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    }).then(() => {
+      this.#first = undefined;
+    });
     this.#redis.defineCommand('waygateAdmit', { lua: ADMIT });
     this.#prefix = prefix;
     this.#log = log;
@@ -158,6 +170,7 @@ export class RedisCounters implements Counters {
     const args: (string | number)[] = [tokens, WINDOW_MS * 2];
     for (const b of buckets) args.push(b.rpm ?? -1, b.tpm ?? -1);
     let out: number[];
+    if (this.#first) await this.#first;
     try {
       out = await (this.#redis as unknown as { waygateAdmit(n: number, ...a: (string | number)[]): Promise<number[]> }).waygateAdmit(
         buckets.length,
