@@ -14,6 +14,8 @@ import { DATABASE_URL, dropSchema, requirePostgres, runSchema } from '@waygate/a
 import { FakeOpenAI } from './fakes/index.js';
 import { killAllClis, spawnCli } from './helpers/proc-cli.js';
 import { tempDir, writeConfig } from './helpers/proc-util.js';
+import { LogCapture } from './helpers/api-support.js';
+import { newKey } from '@waygate/auth';
 
 const ADMIN = 'the-e2e-spend-admin-key-0123456789';
 const savedAdmin = process.env.WAYGATE_ADMIN_KEY;
@@ -52,6 +54,7 @@ const hi = [{ role: 'user' as const, content: 'hi' }];
 describe('rate limits, budgets and cost through the openai SDK', () => {
   const data = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'waygate-spend-sdk-'));
   let gw: Gateway;
+  const logs = new LogCapture('info');
   const openai = (apiKey: string) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey, maxRetries: 0 });
   const make = async (body: Record<string, unknown>) => {
     const r = await admin(gw.url, 'POST', '/admin/keys', body);
@@ -64,7 +67,7 @@ describe('rate limits, budgets and cost through the openai SDK', () => {
       config: configWith({ adminKey: ADMIN, store: { path: path.join(data, 'waygate.sqlite') }, prices: DEAR }),
       port: 0,
       host: '127.0.0.1',
-      logger: silent,
+      logger: logs.logger,
     });
   });
   after(async () => {
@@ -204,6 +207,12 @@ describe('rate limits, budgets and cost through the openai SDK', () => {
       ['no-such-model-anywhere', 1],
     ]);
     expect(byModel[0].cost_usd).to.be.closeTo(expected, 1e-9);
+    // The log lines: the cost, or that the price is unknown (and a warning naming the model).
+    const line = await logs.waitFor((r) => r.msg === 'request' && r.keyId === k.id && r.model === 'gpt-4o-mini', 'the priced request');
+    expect(line.costUsd as number).to.be.closeTo(expected, 1e-9);
+    const unpriced = await logs.waitFor((r) => r.msg === 'request' && r.keyId === k.id && r.model === 'no-such-model-anywhere', 'the unpriced request');
+    expect(unpriced).to.include({ costUsd: null, priceUnknown: true });
+    await logs.waitFor((r) => /no known price/.test(String(r.msg)) && r.model === 'no-such-model-anywhere', 'the unknown-price warning');
   });
 
   it('refuses a key over its budget with 429 budget_exceeded, never calling the upstream; a team’s budget too', async () => {
@@ -228,6 +237,7 @@ describe('rate limits, budgets and cost through the openai SDK', () => {
       .catch((e: unknown) => e);
     expect((teamErr as RateLimitError).code).to.equal('budget_exceeded');
     expect((teamErr as RateLimitError).message).to.include('this team');
+    expect((await admin(gw.url, 'GET', '/admin/teams/thrifty')).json.spend).to.include({ period: 'total', budget_usd: 1, usd_period: 4 });
     expect(fake.requests).to.have.length(2);
   });
 
@@ -249,6 +259,34 @@ describe('rate limits, budgets and cost through the openai SDK', () => {
       expect(bad.json.error.param, q).to.equal(param);
     }
     expect((await fetch(`${gw.url}/admin/spend`)).status).to.equal(401);
+  });
+});
+
+describe('limits and budgets of static keys (no store)', () => {
+  let gw: Gateway;
+  const made = newKey('static1');
+  before(async () => {
+    gw = await startGateway({
+      config: configWith({
+        prices: DEAR,
+        keys: [{ id: made.id, name: 'static', sha256: made.hash, budget: { usd: 2, period: 'total' }, rate_limit: { requests_per_minute: 5 } }],
+      }),
+      port: 0,
+      host: '127.0.0.1',
+      logger: silent,
+    });
+  });
+  after(() => gw?.close(0));
+  beforeEach(() => fake.reset());
+
+  it('are kept in memory: the budget refuses once spent, the limit heads every answer', async () => {
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: made.key, maxRetries: 0 });
+    const { response } = await openai.chat.completions.create({ model: 'dear-1', messages: hi }).withResponse();
+    expect(response.headers.get('x-ratelimit-remaining-requests')).to.equal('4');
+    const err = await openai.chat.completions.create({ model: 'dear-1', messages: hi }).catch((e: unknown) => e);
+    expect((err as RateLimitError).code).to.equal('budget_exceeded');
+    expect((err as RateLimitError).headers?.get('x-ratelimit-remaining-requests')).to.equal(null); // refused before it was counted
+    expect(fake.requests).to.have.length(1);
   });
 });
 

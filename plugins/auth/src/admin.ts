@@ -5,7 +5,7 @@ import type { AuthStore } from './store.js';
 import { SPEND_GROUPS } from './store.js';
 import { periodStart } from './spend.js';
 import type { Invalidation } from './fanout.js';
-import type { KeyRecord, TeamRecord } from './records.js';
+import type { Budget, KeyRecord, TeamRecord } from './records.js';
 import { KeyCreateSchema, KeyPatchSchema, TeamCreateSchema, TeamPatchSchema, describeIssues, policyOf, publicKey } from './records.js';
 import { newId, newKey, sameHash, sha256 } from './keys.js';
 
@@ -124,15 +124,10 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
     }
     if (id === undefined) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on /admin/keys`);
     if (method === 'GET') {
+      await deps.spendWritten?.();
       const rec = await deps.store.getKey(id);
       if (!rec) throw notFound('key', id);
-      await deps.spendWritten?.();
-      const at = deps.now ? deps.now() : new Date();
-      const period = rec.budget?.period ?? 'month';
-      const since = periodStart(period, at);
-      const [total, inPeriod] = await Promise.all([deps.store.spentSince('key', id, periodStart('total', at)), deps.store.spentSince('key', id, since)]);
-      const spend = { usd_total: total, period, period_start: since, usd_period: inPeriod, budget_usd: rec.budget?.usd ?? null };
-      return [200, { ...publicKey(rec), spend }];
+      return [200, { ...publicKey(rec), spend: await spendOf('key', id, rec.budget) }];
     }
     if (method === 'PATCH') {
       const input = parse(KeyPatchSchema, await read());
@@ -156,6 +151,18 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
       return [200, { id, revoked: true, revoked_at: rec.revoked_at }];
     }
     throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on /admin/keys/${id}`);
+  }
+
+  /** What a key or team has spent: in total, and in its budget's period (a month when it has no budget). */
+  async function spendOf(scope: 'key' | 'team', id: string, budget: Budget | null) {
+    await deps.spendWritten?.();
+    const at = deps.now ? deps.now() : new Date();
+    const period = budget?.period ?? 'month';
+    const since = periodStart(period, at);
+    // One after the other: an admin call holds one store connection at a time.
+    const total = await deps.store.spentSince(scope, id, periodStart('total', at));
+    const inPeriod = await deps.store.spentSince(scope, id, since);
+    return { usd_total: total, period, period_start: since, usd_period: inPeriod, budget_usd: budget?.usd ?? null };
   }
 
   async function spend(method: string, url: URL): Promise<[number, unknown]> {
@@ -195,7 +202,7 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
       const rec = await deps.store.getTeam(id);
       if (!rec) throw notFound('team', id);
       const active = await deps.store.listKeys({ team: id });
-      return [200, { ...rec, keys: active.map((k) => k.id) }];
+      return [200, { ...rec, keys: active.map((k) => k.id), spend: await spendOf('team', id, rec.budget) }];
     }
     if (method === 'PATCH') {
       const input = parse(TeamPatchSchema, await read());

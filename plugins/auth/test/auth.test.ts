@@ -411,6 +411,8 @@ describe('@waygate/auth', () => {
       try {
         const k = await admin(gw, 'POST', '/admin/keys', { name: 'pg-key' });
         expect((await post(gw, bearer(k.json.key))).status).to.equal(200);
+        // Its spend row written (showing the key waits for that), so no write holds a connection when the store freezes.
+        await admin(gw, 'GET', `/admin/keys/${k.json.id}`);
         up.reset();
         proxy!.freeze();
         const res = await post(gw, bearer(k.json.key));
