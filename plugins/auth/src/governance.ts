@@ -66,6 +66,8 @@ export interface GovernanceDeps {
   counters: Counters;
   ledger: SpendLedger;
   prices: PriceBook;
+  /** When the store does not answer a budget check: refuse (503 budget_unavailable), or let the request through. */
+  whenStoreDown: 'refuse' | 'last-known';
   now?: () => number;
 }
 
@@ -123,7 +125,23 @@ export function installGovernance(api: PluginApi, deps: GovernanceDeps): void {
     if (p.budget) checks.push(['key', p.keyId, p.budget]);
     if (p.team?.budget) checks.push(['team', p.team.id, p.team.budget]);
     if (!checks.length) return;
-    const spent = await Promise.all(checks.map(([scope, id, b]) => deps.ledger.spentSince(scope, id, periodStart(b.period, at))));
+    let spent: number[];
+    try {
+      spent = await Promise.all(checks.map(([scope, id, b]) => deps.ledger.spentSince(scope, id, periodStart(b.period, at))));
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'spend: the store did not answer a budget check');
+      // As auth does: fail closed unless told to carry on with what this replica knows.
+      if (deps.whenStoreDown === 'last-known') return;
+      throw new GatewayError(
+        'budget_unavailable',
+        503,
+        'The gateway cannot check this key’s budget right now (its store does not answer); try again shortly',
+        {
+          retryable: true,
+          headers: { 'retry-after': '1' },
+        },
+      );
+    }
     for (let i = 0; i < checks.length; i++) {
       const [scope, , b] = checks[i]!;
       if (spent[i]! < b.usd) continue;

@@ -252,7 +252,7 @@ export default definePlugin({
       return undefined;
     });
 
-    installGovernance(api, { counters, ledger, prices: new PriceBook(options.prices) });
+    installGovernance(api, { counters, ledger, prices: new PriceBook(options.prices), whenStoreDown: options.whenStoreDown });
 
     // Once the config is resolved: every target the request could reach must be one the key allows.
     api.hooks.beforeRequest.tap(BeforeRequestStage.CONFIG, (ctx) => {

@@ -81,10 +81,13 @@ export class StoreLedger implements SpendLedger {
     while (this.#flushing) await this.#flushing;
   }
 
+  /** Writes what is queued, trying once more at most: a store that is down never holds up shutdown. */
   async close(): Promise<void> {
-    await this.drain();
     this.#closed = true;
+    await this.drain();
     if (this.#queue.length) await this.#flush();
+    if (this.#queue.length)
+      this.log.error({ rows: this.#queue.length }, 'spend: the store did not take the last spend rows before shutdown; they are lost');
   }
 }
 

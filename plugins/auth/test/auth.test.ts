@@ -430,6 +430,32 @@ describe('@waygate/auth', () => {
       }
     });
 
+    it('refuses a request whose budget it cannot check (503 budget_unavailable, nothing upstream), or with "last-known" lets it through', async () => {
+      const made = newKey('budgeted');
+      const keys = [{ id: made.id, name: 'budgeted', sha256: made.hash, budget: { usd: 5 } }];
+      const refuse = await start({ adminKey: ADMIN, keys, store: { type: 'postgres', url: through(), schema, timeoutMs: 300 } });
+      const carryOn = await start({
+        adminKey: ADMIN,
+        keys,
+        store: { type: 'postgres', url: through(), schema, timeoutMs: 300 },
+        whenStoreDown: 'last-known',
+      });
+      try {
+        expect((await post(refuse, bearer(made.key))).status).to.equal(200);
+        await proxy!.cut();
+        up.reset();
+        const res = await post(refuse, bearer(made.key));
+        expect(res.status).to.equal(503);
+        expect(res.json.error.code).to.equal('budget_unavailable');
+        expect(res.headers.get('retry-after')).to.equal('1');
+        expect(up.seen).to.have.length(0);
+        expect((await post(carryOn, bearer(made.key))).status).to.equal(200);
+      } finally {
+        await proxy!.resume();
+        await Promise.all([refuse.close(0), carryOn.close(0)]);
+      }
+    });
+
     it('with whenStoreDown "last-known", accepts a key it saw recently while the store is away, and still refuses others', async () => {
       const gw = await start({ adminKey: ADMIN, store: { type: 'postgres', url: through(), schema, timeoutMs: 300 }, whenStoreDown: 'last-known' });
       try {
