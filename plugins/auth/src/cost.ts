@@ -68,8 +68,15 @@ export class PriceBook {
   }
 
   /** The cost of `tokens` on `model` served by `provider`; undefined when no price is known. */
+  #hour = 0;
+
   cost(model: string | undefined, provider: string | undefined, tokens: Tokens): number | undefined {
     if (!model) return undefined;
+    const hour = Math.floor(Date.now() / 3_600_000);
+    if (hour !== this.#hour) {
+      this.#hour = hour;
+      this.#memo.clear();
+    }
     const memoKey = `${provider ?? ''}\u0000${model}`;
     let fn = this.#memo.get(memoKey);
     if (fn === undefined) {
@@ -99,20 +106,34 @@ export class PriceBook {
     const providerId = provider ? TABLE_PROVIDER[provider] : undefined;
     const probe = { input_tokens: 1, output_tokens: 1 };
     // The provider's table first; a model the table files under another provider (a custom host serving an OpenAI model) by its name alone.
-    const opts = providerId && calcPrice(probe, model, { providerId }) ? { providerId } : calcPrice(probe, model) ? {} : undefined;
-    if (!opts) return null;
+    const found = (providerId && calcPrice(probe, model, { providerId })) || calcPrice(probe, model);
+    if (!found) return null;
+    // calcPrice costs 30-130 µs a call (it revalidates the model's prices each time): the model's
+    // prices are read once (and again each hour: a table may change a price from a date on) and
+    // applied here the way the table's own calculation does (checked against it in the tests).
+    const mp = found.model_price as Record<string, TablePrice | undefined>;
+    const rate = (key: string, input: number): number | undefined => {
+      const p = mp[key];
+      if (p === undefined || typeof p === 'number') return p;
+      let r = p.base;
+      for (const tier of p.tiers) if (input > tier.start) r = tier.price;
+      return r;
+    };
     return (t) => {
-      const r = calcPrice(
-        {
-          input_tokens: t.input,
-          output_tokens: t.output,
-          cache_read_tokens: t.cachedRead || undefined,
-          cache_write_tokens: t.cacheWrite || undefined,
-        },
-        model,
-        opts,
+      const input = rate('input_mtok', t.input) ?? 0;
+      const read = Math.min(t.cachedRead, t.input);
+      const write = Math.min(t.cacheWrite, t.input - read);
+      return (
+        ((t.input - read - write) * input +
+          read * (rate('cache_read_mtok', t.input) ?? input) +
+          write * (rate('cache_write_mtok', t.input) ?? input) +
+          t.output * (rate('output_mtok', t.input) ?? 0)) /
+          1e6 +
+        (rate('requests_kcount', t.input) ?? 0) / 1000
       );
-      return r ? r.total_price : 0;
     };
   }
 }
+
+/** A price in the table: per unit, or by tiers of the request's input tokens. */
+type TablePrice = number | { base: number; tiers: Array<{ start: number; price: number }> };

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import net from 'node:net';
 import { REDIS_URL, useRedis } from '@waygate/core/testing';
 import { MemoryCounters, RedisCounters, rateLimitHeaders, resetText } from '../src/ratelimit.js';
+import { calcPrice } from '@pydantic/genai-prices';
 import { PriceBook, tokensOf } from '../src/cost.js';
 import { periodStart } from '../src/spend.js';
 
@@ -96,6 +97,31 @@ describe('@waygate/auth prices', () => {
     expect(book.cost('gpt-4o-mini', 'openai-compatible', t)).to.be.closeTo((800 * 0.15 + 200 * 0.075 + 500 * 0.6) / 1e6, 1e-12);
     expect(book.cost('no-such-model-anywhere', 'openai', t)).to.equal(undefined);
     expect(book.cost(undefined, 'openai', t)).to.equal(undefined);
+  });
+
+  it('prices as the table’s own calculation does: plain, cached, tiered (past 200k input tokens), per provider', () => {
+    const book = new PriceBook({});
+    const models: Array<[string, string, string]> = [
+      ['gpt-4o-mini', 'openai', 'openai'],
+      ['o3-mini', 'openai', 'openai'],
+      ['claude-3-5-sonnet-20241022', 'anthropic', 'anthropic'],
+      ['claude-sonnet-4-5', 'anthropic', 'anthropic'],
+      ['gemini-2.5-pro', 'google', 'google'],
+      ['gemini-1.5-pro', 'vertex-ai', 'google'],
+    ];
+    for (const [model, provider, tableId] of models) {
+      for (const [input, output, read, write] of [
+        [1000, 500, 0, 0],
+        [1000, 500, 200, 100],
+        [300_000, 800, 100_000, 50_000],
+      ] as const) {
+        const want = calcPrice({ input_tokens: input, output_tokens: output, cache_read_tokens: read, cache_write_tokens: write }, model, {
+          providerId: tableId,
+        })!.total_price;
+        const got = book.cost(model, provider, { input, output, cachedRead: read, cacheWrite: write, reasoning: 0 });
+        expect(got, `${model} ${input}/${output}/${read}/${write}`).to.be.closeTo(want, want * 1e-9);
+      }
+    }
   });
 
   it('uses the operator’s price for the models it names, with cache reads and writes (Anthropic’s counts)', () => {
