@@ -163,10 +163,10 @@ export class Kernel {
   seal(): void {
     for (const fn of this.#onSeal.splice(0)) fn();
     // With a plugin at AUTH (which may grant a virtual key's own config), the config is resolved after it,
-    // first at CONFIG (before the plugins' own taps there: they may plan).
+    // just before CONFIG (so before every plugin's tap there: they may plan). By stage, not tapable's
+    // `before`, which names a plugin: one that also taps a later stage would be passed at that tap.
     this.#configAtStage = this.hooks.beforeRequest.taps.some((t) => t.stage === AUTH);
-    const before = this.hooks.beforeRequest.taps.find((t) => t.stage === CONFIG)?.name;
-    if (this.#configAtStage) this.hooks.beforeRequest.tap({ name: CORE, stage: CONFIG, before }, (ctx) => void resolveRequestConfig(ctx, this));
+    if (this.#configAtStage) this.hooks.beforeRequest.tap({ name: CORE, stage: CONFIG - 1 }, (ctx) => void resolveRequestConfig(ctx, this));
     if (this.config.routing) this.checkConfig(this.config.routing, 'routing', true);
     sealHooks(this.hooks);
     this.providers.seal();

@@ -446,6 +446,20 @@ describe('Kernel: authentication before the request’s config (BeforeRequestSta
     expect((res.body as any).error.param).to.equal('config.provider');
   });
 
+  it('resolves the config before a CONFIG tap of a plugin that also taps a later stage', async () => {
+    const kernel = newKernel();
+    const api = kernel.apiFor('acme-auth');
+    const seenAtConfig: unknown[] = [];
+    api.hooks.beforeRequest.tap(BeforeRequestStage.AUTH, () => undefined);
+    api.hooks.beforeRequest.tap(BeforeRequestStage.RATE_LIMIT, () => undefined);
+    api.hooks.beforeRequest.tap(BeforeRequestStage.CONFIG, (ctx) => void seenAtConfig.push(api.plan(ctx).targets.map((t) => t.provider)));
+    kernel.apiFor('probe').hooks.beforeRequest.tap(BeforeRequestStage.NORMAL, () => GatewayResponse.json(200, {}));
+    kernel.seal();
+    const res = await kernel.handle(clientRequest({ headers: { 'x-waygate-provider': 'alpha' } }));
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(seenAtConfig).to.deep.equal([['alpha']]);
+  });
+
   it('puts granted metadata over the request’s own, and removes the withheld headers', async () => {
     const { kernel, seen } = authKernel({ metadata: { tier: 'gold' }, withhold: ['authorization'] });
     await kernel.handle(

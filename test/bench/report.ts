@@ -1,6 +1,15 @@
 // Result types, statistics and formatting (console tables + Markdown for BENCHMARKS.md).
 
-export const CONTENDERS = ['direct', 'passthrough', 'waygate', 'waygate-fallback', 'waygate-guardrail', 'waygate-cache', 'portkey'] as const;
+export const CONTENDERS = [
+  'direct',
+  'passthrough',
+  'waygate',
+  'waygate-fallback',
+  'waygate-guardrail',
+  'waygate-cache',
+  'waygate-governed',
+  'portkey',
+] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
 
 export const CASES = ['chat', 'chat-c1', 'stream'] as const;
@@ -13,6 +22,8 @@ export const DESCRIPTIONS: Record<ContenderName, string> = {
   'waygate-fallback': 'Waygate as above, each request carrying an x-waygate-config fallback over two targets (the first answers)',
   'waygate-guardrail': 'Waygate as above, each request carrying a config with one input guardrail (default.regexMatch, passing)',
   'waygate-cache': 'Waygate as above with @waygate/cache-memory, each request carrying a cache config: every answer is an in-memory cache hit',
+  'waygate-governed':
+    'Waygate as above with @waygate/auth on: a virtual key from the SQLite store, a per-minute request and token limit, and cost and spend on every request',
   portkey: "Portkey's gateway @portkey-ai/gateway (build/start-server.js --headless)",
 };
 

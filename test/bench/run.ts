@@ -5,7 +5,7 @@
 // machine's cores.
 //
 // Env: BENCH_DURATION (s per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
-//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-guardrail,waygate-cache,portkey), BENCH_CASES (chat,chat-c1,stream),
+//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-guardrail,waygate-cache,waygate-governed,portkey), BENCH_CASES (chat,chat-c1,stream),
 //      BENCH_WARMUP (s, 1), BENCH_WORKERS (autocannon worker threads, 0), BENCH_CHUNKS (SSE chunks, 10),
 //      BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_PORTKEY_COMPAT=0 (no Portkey SSE shim).
 // Args: --json FILE (write all results as JSON).
@@ -263,6 +263,68 @@ async function startWaygateCache(upstream: Upstream): Promise<Contender> {
   };
 }
 
+/**
+ * `waygate-governed`: the same gateway with gateway auth on (an admin key, the SQLite store in the
+ * run's temporary directory), the provider key in its config, and every request carrying a virtual
+ * key made through the admin API with a request and a token limit per minute (high enough never to
+ * refuse): the key lookup, the rate-limit counters, the price lookup and the spend row are all on
+ * the path.
+ */
+const AUTH_PLUGIN_ENTRY = path.join(root, 'plugins', 'auth', 'dist', 'src', 'index.js');
+const BENCH_ADMIN = 'bench-admin-key-0123456789abcdef';
+
+async function startWaygateGoverned(upstream: Upstream): Promise<Contender> {
+  const port = await freePort();
+  tmpDir ??= mkdtempSync(path.join(os.tmpdir(), 'waygate-bench-'));
+  const config = path.join(tmpDir, 'waygate-governed.config.json');
+  const auth = { adminKey: BENCH_ADMIN, store: { path: path.join(tmpDir, 'governed.sqlite') } };
+  writeFileSync(
+    config,
+    JSON.stringify(
+      {
+        log: { level: 'warn' },
+        plugins: [{ module: '@waygate/auth', options: auth }],
+        providers: { openai: { api_key: BEARER.slice(7), base_url: upstream.baseURL } },
+        routing: { provider: 'openai' },
+      },
+      null,
+      2,
+    ),
+  );
+  const child = spawnNode('waygate-governed', WAYGATE_CLI, ['--port', String(port), '--host', '127.0.0.1', '--config', config], {
+    stdout: true,
+    cwd: root,
+  });
+  await waitForHttp200(child, `http://127.0.0.1:${port}/health`);
+  const made = await request(`http://127.0.0.1:${port}/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BENCH_ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', rate_limit: { requests_per_minute: 1_000_000_000, tokens_per_minute: 1_000_000_000_000 } }),
+  });
+  const key = ((await made.body.json()) as { key?: string }).key;
+  if (made.statusCode !== 201 || !key) throw new Error(`waygate-governed: could not create a virtual key (HTTP ${made.statusCode})`);
+  return { name: 'waygate-governed', url: `http://127.0.0.1:${port}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, child };
+}
+
+/** The governed contender must really be governed: its answers carry the rate-limit headers and, for JSON, a cost. */
+async function precheckGoverned(c: Contender, stream: boolean): Promise<void> {
+  const res = await request(c.url, {
+    method: 'POST',
+    headers: { ...c.headers, 'content-type': 'application/json' },
+    body: stream ? STREAM_BODY : CHAT_BODY,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  await res.body.text();
+  const limit = res.headers['x-ratelimit-limit-requests'];
+  const cost = res.headers['x-waygate-cost'];
+  if (res.statusCode !== 200 || limit === undefined || (!stream && (cost === undefined || cost === 'unknown'))) {
+    throw new Error(
+      `${c.name} precheck (${stream ? 'stream' : 'chat'}): HTTP ${res.statusCode}, x-ratelimit-limit-requests ${String(limit)}, x-waygate-cost ${String(cost)}`,
+    );
+  }
+}
+
 /** The cache contender must really answer from its cache: one more request, which must be a HIT. */
 async function precheckCacheHit(c: Contender, stream: boolean): Promise<void> {
   const res = await request(c.url, {
@@ -307,7 +369,7 @@ async function startPortkey(upstream: Upstream): Promise<Contender> {
 
 /** Why a contender cannot run at all (not built / not installed), or null. */
 function missing(name: ContenderName): string | null {
-  if ((name === 'waygate' || name === 'waygate-fallback' || name === 'waygate-guardrail') && !existsSync(WAYGATE_CLI)) {
+  if ((name === 'waygate' || name === 'waygate-fallback' || name === 'waygate-guardrail' || name === 'waygate-governed') && !existsSync(WAYGATE_CLI)) {
     return `${path.relative(root, WAYGATE_CLI)} not found (build it first: npx tsc -b)`;
   }
   if (name === 'waygate-fallback' && !existsSync(FALLBACK_PLUGIN_ENTRY)) {
@@ -318,6 +380,9 @@ function missing(name: ContenderName): string | null {
   }
   if (name === 'waygate-cache' && !existsSync(CACHE_PLUGIN_ENTRY)) {
     return `${path.relative(root, CACHE_PLUGIN_ENTRY)} not found (build it first: npx tsc -b)`;
+  }
+  if (name === 'waygate-governed' && !existsSync(AUTH_PLUGIN_ENTRY)) {
+    return `${path.relative(root, AUTH_PLUGIN_ENTRY)} not found (build it first: npx tsc -b)`;
   }
   if (name === 'portkey' && !existsSync(PORTKEY_SERVER)) {
     return `${path.relative(root, PORTKEY_SERVER)} not found (is @portkey-ai/gateway installed?)`;
@@ -518,6 +583,11 @@ function buildChecks(report: Report): Check[] {
   ratio('chat', 'waygate-guardrail', 'waygate', null);
   ratio('stream', 'waygate-guardrail', 'waygate', null);
   cost('chat', 'waygate-guardrail', 'waygate');
+  // Governance (auth from the store, a rate limit, cost and spend) on every request: the issue's
+  // target is at most 15% of plain Waygate's throughput.
+  ratio('chat', 'waygate-governed', 'waygate', 0.85);
+  ratio('stream', 'waygate-governed', 'waygate', 0.85);
+  cost('chat', 'waygate-governed', 'waygate');
   // The floor against Portkey: what a bare Node proxy reaches. A "waygate ÷ portkey" target above
   // this one asks Waygate to beat the bare proxy itself.
   ratio('chat', 'passthrough', 'portkey', null);
@@ -625,6 +695,9 @@ async function main(): Promise<void> {
       case 'waygate-cache':
         contender = await startWaygateCache(upstream);
         break;
+      case 'waygate-governed':
+        contender = await startWaygateGoverned(upstream);
+        break;
       case 'portkey':
         contender = await startPortkey(upstream);
         break;
@@ -637,6 +710,10 @@ async function main(): Promise<void> {
   for (const c of contenders) {
     if (settings.cases.some((n) => !CASE_DEFS[n].stream)) await precheck(c, false);
     if (settings.cases.some((n) => CASE_DEFS[n].stream)) await precheck(c, true);
+    if (c.name === 'waygate-governed') {
+      if (settings.cases.some((n) => !CASE_DEFS[n].stream)) await precheckGoverned(c, false);
+      if (settings.cases.some((n) => CASE_DEFS[n].stream)) await precheckGoverned(c, true);
+    }
     if (c.name === 'waygate-cache') {
       if (settings.cases.some((n) => !CASE_DEFS[n].stream)) await precheckCacheHit(c, false);
       if (settings.cases.some((n) => CASE_DEFS[n].stream)) await precheckCacheHit(c, true);

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ConfigNode } from '@waygate/core';
 import type { AuthStore } from './store.js';
+import { SPEND_GROUPS } from './store.js';
+import { periodStart } from './spend.js';
 import type { Invalidation } from './fanout.js';
-import type { KeyRecord, TeamRecord } from './records.js';
+import type { Budget, KeyRecord, TeamRecord } from './records.js';
 import { KeyCreateSchema, KeyPatchSchema, TeamCreateSchema, TeamPatchSchema, describeIssues, policyOf, publicKey } from './records.js';
 import { newId, newKey, sameHash, sha256 } from './keys.js';
 
@@ -17,6 +19,7 @@ import { newId, newKey, sameHash, sha256 } from './keys.js';
  *   PATCH /admin/keys/:id       change fields (not a revoked key's)
  *   DELETE /admin/keys/:id      revoke: refused at once on every replica
  *   the same for /admin/teams (DELETE refuses a team that still has active keys)
+ *   GET  /admin/spend           spend summed by key, team, model and/or provider over a time range
  *
  * Bodies are validated with zod; bad input is a 400 that names the field. Errors are OpenAI-shaped.
  */
@@ -30,10 +33,28 @@ export interface AdminDeps {
   /** Why a routing config cannot be used here (an unknown provider), naming the path; undefined when it can. */
   configProblem(node: ConfigNode, path: string): string | undefined;
   audit(fields: object, msg: string): void;
+  /** Resolves once the spend this replica recorded is in the store. */
+  spendWritten?: () => Promise<void>;
   now?: () => Date;
 }
 
 const MAX_BODY = 1024 * 1024;
+
+const iso = z.iso.datetime({ offset: true }).or(z.iso.date());
+/** GET /admin/spend's query: a time range (default: this month so far), filters, and what to group by. */
+const SpendQuerySchema = z.strictObject({
+  from: iso.optional(),
+  to: iso.optional(),
+  group_by: z
+    .string()
+    .transform((s) => s.split(',').map((g) => g.trim()))
+    .pipe(z.array(z.enum(SPEND_GROUPS)))
+    .optional(),
+  key: z.string().min(1).optional(),
+  team: z.string().min(1).optional(),
+  model: z.string().min(1).optional(),
+  provider: z.string().min(1).optional(),
+});
 const ID_ATTEMPTS = 5;
 
 class HttpError extends Error {
@@ -103,9 +124,10 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
     }
     if (id === undefined) throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on /admin/keys`);
     if (method === 'GET') {
+      await deps.spendWritten?.();
       const rec = await deps.store.getKey(id);
       if (!rec) throw notFound('key', id);
-      return [200, publicKey(rec)];
+      return [200, { ...publicKey(rec), spend: await spendOf('key', id, rec.budget) }];
     }
     if (method === 'PATCH') {
       const input = parse(KeyPatchSchema, await read());
@@ -131,6 +153,39 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
     throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on /admin/keys/${id}`);
   }
 
+  /** What a key or team has spent: in total, and in its budget's period (a month when it has no budget). */
+  async function spendOf(scope: 'key' | 'team', id: string, budget: Budget | null) {
+    await deps.spendWritten?.();
+    const at = deps.now ? deps.now() : new Date();
+    const period = budget?.period ?? 'month';
+    const since = periodStart(period, at);
+    // One after the other: an admin call holds one store connection at a time.
+    const total = await deps.store.spentSince(scope, id, periodStart('total', at));
+    const inPeriod = await deps.store.spentSince(scope, id, since);
+    return { usd_total: total, period, period_start: since, usd_period: inPeriod, budget_usd: budget?.usd ?? null };
+  }
+
+  async function spend(method: string, url: URL): Promise<[number, unknown]> {
+    if (method !== 'GET') throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on /admin/spend`);
+    const r = SpendQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+    if (!r.success) {
+      const { param, message } = describeIssues(r.error);
+      const first = r.error.issues[0];
+      // An unknown parameter is named by itself, not by the query as a whole.
+      const named = first?.code === 'unrecognized_keys' ? first.keys[0]! : param;
+      throw new HttpError(400, 'invalid_request', `Invalid query: ${message}`, named);
+    }
+    const q = r.data;
+    const at = deps.now ? deps.now() : new Date();
+    const from = q.from ? new Date(q.from).toISOString() : periodStart('month', at);
+    const to = q.to ? new Date(q.to).toISOString() : new Date(at.getTime() + 1).toISOString();
+    if (from >= to) throw new HttpError(400, 'invalid_request', 'Invalid query: from must be before to', 'from');
+    await deps.spendWritten?.();
+    const groupBy = q.group_by ?? [];
+    const data = await deps.store.spendReport({ from, to, groupBy, key: q.key, team: q.team, model: q.model, provider: q.provider });
+    return [200, { object: 'list', from, to, group_by: groupBy, data }];
+  }
+
   async function teams(method: string, id: string | undefined, read: () => Promise<unknown>): Promise<[number, unknown]> {
     if (id === undefined && method === 'POST') {
       const input = parse(TeamCreateSchema, await read());
@@ -147,7 +202,7 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
       const rec = await deps.store.getTeam(id);
       if (!rec) throw notFound('team', id);
       const active = await deps.store.listKeys({ team: id });
-      return [200, { ...rec, keys: active.map((k) => k.id) }];
+      return [200, { ...rec, keys: active.map((k) => k.id), spend: await spendOf('team', id, rec.budget) }];
     }
     if (method === 'PATCH') {
       const input = parse(TeamPatchSchema, await read());
@@ -184,6 +239,7 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
       const decoded = id === undefined ? undefined : decodeURIComponent(id);
       if (collection === 'keys') [status, body] = await keys(method, decoded, url, read);
       else if (collection === 'teams') [status, body] = await teams(method, decoded, read);
+      else if (collection === 'spend' && decoded === undefined) [status, body] = await spend(method, url);
       else throw new HttpError(404, 'not_found', `No route for ${req.method} ${url.pathname}`);
     } catch (err) {
       const e =

@@ -14,6 +14,10 @@ import { KeyCreateSchema, policyOf } from './records.js';
 import { SHA256_RE, sha256 } from './keys.js';
 import { PostgresStore, SCHEMA_RE } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
+import { installGovernance } from './governance.js';
+import { MemoryCounters, RedisCounters } from './ratelimit.js';
+import { MemoryLedger, StoreLedger } from './spend.js';
+import { PriceBook, PriceSchema } from './cost.js';
 
 export { principalOf } from './principal.js';
 export type { Principal } from './principal.js';
@@ -24,6 +28,9 @@ export { PostgresStore } from './postgres.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export type { KeyRecord, TeamRecord, RateLimit, Budget } from './records.js';
+export type { SpendRow, SpendQuery, SpendGroup } from './store.js';
+export { PriceBook } from './cost.js';
+export type { Price } from './cost.js';
 export { newKey, sha256, keyId } from './keys.js';
 
 const hash = z.strictObject({ sha256: z.string().regex(SHA256_RE, 'a SHA-256 in lower-case hex (64 characters)') });
@@ -66,6 +73,13 @@ export const OptionsSchema = z.strictObject({
   /** When the store does not answer: refuse with a 503 (default), or accept keys seen within `lastKnownMs`. */
   whenStoreDown: z.enum(['refuse', 'last-known']).default('refuse'),
   lastKnownMs: z.number().int().positive().default(300_000),
+  /**
+   * Prices per model (a glob), in USD per million tokens, over the bundled table of
+   * @pydantic/genai-prices: `{"gpt-4o*": {"input_per_mtok": 2.5, "output_per_mtok": 10}}`.
+   */
+  prices: z.record(z.string().min(1), PriceSchema).default({}),
+  /** Rate-limit counters: in Redis (shared by replicas) when `redis` is set, under this key prefix. */
+  rateLimits: z.strictObject({ prefix: z.string().min(1).default('waygate:rl:'), timeoutMs: z.number().int().positive().default(500) }).prefault({}),
 });
 
 export type Options = z.output<typeof OptionsSchema>;
@@ -172,16 +186,32 @@ export default definePlugin({
       fanout = f;
       api.onClose(() => f.close());
     }
+    const ledger = store ? new StoreLedger(store, log) : new MemoryLedger();
+    const counters = options.redis
+      ? new RedisCounters(fromEnv(options.redis.url, 'redis.url', env)!, options.rateLimits.prefix, options.rateLimits.timeoutMs, log)
+      : new MemoryCounters();
+    api.onClose(async () => {
+      await counters.close();
+      // The spend not yet written goes to the store before it closes.
+      await ledger.close();
+      await store?.close();
+    });
     if (store) {
       const s = store;
-      api.onClose(() => s.close());
       const changed = async (m: Invalidation) => {
         directory.invalidate(m);
         await fanout?.publish(m).catch((err: Error) => log.warn({ err: err.message }, 'auth: could not tell the other replicas of a key change'));
       };
       api.register.route(
         '/admin',
-        adminHandler({ store: s, adminHash: adminHash!, changed, configProblem: (n, w) => configProblem(api, n, w), audit: (o, m) => log.info(o, m) }),
+        adminHandler({
+          store: s,
+          adminHash: adminHash!,
+          changed,
+          spendWritten: () => (ledger as StoreLedger).drain(),
+          configProblem: (n, w) => configProblem(api, n, w),
+          audit: (o, m) => log.info(o, m),
+        }),
       );
     }
 
@@ -221,6 +251,8 @@ export default definePlugin({
       api.authorize(ctx, { withhold: presented.withhold, config: p.config, metadata: Object.keys(p.metadata).length ? p.metadata : undefined });
       return undefined;
     });
+
+    installGovernance(api, { counters, ledger, prices: new PriceBook(options.prices), whenStoreDown: options.whenStoreDown });
 
     // Once the config is resolved: every target the request could reach must be one the key allows.
     api.hooks.beforeRequest.tap(BeforeRequestStage.CONFIG, (ctx) => {

@@ -2,7 +2,7 @@
  * The stores' schema, as numbered migrations. Each runs once, in order, inside one transaction with
  * its row in `schema_migrations`; a store applies the ones it has not (two replicas starting at once
  * take turns: Postgres under an advisory lock, SQLite under BEGIN IMMEDIATE). Never edit a
- * migration that shipped: add the next number (the spend table will be one).
+ * migration that shipped: add the next number.
  *
  * Every row has a `version`, 1 when made and one more at each change (a revocation too): what a
  * replica compares to know whether what it holds is current.
@@ -43,11 +43,49 @@ const keys = (json: string, time: string) => `CREATE TABLE {t:keys} (
   version INTEGER NOT NULL DEFAULT 1
 )`;
 
+/**
+ * Migration 2: one row per answered request (or one refused after its upstream call), written in
+ * batches off the request path: who (key, team), what (model, provider, endpoint), the tokens, and
+ * the cost in USD (NULL when the model has no known price; `estimated` 1 when the tokens were
+ * estimated because the upstream reported none, e.g. a stream the client abandoned).
+ */
+const spend = (id: string, time: string) => `CREATE TABLE {t:spend} (
+  id ${id},
+  at ${time} NOT NULL,
+  key_id TEXT NOT NULL,
+  team TEXT,
+  model TEXT,
+  provider TEXT,
+  endpoint TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0,
+  cached_tokens INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+  cost_usd DOUBLE PRECISION,
+  estimated INTEGER NOT NULL DEFAULT 0
+)`;
+
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   {
     version: 1,
     name: 'keys and teams',
     sqlite: [teams('TEXT', 'TEXT'), keys('TEXT', 'TEXT'), 'CREATE INDEX {t:keys_team} ON {t:keys}(team)'].join(';\n'),
     postgres: [teams('JSONB', 'TIMESTAMPTZ'), keys('JSONB', 'TIMESTAMPTZ'), 'CREATE INDEX keys_team ON {t:keys}(team)'].join(';\n'),
+  },
+  {
+    version: 2,
+    name: 'spend',
+    sqlite: [
+      spend('INTEGER PRIMARY KEY AUTOINCREMENT', 'TEXT'),
+      'CREATE INDEX {t:spend_key_at} ON {t:spend}(key_id, at)',
+      'CREATE INDEX {t:spend_team_at} ON {t:spend}(team, at)',
+      'CREATE INDEX {t:spend_at} ON {t:spend}(at)',
+    ].join(';\n'),
+    postgres: [
+      spend('BIGSERIAL PRIMARY KEY', 'TIMESTAMPTZ'),
+      'CREATE INDEX spend_key_at ON {t:spend}(key_id, at)',
+      'CREATE INDEX spend_team_at ON {t:spend}(team, at)',
+      'CREATE INDEX spend_at ON {t:spend}(at)',
+    ].join(';\n'),
   },
 ]);

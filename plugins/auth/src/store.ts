@@ -29,8 +29,78 @@ export interface AuthStore {
   lookup(id: string): Promise<{ key: KeyRecord; team: TeamRecord | undefined } | undefined>;
   /** The versions of a key and its team as `<key>|<team>` (cheaper than `lookup`), or undefined when there is no such key. */
   stamp(id: string): Promise<string | undefined>;
+  /** Appends spend rows (one batch, one transaction). */
+  insertSpend(rows: readonly SpendRow[]): Promise<void>;
+  /** The USD spent by a key or a team since a time (unpriced rows count 0). */
+  spentSince(scope: 'key' | 'team', id: string, since: string): Promise<number>;
+  /** Spend summed per group over a time range, optionally filtered. */
+  spendReport(q: SpendQuery): Promise<SpendGroup[]>;
   close(): Promise<void>;
 }
+
+/** One answered request's spend. */
+export interface SpendRow {
+  at: string;
+  key_id: string;
+  team: string | null;
+  model: string | null;
+  provider: string | null;
+  endpoint: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  /** null: the model has no known price. */
+  cost_usd: number | null;
+  /** The tokens were estimated (the upstream reported none: a stream cut short). */
+  estimated: boolean;
+}
+
+export const SPEND_GROUPS = ['key', 'team', 'model', 'provider'] as const;
+export type SpendGroupBy = (typeof SPEND_GROUPS)[number];
+
+export interface SpendQuery {
+  from: string;
+  to: string;
+  groupBy: readonly SpendGroupBy[];
+  key?: string;
+  team?: string;
+  model?: string;
+  provider?: string;
+}
+
+export interface SpendGroup {
+  key?: string;
+  team?: string | null;
+  model?: string | null;
+  provider?: string | null;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number;
+  /** Requests whose model had no known price (their cost is not in cost_usd). */
+  unpriced_requests: number;
+  /** Requests whose tokens were estimated. */
+  estimated_requests: number;
+}
+
+const SPEND_COLUMNS = [
+  'at',
+  'key_id',
+  'team',
+  'model',
+  'provider',
+  'endpoint',
+  'prompt_tokens',
+  'completion_tokens',
+  'cached_tokens',
+  'reasoning_tokens',
+  'cost_usd',
+  'estimated',
+] as const;
+const GROUP_COLUMN: Record<SpendGroupBy, string> = { key: 'key_id', team: 'team', model: 'model', provider: 'provider' };
 
 /** The store did not answer (down, timed out, or failed): the caller fails closed. */
 export class StoreUnavailable extends Error {
@@ -175,6 +245,59 @@ export abstract class SqlStore implements AuthStore {
       [id],
     );
     return row ? `${Number(row.kv)}|${row.tv === null || row.tv === undefined ? '' : Number(row.tv)}` : undefined;
+  }
+
+  async insertSpend(rows: readonly SpendRow[]): Promise<void> {
+    if (!rows.length) return;
+    const one = `(${SPEND_COLUMNS.map(() => '?').join(', ')})`;
+    const params: unknown[] = [];
+    for (const r of rows) for (const c of SPEND_COLUMNS) params.push(c === 'at' ? this.time(r.at) : c === 'estimated' ? (r.estimated ? 1 : 0) : r[c]);
+    await this.run(this.sql(`INSERT INTO {t:spend} (${SPEND_COLUMNS.join(', ')}) VALUES ${rows.map(() => one).join(', ')}`), params);
+  }
+
+  async spentSince(scope: 'key' | 'team', id: string, since: string): Promise<number> {
+    const [row] = await this.run(
+      this.sql(`SELECT COALESCE(SUM(cost_usd), 0) AS usd FROM {t:spend} WHERE ${scope === 'key' ? 'key_id' : 'team'} = ? AND at >= ?`),
+      [id, this.time(since)],
+    );
+    return Number(row?.usd ?? 0);
+  }
+
+  async spendReport(q: SpendQuery): Promise<SpendGroup[]> {
+    const where = ['at >= ?', 'at < ?'];
+    const params: unknown[] = [this.time(q.from), this.time(q.to)];
+    for (const g of SPEND_GROUPS) {
+      const v = q[g];
+      if (v === undefined) continue;
+      where.push(`${GROUP_COLUMN[g]} = ?`);
+      params.push(v);
+    }
+    const cols = q.groupBy.map((g) => `${GROUP_COLUMN[g]} AS g_${g}`);
+    const sums = [
+      'COUNT(*) AS requests',
+      ...['prompt_tokens', 'completion_tokens', 'cached_tokens', 'reasoning_tokens'].map((c) => `SUM(${c}) AS ${c}`),
+      'COALESCE(SUM(cost_usd), 0) AS cost_usd',
+      'SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END) AS unpriced_requests',
+      'SUM(estimated) AS estimated_requests',
+    ];
+    const group = q.groupBy.length ? ` GROUP BY ${q.groupBy.map((g) => GROUP_COLUMN[g]).join(', ')} ORDER BY cost_usd DESC, requests DESC` : '';
+    const rows = await this.run(this.sql(`SELECT ${[...cols, ...sums].join(', ')} FROM {t:spend} WHERE ${where.join(' AND ')}${group}`), params);
+    return rows
+      .filter((r) => Number(r.requests) > 0)
+      .map((r) => {
+        const out: SpendGroup = {
+          requests: Number(r.requests),
+          prompt_tokens: Number(r.prompt_tokens ?? 0),
+          completion_tokens: Number(r.completion_tokens ?? 0),
+          cached_tokens: Number(r.cached_tokens ?? 0),
+          reasoning_tokens: Number(r.reasoning_tokens ?? 0),
+          cost_usd: Number(r.cost_usd ?? 0),
+          unpriced_requests: Number(r.unpriced_requests ?? 0),
+          estimated_requests: Number(r.estimated_requests ?? 0),
+        };
+        for (const g of q.groupBy) (out as unknown as Row)[g] = r[`g_${g}`] ?? null;
+        return out;
+      });
   }
 
   /** A time as the dialect stores it (Postgres takes the ISO text; SQLite keeps it). */

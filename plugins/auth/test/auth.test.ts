@@ -411,6 +411,8 @@ describe('@waygate/auth', () => {
       try {
         const k = await admin(gw, 'POST', '/admin/keys', { name: 'pg-key' });
         expect((await post(gw, bearer(k.json.key))).status).to.equal(200);
+        // Its spend row written (showing the key waits for that), so no write holds a connection when the store freezes.
+        await admin(gw, 'GET', `/admin/keys/${k.json.id}`);
         up.reset();
         proxy!.freeze();
         const res = await post(gw, bearer(k.json.key));
@@ -425,6 +427,32 @@ describe('@waygate/auth', () => {
       } finally {
         proxy!.thaw();
         await gw.close(0);
+      }
+    });
+
+    it('refuses a request whose budget it cannot check (503 budget_unavailable, nothing upstream), or with "last-known" lets it through', async () => {
+      const made = newKey('budgeted');
+      const keys = [{ id: made.id, name: 'budgeted', sha256: made.hash, budget: { usd: 5 } }];
+      const refuse = await start({ adminKey: ADMIN, keys, store: { type: 'postgres', url: through(), schema, timeoutMs: 300 } });
+      const carryOn = await start({
+        adminKey: ADMIN,
+        keys,
+        store: { type: 'postgres', url: through(), schema, timeoutMs: 300 },
+        whenStoreDown: 'last-known',
+      });
+      try {
+        expect((await post(refuse, bearer(made.key))).status).to.equal(200);
+        await proxy!.cut();
+        up.reset();
+        const res = await post(refuse, bearer(made.key));
+        expect(res.status).to.equal(503);
+        expect(res.json.error.code).to.equal('budget_unavailable');
+        expect(res.headers.get('retry-after')).to.equal('1');
+        expect(up.seen).to.have.length(0);
+        expect((await post(carryOn, bearer(made.key))).status).to.equal(200);
+      } finally {
+        await proxy!.resume();
+        await Promise.all([refuse.close(0), carryOn.close(0)]);
       }
     });
 

@@ -187,6 +187,59 @@ for (const flavour of FLAVOURS) {
       expect(await store.deleteTeam('t-del')).to.equal('missing');
     });
 
+    it('keeps spend rows in batches, sums a key’s or a team’s spend since a time, and reports it grouped and filtered', async () => {
+      const row = (at: string, k: string, t: string | null, model: string, cost: number | null, extra: Record<string, unknown> = {}) => ({
+        at,
+        key_id: k,
+        team: t,
+        model,
+        provider: 'openai',
+        endpoint: 'chat.completions',
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        cached_tokens: 2,
+        reasoning_tokens: 1,
+        cost_usd: cost,
+        estimated: false,
+        ...extra,
+      });
+      await store.insertSpend([
+        row(T0, 'sk1', 'red', 'gpt-a', 0.5),
+        row(T1, 'sk1', 'red', 'gpt-b', 0.25),
+        row(T1, 'sk2', 'red', 'gpt-a', null),
+        row(T2, 'sk2', null, 'gpt-a', 1, { estimated: true }),
+      ]);
+      await store.insertSpend([]);
+      expect(await store.spentSince('key', 'sk1', T0)).to.equal(0.75);
+      expect(await store.spentSince('key', 'sk1', T1)).to.equal(0.25);
+      expect(await store.spentSince('team', 'red', T0)).to.equal(0.75);
+      expect(await store.spentSince('key', 'nobody', T0)).to.equal(0);
+      const all = await store.spendReport({ from: T0, to: '2030-02-01T00:00:00.000Z', groupBy: [] });
+      expect(all).to.deep.equal([
+        {
+          requests: 4,
+          prompt_tokens: 40,
+          completion_tokens: 20,
+          cached_tokens: 8,
+          reasoning_tokens: 4,
+          cost_usd: 1.75,
+          unpriced_requests: 1,
+          estimated_requests: 1,
+        },
+      ]);
+      const byModel = await store.spendReport({ from: T0, to: T2, groupBy: ['model'] });
+      expect(byModel.map((g) => [g.model, g.requests, g.cost_usd, g.unpriced_requests])).to.deep.equal([
+        ['gpt-a', 2, 0.5, 1],
+        ['gpt-b', 1, 0.25, 0],
+      ]);
+      const byKeyTeam = await store.spendReport({ from: T0, to: T2, groupBy: ['key', 'team'], team: 'red', model: 'gpt-a' });
+      expect(byKeyTeam.map((g) => [g.key, g.team, g.requests])).to.deep.equal([
+        ['sk1', 'red', 1],
+        ['sk2', 'red', 1],
+      ]);
+      expect(await store.spendReport({ from: T2, to: T2.replace('03', '04'), groupBy: ['provider'], key: 'sk1' })).to.deep.equal([]);
+    });
+
     it('does not let a statement of another caller land inside a transaction that rolls back', async () => {
       const failing = {
         version: 998,

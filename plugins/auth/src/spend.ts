@@ -1,0 +1,118 @@
+import type { PluginApi } from '@waygate/core';
+import type { AuthStore, SpendRow } from './store.js';
+import type { Budget } from './records.js';
+
+type Logger = PluginApi['logger'];
+
+/** Where a budget's period starts (UTC): today's midnight, the month's first day, or the epoch. */
+export function periodStart(period: Budget['period'], now: Date): string {
+  if (period === 'total') return new Date(0).toISOString();
+  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), period === 'day' ? now.getUTCDate() : 1));
+  return d.toISOString();
+}
+
+/** What budgets read and spend rows go to. */
+export interface SpendLedger {
+  record(row: SpendRow): void;
+  /** USD spent by a key or team since `since`: what the store holds and what is not written yet. */
+  spentSince(scope: 'key' | 'team', id: string, since: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+const BATCH = 500;
+const MAX_QUEUED = 20_000;
+
+/**
+ * Spend rows written to the store off the request path, in batches: a row waits for the write in
+ * progress (if any) and goes with every other row that arrived meanwhile, in one INSERT. Rows not
+ * yet written still count for budgets on this replica. A failed write is logged and retried with the
+ * next batch (at most MAX_QUEUED rows are held; beyond, the oldest are dropped and that is logged).
+ */
+export class StoreLedger implements SpendLedger {
+  #queue: SpendRow[] = [];
+  #writing: SpendRow[] = [];
+  #flushing: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly store: AuthStore,
+    private readonly log: Logger,
+  ) {}
+
+  record(row: SpendRow): void {
+    this.#queue.push(row);
+    if (this.#queue.length > MAX_QUEUED) {
+      const dropped = this.#queue.splice(0, this.#queue.length - MAX_QUEUED);
+      this.log.error({ dropped: dropped.length }, 'spend: the store has not accepted spend rows for a while; dropped the oldest');
+    }
+    if (!this.#flushing) this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      while (this.#queue.length) {
+        this.#writing = this.#queue.splice(0, BATCH);
+        try {
+          await this.store.insertSpend(this.#writing);
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message, rows: this.#writing.length }, 'spend: could not write spend rows; will retry');
+          this.#queue.unshift(...this.#writing);
+          this.#writing = [];
+          if (this.#closed) return;
+          await new Promise((r) => setTimeout(r, 1000).unref());
+        }
+        this.#writing = [];
+      }
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  async spentSince(scope: 'key' | 'team', id: string, since: string): Promise<number> {
+    let usd = 0;
+    for (const rows of [this.#queue, this.#writing]) {
+      for (const r of rows) if ((scope === 'key' ? r.key_id : r.team) === id && r.at >= since) usd += r.cost_usd ?? 0;
+    }
+    return usd + (await this.store.spentSince(scope, id, since));
+  }
+
+  /** Waits for what is queued to be written. */
+  async drain(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+  }
+
+  /** Writes what is queued, trying once more at most: a store that is down never holds up shutdown. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.drain();
+    if (this.#queue.length) await this.#flush();
+    if (this.#queue.length)
+      this.log.error({ rows: this.#queue.length }, 'spend: the store did not take the last spend rows before shutdown; they are lost');
+  }
+}
+
+/** For static keys with no store: spend kept in this process (per key and team, per period), gone at restart. */
+export class MemoryLedger implements SpendLedger {
+  #rows = new Map<string, Array<{ at: string; usd: number }>>();
+
+  record(row: SpendRow): void {
+    for (const k of [`key:${row.key_id}`, row.team ? `team:${row.team}` : undefined]) {
+      if (!k || !row.cost_usd) continue;
+      let list = this.#rows.get(k);
+      if (!list) this.#rows.set(k, (list = []));
+      // Kept per hour: enough for day, month and total periods, and bounded.
+      const hour = `${row.at.slice(0, 13)}:00:00.000Z`;
+      const last = list[list.length - 1];
+      if (last && last.at === hour) last.usd += row.cost_usd;
+      else list.push({ at: hour, usd: row.cost_usd });
+    }
+  }
+
+  async spentSince(scope: 'key' | 'team', id: string, since: string): Promise<number> {
+    let usd = 0;
+    for (const r of this.#rows.get(`${scope}:${id}`) ?? []) if (r.at >= since) usd += r.usd;
+    return usd;
+  }
+
+  async close(): Promise<void> {}
+}
