@@ -98,7 +98,7 @@ export async function attempt(
       const bytes = await upstream.body.readAll();
       let json: unknown;
       try {
-        json = bytes.length ? JSON.parse(utf8(bytes)) : undefined;
+        json = bytes.length ? JSON.parse(bytes.toString('utf8')) : undefined;
       } catch {
         throw new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `${target.provider} answered ${status} with a body that is not valid JSON`, {
           retryable: true,
@@ -146,11 +146,11 @@ function upstreamError(
   endpoint: EndpointAdapter,
   target: PlannedTarget,
   status: number,
-  bytes: Uint8Array,
+  bytes: Buffer,
   headers: Record<string, string | string[] | undefined>,
   relayed: Record<string, string>,
 ): GatewayError {
-  const text = utf8(bytes);
+  const text = bytes.toString('utf8');
   let body: unknown = text;
   try {
     body = JSON.parse(text);
@@ -184,9 +184,4 @@ function upstreamError(
     upstream: info,
     headers: relayed,
   });
-}
-
-/** Decodes bytes as UTF-8 without copying them when they already are a Buffer. */
-function utf8(bytes: Uint8Array): string {
-  return Buffer.isBuffer(bytes) ? bytes.toString('utf8') : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }

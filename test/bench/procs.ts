@@ -22,6 +22,8 @@ const TAIL_BYTES = 4096;
 export interface SpawnOptions {
   /** Node flags placed before the script, e.g. `--import`. */
   nodeArgs?: string[];
+  /** A program that runs node, and its arguments (valgrind for instruction counts): `wrapper… node nodeArgs… script args…`. */
+  wrapper?: string[];
   /** Keep stdout (for READY lines / diagnostics); otherwise it is discarded. */
   stdout?: boolean;
   cwd?: string;
@@ -29,7 +31,8 @@ export interface SpawnOptions {
 }
 
 export function spawnNode(name: string, script: string, args: string[], opts: SpawnOptions = {}): Child {
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...args], {
+  const [command, ...prefix] = opts.wrapper ? [...opts.wrapper, process.execPath] : [process.execPath];
+  const proc = spawn(command!, [...prefix, ...(opts.nodeArgs ?? []), script, ...args], {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
     stdio: ['ignore', opts.stdout ? 'pipe' : 'ignore', 'pipe'],

@@ -64,7 +64,7 @@ describe('rate limits, budgets and cost through the openai SDK', () => {
 
   before(async () => {
     gw = await startGateway({
-      config: configWith({ adminKey: ADMIN, store: { path: path.join(data, 'waygate.sqlite') }, prices: DEAR }),
+      config: configWith({ adminKey: ADMIN, store: { type: 'sqlite', path: path.join(data, 'waygate.sqlite') }, prices: DEAR }),
       port: 0,
       host: '127.0.0.1',
       logger: logs.logger,

@@ -12,14 +12,18 @@ export const OPENAI_STREAM: StreamFormat = {
   errorOf: openAIErrorEvent,
   errorEvent: (err) => ({ data: JSON.stringify(err.toBody()) }),
   usage(ev) {
-    // Cheap test first: only the (usually last) chunk that carries usage is parsed.
+    // Cheap test first (one scan of the event): only the (usually last) chunk whose "usage" is an
+    // object, as `"usage":{` or `"usage": {`, is parsed.
     const data = ev.data;
-    if (data.indexOf('"usage":{') === -1 && data.indexOf('"usage": {') === -1) return undefined;
-    try {
-      return openAIUsage(JSON.parse(data));
-    } catch {
-      return undefined;
+    for (let at = data.indexOf('"usage":'); at !== -1; at = data.indexOf('"usage":', at + 8)) {
+      if (data.charCodeAt(at + 8) !== 123 && (data.charCodeAt(at + 8) !== 32 || data.charCodeAt(at + 9) !== 123)) continue;
+      try {
+        return openAIUsage(JSON.parse(data));
+      } catch {
+        return undefined;
+      }
     }
+    return undefined;
   },
 };
 

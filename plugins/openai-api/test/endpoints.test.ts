@@ -28,6 +28,16 @@ describe('OpenAI stream format', () => {
       model: 'm',
     });
   });
+
+  it('parses a chunk only where its "usage" is an object, written with or without a space after the colon', () => {
+    expect(OPENAI_STREAM.usage!({ data: '{"choices":[],"usage": {"total_tokens":4}}' })).to.deep.equal({ usage: { total_tokens: 4 }, model: undefined });
+    expect(OPENAI_STREAM.usage!({ data: '{"choices":[{"delta":{},"usage":null}],"usage":{"total_tokens":5}}' })).to.deep.equal({
+      usage: { total_tokens: 5 },
+      model: undefined,
+    });
+    expect(OPENAI_STREAM.usage!({ data: '{"model":"m","choices":[],"usage":null}' })).to.equal(undefined);
+    expect(OPENAI_STREAM.usage!({ data: '{"model":"m","choices":[],"usage":' })).to.equal(undefined);
+  });
 });
 
 describe('OpenAI codecs', () => {
