@@ -306,8 +306,8 @@ async function startWaygateGoverned(upstream: Upstream): Promise<Contender> {
   return { name: 'waygate-governed', url: `http://127.0.0.1:${port}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, child };
 }
 
-/** The governed contender must really be governed: its answers carry the rate-limit headers and, for JSON, a cost. */
-async function precheckGoverned(c: Contender, stream: boolean): Promise<void> {
+/** One request to a contender before its rounds, its body read; for the prechecks below. */
+async function probe(c: Contender, stream: boolean): Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined> }> {
   const res = await request(c.url, {
     method: 'POST',
     headers: { ...c.headers, 'content-type': 'application/json' },
@@ -316,6 +316,12 @@ async function precheckGoverned(c: Contender, stream: boolean): Promise<void> {
     bodyTimeout: 10_000,
   });
   await res.body.text();
+  return res;
+}
+
+/** The governed contender must really be governed: its answers carry the rate-limit headers and, for JSON, a cost. */
+async function precheckGoverned(c: Contender, stream: boolean): Promise<void> {
+  const res = await probe(c, stream);
   const limit = res.headers['x-ratelimit-limit-requests'];
   const cost = res.headers['x-waygate-cost'];
   if (res.statusCode !== 200 || limit === undefined || (!stream && (cost === undefined || cost === 'unknown'))) {
@@ -327,14 +333,7 @@ async function precheckGoverned(c: Contender, stream: boolean): Promise<void> {
 
 /** The cache contender must really answer from its cache: one more request, which must be a HIT. */
 async function precheckCacheHit(c: Contender, stream: boolean): Promise<void> {
-  const res = await request(c.url, {
-    method: 'POST',
-    headers: { ...c.headers, 'content-type': 'application/json' },
-    body: stream ? STREAM_BODY : CHAT_BODY,
-    headersTimeout: 10_000,
-    bodyTimeout: 10_000,
-  });
-  await res.body.text();
+  const res = await probe(c, stream);
   const status = res.headers['x-waygate-cache-status'];
   if (res.statusCode !== 200 || status !== 'HIT') {
     throw new Error(

@@ -13,6 +13,7 @@ import type { Gateway } from '@waygate/core';
 import { REDIS_URL, eventually, silent, useRedis } from '@waygate/core/testing';
 import { DATABASE_URL, dropSchema, requirePostgres, runSchema } from '@waygate/auth/testing';
 import { FakeOpenAI } from './fakes/index.js';
+import { adminCall, authConfig } from './helpers/auth-support.js';
 import { killAllClis, spawnCli } from './helpers/proc-cli.js';
 import { tempDir, writeConfig } from './helpers/proc-util.js';
 
@@ -30,22 +31,8 @@ after(async () => {
   await fake?.close();
 });
 
-/** A gateway config: the default plugins, the auth plugin's options, the provider key held by the gateway. */
-const configWith = (auth: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  plugins: [{ module: '@waygate/auth', options: auth }],
-  providers: { openai: { api_key: 'sk-upstream-held', base_url: fake.baseURL } },
-  routing: { provider: 'openai' },
-  ...extra,
-});
-
-async function admin(url: string, method: string, route: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(url + route, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const configWith = (auth: Record<string, unknown>, extra: Record<string, unknown> = {}) => authConfig(fake.baseURL, auth, extra);
+const admin = (url: string, method: string, route: string, body?: unknown) => adminCall(url, ADMIN, method, route, body);
 
 describe('gateway auth through the official SDKs', () => {
   const data = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'waygate-auth-sdk-'));

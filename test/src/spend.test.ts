@@ -15,6 +15,7 @@ import { FakeOpenAI } from './fakes/index.js';
 import { killAllClis, spawnCli } from './helpers/proc-cli.js';
 import { tempDir, writeConfig } from './helpers/proc-util.js';
 import { LogCapture } from './helpers/api-support.js';
+import { adminCall, authConfig } from './helpers/auth-support.js';
 import { newKey } from '@waygate/auth';
 
 const ADMIN = 'the-e2e-spend-admin-key-0123456789';
@@ -34,20 +35,8 @@ after(async () => {
   await fake?.close();
 });
 
-const configWith = (auth: Record<string, unknown>) => ({
-  plugins: [{ module: '@waygate/auth', options: auth }],
-  providers: { openai: { api_key: 'sk-upstream-held', base_url: fake.baseURL } },
-  routing: { provider: 'openai' },
-});
-
-async function admin(url: string, method: string, route: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(url + route, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const configWith = (auth: Record<string, unknown>, extra: Record<string, unknown> = {}) => authConfig(fake.baseURL, auth, extra);
+const admin = (url: string, method: string, route: string, body?: unknown) => adminCall(url, ADMIN, method, route, body);
 
 const hi = [{ role: 'user' as const, content: 'hi' }];
 
