@@ -11,36 +11,22 @@ import { startGateway } from '@waygate/core';
 import { FakeOpenAI } from './fakes/index.js';
 import { LogCapture } from './helpers/api-support.js';
 import { refusedWithin, sseData } from './helpers/proc-util.js';
+import { ScriptedUpstream } from './helpers/scripted-upstream.js';
 
 const KEY = 'sk-lifecycle-faults-key';
 const MESSAGES = [{ role: 'user', content: 'hi' }];
 
 /** An OpenAI-shaped upstream that never finishes: a stream sends its role and one content chunk and stalls; a JSON request is never answered. */
-class StallingUpstream {
-  readonly #server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c.toString()));
-    req.on('end', () => {
-      this.requests++;
-      if (!(JSON.parse(raw) as { stream?: boolean }).stream) return; // never answered
-      const chunk = (delta: Record<string, unknown>) =>
-        `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hel' }));
-    });
-  });
+class StallingUpstream extends ScriptedUpstream {
   requests = 0;
-  url = '';
 
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`;
-    return this;
-  }
-
-  close(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+  protected answer(req: http.IncomingMessage, raw: string, res: http.ServerResponse): void {
+    this.requests++;
+    if (!(JSON.parse(raw) as { stream?: boolean }).stream) return; // never answered
+    const chunk = (delta: Record<string, unknown>) =>
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hel' }));
   }
 }
 

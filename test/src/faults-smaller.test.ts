@@ -4,11 +4,11 @@
 // `openai` SDK's default) reach the SDK as the numbers they were.
 import { expect } from 'chai';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { readSSE } from './helpers/api-support.js';
+import { ScriptedUpstream } from './helpers/scripted-upstream.js';
 
 const KEY = 'sk-smaller-faults-key';
 const MESSAGES = [{ role: 'user', content: 'hi' }];
@@ -18,43 +18,28 @@ const VECTORS = [
 ];
 
 /** An OpenAI-compatible upstream: streams with a malformed event in the middle, and float embeddings whatever the encoding asked for. */
-class SloppyUpstream {
-  readonly #server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c.toString()));
-    req.on('end', () => {
-      const body = JSON.parse(raw) as { input?: string[] };
-      this.bodies.push(body);
-      if (req.url!.endsWith('/embeddings')) {
-        const data = (body.input ?? []).map((_, index) => ({ object: 'embedding', index, embedding: VECTORS[index] }));
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ object: 'list', data, model: 'local-embed', usage: { prompt_tokens: 2, total_tokens: 2 } }));
-        return;
-      }
-      const chunk = (delta: Record<string, unknown>) =>
-        `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(
-        chunk({ role: 'assistant', content: '' }) +
-          chunk({ content: 'Hel' }) +
-          'data: {"id":"c1","choices":[{"delta":{"content":"lo"}\n\n' + // cut short: not JSON
-          chunk({ content: ' there' }) +
-          'data: [DONE]\n\n',
-      );
-    });
-  });
+class SloppyUpstream extends ScriptedUpstream {
   readonly bodies: Array<Record<string, unknown>> = [];
-  url = '';
 
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`;
-    return this;
-  }
-
-  close(): Promise<void> {
-    this.#server.closeAllConnections();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+  protected answer(req: http.IncomingMessage, raw: string, res: http.ServerResponse): void {
+    const body = JSON.parse(raw) as { input?: string[] };
+    this.bodies.push(body);
+    if (req.url!.endsWith('/embeddings')) {
+      const data = (body.input ?? []).map((_, index) => ({ object: 'embedding', index, embedding: VECTORS[index] }));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data, model: 'local-embed', usage: { prompt_tokens: 2, total_tokens: 2 } }));
+      return;
+    }
+    const chunk = (delta: Record<string, unknown>) =>
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.end(
+      chunk({ role: 'assistant', content: '' }) +
+        chunk({ content: 'Hel' }) +
+        'data: {"id":"c1","choices":[{"delta":{"content":"lo"}\n\n' + // cut short: not JSON
+        chunk({ content: ' there' }) +
+        'data: [DONE]\n\n',
+    );
   }
 }
 
