@@ -1,7 +1,5 @@
-import os from 'node:os';
-import path from 'node:path';
 import { z } from 'zod';
-import { BeforeRequestStage, GatewayError, definePlugin, pluginManifest, redactUrl } from '@waygate/core';
+import { BeforeRequestStage, GatewayError, definePlugin, pluginManifest } from '@waygate/core';
 import type { ConfigNode, PluginApi, RequestContext } from '@waygate/core';
 import type { AuthStore } from './store.js';
 import type { Invalidation } from './fanout.js';
@@ -12,19 +10,17 @@ import { adminHandler } from './admin.js';
 import { principalOf, setPrincipal } from './principal.js';
 import { KeyCreateSchema, policyOf } from './records.js';
 import { SHA256_RE, sha256 } from './keys.js';
-import { PostgresStore, SCHEMA_RE } from './postgres.js';
-import { SqliteStore } from './sqlite.js';
 import { installGovernance } from './governance.js';
 import { MemoryCounters, RedisCounters } from './ratelimit.js';
 import { MemoryLedger, StoreLedger } from './spend.js';
 import { PriceBook, PriceSchema } from './cost.js';
+import { SqlStore } from './store.js';
+import { StoreSpecSchema, acquireDatabase, fromEnv, resolveStoreSpec } from '@waygate/store';
 
 export { principalOf } from './principal.js';
 export type { Principal } from './principal.js';
 export type { AuthStore } from './store.js';
-export { StoreUnavailable, SqlStore } from './store.js';
-export { SqliteStore } from './sqlite.js';
-export { PostgresStore } from './postgres.js';
+export { StoreUnavailable, SqlStore, SqliteStore, PostgresStore } from './store.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export type { KeyRecord, TeamRecord, RateLimit, Budget } from './records.js';
@@ -51,21 +47,8 @@ export const OptionsSchema = z.strictObject({
   adminKey: z.union([z.string().min(16, 'at least 16 characters'), hash]).optional(),
   /** Keys written in the config file, hashed: for small setups with no database. */
   keys: z.array(StaticKeySchema).default([]),
-  store: z
-    .strictObject({
-      /** Default: postgres when `url` or $DATABASE_URL is set, else sqlite. */
-      type: z.enum(['sqlite', 'postgres']).optional(),
-      /** SQLite file. Default: $WAYGATE_DATA_DIR/waygate.sqlite, else ~/.waygate/waygate.sqlite. */
-      path: z.string().min(1).optional(),
-      /** PostgreSQL URL (`env:NAME` allowed). Default: $DATABASE_URL. */
-      url: z.string().min(1).optional(),
-      /** The Postgres schema of the tables (created if missing). */
-      schema: z.string().regex(SCHEMA_RE, 'lower-case letters, digits and "_"').default('waygate'),
-      /** Longest wait for the store, on a request or an admin call. */
-      timeoutMs: z.number().int().positive().default(2000),
-      poolSize: z.number().int().positive().default(10),
-    })
-    .prefault({}),
+  /** Where keys, teams and spend live (`@waygate/store`): SQLite by default, PostgreSQL when `url` or $DATABASE_URL is set. */
+  store: StoreSpecSchema.prefault({}),
   /** Redis for the revocation fan-out between replicas (then lookups are cached for `cacheTtlMs`). */
   redis: z.strictObject({ url: z.string().min(1), channel: z.string().min(1).default('waygate:auth:changes') }).optional(),
   /** How long a key lookup is served from memory. Default: 60000 with `redis`, else 0 (the store is asked on every request). */
@@ -117,14 +100,6 @@ export function presentedKey(ctx: RequestContext): { key: string; withhold: stri
 const unauthorized = (code: string, message: string) =>
   new GatewayError(code, 401, message, { type: 'authentication_error', headers: { 'www-authenticate': 'Bearer realm="waygate"' } });
 const forbidden = (code: string, message: string, param?: string) => new GatewayError(code, 403, message, { type: 'permission_error', param });
-
-/** Resolves `env:NAME` from the environment; a missing variable is an error naming the option. */
-function fromEnv(value: string | undefined, option: string, env: NodeJS.ProcessEnv): string | undefined {
-  if (value === undefined || !value.startsWith('env:')) return value;
-  const v = env[value.slice(4)];
-  if (!v) throw new Error(`${option} names environment variable ${value.slice(4)}, which is not set`);
-  return v;
-}
 
 /** Why a routing config names something this gateway lacks (an unknown provider), with its path; undefined if nothing. */
 function configProblem(api: PluginApi, node: ConfigNode, where: string): string | undefined {
@@ -272,19 +247,12 @@ export default definePlugin({
 });
 
 async function openStore(api: PluginApi, options: Options, env: NodeJS.ProcessEnv): Promise<AuthStore> {
-  const url = fromEnv(options.store.url, 'store.url', env) ?? (env.DATABASE_URL || undefined);
-  const type = options.store.type ?? (url ? 'postgres' : 'sqlite');
-  if (type === 'postgres') {
-    if (!url) throw new Error('store.type is "postgres" but no URL is set: give store.url or set DATABASE_URL');
-    const store = await PostgresStore.open(
-      { url, schema: options.store.schema, timeoutMs: options.store.timeoutMs, poolSize: options.store.poolSize },
-      (err) => api.logger.warn({ err: err.message }, 'auth: a PostgreSQL connection failed'),
-    );
-    api.logger.info({ store: 'postgres', url: redactUrl(url), schema: options.store.schema }, 'auth: key store ready');
-    return store;
-  }
-  const file = options.store.path ?? path.join(env.WAYGATE_DATA_DIR || path.join(os.homedir(), '.waygate'), 'waygate.sqlite');
-  const store = await SqliteStore.open(file, options.store.timeoutMs);
-  api.logger.info({ store: 'sqlite', file }, 'auth: key store ready');
+  const spec = resolveStoreSpec(options.store, env);
+  const lease = await acquireDatabase(spec, (err) => api.logger.warn({ err: err.message }, 'auth: a PostgreSQL connection failed'));
+  const store = await SqlStore.over(lease.db, () => lease.release());
+  api.logger.info(
+    { store: spec.type, [spec.type === 'sqlite' ? 'file' : 'url']: lease.db.location, ...(spec.type === 'postgres' && { schema: spec.schema }) },
+    'auth: key store ready',
+  );
   return store;
 }

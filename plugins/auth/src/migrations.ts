@@ -1,23 +1,14 @@
+import type { Migration } from '@waygate/store';
+
+export type { Migration };
+
 /**
- * The stores' schema, as numbered migrations. Each runs once, in order, inside one transaction with
- * its row in `schema_migrations`; a store applies the ones it has not (two replicas starting at once
- * take turns: Postgres under an advisory lock, SQLite under BEGIN IMMEDIATE). Never edit a
- * migration that shipped: add the next number.
+ * The auth plugin's schema (owner `auth` in `@waygate/store`'s per-owner migrations): never edit a
+ * migration that shipped, add the next number.
  *
  * Every row has a `version`, 1 when made and one more at each change (a revocation too): what a
  * replica compares to know whether what it holds is current.
- *
- * `{t:NAME}` stands for the table's qualified name (`"<schema>".NAME` in Postgres, `NAME` in
- * SQLite); JSON columns are jsonb in Postgres and TEXT in SQLite, times timestamptz and ISO-8601
- * TEXT.
  */
-export interface Migration {
-  version: number;
-  name: string;
-  sqlite: string;
-  postgres: string;
-}
-
 const policyColumns = (json: string) =>
   ['models', 'providers', 'endpoints', 'config', 'metadata', 'rate_limit', 'budget'].map((c) => `${c} ${json}`).join(',\n  ');
 

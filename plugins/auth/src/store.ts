@@ -2,6 +2,11 @@ import type { KeyRecord, Policy, TeamRecord } from './records.js';
 import { POLICY_FIELDS } from './records.js';
 import { MIGRATIONS } from './migrations.js';
 import type { Migration } from './migrations.js';
+import { PostgresDatabase, SqliteDatabase, StoreUnavailable } from '@waygate/store';
+import type { Database, PostgresSettings, Row } from '@waygate/store';
+
+export { StoreUnavailable };
+export type { Row };
 
 /**
  * Where keys and teams live: SQLite (one file, the default) or PostgreSQL (shared by replicas). Both
@@ -102,13 +107,6 @@ const SPEND_COLUMNS = [
 ] as const;
 const GROUP_COLUMN: Record<SpendGroupBy, string> = { key: 'key_id', team: 'team', model: 'model', provider: 'provider' };
 
-/** The store did not answer (down, timed out, or failed): the caller fails closed. */
-export class StoreUnavailable extends Error {
-  override readonly name = 'StoreUnavailable';
-}
-
-export type Row = Record<string, unknown>;
-
 const KEY_COLUMNS = ['id', 'hash', 'name', 'team', ...POLICY_FIELDS, 'expires_at', 'created_at', 'updated_at', 'revoked_at'] as const;
 const TEAM_COLUMNS = ['id', 'name', ...POLICY_FIELDS, 'created_at', 'updated_at'] as const;
 /** What a read returns: the written columns and the version the store keeps. */
@@ -122,52 +120,62 @@ const KEY_UPDATABLE: ReadonlySet<string> = new Set(['name', 'team', ...POLICY_FI
 const TEAM_UPDATABLE: ReadonlySet<string> = new Set(['name', ...POLICY_FIELDS]);
 
 /**
- * The SQL both stores share, written with `?` placeholders and `{t:NAME}` table names; a dialect
- * supplies `run` (one statement, its rows), `transaction`, how a table is named and how JSON and
- * times come back.
+ * The auth plugin's tables (keys, teams, spend) over a `@waygate/store` database, SQLite or
+ * PostgreSQL: the same statements in both, and the same test suite against both.
  */
-export abstract class SqlStore implements AuthStore {
-  abstract readonly kind: 'sqlite' | 'postgres';
-  /** Runs one statement; resolves with its rows (RETURNING included). */
-  protected abstract run(sql: string, params?: readonly unknown[]): Promise<Row[]>;
-  /** Runs `fn` in one transaction (`exclusive`: the schema lock of a migration). */
-  protected abstract transaction<T>(fn: () => Promise<T>, exclusive?: boolean): Promise<T>;
-  /** A table's name in SQL. */
-  protected abstract table(name: string): string;
-  /** Whether an error is a unique-key violation. */
-  protected abstract isDuplicate(err: unknown): boolean;
-  abstract close(): Promise<void>;
+export class SqlStore implements AuthStore {
+  readonly #db: Database;
+  readonly #close: () => Promise<void>;
 
-  /** Replaces `{t:NAME}` with the dialect's table name. */
-  protected sql(text: string): string {
-    return text.replace(/\{t:(\w+)\}/g, (_, name: string) => this.table(name));
+  private constructor(db: Database, close: () => Promise<void>) {
+    this.#db = db;
+    this.#close = close;
   }
 
-  /** Creates `schema_migrations` and applies every migration not yet applied, in order. Returns the versions it applied. */
-  async migrate(migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
-    return this.transaction(async () => {
-      await this.run(
-        this.sql('CREATE TABLE IF NOT EXISTS {t:schema_migrations} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)'),
-      );
-      const done = new Set((await this.run(this.sql('SELECT version FROM {t:schema_migrations}'))).map((r) => Number(r.version)));
-      const applied: number[] = [];
-      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-        if (done.has(m.version)) continue;
-        for (const statement of this.sql(m[this.kind]).split(';\n')) await this.run(statement);
-        await this.run(this.sql('INSERT INTO {t:schema_migrations} (version, name, applied_at) VALUES (?, ?, ?)'), [
-          m.version,
-          m.name,
-          new Date().toISOString(),
-        ]);
-        applied.push(m.version);
-      }
-      return applied;
-    }, true);
+  /** The store over `db`, migrated; `close` is how it lets go of the database (the database's own close by default). */
+  static async over(db: Database, close: () => Promise<void> = () => db.close()): Promise<SqlStore> {
+    const store = new SqlStore(db, close);
+    try {
+      await store.migrate();
+    } catch (err) {
+      await close().catch(() => undefined);
+      throw err;
+    }
+    return store;
   }
 
-  /** The schema versions applied, in order. */
-  async schemaVersions(): Promise<number[]> {
-    return (await this.run(this.sql('SELECT version FROM {t:schema_migrations} ORDER BY version'))).map((r) => Number(r.version));
+  get kind(): 'sqlite' | 'postgres' {
+    return this.#db.kind;
+  }
+
+  close(): Promise<void> {
+    return this.#close();
+  }
+
+  private run(sql: string, params?: readonly unknown[]): Promise<Row[]> {
+    return this.#db.query(sql, params);
+  }
+
+  private transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#db.transaction(fn);
+  }
+
+  private isDuplicate(err: unknown): boolean {
+    return this.#db.isDuplicate(err);
+  }
+
+  private time(iso: string | null): unknown {
+    return this.#db.time(iso);
+  }
+
+  /** Applies the auth migrations not yet applied (a database made before migrations were kept per owner is adopted). Returns the versions it applied. */
+  migrate(migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+    return this.#db.migrate('auth', migrations, true);
+  }
+
+  /** The auth schema versions applied, in order. */
+  schemaVersions(): Promise<number[]> {
+    return this.#db.schemaVersions('auth');
   }
 
   insertKey(rec: KeyRecord): Promise<boolean> {
@@ -175,7 +183,7 @@ export abstract class SqlStore implements AuthStore {
   }
 
   async getKey(id: string): Promise<KeyRecord | undefined> {
-    const [row] = await this.run(this.sql('SELECT * FROM {t:keys} WHERE id = ?'), [id]);
+    const [row] = await this.run('SELECT * FROM {t:keys} WHERE id = ?', [id]);
     return row ? this.#key(row) : undefined;
   }
 
@@ -187,7 +195,7 @@ export abstract class SqlStore implements AuthStore {
       params.push(filter.team);
     }
     if (!filter.includeRevoked) where.push('revoked_at IS NULL');
-    const rows = await this.run(this.sql(`SELECT * FROM {t:keys}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`), params);
+    const rows = await this.run(`SELECT * FROM {t:keys}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`, params);
     return rows.map((r) => this.#key(r));
   }
 
@@ -198,7 +206,7 @@ export abstract class SqlStore implements AuthStore {
 
   async revokeKey(id: string, at: string): Promise<KeyRecord | undefined> {
     const [row] = await this.run(
-      this.sql('UPDATE {t:keys} SET revoked_at = COALESCE(revoked_at, ?), updated_at = ?, version = version + 1 WHERE id = ? RETURNING *'),
+      'UPDATE {t:keys} SET revoked_at = COALESCE(revoked_at, ?), updated_at = ?, version = version + 1 WHERE id = ? RETURNING *',
       [this.time(at), this.time(at), id],
     );
     return row ? this.#key(row) : undefined;
@@ -209,12 +217,12 @@ export abstract class SqlStore implements AuthStore {
   }
 
   async getTeam(id: string): Promise<TeamRecord | undefined> {
-    const [row] = await this.run(this.sql('SELECT * FROM {t:teams} WHERE id = ?'), [id]);
+    const [row] = await this.run('SELECT * FROM {t:teams} WHERE id = ?', [id]);
     return row ? this.#team(row) : undefined;
   }
 
   async listTeams(): Promise<TeamRecord[]> {
-    return (await this.run(this.sql('SELECT * FROM {t:teams} ORDER BY created_at, id'))).map((r) => this.#team(r));
+    return (await this.run('SELECT * FROM {t:teams} ORDER BY created_at, id')).map((r) => this.#team(r));
   }
 
   async updateTeam(id: string, fields: Partial<TeamRecord>, at: string): Promise<TeamRecord | undefined> {
@@ -224,26 +232,23 @@ export abstract class SqlStore implements AuthStore {
 
   deleteTeam(id: string): Promise<'deleted' | 'missing' | number> {
     return this.transaction(async () => {
-      const [active] = await this.run(this.sql('SELECT COUNT(*) AS n FROM {t:keys} WHERE team = ? AND revoked_at IS NULL'), [id]);
+      const [active] = await this.run('SELECT COUNT(*) AS n FROM {t:keys} WHERE team = ? AND revoked_at IS NULL', [id]);
       const n = Number(active?.n ?? 0);
       if (n > 0) return n;
-      const deleted = await this.run(this.sql('DELETE FROM {t:teams} WHERE id = ? RETURNING id'), [id]);
+      const deleted = await this.run('DELETE FROM {t:teams} WHERE id = ? RETURNING id', [id]);
       return deleted.length ? 'deleted' : 'missing';
     });
   }
 
   async lookup(id: string): Promise<{ key: KeyRecord; team: TeamRecord | undefined } | undefined> {
-    const [row] = await this.run(this.sql(`SELECT k.*, ${TEAM_SELECT} FROM {t:keys} k LEFT JOIN {t:teams} t ON t.id = k.team WHERE k.id = ?`), [id]);
+    const [row] = await this.run(`SELECT k.*, ${TEAM_SELECT} FROM {t:keys} k LEFT JOIN {t:teams} t ON t.id = k.team WHERE k.id = ?`, [id]);
     if (!row) return undefined;
     const team = row.t__id === null || row.t__id === undefined ? undefined : this.#team(Object.fromEntries(TEAM_READ.map((c) => [c, row[`t__${c}`]])));
     return { key: this.#key(row), team };
   }
 
   async stamp(id: string): Promise<string | undefined> {
-    const [row] = await this.run(
-      this.sql('SELECT k.version AS kv, t.version AS tv FROM {t:keys} k LEFT JOIN {t:teams} t ON t.id = k.team WHERE k.id = ?'),
-      [id],
-    );
+    const [row] = await this.run('SELECT k.version AS kv, t.version AS tv FROM {t:keys} k LEFT JOIN {t:teams} t ON t.id = k.team WHERE k.id = ?', [id]);
     return row ? `${Number(row.kv)}|${row.tv === null || row.tv === undefined ? '' : Number(row.tv)}` : undefined;
   }
 
@@ -252,14 +257,14 @@ export abstract class SqlStore implements AuthStore {
     const one = `(${SPEND_COLUMNS.map(() => '?').join(', ')})`;
     const params: unknown[] = [];
     for (const r of rows) for (const c of SPEND_COLUMNS) params.push(c === 'at' ? this.time(r.at) : c === 'estimated' ? (r.estimated ? 1 : 0) : r[c]);
-    await this.run(this.sql(`INSERT INTO {t:spend} (${SPEND_COLUMNS.join(', ')}) VALUES ${rows.map(() => one).join(', ')}`), params);
+    await this.run(`INSERT INTO {t:spend} (${SPEND_COLUMNS.join(', ')}) VALUES ${rows.map(() => one).join(', ')}`, params);
   }
 
   async spentSince(scope: 'key' | 'team', id: string, since: string): Promise<number> {
-    const [row] = await this.run(
-      this.sql(`SELECT COALESCE(SUM(cost_usd), 0) AS usd FROM {t:spend} WHERE ${scope === 'key' ? 'key_id' : 'team'} = ? AND at >= ?`),
-      [id, this.time(since)],
-    );
+    const [row] = await this.run(`SELECT COALESCE(SUM(cost_usd), 0) AS usd FROM {t:spend} WHERE ${scope === 'key' ? 'key_id' : 'team'} = ? AND at >= ?`, [
+      id,
+      this.time(since),
+    ]);
     return Number(row?.usd ?? 0);
   }
 
@@ -281,7 +286,7 @@ export abstract class SqlStore implements AuthStore {
       'SUM(estimated) AS estimated_requests',
     ];
     const group = q.groupBy.length ? ` GROUP BY ${q.groupBy.map((g) => GROUP_COLUMN[g]).join(', ')} ORDER BY cost_usd DESC, requests DESC` : '';
-    const rows = await this.run(this.sql(`SELECT ${[...cols, ...sums].join(', ')} FROM {t:spend} WHERE ${where.join(' AND ')}${group}`), params);
+    const rows = await this.run(`SELECT ${[...cols, ...sums].join(', ')} FROM {t:spend} WHERE ${where.join(' AND ')}${group}`, params);
     return rows
       .filter((r) => Number(r.requests) > 0)
       .map((r) => {
@@ -300,20 +305,10 @@ export abstract class SqlStore implements AuthStore {
       });
   }
 
-  /** A time as the dialect stores it (Postgres takes the ISO text; SQLite keeps it). */
-  protected time(iso: string | null): unknown {
-    return iso;
-  }
-
-  /** A JSON column's value as the dialect stores it. */
-  protected json(value: unknown): unknown {
-    return value === null || value === undefined ? null : JSON.stringify(value);
-  }
-
   async #insert(table: string, columns: readonly string[], rec: Row): Promise<boolean> {
     const values = columns.map((c) => this.#encode(c, rec[c] ?? null));
     try {
-      await this.run(this.sql(`INSERT INTO {t:${table}} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`), values);
+      await this.run(`INSERT INTO {t:${table}} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, values);
       return true;
     } catch (err) {
       if (this.isDuplicate(err)) return false;
@@ -331,12 +326,12 @@ export abstract class SqlStore implements AuthStore {
     }
     sets.push('updated_at = ?', 'version = version + 1');
     params.push(this.time(at), id);
-    const [row] = await this.run(this.sql(`UPDATE {t:${table}} SET ${sets.join(', ')} WHERE id = ?${extra} RETURNING *`), params);
+    const [row] = await this.run(`UPDATE {t:${table}} SET ${sets.join(', ')} WHERE id = ?${extra} RETURNING *`, params);
     return row;
   }
 
   #encode(column: string, value: unknown): unknown {
-    if (JSON_COLUMNS.has(column)) return this.json(value);
+    if (JSON_COLUMNS.has(column)) return this.#db.json(value);
     if (TIME_COLUMNS.has(column)) return this.time(value as string | null);
     return value;
   }
@@ -361,3 +356,12 @@ export abstract class SqlStore implements AuthStore {
     return this.#decode(row, TEAM_READ) as unknown as TeamRecord & Policy;
   }
 }
+
+/** An auth store over a connection of its own (tests and tools; the plugin shares one through `acquireDatabase`). */
+export const SqliteStore = {
+  open: async (file: string, busyTimeoutMs?: number): Promise<SqlStore> => SqlStore.over(await SqliteDatabase.open(file, busyTimeoutMs)),
+};
+export const PostgresStore = {
+  open: async (settings: PostgresSettings, onError?: (err: Error) => void): Promise<SqlStore> =>
+    SqlStore.over(await PostgresDatabase.open(settings, onError)),
+};

@@ -68,7 +68,7 @@ for (const flavour of FLAVOURS) {
       if (ran) await flavour.cleanup();
     });
 
-    it('creates its schema on first open, with every migration recorded in schema_migrations', async () => {
+    it('creates its schema on first open, with every migration recorded under its owner in waygate_migrations', async () => {
       expect(await store.schemaVersions()).to.deep.equal(MIGRATIONS.map((m) => m.version));
     });
 
@@ -272,7 +272,7 @@ describe('@waygate/auth store: PostgreSQL replicas and outages', () => {
     try {
       const client = new pg.Client({ connectionString: DATABASE_URL });
       await client.connect();
-      const rows = (await client.query(`SELECT version FROM "${schema2}".schema_migrations`)).rows;
+      const rows = (await client.query(`SELECT version FROM "${schema2}".waygate_migrations WHERE owner = 'auth'`)).rows;
       await client.end();
       expect(rows.map((r) => r.version)).to.deep.equal(MIGRATIONS.map((m) => m.version));
     } finally {

@@ -2,17 +2,17 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { SqlStore, StoreUnavailable } from './store.js';
-import type { Row } from './store.js';
+import { Database, StoreUnavailable } from './database.js';
+import type { Row } from './database.js';
 
 /**
- * The embedded store: one SQLite file (better-sqlite3, synchronous and in-process: a lookup is a few
- * microseconds, so no cache is needed in front of it). WAL journal, so several processes on one
- * host may share the file; foreign keys on. The directory is created on first start.
+ * The embedded database: one SQLite file (better-sqlite3, synchronous and in-process: a lookup is a
+ * few microseconds). WAL journal, so several processes on one host may share the file; foreign keys
+ * on. The directory is created on first open (mode 0700).
  */
-export class SqliteStore extends SqlStore {
+export class SqliteDatabase extends Database {
   readonly kind = 'sqlite' as const;
-  readonly file: string;
+  readonly location: string;
   readonly #db: BetterSqlite3.Database;
   readonly #statements = new Map<string, BetterSqlite3.Statement>();
   /** Set inside a transaction's own calls; every other statement waits for the open transaction to end. */
@@ -22,31 +22,29 @@ export class SqliteStore extends SqlStore {
   private constructor(db: BetterSqlite3.Database, file: string) {
     super();
     this.#db = db;
-    this.file = file;
+    this.location = file;
   }
 
-  /** Opens (creating it and its directory if need be) and migrates the file. `busyTimeoutMs` bounds a wait for another writer. */
-  static async open(file: string, busyTimeoutMs = 2000): Promise<SqliteStore> {
-    const { default: Database } = await import('better-sqlite3');
+  /** Opens (creating it and its directory if need be) a file, or `:memory:`. `busyTimeoutMs` bounds a wait for another writer. */
+  static async open(file: string, busyTimeoutMs = 2000): Promise<SqliteDatabase> {
+    const { default: Sqlite } = await import('better-sqlite3');
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const db = new Database(file, { timeout: busyTimeoutMs });
+    const db = new Sqlite(file, { timeout: busyTimeoutMs });
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('foreign_keys = ON');
-      const store = new SqliteStore(db, file);
-      await store.migrate();
-      return store;
     } catch (err) {
       db.close();
       throw err;
     }
+    return new SqliteDatabase(db, file);
   }
 
-  protected table(name: string): string {
+  table(name: string): string {
     return name;
   }
 
-  protected async run(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+  protected async run(sql: string, params: readonly unknown[]): Promise<Row[]> {
     while (this.#open && !this.#inside.getStore()) await this.#open.catch(() => undefined);
     let st = this.#statements.get(sql);
     try {
@@ -54,14 +52,14 @@ export class SqliteStore extends SqlStore {
       return st.reader ? (st.all(...params) as Row[]) : (st.run(...params), []);
     } catch (err) {
       if (this.isDuplicate(err) || !this.#db.open) throw err;
-      // SQLITE_BUSY (another writer held the file past the timeout), a full or read-only disk: the store cannot answer.
+      // SQLITE_BUSY (another writer held the file past the timeout), a full or read-only disk: the database cannot answer.
       if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)/.test((err as { code?: string }).code ?? ''))
         throw new StoreUnavailable((err as Error).message);
       throw err;
     }
   }
 
-  protected async transaction<T>(fn: () => Promise<T>, exclusive = false): Promise<T> {
+  async transaction<T>(fn: () => Promise<T>, exclusive = false): Promise<T> {
     // One connection: a statement from another request must not land inside this transaction.
     while (this.#open) await this.#open.catch(() => undefined);
     const body = async () => {
@@ -84,8 +82,13 @@ export class SqliteStore extends SqlStore {
     }
   }
 
-  protected isDuplicate(err: unknown): boolean {
-    return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+  isDuplicate(err: unknown): boolean {
+    const code = (err as { code?: string }).code;
+    return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+  }
+
+  protected async hasTable(name: string): Promise<boolean> {
+    return (await this.run("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name])).length > 0;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,132 @@
+// The database layer against both dialects: SQLite (a file in a temporary directory) and PostgreSQL
+// (DATABASE_URL, in a schema of this run's own; under CI=true a missing Postgres fails the suite).
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PostgresDatabase, SqliteDatabase, acquireDatabase, resolveStoreSpec } from '../src/index.js';
+import type { Database, Migration } from '../src/index.js';
+import { DATABASE_URL, dropSchema, requirePostgres, runSchema } from '../src/testing.js';
+
+const both = (sql: string, version: number, name = `m${version}`): Migration => ({ version, name, sqlite: sql, postgres: sql });
+
+interface Flavour {
+  name: string;
+  before(suite: Mocha.Context): Promise<void>;
+  open(): Promise<Database>;
+  cleanup(): Promise<void>;
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waygate-store-'));
+const schema = runSchema('store');
+const flavours: Flavour[] = [
+  {
+    name: 'SQLite',
+    before: async () => undefined,
+    open: () => SqliteDatabase.open(path.join(dir, 'one', 'db.sqlite')),
+    cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
+  },
+  {
+    name: 'PostgreSQL',
+    before: (suite) => requirePostgres(suite, '@waygate/store'),
+    open: () => PostgresDatabase.open({ url: DATABASE_URL, schema, timeoutMs: 2000, poolSize: 2 }),
+    cleanup: () => dropSchema(schema),
+  },
+];
+
+for (const flavour of flavours) {
+  describe(`@waygate/store: ${flavour.name}`, function () {
+    let db: Database;
+    before(async function () {
+      await flavour.before(this);
+      db = await flavour.open();
+    });
+    after(async () => {
+      await db?.close();
+      await flavour.cleanup();
+    });
+
+    it('keeps migrations per owner: two owners with the same version numbers both apply, each once', async () => {
+      expect(await db.migrate('alpha', [both('CREATE TABLE {t:alpha_items} (id TEXT PRIMARY KEY, n INTEGER)', 1)])).to.deep.equal([1]);
+      expect(await db.migrate('beta', [both('CREATE TABLE {t:beta_items} (id TEXT PRIMARY KEY)', 1)])).to.deep.equal([1]);
+      expect(await db.migrate('alpha', [both('CREATE TABLE {t:alpha_items} (id TEXT PRIMARY KEY, n INTEGER)', 1)])).to.deep.equal([]);
+      expect(await db.migrate('alpha', [both('SELECT 1', 1), both('CREATE INDEX alpha_n ON {t:alpha_items} (n)', 2)])).to.deep.equal([2]);
+      expect(await db.schemaVersions('alpha')).to.deep.equal([1, 2]);
+      expect(await db.schemaVersions('beta')).to.deep.equal([1]);
+    });
+
+    it('runs statements with ? placeholders and {t:NAME} tables, and tells a duplicate key', async () => {
+      await db.query('INSERT INTO {t:alpha_items} (id, n) VALUES (?, ?)', ['a', 1]);
+      const dup = await db.query('INSERT INTO {t:alpha_items} (id, n) VALUES (?, ?)', ['a', 2]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(db.isDuplicate(dup), String(dup)).to.equal(true);
+      expect(db.isDuplicate(new Error('other'))).to.equal(false);
+      const rows = await db.query('SELECT id, n FROM {t:alpha_items} WHERE n >= ? AND id = ?', [1, 'a']);
+      expect(rows.map((r) => [r.id, Number(r.n)])).to.deep.equal([['a', 1]]);
+    });
+
+    it('rolls a failed transaction back whole, and a failed migration leaves no version behind', async () => {
+      const err = await db
+        .transaction(async () => {
+          await db.query('INSERT INTO {t:alpha_items} (id, n) VALUES (?, ?)', ['tx', 1]);
+          throw new Error('abort');
+        })
+        .catch((e: unknown) => e);
+      expect((err as Error).message).to.equal('abort');
+      expect(await db.query('SELECT id FROM {t:alpha_items} WHERE id = ?', ['tx'])).to.deep.equal([]);
+      const broken = await db.migrate('alpha', [both('CREATE TABLE {t:alpha_three} (x INTEGER);\nNOT SQL AT ALL', 3)]).catch((e: unknown) => e);
+      expect(broken).to.be.instanceOf(Error);
+      expect(await db.schemaVersions('alpha')).to.deep.equal([1, 2]);
+    });
+
+    it('adopts the versions of a database made before migrations were kept per owner, and refuses a bad owner name', async () => {
+      await db.query('CREATE TABLE {t:schema_migrations} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+      await db.query('INSERT INTO {t:schema_migrations} (version, name, applied_at) VALUES (?, ?, ?)', [1, 'old', '2030-01-01T00:00:00.000Z']);
+      // Version 1 would fail if it ran again (its table exists): it must be taken over, not run.
+      const legacy = [both('CREATE TABLE {t:alpha_items} (id TEXT)', 1), both('CREATE TABLE {t:legacy_two} (id TEXT)', 2)];
+      expect(await db.migrate('legacy', legacy, true)).to.deep.equal([2]);
+      expect(await db.schemaVersions('legacy')).to.deep.equal([1, 2]);
+      const bad = await db.migrate('Bad Owner', legacy).catch((e: unknown) => e);
+      expect((bad as Error).message).to.match(/invalid migration owner/);
+    });
+  });
+}
+
+describe('@waygate/store: sharing and defaults', () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'waygate-store-lease-'));
+  after(() => fs.rmSync(d, { recursive: true, force: true }));
+
+  it('gives every holder of one database the same connection, and closes it at the last release', async () => {
+    const spec = resolveStoreSpec({ type: 'sqlite', path: path.join(d, 'shared.sqlite') }, {});
+    const a = await acquireDatabase(spec);
+    const b = await acquireDatabase({ type: 'sqlite', path: path.join(d, '.', 'shared.sqlite'), timeoutMs: 2000 });
+    expect(a.db).to.equal(b.db);
+    await a.db.query('CREATE TABLE t (x INTEGER)');
+    await a.release();
+    await a.release(); // a second release of one lease is a no-op, not another holder's
+    expect(await b.db.query('SELECT COUNT(*) AS n FROM t')).to.have.length(1);
+    await b.release();
+    const closed = await b.db.query('SELECT 1').catch((e: unknown) => e);
+    expect(closed).to.be.instanceOf(Error);
+    const c = await acquireDatabase(spec);
+    expect(c.db).to.not.equal(a.db);
+    expect(await c.db.query('SELECT COUNT(*) AS n FROM t')).to.have.length(1);
+    await c.release();
+  });
+
+  it('defaults to PostgreSQL when DATABASE_URL is set, else the SQLite file in the data directory; names a missing variable', () => {
+    expect(resolveStoreSpec(undefined, { WAYGATE_DATA_DIR: d })).to.deep.equal({ type: 'sqlite', path: path.join(d, 'waygate.sqlite'), timeoutMs: 2000 });
+    expect(resolveStoreSpec({}, { DATABASE_URL: 'postgres://u@127.0.0.1/x' })).to.include({
+      type: 'postgres',
+      url: 'postgres://u@127.0.0.1/x',
+      schema: 'waygate',
+    });
+    expect(resolveStoreSpec({ type: 'sqlite' }, { DATABASE_URL: 'postgres://u@127.0.0.1/x', WAYGATE_DATA_DIR: d }).type).to.equal('sqlite');
+    expect(resolveStoreSpec({ url: 'env:MY_DB' }, { MY_DB: 'postgres://v@127.0.0.1/y' })).to.include({ url: 'postgres://v@127.0.0.1/y' });
+    expect(() => resolveStoreSpec({ url: 'env:MY_DB' }, {})).to.throw(/store.url names environment variable MY_DB/);
+    expect(() => resolveStoreSpec({ type: 'postgres' }, {})).to.throw(/no URL is set/);
+    expect(() => resolveStoreSpec({ schema: 'Bad-Name' } as never, {})).to.throw(/lower-case/);
+  });
+});
