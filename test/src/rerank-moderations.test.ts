@@ -70,10 +70,11 @@ function useFake(handler: Handler): () => FakeUpstream {
 /** The `request` log line of an answer. */
 const logLine = (res: { headers: { get(name: string): string | null } }) => logs.requestLine(res.headers.get('x-waygate-request-id')!);
 
-const thrown = async (p: Promise<unknown>): Promise<unknown> => p.then(
-  () => expect.fail('expected a rejection'),
-  (e: unknown) => e,
-);
+const thrown = async (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => expect.fail('expected a rejection'),
+    (e: unknown) => e,
+  );
 
 // ------------------------------------------------------------------------------------ moderations
 
@@ -273,7 +274,9 @@ describe('/v1/rerank through the cohere-ai SDK', () => {
       const opts = () => ({ token: c.token, baseUrl: gw.url, maxRetries: 0, headers: { 'x-waygate-config': JSON.stringify(c.config(fake().url)) } });
 
       it("v2 rerank: the provider's ranking in Cohere's shape, usage recorded", async () => {
-        const { data, rawResponse } = await new CohereClientV2(opts()).rerank({ model: c.model, query: QUERY, documents: DOCS, topN: 2 }).withRawResponse();
+        const { data, rawResponse } = await new CohereClientV2(opts())
+          .rerank({ model: c.model, query: QUERY, documents: DOCS, topN: 2 })
+          .withRawResponse();
         expect(data.results.map((r) => [r.index, r.relevanceScore])).to.deep.equal(TOP.map((r) => [r.index, r.score]));
         expect(data.results.every((r) => !('document' in r))).to.equal(true);
         expect(data.id).to.be.a('string').and.not.equal('');
@@ -291,7 +294,9 @@ describe('/v1/rerank through the cohere-ai SDK', () => {
         const data = await new CohereClient(opts()).rerank({ model: c.model, query: QUERY, documents, topN: 2, returnDocuments: true });
         expect(data.results.map((r) => r.index)).to.deep.equal(TOP.map((r) => r.index));
         expect(data.results[0]!.document).to.deep.equal({ text: DOCS[2], id: 'dc' });
-        expect(data.results[1]!.document).to.deep.equal(typeof documents[TOP[1]!.index] === 'string' ? { text: DOCS[TOP[1]!.index] } : documents[TOP[1]!.index]);
+        expect(data.results[1]!.document).to.deep.equal(
+          typeof documents[TOP[1]!.index] === 'string' ? { text: DOCS[TOP[1]!.index] } : documents[TOP[1]!.index],
+        );
         expect(fake().requests[0]!.pathname).to.match(/\/rerank$/);
       });
     });
@@ -308,7 +313,10 @@ describe('/v1/rerank: what each provider does with its own fields', () => {
     const res = await post({ provider: 'cohere', custom_host: `${cohere().url}/v2` }, COHERE_KEY, {
       model: 'rerank-v3.5',
       query: QUERY,
-      documents: [{ title: 'Nevada', body: DOCS[0] }, { title: 'United States', body: DOCS[2] }],
+      documents: [
+        { title: 'Nevada', body: DOCS[0] },
+        { title: 'United States', body: DOCS[2] },
+      ],
       rank_fields: ['title', 'body'],
       return_documents: true,
       max_chunks_per_doc: 10,
@@ -327,7 +335,10 @@ describe('/v1/rerank: what each provider does with its own fields', () => {
   });
 
   it('Together gets object documents and rank_fields as sent (it ranks fields itself)', async () => {
-    const documents = [{ title: 'Nevada', text: 'x' }, { title: 'the United States capital', text: 'y' }];
+    const documents = [
+      { title: 'Nevada', text: 'x' },
+      { title: 'the United States capital', text: 'y' },
+    ];
     const res = await post({ provider: 'together-ai', custom_host: `${together().url}/v1` }, TOGETHER_KEY, {
       model: 'Salesforce/Llama-Rank-V1',
       query: QUERY,
@@ -374,7 +385,10 @@ describe('/v1/rerank faults', () => {
       [{ model: 'rerank-v3.5', query: QUERY, documents: DOCS, rank_fields: 'title' }, 'rank_fields'],
       [{ model: '', query: QUERY, documents: DOCS }, 'model'],
     ] as const) {
-      const res = await postRaw(`${gw.url}/v1/rerank`, JSON.stringify(body), { authorization: `Bearer ${COHERE_KEY}`, 'x-waygate-config': JSON.stringify(cohereConfig()) });
+      const res = await postRaw(`${gw.url}/v1/rerank`, JSON.stringify(body), {
+        authorization: `Bearer ${COHERE_KEY}`,
+        'x-waygate-config': JSON.stringify(cohereConfig()),
+      });
       const json = (await res.json()) as any;
       expect(res.status, JSON.stringify(body)).to.equal(400);
       expect(Object.keys(json)).to.deep.equal(['message']);
@@ -445,7 +459,9 @@ describe('/v1/rerank faults', () => {
     jina().enqueue({ json: { model: 'jina-reranker-v2-base-multilingual', results: [{ index: 7, relevance_score: 0.5 }] } });
     const err = await thrown(v2({ provider: 'jina', custom_host: `${jina().url}/v1` }, JINA_KEY).rerank(params));
     expect((err as CohereError).statusCode).to.equal(502);
-    expect(((err as CohereError).body as any).message).to.equal('jina answered rerank with a body that is not a ranking: result 0 names document 7, not one of the 4 sent');
+    expect(((err as CohereError).body as any).message).to.equal(
+      'jina answered rerank with a body that is not a ranking: result 0 names document 7, not one of the 4 sent',
+    );
     voyage().enqueue({ json: { object: 'list', results: [] } });
     const shape = await thrown(v2({ provider: 'voyage', custom_host: `${voyage().url}/v1` }, VOYAGE_KEY).rerank({ ...params, model: 'rerank-2' }));
     expect(((shape as CohereError).body as any).message).to.equal('voyage answered rerank with a body that is not a ranking: no data array');
@@ -456,7 +472,8 @@ describe('/v1/rerank faults', () => {
     expect(err).to.be.instanceOf(Cohere.BadRequestError);
     const message = ((err as CohereError).body as any).message as string;
     expect(message).to.include('rerank is not served by provider openai (openai serves chat.completions, completions, embeddings, models, moderations)');
-    for (const p of ['cohere', 'bedrock', 'together-ai', 'vllm', 'jina', 'voyage']) expect(message).to.match(new RegExp(`rerank is served by .*\\b${p}\\b`));
+    for (const p of ['cohere', 'bedrock', 'together-ai', 'vllm', 'jina', 'voyage'])
+      expect(message).to.match(new RegExp(`rerank is served by .*\\b${p}\\b`));
     expect(jina().requests).to.have.length(0);
   });
 });

@@ -11,9 +11,10 @@ import { BedrockStreamTransformer } from './stream.js';
 /**
  * Amazon Bedrock Runtime behind Waygate's canonical (OpenAI) format: chat completions through the
  * Converse API (`POST /model/{modelId}/converse` and `/converse-stream`), embeddings through
- * `InvokeModel` (Titan text and Cohere embeddings), rerank through Agent Runtime's `Rerank`
- * (`POST /rerank` on `bedrock-agent-runtime.{region}`). Requests are signed with SigV4 (or sent with a Bedrock API
- * key as a Bearer token); streams arrive in AWS's binary event-stream framing.
+ * `InvokeModel` (Titan text and Cohere embeddings), and rerank (Cohere's shape) through Agent
+ * Runtime's `Rerank` (`POST /rerank` on `bedrock-agent-runtime.{region}`). Requests are signed with
+ * SigV4 (or sent with a Bedrock API key as a Bearer token); streams arrive in AWS's binary
+ * event-stream framing.
  */
 
 export const chatCompletions: EndpointAdapter = {

@@ -31,7 +31,8 @@ const positiveInt = (v: unknown): v is number => typeof v === 'number' && Number
 export function parseRerankRequest(body: Json | undefined): RerankRequest {
   if (!body) throw badRequest(ErrorCode.INVALID_REQUEST, 'a JSON body with query and documents is required');
   const { model, query, documents, top_n, return_documents, rank_fields, max_tokens_per_doc } = body;
-  if (model !== undefined && (typeof model !== 'string' || !model)) throw badRequest(ErrorCode.INVALID_REQUEST, 'model must be a non-empty string', 'model');
+  if (model !== undefined && (typeof model !== 'string' || !model))
+    throw badRequest(ErrorCode.INVALID_REQUEST, 'model must be a non-empty string', 'model');
   if (typeof query !== 'string' || !query) throw badRequest(ErrorCode.INVALID_REQUEST, 'query is required: a non-empty string', 'query');
   if (!Array.isArray(documents) || documents.length === 0) {
     throw badRequest(ErrorCode.INVALID_REQUEST, 'documents is required: a non-empty array of strings or objects', 'documents');
@@ -41,7 +42,8 @@ export function parseRerankRequest(body: Json | undefined): RerankRequest {
   }
   for (let i = 0; i < documents.length; i++) {
     const d: unknown = documents[i];
-    if (typeof d !== 'string' && !isObj(d)) throw badRequest(ErrorCode.INVALID_REQUEST, `documents[${i}] must be a string or an object`, `documents[${i}]`);
+    if (typeof d !== 'string' && !isObj(d))
+      throw badRequest(ErrorCode.INVALID_REQUEST, `documents[${i}] must be a string or an object`, `documents[${i}]`);
   }
   if (top_n !== undefined && !positiveInt(top_n)) throw badRequest(ErrorCode.INVALID_REQUEST, 'top_n must be a positive integer', 'top_n');
   if (return_documents !== undefined && typeof return_documents !== 'boolean') {

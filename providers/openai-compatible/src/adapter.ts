@@ -23,7 +23,11 @@ export function presetAdapters(options: OpenAICompatibleOptions): ProviderAdapte
   }
   for (const [id, p] of Object.entries(options.presets)) {
     adapters.push(
-      presetAdapter(id, { displayName: p.display_name ?? id, baseURL: p.base_url?.replace(/\/+$/, ''), endpoints: (p.endpoints ?? ENDPOINTS) as readonly Endpoint[] }),
+      presetAdapter(id, {
+        displayName: p.display_name ?? id,
+        baseURL: p.base_url?.replace(/\/+$/, ''),
+        endpoints: (p.endpoints ?? ENDPOINTS) as readonly Endpoint[],
+      }),
     );
   }
   return adapters;

@@ -57,14 +57,21 @@ const CATEGORIES = [
 /** OpenAI: `POST /v1/moderations`; `violence` is flagged for a text that says "kill"; errors in OpenAI's shape. */
 export function moderationsHandler(opts: { key: string }): Handler {
   return (req) => {
-    if (req.pathname !== '/v1/moderations') return { status: 404, json: { error: { message: `Invalid URL (POST ${req.pathname})`, type: 'invalid_request_error' } } };
+    if (req.pathname !== '/v1/moderations')
+      return { status: 404, json: { error: { message: `Invalid URL (POST ${req.pathname})`, type: 'invalid_request_error' } } };
     if (!bearer(req, opts.key)) {
-      return { status: 401, json: { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } } };
+      return {
+        status: 401,
+        json: { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } },
+      };
     }
     const body = req.body ?? {};
     const items: unknown[] = typeof body.input === 'string' ? [body.input] : Array.isArray(body.input) ? body.input : [];
     if (!items.length) {
-      return { status: 400, json: { error: { message: "Missing required parameter: 'input'.", type: 'invalid_request_error', param: 'input', code: null } } };
+      return {
+        status: 400,
+        json: { error: { message: "Missing required parameter: 'input'.", type: 'invalid_request_error', param: 'input', code: null } },
+      };
     }
     const model = body.model === 'text-moderation-latest' ? 'text-moderation-007' : 'omni-moderation-2024-09-26';
     const results = items.map((item: any) => {
@@ -159,11 +166,16 @@ export function togetherHandler(opts: { key: string }): Handler {
   return (req) => {
     if (req.pathname !== '/v1/rerank') return { status: 404, json: { error: { message: 'Not found', type: 'invalid_request_error' } } };
     if (!bearer(req, opts.key)) {
-      return { status: 401, json: { error: { message: 'Invalid API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } } };
+      return {
+        status: 401,
+        json: { error: { message: 'Invalid API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } },
+      };
     }
     const b = req.body ?? {};
     const fields: string[] | undefined = b.rank_fields;
-    const texts = (b.documents as unknown[]).map((d) => (fields && typeof d === 'object' ? fields.map((f) => String((d as Json)[f] ?? '')).join(' ') : textOf(d)));
+    const texts = (b.documents as unknown[]).map((d) =>
+      fields && typeof d === 'object' ? fields.map((f) => String((d as Json)[f] ?? '')).join(' ') : textOf(d),
+    );
     const tokens = rerankTokens(b.query, texts);
     return {
       json: {
@@ -240,7 +252,11 @@ export function bedrockRerankHandler(opts: { creds: AwsCreds }): Handler {
     const invoke = /^\/model\/([^/]+)\/invoke$/.exec(req.pathname);
     if (invoke && decodeURIComponent(invoke[1]!).startsWith('cohere.embed')) {
       if (!Array.isArray(b.texts) || typeof b.input_type !== 'string') {
-        return bedrockError(400, 'ValidationException', 'Malformed input request: #: required key [texts] not found, please reformat your input and try again.');
+        return bedrockError(
+          400,
+          'ValidationException',
+          'Malformed input request: #: required key [texts] not found, please reformat your input and try again.',
+        );
       }
       return { json: { id: 'a1b2c3d4-embed', embeddings: b.texts.map((t: string) => vectorFor(t)), texts: b.texts, response_type: 'embeddings_floats' } };
     }
@@ -250,9 +266,17 @@ export function bedrockRerankHandler(opts: { creds: AwsCreds }): Handler {
     const conf = b.rerankingConfiguration?.bedrockRerankingConfiguration;
     const arn = RERANK_ARN.exec(String(conf?.modelConfiguration?.modelArn ?? ''));
     if (b.queries?.length !== 1 || query?.type !== 'TEXT' || typeof query.textQuery?.text !== 'string') {
-      return bedrockError(400, 'ValidationException', '1 validation error detected: Value at \'queries\' failed to satisfy constraint: Member must have length 1');
+      return bedrockError(
+        400,
+        'ValidationException',
+        "1 validation error detected: Value at 'queries' failed to satisfy constraint: Member must have length 1",
+      );
     }
-    if (!sources.length || sources.length > 1000 || !sources.every((s) => s.type === 'INLINE' && typeof s.inlineDocumentSource?.textDocument?.text === 'string')) {
+    if (
+      !sources.length ||
+      sources.length > 1000 ||
+      !sources.every((s) => s.type === 'INLINE' && typeof s.inlineDocumentSource?.textDocument?.text === 'string')
+    ) {
       return bedrockError(400, 'ValidationException', "1 validation error detected: Value at 'sources' failed to satisfy constraint");
     }
     if (b.rerankingConfiguration?.type !== 'BEDROCK_RERANKING_MODEL' || !arn) {
