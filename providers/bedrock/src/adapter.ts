@@ -4,14 +4,17 @@ import { mapBedrockError } from './errors.js';
 import { decodeEventStream } from './eventstream.js';
 import { isObj } from './json.js';
 import { DEFAULT_BASE_URL, buildChat } from './request.js';
+import { buildRerank, fromBedrockRerank } from './rerank.js';
 import { toOpenAIResponse } from './response.js';
 import { BedrockStreamTransformer } from './stream.js';
 
 /**
  * Amazon Bedrock Runtime behind Waygate's canonical (OpenAI) format: chat completions through the
  * Converse API (`POST /model/{modelId}/converse` and `/converse-stream`), embeddings through
- * `InvokeModel` (Titan text embeddings). Requests are signed with SigV4 (or sent with a Bedrock API
- * key as a Bearer token); streams arrive in AWS's binary event-stream framing.
+ * `InvokeModel` (Titan text and Cohere embeddings), and rerank (Cohere's shape) through Agent
+ * Runtime's `Rerank` (`POST /rerank` on `bedrock-agent-runtime.{region}`). Requests are signed with
+ * SigV4 (or sent with a Bedrock API key as a Bearer token); streams arrive in AWS's binary
+ * event-stream framing.
  */
 
 export const chatCompletions: EndpointAdapter = {
@@ -28,10 +31,16 @@ export const embeddings: EndpointAdapter = {
   mapError: mapBedrockError,
 };
 
+export const rerank: EndpointAdapter = {
+  build: buildRerank,
+  mapResponse: fromBedrockRerank,
+  mapError: mapBedrockError,
+};
+
 /** The Bedrock provider adapter. */
 export const bedrock: ProviderAdapter = {
   id: 'bedrock',
   displayName: 'Amazon Bedrock',
   baseURL: DEFAULT_BASE_URL,
-  endpoints: { 'chat.completions': chatCompletions, embeddings },
+  endpoints: { 'chat.completions': chatCompletions, embeddings, rerank },
 };

@@ -1,11 +1,12 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
 import { bedrock } from './adapter.js';
 
-export { bedrock, chatCompletions, embeddings } from './adapter.js';
-export { toConverseRequest, resolveAuth, baseURLFor, signedPost, targetOption, DEFAULT_BASE_URL, DEFAULT_REGION } from './request.js';
+export { bedrock, chatCompletions, embeddings, rerank } from './adapter.js';
+export { toConverseRequest, resolveAuth, baseURLFor, signedPost, signedPostTo, targetOption, DEFAULT_BASE_URL, DEFAULT_REGION } from './request.js';
 export type { BedrockAuth } from './request.js';
 export { toOpenAIResponse, toOpenAIUsage, finishReason } from './response.js';
 export { mapBedrockError } from './errors.js';
+export { toBedrockRerank, fromBedrockRerank, rerankModelArn, agentRuntimeURL, MAX_SOURCES } from './rerank.js';
 export { BedrockStreamTransformer } from './stream.js';
 export { signV4, signingKey, awsUriEncode, amzDate } from './sigv4.js';
 export type { AwsCredentials, SignInput, Signed } from './sigv4.js';

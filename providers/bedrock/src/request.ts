@@ -64,10 +64,14 @@ export function baseURLFor(input: BuildInput, region: string): string {
   return `https://bedrock-runtime.${region}.amazonaws.com`;
 }
 
-/** A signed (or Bearer-authorised) POST of a JSON body. */
+/** A signed (or Bearer-authorised) POST of a JSON body to a path on the target's Bedrock Runtime host. */
 export function signedPost(input: BuildInput, path: string, payload: Json, accept = 'application/json'): UpstreamRequest {
   const auth = resolveAuth(input);
-  const url = `${baseURLFor(input, auth.region)}${path}`;
+  return signedPostTo(input, `${baseURLFor(input, auth.region)}${path}`, payload, auth, accept);
+}
+
+/** A signed (or Bearer-authorised) POST of a JSON body to a URL (another Bedrock host, such as Agent Runtime's). */
+export function signedPostTo(input: BuildInput, url: string, payload: Json, auth: BedrockAuth, accept = 'application/json'): UpstreamRequest {
   const body = JSON.stringify(payload);
   const headers: Record<string, string> = { 'content-type': 'application/json', accept };
   if (!auth.accessKeyId) {

@@ -3,6 +3,7 @@ import { buildEmbeddings, fromCohereEmbed } from './embeddings.js';
 import { mapCohereError } from './errors.js';
 import { isObj } from './json.js';
 import { buildChat } from './request.js';
+import { buildRerank, fromCohereRerank } from './rerank.js';
 import { fromCohereChat } from './response.js';
 import { CohereStreamTransformer } from './stream.js';
 
@@ -24,10 +25,12 @@ const embeddings: EndpointAdapter = {
   mapError: mapCohereError,
 };
 
-/** The Cohere v2 adapter: chat (JSON and streaming, tools) and embed, translated both ways. */
+const rerank: EndpointAdapter = { build: buildRerank, mapResponse: fromCohereRerank, mapError: mapCohereError };
+
+/** The Cohere v2 adapter: chat (JSON and streaming, tools), embed and rerank, translated both ways. */
 export const cohere: ProviderAdapter = {
   id: 'cohere',
   displayName: 'Cohere',
   baseURL: 'https://api.cohere.com/v2',
-  endpoints: { 'chat.completions': chat, embeddings },
+  endpoints: { 'chat.completions': chat, embeddings, rerank },
 };

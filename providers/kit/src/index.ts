@@ -1,9 +1,12 @@
 /**
  * @waygate/provider-kit: what provider adapters and format translators share, so each helper is
- * written once: a builder for canonical stream chunks, base64 embeddings, and JSON guards.
+ * written once: a builder for canonical stream chunks, base64 embeddings, JSON guards, and rerank in
+ * Cohere's shape (the request checked, documents' texts, any provider's ranking as Cohere's answer).
  * A library, not a plugin: nothing here is loaded from config.
  */
 export { ChunkWriter } from './chunks.js';
 export { base64Embedding } from './vectors.js';
 export { isObj, str, num, parseArguments, nestedDeeper, argumentsTooDeep, MAX_NESTED_JSON_DEPTH } from './json.js';
 export type { Json } from './json.js';
+export { parseRerankRequest, rerankTexts, toCohereRerank, badAnswer, MAX_RERANK_DOCUMENTS } from './rerank.js';
+export type { RerankRequest, Ranked, RerankAnswerParts } from './rerank.js';

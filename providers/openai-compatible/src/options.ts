@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
-/** The endpoints an OpenAI-compatible provider can serve; a preset from the options serves all of them unless it names some. */
+/** The endpoints a preset from the options serves unless it names some. */
 export const ENDPOINTS = ['chat.completions', 'completions', 'embeddings', 'models'] as const;
+
+/** What a preset from the options may name: the four, and `moderations` (OpenAI's) and `rerank` (Cohere's shape, as Jina and vLLM serve it). */
+export const NAMEABLE_ENDPOINTS = [...ENDPOINTS, 'moderations', 'rerank'] as const;
 
 /** The plugin's options. */
 export const optionsSchema = z.strictObject({
@@ -14,7 +17,7 @@ export const optionsSchema = z.strictObject({
       z.strictObject({
         base_url: z.url({ protocol: /^https?$/ }).optional(),
         display_name: z.string().optional(),
-        endpoints: z.array(z.enum(ENDPOINTS)).min(1).optional(),
+        endpoints: z.array(z.enum(NAMEABLE_ENDPOINTS)).min(1).optional(),
       }),
     )
     .default({}),

@@ -5,6 +5,8 @@ export interface Preset {
   /** Default base URL with the version path; absent for self-hosted servers, which need a custom host. */
   baseURL?: string;
   endpoints: readonly Endpoint[];
+  /** Voyage's own field names (rerank `top_k` and `data`; embeddings usage as `total_tokens` only); default: OpenAI's and Cohere's. */
+  dialect?: 'voyage';
 }
 
 const ALL: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings', 'models'];
@@ -12,7 +14,7 @@ const ALL: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings
 /** Providers that speak OpenAI's wire format, by slug (Portkey's slugs). Base URLs are each provider's documented ones. */
 export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   groq: { displayName: 'Groq', baseURL: 'https://api.groq.com/openai/v1', endpoints: ['chat.completions', 'models'] },
-  'together-ai': { displayName: 'Together AI', baseURL: 'https://api.together.xyz/v1', endpoints: ALL },
+  'together-ai': { displayName: 'Together AI', baseURL: 'https://api.together.xyz/v1', endpoints: [...ALL, 'rerank'] },
   'fireworks-ai': { displayName: 'Fireworks AI', baseURL: 'https://api.fireworks.ai/inference/v1', endpoints: ALL },
   deepseek: { displayName: 'DeepSeek', baseURL: 'https://api.deepseek.com/v1', endpoints: ['chat.completions', 'models'] },
   'x-ai': { displayName: 'xAI', baseURL: 'https://api.x.ai/v1', endpoints: ALL },
@@ -26,6 +28,9 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   hyperbolic: { displayName: 'Hyperbolic', baseURL: 'https://api.hyperbolic.xyz/v1', endpoints: ['chat.completions', 'completions', 'models'] },
   'novita-ai': { displayName: 'Novita AI', baseURL: 'https://api.novita.ai/v3/openai', endpoints: ALL },
   ollama: { displayName: 'Ollama', endpoints: ALL },
-  vllm: { displayName: 'vLLM', endpoints: ALL },
+  vllm: { displayName: 'vLLM', endpoints: [...ALL, 'rerank'] },
   lmstudio: { displayName: 'LM Studio', endpoints: ALL },
+  // Embeddings and rerank only (no chat): rerank in Cohere's shape (Jina) or Voyage's.
+  jina: { displayName: 'Jina AI', baseURL: 'https://api.jina.ai/v1', endpoints: ['embeddings', 'rerank'] },
+  voyage: { displayName: 'Voyage AI', baseURL: 'https://api.voyageai.com/v1', endpoints: ['embeddings', 'rerank'], dialect: 'voyage' },
 });

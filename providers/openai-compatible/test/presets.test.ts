@@ -34,6 +34,8 @@ const REQUIRED = [
   'ollama',
   'vllm',
   'lmstudio',
+  'jina',
+  'voyage',
 ];
 
 describe('@waygate/provider-openai-compatible', () => {
@@ -44,9 +46,19 @@ describe('@waygate/provider-openai-compatible', () => {
     for (const slug of ['ollama', 'vllm', 'lmstudio']) expect(registered.get(slug)!.baseURL, slug).to.equal(undefined);
     for (const [slug, p] of Object.entries(PRESETS)) {
       if (p.baseURL) expect(p.baseURL, slug).to.match(/^https:\/\/[^/]+(\/.*[^/])?$/);
-      expect(registered.get(slug)!.endpoints['chat.completions'], slug).to.not.equal(undefined);
+      expect(Object.keys(registered.get(slug)!.endpoints).sort(), slug).to.deep.equal([...p.endpoints].sort());
     }
     expect(registered.get('perplexity-ai')!.endpoints.embeddings).to.equal(undefined);
+  });
+
+  it('serves rerank on Together, vLLM, Jina and Voyage only, and no chat on Jina and Voyage', async () => {
+    const { kernel, registered } = fakeKernel();
+    await plugin.setup(kernel, plugin.configSchema!.parse({}));
+    const reranking = [...registered.values()].filter((a) => a.endpoints.rerank).map((a) => a.id);
+    expect(reranking.sort()).to.deep.equal(['jina', 'together-ai', 'vllm', 'voyage']);
+    for (const slug of ['jina', 'voyage']) expect(Object.keys(registered.get(slug)!.endpoints).sort(), slug).to.deep.equal(['embeddings', 'rerank']);
+    expect(registered.get('jina')!.baseURL).to.equal('https://api.jina.ai/v1');
+    expect(registered.get('voyage')!.baseURL).to.equal('https://api.voyageai.com/v1');
   });
 
   it('registers only the presets asked for, and refuses an unknown one', async () => {
@@ -66,6 +78,17 @@ describe('@waygate/provider-openai-compatible', () => {
     expect(registered.get('my-llm')!.baseURL).to.equal('https://llm.example.com/v1');
     expect(Object.keys(registered.get('my-llm')!.endpoints)).to.deep.equal(['chat.completions']);
     expect(plugin.configSchema!.safeParse({ presets: { 'Bad Slug': {} } }).success).to.equal(false);
+    expect(plugin.configSchema!.safeParse({ presets: { x: { endpoints: ['images.generations'] } } }).success).to.equal(false);
     expect(plugin.configSchema!.safeParse({ presets: { x: { base_url: 'ftp://x' } } }).success).to.equal(false);
+  });
+
+  it('lets a preset from the options name moderations and rerank, which the default four leave out', async () => {
+    const { kernel, registered } = fakeKernel();
+    await plugin.setup(
+      kernel,
+      plugin.configSchema!.parse({ only: [], presets: { a: { base_url: 'https://a.example/v1' }, b: { endpoints: ['rerank', 'moderations'] } } }),
+    );
+    expect(Object.keys(registered.get('a')!.endpoints)).to.deep.equal(['chat.completions', 'completions', 'embeddings', 'models']);
+    expect(Object.keys(registered.get('b')!.endpoints).sort()).to.deep.equal(['moderations', 'rerank']);
   });
 });

@@ -43,10 +43,11 @@ export function base64WhenAsked(json: unknown, input: BuildInput): unknown {
   return { ...(json as object), data: data.map((d: unknown) => (floats(d) ? { ...d, embedding: base64Embedding(d.embedding) } : d)) };
 }
 
-/** The OpenAI adapter: chat completions, completions, embeddings and models, with organization and project headers. */
+/** The OpenAI adapter: chat completions, completions, embeddings, models and moderations, with organization and project headers. */
 export const openai = createOpenAIWireAdapter({
   id: 'openai',
   displayName: 'OpenAI',
   baseURL: 'https://api.openai.com/v1',
   headers: openaiHeaders,
+  endpoints: [...DEFAULT_ENDPOINTS, 'moderations'],
 });

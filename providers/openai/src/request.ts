@@ -18,6 +18,7 @@ export const PATHS: Record<string, WireRoute> = {
   completions: { path: '/completions', method: 'POST' },
   embeddings: { path: '/embeddings', method: 'POST' },
   models: { path: '/models', method: 'GET' },
+  moderations: { path: '/moderations', method: 'POST' },
 };
 
 const bearer = (key: string): [string, string] => ['authorization', `Bearer ${key}`];

@@ -32,6 +32,17 @@ describe('@waygate/provider-openai', () => {
     expect(req.headers).to.include({ authorization: 'Bearer sk-1', 'content-type': 'application/json' });
   });
 
+  it('serves moderations: POST {base}/moderations, the client bytes passed through; OpenAI-compatible presets do not by default', () => {
+    const raw = Buffer.from('{"model":"omni-moderation-latest","input":["a",{"type":"text","text":"b"}]}');
+    const req = openai.endpoints.moderations!.build(input({ rawBody: raw }));
+    expect(req.url).to.equal('http://127.0.0.1:9/v1/moderations');
+    expect(req.method).to.equal('POST');
+    expect(req.body).to.equal(raw);
+    expect(req.headers).to.include({ authorization: 'Bearer sk-1' });
+    expect(Object.keys(openai.endpoints)).to.deep.equal(['chat.completions', 'completions', 'embeddings', 'models', 'moderations']);
+    expect(createOpenAIWireAdapter({ id: 'x' }).endpoints.moderations).to.equal(undefined);
+  });
+
   it('serializes the body when it changed (override_params applied upstream of the adapter)', () => {
     const req = openai.endpoints.embeddings!.build(input({ body: { model: 'e', input: ['a'], dimensions: 4 } }));
     expect(req.url).to.match(/\/embeddings$/);
