@@ -7,6 +7,8 @@
 //
 // Usage: node test/dist/bench/instructions.js [--case stream|chat] [--requests 2000] [--warmup 8000]
 //        [--tree DIR] (another checkout, built, to measure its gateway against the same upstream)
+//        [--governed] (with @waygate/auth on, as the bench's waygate-governed: a virtual key from the
+//        SQLite store with a rate limit, cost and spend on every request)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '2000' },
     warmup: { type: 'string', default: '8000' },
     tree: { type: 'string', default: path.resolve(here, '..', '..', '..') },
+    governed: { type: 'boolean', default: false },
   },
 });
 const kase = values.case;
@@ -49,7 +52,20 @@ try {
   const baseURL = `http://127.0.0.1:${(await waitForLine(upstream, /^READY (\d+)/))[1]}/v1`;
   const port = await freePort();
   const config = path.join(tmp, 'config.json');
-  writeFileSync(config, JSON.stringify({ log: { level: 'warn' } }));
+  const ADMIN = 'instructions-admin-key-0123456789';
+  writeFileSync(
+    config,
+    JSON.stringify(
+      values.governed
+        ? {
+            log: { level: 'warn' },
+            plugins: [{ module: '@waygate/auth', options: { adminKey: ADMIN, store: { type: 'sqlite', path: path.join(tmp, 'keys.sqlite') } } }],
+            providers: { openai: { api_key: 'sk-bench', base_url: baseURL } },
+            routing: { provider: 'openai' },
+          }
+        : { log: { level: 'warn' } },
+    ),
+  );
   const out = path.join(tmp, 'callgrind.out');
   const gateway = spawnNode('waygate', cli, ['--port', String(port), '--host', '127.0.0.1', '--config', config], {
     wrapper: ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`],
@@ -64,12 +80,23 @@ try {
     messages: [{ role: 'user', content: 'Say hello' }],
     ...(kase === 'stream' ? { stream: true } : {}),
   });
-  const headers = {
+  let headers: Record<string, string> = {
     'content-type': 'application/json',
     authorization: 'Bearer sk-bench',
     'x-waygate-provider': 'openai',
     'x-waygate-custom-host': baseURL,
   };
+  if (values.governed) {
+    const made = await pool.request({
+      path: '/admin/keys',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify({ name: 'bench', rate_limit: { requests_per_minute: 1_000_000_000, tokens_per_minute: 1_000_000_000_000 } }),
+    });
+    const key = ((await made.body.json()) as { key?: string }).key;
+    if (made.statusCode !== 201 || !key) throw new Error(`could not create a virtual key (HTTP ${made.statusCode})`);
+    headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  }
   const send = async (n: number): Promise<void> => {
     for (let i = 0; i < n; i++) {
       const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers, body });
@@ -88,7 +115,7 @@ try {
   const dump = readFileSync(`${out}.1`, 'utf8');
   const total = Number(/^summary:\s*(\d+)/m.exec(dump)?.[1] ?? /^totals:\s*(\d+)/m.exec(dump)?.[1]);
   console.log(
-    `${kase}: ${requests} requests after ${warmup} warm-up: ${total.toLocaleString('en-US')} instructions, ${Math.round(total / requests).toLocaleString('en-US')} per request`,
+    `${kase}${values.governed ? ' (governed)' : ''}: ${requests} requests after ${warmup} warm-up: ${total.toLocaleString('en-US')} instructions, ${Math.round(total / requests).toLocaleString('en-US')} per request`,
   );
   console.log(`(${cli})`);
 } finally {

@@ -38,6 +38,8 @@ interface Entry {
   /** The versions of the key and team records the principal was built from (as `AuthStore.stamp` gives them). */
   stamp: string;
   fetchedAt: number;
+  /** The store's `freshness()` when this entry was last known current (undefined: the store cannot tell). */
+  mark: string | undefined;
 }
 
 const MAX_ENTRIES = 10_000;
@@ -47,7 +49,10 @@ const MAX_ENTRIES = 10_000;
  * no I/O), then the store by the key's public id, its hash compared in constant time. Each store
  * lookup is bounded by `timeoutMs`. Entries are kept by id: a principal is rebuilt only when its key
  * or team record changed (so its compiled patterns and config object live on), served without a
- * store round trip only within `ttlMs` while the cache is trusted, and dropped by `invalidate`.
+ * store round trip only within `ttlMs` while the cache is trusted, or while the store's
+ * `freshness()` mark says nothing changed since it was read (SQLite: no other connection wrote, no
+ * key or team write of this process: exact, so a revocation is refused at the next request), and
+ * dropped by `invalidate`.
  */
 export class KeyDirectory {
   readonly #store: AuthStore | undefined;
@@ -105,6 +110,9 @@ export class KeyDirectory {
     const held = this.#entries.get(id);
     const { ttlMs, timeoutMs, whenDown, lastKnownMs, cacheTrusted } = this.#settings;
     if (held && ttlMs > 0 && now - held.fetchedAt < ttlMs && (cacheTrusted?.() ?? true)) return held;
+    // Read before the store is asked: a change made while it answers moves the mark past what the entry keeps.
+    const mark = this.#store!.freshness();
+    if (held && mark !== undefined && held.mark === mark) return held;
     let found: Awaited<ReturnType<AuthStore['lookup']>>;
     try {
       this.#lookups++;
@@ -112,6 +120,7 @@ export class KeyDirectory {
       const stamp = held ? await bounded(this.#store!.stamp(id), timeoutMs) : undefined;
       if (held && stamp === held.stamp) {
         held.fetchedAt = now;
+        held.mark = mark;
         return held;
       }
       found = held && stamp === undefined ? undefined : await bounded(this.#store!.lookup(id), timeoutMs);
@@ -124,6 +133,7 @@ export class KeyDirectory {
       return undefined;
     }
     const entry = entryOf(found.key, found.team, 'store', now);
+    entry.mark = mark;
     if (!held && this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(id, entry);
     return entry;
@@ -154,6 +164,7 @@ function entryOf(
     team: key.team,
     stamp: `${key.version ?? ''}|${team?.version ?? ''}`,
     fetchedAt: now,
+    mark: undefined,
   };
 }
 

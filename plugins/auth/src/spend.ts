@@ -13,7 +13,8 @@ export function periodStart(period: Budget['period'], now: Date): string {
 
 /** What budgets read and spend rows go to. */
 export interface SpendLedger {
-  record(row: SpendRow): void;
+  /** `urgent`: the row's key or team has a budget (other replicas must see it soon). */
+  record(row: SpendRow, urgent?: boolean): void;
   /** USD spent by a key or team since `since`: what the store holds and what is not written yet. */
   spentSince(scope: 'key' | 'team', id: string, since: string): Promise<number>;
   close(): Promise<void>;
@@ -21,17 +22,23 @@ export interface SpendLedger {
 
 const BATCH = 500;
 const MAX_QUEUED = 20_000;
+/** How long a row with no budget behind it may wait, so that a busy gateway writes a few batches a second, not one per request. */
+const FLUSH_MS = 100;
 
 /**
- * Spend rows written to the store off the request path, in batches: a row waits for the write in
- * progress (if any) and goes with every other row that arrived meanwhile, in one INSERT. Rows not
- * yet written still count for budgets on this replica. A failed write is logged and retried with the
- * next batch (at most MAX_QUEUED rows are held; beyond, the oldest are dropped and that is logged).
+ * Spend rows written to the store off the request path, in batches: a row waits up to FLUSH_MS (a
+ * row of a key or team with a budget goes at the next turn of the event loop, so other replicas'
+ * budget checks see it at once) and goes with every other row that arrived meanwhile, in one
+ * INSERT. Rows not yet written still count for budgets on this replica. A failed write is logged and
+ * retried with the next batch (at most MAX_QUEUED rows are held; beyond, the oldest are dropped and
+ * that is logged).
  */
 export class StoreLedger implements SpendLedger {
   #queue: SpendRow[] = [];
   #writing: SpendRow[] = [];
   #flushing: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #soon: NodeJS.Immediate | undefined;
   #closed = false;
 
   constructor(
@@ -39,13 +46,23 @@ export class StoreLedger implements SpendLedger {
     private readonly log: Logger,
   ) {}
 
-  record(row: SpendRow): void {
+  record(row: SpendRow, urgent = false): void {
     this.#queue.push(row);
     if (this.#queue.length > MAX_QUEUED) {
       const dropped = this.#queue.splice(0, this.#queue.length - MAX_QUEUED);
       this.log.error({ dropped: dropped.length }, 'spend: the store has not accepted spend rows for a while; dropped the oldest');
     }
-    if (!this.#flushing) this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush());
+    // A write in progress takes every row that arrives before it ends.
+    if (this.#flushing) return;
+    if (urgent || this.#queue.length >= BATCH) this.#soon ??= setImmediate(() => this.#start());
+    else this.#timer ??= setTimeout(() => this.#start(), FLUSH_MS).unref();
+  }
+
+  #start(): Promise<void> {
+    clearTimeout(this.#timer);
+    if (this.#soon) clearImmediate(this.#soon);
+    this.#timer = this.#soon = undefined;
+    return (this.#flushing ??= this.#flush());
   }
 
   async #flush(): Promise<void> {
@@ -76,8 +93,9 @@ export class StoreLedger implements SpendLedger {
     return usd + (await this.store.spentSince(scope, id, since));
   }
 
-  /** Waits for what is queued to be written. */
+  /** Writes what is queued now, and waits for it. */
   async drain(): Promise<void> {
+    if (this.#queue.length && !this.#flushing) void this.#start();
     while (this.#flushing) await this.#flushing;
   }
 
@@ -85,7 +103,7 @@ export class StoreLedger implements SpendLedger {
   async close(): Promise<void> {
     this.#closed = true;
     await this.drain();
-    if (this.#queue.length) await this.#flush();
+    if (this.#queue.length) await this.#start();
     if (this.#queue.length)
       this.log.error({ rows: this.#queue.length }, 'spend: the store did not take the last spend rows before shutdown; they are lost');
   }

@@ -34,6 +34,13 @@ export interface AuthStore {
   lookup(id: string): Promise<{ key: KeyRecord; team: TeamRecord | undefined } | undefined>;
   /** The versions of a key and its team as `<key>|<team>` (cheaper than `lookup`), or undefined when there is no such key. */
   stamp(id: string): Promise<string | undefined>;
+  /**
+   * A mark that changes whenever any key or team may have changed (SQLite: another connection's
+   * commit, or a key or team write of this process through any store over the same database);
+   * undefined when the store cannot tell without a query (Postgres). While it is unchanged, what a
+   * lookup returned is still current.
+   */
+  freshness(): string | undefined;
   /** Appends spend rows (one batch, one transaction). */
   insertSpend(rows: readonly SpendRow[]): Promise<void>;
   /** The USD spent by a key or a team since a time (unpriced rows count 0). */
@@ -119,6 +126,9 @@ const TIME_COLUMNS: ReadonlySet<string> = new Set(['expires_at', 'created_at', '
 const KEY_UPDATABLE: ReadonlySet<string> = new Set(['name', 'team', ...POLICY_FIELDS, 'expires_at']);
 const TEAM_UPDATABLE: ReadonlySet<string> = new Set(['name', ...POLICY_FIELDS]);
 
+/** Key and team writes per database, by every store over it in this process (for `freshness`). */
+const writes = new WeakMap<Database, { n: number }>();
+
 /**
  * The auth plugin's tables (keys, teams, spend) over a `@waygate/store` database, SQLite or
  * PostgreSQL: the same statements in both, and the same test suite against both.
@@ -144,6 +154,26 @@ export class SqlStore implements AuthStore {
     return store;
   }
 
+  freshness(): string | undefined {
+    const mark = this.#db.changeMark();
+    return mark === undefined ? undefined : `${mark}:${this.#writes.n}`;
+  }
+
+  get #writes(): { n: number } {
+    let w = writes.get(this.#db);
+    if (!w) writes.set(this.#db, (w = { n: 0 }));
+    return w;
+  }
+
+  /** Runs a key or team write, counted for `freshness` once it is done (whether or not it changed a row). */
+  async #changing<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      this.#writes.n++;
+    }
+  }
+
   get kind(): 'sqlite' | 'postgres' {
     return this.#db.kind;
   }
@@ -154,10 +184,6 @@ export class SqlStore implements AuthStore {
 
   private run(sql: string, params?: readonly unknown[]): Promise<Row[]> {
     return this.#db.query(sql, params);
-  }
-
-  private transaction<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#db.transaction(fn);
   }
 
   private isDuplicate(err: unknown): boolean {
@@ -179,7 +205,7 @@ export class SqlStore implements AuthStore {
   }
 
   insertKey(rec: KeyRecord): Promise<boolean> {
-    return this.#insert('keys', KEY_COLUMNS, rec as unknown as Row);
+    return this.#changing(this.#insert('keys', KEY_COLUMNS, rec as unknown as Row));
   }
 
   async getKey(id: string): Promise<KeyRecord | undefined> {
@@ -200,20 +226,23 @@ export class SqlStore implements AuthStore {
   }
 
   async updateKey(id: string, fields: Partial<KeyRecord>, at: string): Promise<KeyRecord | undefined> {
-    const row = await this.#update('keys', KEY_UPDATABLE, id, fields as Row, at, ' AND revoked_at IS NULL');
+    const row = await this.#changing(this.#update('keys', KEY_UPDATABLE, id, fields as Row, at, ' AND revoked_at IS NULL'));
     return row ? this.#key(row) : undefined;
   }
 
   async revokeKey(id: string, at: string): Promise<KeyRecord | undefined> {
-    const [row] = await this.run(
-      'UPDATE {t:keys} SET revoked_at = COALESCE(revoked_at, ?), updated_at = ?, version = version + 1 WHERE id = ? RETURNING *',
-      [this.time(at), this.time(at), id],
+    const [row] = await this.#changing(
+      this.run('UPDATE {t:keys} SET revoked_at = COALESCE(revoked_at, ?), updated_at = ?, version = version + 1 WHERE id = ? RETURNING *', [
+        this.time(at),
+        this.time(at),
+        id,
+      ]),
     );
     return row ? this.#key(row) : undefined;
   }
 
   insertTeam(rec: TeamRecord): Promise<boolean> {
-    return this.#insert('teams', TEAM_COLUMNS, rec as unknown as Row);
+    return this.#changing(this.#insert('teams', TEAM_COLUMNS, rec as unknown as Row));
   }
 
   async getTeam(id: string): Promise<TeamRecord | undefined> {
@@ -226,18 +255,20 @@ export class SqlStore implements AuthStore {
   }
 
   async updateTeam(id: string, fields: Partial<TeamRecord>, at: string): Promise<TeamRecord | undefined> {
-    const row = await this.#update('teams', TEAM_UPDATABLE, id, fields as Row, at, '');
+    const row = await this.#changing(this.#update('teams', TEAM_UPDATABLE, id, fields as Row, at, ''));
     return row ? this.#team(row) : undefined;
   }
 
   deleteTeam(id: string): Promise<'deleted' | 'missing' | number> {
-    return this.transaction(async () => {
-      const [active] = await this.run('SELECT COUNT(*) AS n FROM {t:keys} WHERE team = ? AND revoked_at IS NULL', [id]);
-      const n = Number(active?.n ?? 0);
-      if (n > 0) return n;
-      const deleted = await this.run('DELETE FROM {t:teams} WHERE id = ? RETURNING id', [id]);
-      return deleted.length ? 'deleted' : 'missing';
-    });
+    return this.#changing(
+      this.#db.transaction(async (tx) => {
+        const [active] = await tx.query('SELECT COUNT(*) AS n FROM {t:keys} WHERE team = ? AND revoked_at IS NULL', [id]);
+        const n = Number(active?.n ?? 0);
+        if (n > 0) return n;
+        const deleted = await tx.query('DELETE FROM {t:teams} WHERE id = ? RETURNING id', [id]);
+        return deleted.length ? 'deleted' : 'missing';
+      }),
+    );
   }
 
   async lookup(id: string): Promise<{ key: KeyRecord; team: TeamRecord | undefined } | undefined> {
@@ -254,10 +285,8 @@ export class SqlStore implements AuthStore {
 
   async insertSpend(rows: readonly SpendRow[]): Promise<void> {
     if (!rows.length) return;
-    const one = `(${SPEND_COLUMNS.map(() => '?').join(', ')})`;
-    const params: unknown[] = [];
-    for (const r of rows) for (const c of SPEND_COLUMNS) params.push(c === 'at' ? this.time(r.at) : c === 'estimated' ? (r.estimated ? 1 : 0) : r[c]);
-    await this.run(`INSERT INTO {t:spend} (${SPEND_COLUMNS.join(', ')}) VALUES ${rows.map(() => one).join(', ')}`, params);
+    const values = rows.map((r) => SPEND_COLUMNS.map((c) => (c === 'at' ? this.time(r.at) : c === 'estimated' ? (r.estimated ? 1 : 0) : r[c])));
+    await this.#db.insertRows('spend', SPEND_COLUMNS, values);
   }
 
   async spentSince(scope: 'key' | 'team', id: string, since: string): Promise<number> {

@@ -4,7 +4,7 @@
  * migrations per owner, statements written once for both dialects.
  */
 export { Database, StoreUnavailable, OWNER_RE } from './database.js';
-export type { Migration, Row } from './database.js';
+export type { Migration, Queryable, Row } from './database.js';
 export { SqliteDatabase } from './sqlite.js';
 export { PostgresDatabase, SCHEMA_RE } from './postgres.js';
 export type { PostgresSettings } from './postgres.js';

@@ -1,8 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Pool, PoolClient } from 'pg';
 import { redactUrl } from '@waygate/core';
 import { Database, StoreUnavailable } from './database.js';
-import type { Row } from './database.js';
+import type { Queryable, Row } from './database.js';
 
 export interface PostgresSettings {
   url: string;
@@ -26,8 +25,6 @@ export class PostgresDatabase extends Database {
   readonly location: string;
   readonly schema: string;
   readonly #pool: Pool;
-  /** The connection of the transaction the current call runs in, if any. */
-  readonly #tx = new AsyncLocalStorage<PoolClient>();
 
   private constructor(pool: Pool, settings: PostgresSettings) {
     super();
@@ -63,17 +60,19 @@ export class PostgresDatabase extends Database {
     return sql.replace(/\?/g, () => `$${++n}`);
   }
 
-  protected async run(sql: string, params: readonly unknown[]): Promise<Row[]> {
-    const client = this.#tx.getStore();
+  protected run(sql: string, params: readonly unknown[]): Promise<Row[]> {
+    return this.#on(this.#pool, sql, params);
+  }
+
+  async #on(via: Pool | PoolClient, sql: string, params: readonly unknown[]): Promise<Row[]> {
     try {
-      const res = client ? await client.query(sql, params as unknown[]) : await this.#pool.query(sql, params as unknown[]);
-      return res.rows as Row[];
+      return (await via.query(sql, params as unknown[])).rows as Row[];
     } catch (err) {
       throw this.#unavailable(err);
     }
   }
 
-  async transaction<T>(fn: () => Promise<T>, exclusive = false): Promise<T> {
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>, exclusive = false): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.#pool.connect();
@@ -89,7 +88,8 @@ export class PostgresDatabase extends Database {
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`waygate-store:${this.schema}`]);
         await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
       }
-      const out = await this.#tx.run(client, fn).catch((err: unknown) => {
+      const tx: Queryable = { query: (sql, params = []) => this.#on(client, this.text(sql), params) };
+      const out = await fn(tx).catch((err: unknown) => {
         thrown = true;
         throw err;
       });
@@ -107,8 +107,8 @@ export class PostgresDatabase extends Database {
     return (err as { code?: string }).code === '23505';
   }
 
-  protected async hasTable(name: string): Promise<boolean> {
-    return (await this.run('SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [this.schema, name])).length > 0;
+  protected async hasTable(tx: Queryable, name: string): Promise<boolean> {
+    return (await tx.query('SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?', [this.schema, name])).length > 0;
   }
 
   /** A SQL error stays what it is; anything else (no connection, a timeout, a dropped socket) is StoreUnavailable. */

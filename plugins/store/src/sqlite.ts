@@ -1,9 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Database, StoreUnavailable } from './database.js';
-import type { Row } from './database.js';
+import type { Queryable, Row } from './database.js';
 
 /**
  * The embedded database: one SQLite file (better-sqlite3, synchronous and in-process: a lookup is a
@@ -15,9 +14,10 @@ export class SqliteDatabase extends Database {
   readonly location: string;
   readonly #db: BetterSqlite3.Database;
   readonly #statements = new Map<string, BetterSqlite3.Statement>();
-  /** Set inside a transaction's own calls; every other statement waits for the open transaction to end. */
-  readonly #inside = new AsyncLocalStorage<true>();
+  /** The open transaction: every statement not its own waits for it to end (one connection). */
   #open: Promise<unknown> | undefined;
+  #dataVersion: BetterSqlite3.Statement | undefined;
+  #mark: number | undefined;
 
   private constructor(db: BetterSqlite3.Database, file: string) {
     super();
@@ -40,12 +40,29 @@ export class SqliteDatabase extends Database {
     return new SqliteDatabase(db, file);
   }
 
+  /**
+   * SQLite's `data_version`, read at most once per turn of the event loop (a read takes the file's
+   * shared lock: a few microseconds of system calls), so a change another process commits is seen
+   * by the requests of the next turn.
+   */
+  override changeMark(): number | undefined {
+    if (this.#mark !== undefined || !this.#db.open) return this.#mark;
+    this.#dataVersion ??= this.#db.prepare('PRAGMA data_version').pluck();
+    this.#mark = this.#dataVersion.get() as number;
+    setImmediate(() => (this.#mark = undefined));
+    return this.#mark;
+  }
+
   table(name: string): string {
     return name;
   }
 
   protected async run(sql: string, params: readonly unknown[]): Promise<Row[]> {
-    while (this.#open && !this.#inside.getStore()) await this.#open.catch(() => undefined);
+    while (this.#open) await this.#open.catch(() => undefined);
+    return this.#exec(sql, params);
+  }
+
+  #exec(sql: string, params: readonly unknown[]): Row[] {
     let st = this.#statements.get(sql);
     try {
       if (!st) this.#statements.set(sql, (st = this.#db.prepare(sql)));
@@ -59,13 +76,24 @@ export class SqliteDatabase extends Database {
     }
   }
 
-  async transaction<T>(fn: () => Promise<T>, exclusive = false): Promise<T> {
+  override async insertRows(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+    if (!rows.length) return;
+    const sql = `INSERT INTO ${this.table(table)} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+    await this.transaction(async (tx) => {
+      for (const row of rows) await tx.query(sql, row);
+    });
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>, exclusive = false): Promise<T> {
     // One connection: a statement from another request must not land inside this transaction.
     while (this.#open) await this.#open.catch(() => undefined);
+    // Statements through `tx` run inside; it is passed, not found through AsyncLocalStorage, whose
+    // promise hooks would tax every promise of the process once a transaction had run.
+    const tx: Queryable = { query: async (sql, params = []) => this.#exec(this.text(sql), params) };
     const body = async () => {
       this.#db.exec(exclusive ? 'BEGIN IMMEDIATE' : 'BEGIN');
       try {
-        const out = await this.#inside.run(true, fn);
+        const out = await fn(tx);
         this.#db.exec('COMMIT');
         return out;
       } catch (err) {
@@ -87,8 +115,8 @@ export class SqliteDatabase extends Database {
     return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
   }
 
-  protected async hasTable(name: string): Promise<boolean> {
-    return (await this.run("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name])).length > 0;
+  protected async hasTable(tx: Queryable, name: string): Promise<boolean> {
+    return (await tx.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name])).length > 0;
   }
 
   async close(): Promise<void> {

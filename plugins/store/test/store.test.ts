@@ -67,18 +67,38 @@ for (const flavour of flavours) {
       expect(rows.map((r) => [r.id, Number(r.n)])).to.deep.equal([['a', 1]]);
     });
 
-    it('rolls a failed transaction back whole, and a failed migration leaves no version behind', async () => {
+    it('rolls a failed transaction back whole (and nothing another caller sent meanwhile), and a failed migration leaves no version behind', async () => {
+      let outside: Promise<unknown> | undefined;
       const err = await db
-        .transaction(async () => {
-          await db.query('INSERT INTO {t:alpha_items} (id, n) VALUES (?, ?)', ['tx', 1]);
+        .transaction(async (tx) => {
+          await tx.query('INSERT INTO {t:alpha_items} (id, n) VALUES (?, ?)', ['tx', 1]);
+          // Another caller's statement, sent while the transaction is open: not part of it.
+          outside = db.query('INSERT INTO {t:alpha_items} (id, n) VALUES (?, ?)', ['outside', 1]);
+          await new Promise((r) => setTimeout(r, 20));
           throw new Error('abort');
         })
         .catch((e: unknown) => e);
       expect((err as Error).message).to.equal('abort');
-      expect(await db.query('SELECT id FROM {t:alpha_items} WHERE id = ?', ['tx'])).to.deep.equal([]);
+      await outside;
+      expect(await db.query('SELECT id FROM {t:alpha_items} WHERE id IN (?, ?)', ['tx', 'outside'])).to.deep.equal([{ id: 'outside' }]);
       const broken = await db.migrate('alpha', [both('CREATE TABLE {t:alpha_three} (x INTEGER);\nNOT SQL AT ALL', 3)]).catch((e: unknown) => e);
       expect(broken).to.be.instanceOf(Error);
       expect(await db.schemaVersions('alpha')).to.deep.equal([1, 2]);
+    });
+
+    it('inserts many rows in one call, past the 500 rows of one statement, all or none', async () => {
+      await db.migrate('gamma', [both('CREATE TABLE {t:gamma_rows} (id INTEGER PRIMARY KEY, label TEXT)', 1)]);
+      const rows = Array.from({ length: 1203 }, (_, i) => [i, `row ${i}`]);
+      await db.insertRows('gamma_rows', ['id', 'label'], rows);
+      const [count] = await db.query('SELECT COUNT(*) AS n, MAX(id) AS top FROM {t:gamma_rows}');
+      expect([Number(count!.n), Number(count!.top)]).to.deep.equal([1203, 1202]);
+      // A duplicate in the last rows: nothing of the call is kept.
+      const failed = await db
+        .insertRows('gamma_rows', ['id', 'label'], [...Array.from({ length: 600 }, (_, i) => [5000 + i, 'x']), [0, 'dup']])
+        .catch((e: unknown) => e);
+      expect(db.isDuplicate(failed)).to.equal(true);
+      const [after] = await db.query('SELECT COUNT(*) AS n FROM {t:gamma_rows}');
+      expect(Number(after!.n)).to.equal(1203);
     });
 
     it('adopts the versions of a database made before migrations were kept per owner, and refuses a bad owner name', async () => {
