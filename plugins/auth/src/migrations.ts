@@ -79,4 +79,12 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       'CREATE INDEX spend_at ON {t:spend}(at)',
     ].join(';\n'),
   },
+  {
+    version: 3,
+    name: 'a spend row stands for several requests',
+    // Rows are summed per key, team, model, provider, endpoint and minute before they are written;
+    // `estimated` counts the row's requests whose tokens were estimated.
+    sqlite: 'ALTER TABLE {t:spend} ADD COLUMN requests INTEGER NOT NULL DEFAULT 1',
+    postgres: 'ALTER TABLE {t:spend} ADD COLUMN requests INTEGER NOT NULL DEFAULT 1',
+  },
 ]);

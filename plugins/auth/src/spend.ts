@@ -70,7 +70,7 @@ export class StoreLedger implements SpendLedger {
       while (this.#queue.length) {
         this.#writing = this.#queue.splice(0, BATCH);
         try {
-          await this.store.insertSpend(this.#writing);
+          await this.store.insertSpend(summed(this.#writing));
         } catch (err) {
           this.log.warn({ err: (err as Error).message, rows: this.#writing.length }, 'spend: could not write spend rows; will retry');
           this.#queue.unshift(...this.#writing);
@@ -107,6 +107,32 @@ export class StoreLedger implements SpendLedger {
     if (this.#queue.length)
       this.log.error({ rows: this.#queue.length }, 'spend: the store did not take the last spend rows before shutdown; they are lost');
   }
+}
+
+/**
+ * Rows summed per key, team, model, provider, endpoint, minute and whether they are priced: a busy
+ * key writes a row per model per flush, not one per request. Each sum keeps its first row's time,
+ * so it falls in the same minute (and budget period) as every request it stands for.
+ */
+export function summed(rows: readonly SpendRow[]): SpendRow[] {
+  const out = new Map<string, SpendRow & { requests: number; estimated: number }>();
+  for (const r of rows) {
+    const k = `${r.key_id}\u0000${r.team}\u0000${r.model}\u0000${r.provider}\u0000${r.endpoint}\u0000${r.at.slice(0, 16)}\u0000${r.cost_usd === null}`;
+    const s = out.get(k);
+    const n = r.requests ?? 1;
+    if (!s) {
+      out.set(k, { ...r, requests: n, estimated: Number(r.estimated) });
+      continue;
+    }
+    s.requests += n;
+    s.estimated += Number(r.estimated);
+    s.prompt_tokens += r.prompt_tokens;
+    s.completion_tokens += r.completion_tokens;
+    s.cached_tokens += r.cached_tokens;
+    s.reasoning_tokens += r.reasoning_tokens;
+    if (s.cost_usd !== null) s.cost_usd += r.cost_usd ?? 0;
+  }
+  return [...out.values()];
 }
 
 /** For static keys with no store: spend kept in this process (per key and team, per period), gone at restart. */

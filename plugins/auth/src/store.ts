@@ -64,8 +64,10 @@ export interface SpendRow {
   reasoning_tokens: number;
   /** null: the model has no known price. */
   cost_usd: number | null;
-  /** The tokens were estimated (the upstream reported none: a stream cut short). */
-  estimated: boolean;
+  /** The tokens were estimated (the upstream reported none: a stream cut short); in a summed row, how many of its requests were. */
+  estimated: boolean | number;
+  /** How many requests the row sums (default 1). */
+  requests?: number;
 }
 
 export const SPEND_GROUPS = ['key', 'team', 'model', 'provider'] as const;
@@ -111,6 +113,7 @@ const SPEND_COLUMNS = [
   'reasoning_tokens',
   'cost_usd',
   'estimated',
+  'requests',
 ] as const;
 const GROUP_COLUMN: Record<SpendGroupBy, string> = { key: 'key_id', team: 'team', model: 'model', provider: 'provider' };
 
@@ -285,7 +288,9 @@ export class SqlStore implements AuthStore {
 
   async insertSpend(rows: readonly SpendRow[]): Promise<void> {
     if (!rows.length) return;
-    const values = rows.map((r) => SPEND_COLUMNS.map((c) => (c === 'at' ? this.time(r.at) : c === 'estimated' ? (r.estimated ? 1 : 0) : r[c])));
+    const values = rows.map((r) =>
+      SPEND_COLUMNS.map((c) => (c === 'at' ? this.time(r.at) : c === 'estimated' ? Number(r.estimated) : c === 'requests' ? (r.requests ?? 1) : r[c])),
+    );
     await this.#db.insertRows('spend', SPEND_COLUMNS, values);
   }
 
@@ -308,10 +313,10 @@ export class SqlStore implements AuthStore {
     }
     const cols = q.groupBy.map((g) => `${GROUP_COLUMN[g]} AS g_${g}`);
     const sums = [
-      'COUNT(*) AS requests',
+      'SUM(requests) AS requests',
       ...['prompt_tokens', 'completion_tokens', 'cached_tokens', 'reasoning_tokens'].map((c) => `SUM(${c}) AS ${c}`),
       'COALESCE(SUM(cost_usd), 0) AS cost_usd',
-      'SUM(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END) AS unpriced_requests',
+      'SUM(CASE WHEN cost_usd IS NULL THEN requests ELSE 0 END) AS unpriced_requests',
       'SUM(estimated) AS estimated_requests',
     ];
     const group = q.groupBy.length ? ` GROUP BY ${q.groupBy.map((g) => GROUP_COLUMN[g]).join(', ')} ORDER BY cost_usd DESC, requests DESC` : '';

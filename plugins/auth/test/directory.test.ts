@@ -7,7 +7,7 @@ import path from 'node:path';
 import { SqliteDatabase } from '@waygate/store';
 import { KeyDirectory } from '../src/directory.js';
 import { textLength } from '../src/governance.js';
-import { StoreLedger } from '../src/spend.js';
+import { StoreLedger, summed } from '../src/spend.js';
 import { PostgresStore, SqlStore, SqliteStore } from '../src/store.js';
 import type { AuthStore, SpendRow } from '../src/store.js';
 import type { KeyRecord } from '../src/records.js';
@@ -123,7 +123,8 @@ describe('@waygate/auth spend rows', () => {
     const real = await SqliteStore.open(':memory:');
     const batches: number[] = [];
     const store = {
-      insertSpend: (rows: readonly SpendRow[]) => (batches.push(rows.length), real.insertSpend(rows)),
+      // Each write's count of requests (its rows are sums).
+      insertSpend: (rows: readonly SpendRow[]) => (batches.push(rows.reduce((n, r) => n + (r.requests ?? 1), 0)), real.insertSpend(rows)),
       spentSince: (scope: 'key' | 'team', id: string, since: string) => real.spentSince(scope, id, since),
     } as unknown as AuthStore;
     return { store, batches, close: () => real.close() };
@@ -144,6 +145,37 @@ describe('@waygate/auth spend rows', () => {
     } finally {
       await ledger.close();
       await close();
+    }
+  });
+
+  it('sums rows per key, team, model, provider, endpoint, minute and pricedness, keeping the first time', async () => {
+    const at = (m: string) => `2030-01-01T00:${m}.000Z`;
+    const rows: SpendRow[] = [
+      { ...row('k1'), at: at('00:01') },
+      { ...row('k1'), at: at('00:59'), estimated: true, completion_tokens: 4 },
+      { ...row('k1'), at: at('01:00') },
+      { ...row('k1'), at: at('00:30'), model: 'other' },
+      { ...row('k1'), at: at('00:31'), cost_usd: null },
+      { ...row('k2'), at: at('00:32') },
+    ];
+    const out = summed(rows);
+    expect(out).to.have.length(5);
+    expect(out[0]).to.deep.include({ at: at('00:01'), requests: 2, estimated: 1, completion_tokens: 5, prompt_tokens: 2, cost_usd: 1 });
+    expect(out.map((r) => [r.key_id, r.model, r.requests, r.cost_usd])).to.deep.equal([
+      ['k1', 'm', 2, 1],
+      ['k1', 'm', 1, 0.5],
+      ['k1', 'other', 1, 0.5],
+      ['k1', 'm', 1, null],
+      ['k2', 'm', 1, 0.5],
+    ]);
+    // What the store then reports is what the single rows would have: requests, estimates, cost.
+    const real = await SqliteStore.open(':memory:');
+    try {
+      await real.insertSpend(out);
+      const [total] = await real.spendReport({ from: at('00:00'), to: at('59:00'), groupBy: [] });
+      expect(total).to.deep.include({ requests: 6, estimated_requests: 1, unpriced_requests: 1, cost_usd: 2.5, completion_tokens: 9 });
+    } finally {
+      await real.close();
     }
   });
 
