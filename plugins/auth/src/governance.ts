@@ -173,22 +173,21 @@ export function installGovernance(api: PluginApi, deps: GovernanceDeps): void {
     const settle = () => {
       if (!a.settled) account(ctx, a, res, chars);
     };
+    // The callbacks are made once per stream, not once per event.
+    const seen = (r: IteratorResult<SSEEvent>) => {
+      if (r.done) settle();
+      else if (ctx.usage?.completion_tokens === undefined) chars += textLength(r.value.data);
+      return r;
+    };
+    const failed = (err: unknown) => {
+      settle();
+      throw err;
+    };
     return {
       [Symbol.asyncIterator](): AsyncIterator<SSEEvent> {
         const it = inner[Symbol.asyncIterator]();
         return {
-          next: () =>
-            it.next().then(
-              (r) => {
-                if (r.done) settle();
-                else if (ctx.usage?.completion_tokens === undefined) chars += textLength(r.value.data);
-                return r;
-              },
-              (err: unknown) => {
-                settle();
-                throw err;
-              },
-            ),
+          next: () => it.next().then(seen, failed),
           return: (value?: unknown) => {
             settle();
             return it.return ? it.return(value) : Promise.resolve({ done: true, value: undefined });
@@ -259,20 +258,30 @@ function round(usd: number): number {
   return Math.round(usd * 1e10) / 1e10;
 }
 
-/** The fields whose string values are text an answer streams (OpenAI's delta content and reasoning, Anthropic's text and thinking deltas). */
-const TEXT_FIELDS = ['"content":', '"reasoning_content":', '"text":', '"thinking":'];
+/**
+ * The keys whose string values are text an answer streams: OpenAI's delta `content` and
+ * `reasoning_content` (one search for `content":` after `"` or `_` finds both), and, in Anthropic's
+ * events (which start with `{"type":`), `text` and `thinking`.
+ */
+const OPENAI_TEXT = ['content":'];
+const ANTHROPIC_TEXT = ['"text":', '"thinking":'];
 
 /**
- * The characters of text an event carries, for estimates: the string values of TEXT_FIELDS, found
+ * The characters of text an event carries, for estimates: the string values of those keys, found
  * with indexOf rather than a JSON.parse per event (escapes count as their two characters: an
  * estimate). A key inside a string value is escaped (`\"content\":`), so it is not matched.
  */
 export function textLength(data: string): number {
   let n = 0;
-  for (const field of TEXT_FIELDS) {
+  for (const field of data.startsWith('{"type":') ? ANTHROPIC_TEXT : OPENAI_TEXT) {
     let at = data.indexOf(field);
     while (at !== -1) {
       let start = at + field.length;
+      const before = data.charCodeAt(at - 1);
+      if (field === 'content":' && before !== 34 && before !== 95) {
+        at = data.indexOf(field, start);
+        continue;
+      }
       if (data.charCodeAt(start) === 32) start++;
       if (data.charCodeAt(start) !== 34) {
         at = data.indexOf(field, start);

@@ -20,22 +20,56 @@ export interface SpendLedger {
   close(): Promise<void>;
 }
 
+/** Rows (summed groups) per INSERT. */
 const BATCH = 500;
+/** Groups held at most while the store does not take them; beyond, the oldest are dropped. */
 const MAX_QUEUED = 20_000;
 /** How long a row with no budget behind it may wait, so that a busy gateway writes a few batches a second, not one per request. */
 const FLUSH_MS = 100;
 
+/** A row that sums requests: `estimated` counts how many of them were estimated. */
+type Sum = SpendRow & { requests: number; estimated: number };
+
 /**
- * Spend rows written to the store off the request path, in batches: a row waits up to FLUSH_MS (a
- * row of a key or team with a budget goes at the next turn of the event loop, so other replicas'
- * budget checks see it at once) and goes with every other row that arrived meanwhile, in one
- * INSERT. Rows not yet written still count for budgets on this replica. A failed write is logged and
- * retried with the next batch (at most MAX_QUEUED rows are held; beyond, the oldest are dropped and
- * that is logged).
+ * Adds a row to its group in `into` (per key, team, model, provider, endpoint, minute and whether it
+ * is priced): a busy key writes a row per model per flush, not one per request. A group keeps its
+ * first row's time, so it falls in the same minute (and budget period) as every request it stands for.
+ */
+function fold(into: Map<string, Sum>, r: SpendRow): void {
+  const k = `${r.key_id}\u0000${r.team}\u0000${r.model}\u0000${r.provider}\u0000${r.endpoint}\u0000${r.at.slice(0, 16)}\u0000${r.cost_usd === null}`;
+  const s = into.get(k);
+  const n = r.requests ?? 1;
+  if (!s) {
+    into.set(k, { ...r, requests: n, estimated: Number(r.estimated) });
+    return;
+  }
+  s.requests += n;
+  s.estimated += Number(r.estimated);
+  s.prompt_tokens += r.prompt_tokens;
+  s.completion_tokens += r.completion_tokens;
+  s.cached_tokens += r.cached_tokens;
+  s.reasoning_tokens += r.reasoning_tokens;
+  if (s.cost_usd !== null) s.cost_usd += r.cost_usd ?? 0;
+}
+
+/** Rows summed as `fold` sums them. */
+export function summed(rows: readonly SpendRow[]): SpendRow[] {
+  const out = new Map<string, Sum>();
+  for (const r of rows) fold(out, r);
+  return [...out.values()];
+}
+
+/**
+ * Spend rows written to the store off the request path, in batches: a row is summed into its group
+ * as it arrives (so a request leaves nothing behind for the garbage collector to carry), and the
+ * groups wait up to FLUSH_MS (a group of a key or team with a budget goes at the next turn of the
+ * event loop, so other replicas' budget checks see it at once), then go in one INSERT. Rows not yet
+ * written still count for budgets on this replica. A failed write is logged and retried with the
+ * next batch (at most MAX_QUEUED groups are held; beyond, the oldest are dropped and that is logged).
  */
 export class StoreLedger implements SpendLedger {
-  #queue: SpendRow[] = [];
-  #writing: SpendRow[] = [];
+  #pending = new Map<string, Sum>();
+  #writing: Sum[] = [];
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #soon: NodeJS.Immediate | undefined;
@@ -47,14 +81,19 @@ export class StoreLedger implements SpendLedger {
   ) {}
 
   record(row: SpendRow, urgent = false): void {
-    this.#queue.push(row);
-    if (this.#queue.length > MAX_QUEUED) {
-      const dropped = this.#queue.splice(0, this.#queue.length - MAX_QUEUED);
-      this.log.error({ dropped: dropped.length }, 'spend: the store has not accepted spend rows for a while; dropped the oldest');
+    fold(this.#pending, row);
+    if (this.#pending.size > MAX_QUEUED) {
+      let dropped = 0;
+      for (const k of this.#pending.keys()) {
+        if (this.#pending.size <= MAX_QUEUED) break;
+        this.#pending.delete(k);
+        dropped++;
+      }
+      this.log.error({ dropped }, 'spend: the store has not accepted spend rows for a while; dropped the oldest');
     }
     // A write in progress takes every row that arrives before it ends.
     if (this.#flushing) return;
-    if (urgent || this.#queue.length >= BATCH) this.#soon ??= setImmediate(() => this.#start());
+    if (urgent || this.#pending.size >= BATCH) this.#soon ??= setImmediate(() => this.#start());
     else this.#timer ??= setTimeout(() => this.#start(), FLUSH_MS).unref();
   }
 
@@ -65,15 +104,30 @@ export class StoreLedger implements SpendLedger {
     return (this.#flushing ??= this.#flush());
   }
 
+  /** Takes up to BATCH groups, oldest first, out of what waits. */
+  #take(): Sum[] {
+    const out: Sum[] = [];
+    for (const [k, sum] of this.#pending) {
+      if (out.length === BATCH) break;
+      out.push(sum);
+      this.#pending.delete(k);
+    }
+    return out;
+  }
+
   async #flush(): Promise<void> {
     try {
-      while (this.#queue.length) {
-        this.#writing = this.#queue.splice(0, BATCH);
+      while (this.#pending.size) {
+        this.#writing = this.#take();
         try {
-          await this.store.insertSpend(summed(this.#writing));
+          await this.store.insertSpend(this.#writing);
         } catch (err) {
           this.log.warn({ err: (err as Error).message, rows: this.#writing.length }, 'spend: could not write spend rows; will retry');
-          this.#queue.unshift(...this.#writing);
+          // Back in front of what arrived meanwhile, summed with it.
+          const again = new Map<string, Sum>();
+          for (const r of this.#writing) fold(again, r);
+          for (const r of this.#pending.values()) fold(again, r);
+          this.#pending = again;
           this.#writing = [];
           if (this.#closed) return;
           await new Promise((r) => setTimeout(r, 1000).unref());
@@ -87,7 +141,7 @@ export class StoreLedger implements SpendLedger {
 
   async spentSince(scope: 'key' | 'team', id: string, since: string): Promise<number> {
     let usd = 0;
-    for (const rows of [this.#queue, this.#writing]) {
+    for (const rows of [this.#pending.values(), this.#writing]) {
       for (const r of rows) if ((scope === 'key' ? r.key_id : r.team) === id && r.at >= since) usd += r.cost_usd ?? 0;
     }
     return usd + (await this.store.spentSince(scope, id, since));
@@ -95,7 +149,7 @@ export class StoreLedger implements SpendLedger {
 
   /** Writes what is queued now, and waits for it. */
   async drain(): Promise<void> {
-    if (this.#queue.length && !this.#flushing) void this.#start();
+    if (this.#pending.size && !this.#flushing) void this.#start();
     while (this.#flushing) await this.#flushing;
   }
 
@@ -103,36 +157,10 @@ export class StoreLedger implements SpendLedger {
   async close(): Promise<void> {
     this.#closed = true;
     await this.drain();
-    if (this.#queue.length) await this.#start();
-    if (this.#queue.length)
-      this.log.error({ rows: this.#queue.length }, 'spend: the store did not take the last spend rows before shutdown; they are lost');
+    if (this.#pending.size) await this.#start();
+    if (this.#pending.size)
+      this.log.error({ rows: this.#pending.size }, 'spend: the store did not take the last spend rows before shutdown; they are lost');
   }
-}
-
-/**
- * Rows summed per key, team, model, provider, endpoint, minute and whether they are priced: a busy
- * key writes a row per model per flush, not one per request. Each sum keeps its first row's time,
- * so it falls in the same minute (and budget period) as every request it stands for.
- */
-export function summed(rows: readonly SpendRow[]): SpendRow[] {
-  const out = new Map<string, SpendRow & { requests: number; estimated: number }>();
-  for (const r of rows) {
-    const k = `${r.key_id}\u0000${r.team}\u0000${r.model}\u0000${r.provider}\u0000${r.endpoint}\u0000${r.at.slice(0, 16)}\u0000${r.cost_usd === null}`;
-    const s = out.get(k);
-    const n = r.requests ?? 1;
-    if (!s) {
-      out.set(k, { ...r, requests: n, estimated: Number(r.estimated) });
-      continue;
-    }
-    s.requests += n;
-    s.estimated += Number(r.estimated);
-    s.prompt_tokens += r.prompt_tokens;
-    s.completion_tokens += r.completion_tokens;
-    s.cached_tokens += r.cached_tokens;
-    s.reasoning_tokens += r.reasoning_tokens;
-    if (s.cost_usd !== null) s.cost_usd += r.cost_usd ?? 0;
-  }
-  return [...out.values()];
 }
 
 /** For static keys with no store: spend kept in this process (per key and team, per period), gone at restart. */

@@ -18,6 +18,8 @@ const T0 = '2030-01-01T00:00:00.000Z';
 const NONE = { models: null, providers: null, endpoints: null, config: null, metadata: null, rate_limit: null, budget: null };
 const quiet = { warn() {}, info() {}, error() {}, debug() {} } as never;
 const nextTurn = () => new Promise((r) => setImmediate(r));
+/** Longer than the millisecond a read of SQLite's data_version stands for. */
+const aMoment = () => new Promise((r) => setTimeout(r, 3));
 const settings = { ttlMs: 0, whenDown: 'refuse' as const, lastKnownMs: 1000, timeoutMs: 2000 };
 
 function record(id: string, hash: string): KeyRecord {
@@ -29,7 +31,7 @@ describe('@waygate/auth key lookups', () => {
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waygate-auth-dir-'))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('asks SQLite once while nothing changes, and sees a revocation by another process at the next turn', async () => {
+  it('asks SQLite once while nothing changes, and sees a revocation by another process a millisecond later', async () => {
     const file = path.join(dir, 'keys.sqlite');
     const mine = await SqliteStore.open(file);
     // Another process's connection to the same file.
@@ -46,7 +48,7 @@ describe('@waygate/auth key lookups', () => {
       }
       expect(directory.storeLookups).to.equal(asked);
       await theirs.revokeKey(k.id, T0);
-      await nextTurn();
+      await aMoment();
       expect(await directory.verify(k.key)).to.deep.include({ refused: 'revoked', keyId: k.id });
       expect(directory.storeLookups).to.equal(asked + 1);
     } finally {
@@ -213,6 +215,7 @@ describe('@waygate/auth streamed text, counted for estimates', () => {
     expect(textLength(String.raw`{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"{\"content\":\"xyz\"}"}}]}}]}`)).to.equal(0);
     expect(textLength('{"choices":[{"delta":{"content":null}}],"usage":{"prompt_tokens":3}}')).to.equal(0);
     expect(textLength('[DONE]')).to.equal(0);
+    expect(textLength('{"choices":[{"delta":{"discontent":"no","content":"yes"}}]}')).to.equal(3);
     expect(textLength('{"choices":[{"delta":{"content":"cut off')).to.equal(7);
   });
 });

@@ -102,6 +102,7 @@ export abstract class Database implements Queryable {
    * A number that changes whenever another connection (another process, or another connection of
    * this one) committed a change to the database, read without touching any table; undefined when
    * the dialect cannot tell that cheaply (Postgres). This connection's own writes do not change it.
+   * It may lag another connection's commit by up to a millisecond (SQLite reads it that seldom).
    */
   changeMark(): number | undefined {
     return undefined;
