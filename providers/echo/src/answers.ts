@@ -32,13 +32,20 @@ export function echoReply(body: Json): { reply: string; finish: string; prompt: 
   const texts = messages.map((m: unknown) => (m && typeof m === 'object' ? text((m as Json).content) : ''));
   const lastUser = [...messages].reverse().find((m: unknown) => m && typeof m === 'object' && (m as Json).role === 'user') as Json | undefined;
   let reply = `echo: ${lastUser ? text(lastUser.content) : ''}`;
-  const max = typeof body.max_tokens === 'number' ? body.max_tokens : typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : undefined;
+  const max =
+    typeof body.max_tokens === 'number' ? body.max_tokens : typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : undefined;
   let finish = 'stop';
   if (max !== undefined && max >= 0 && words(reply) > max) {
     reply = reply.split(/\s+/).slice(0, max).join(' ');
     finish = 'length';
   }
-  return { reply, finish, prompt: texts.reduce((n, t) => n + words(t), 0), completion: words(reply), model: typeof body.model === 'string' ? body.model : 'echo-1' };
+  return {
+    reply,
+    finish,
+    prompt: texts.reduce((n, t) => n + words(t), 0),
+    completion: words(reply),
+    model: typeof body.model === 'string' ? body.model : 'echo-1',
+  };
 }
 
 const idFor = (body: Json) => `chatcmpl-echo-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 24)}`;
@@ -72,8 +79,10 @@ export function chatStream(body: Json): string {
 export function embeddings(body: Json): Json {
   const input = body.input;
   const items = typeof input === 'string' ? [input] : Array.isArray(input) ? input : undefined;
-  if (!items || items.length === 0 || !items.every((i) => typeof i === 'string')) throw new EchoInputError('input must be a string or a non-empty array of strings');
-  const dims = typeof body.dimensions === 'number' && Number.isInteger(body.dimensions) && body.dimensions > 0 && body.dimensions <= 4096 ? body.dimensions : 8;
+  if (!items || items.length === 0 || !items.every((i) => typeof i === 'string'))
+    throw new EchoInputError('input must be a string or a non-empty array of strings');
+  const dims =
+    typeof body.dimensions === 'number' && Number.isInteger(body.dimensions) && body.dimensions > 0 && body.dimensions <= 4096 ? body.dimensions : 8;
   const data = (items as string[]).map((s, index) => {
     const v: number[] = [];
     for (let i = 0; v.length < dims; i++) {

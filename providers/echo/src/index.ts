@@ -9,7 +9,7 @@ const manifest = pluginManifest(import.meta.url, 'provider');
 const route =
   (method: 'GET' | 'POST', path: string) =>
   (input: BuildInput): UpstreamRequest => ({
-    url: `${(input.target.baseURL ?? "").replace(/\/+$/, '')}${path}`,
+    url: `${(input.target.baseURL ?? '').replace(/\/+$/, '')}${path}`,
     method,
     headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
     body: method === 'POST' ? JSON.stringify(input.body ?? {}) : undefined,
