@@ -7,6 +7,7 @@ export const BUNDLED_PLUGINS: readonly string[] = Object.freeze([
   '@waygate/auth',
   '@waygate/openai-api',
   '@waygate/provider-openai',
+  '@waygate/provider-echo',
   '@waygate/provider-openai-compatible',
   '@waygate/provider-anthropic',
   '@waygate/provider-azure-openai',

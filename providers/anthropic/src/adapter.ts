@@ -2,6 +2,7 @@ import type { EndpointAdapter, ProviderAdapter } from '@waygate/core';
 import { mapAnthropicError } from './errors.js';
 import { isObj } from './json.js';
 import { messages, messagesCountTokens } from './messages.js';
+import { models } from './models.js';
 import { buildRequest } from './request.js';
 import { toOpenAIResponse } from './response.js';
 import { AnthropicStreamTransformer } from './stream.js';
@@ -26,5 +27,5 @@ export const anthropic: ProviderAdapter = {
   id: 'anthropic',
   displayName: 'Anthropic',
   baseURL: 'https://api.anthropic.com/v1',
-  endpoints: { 'chat.completions': chatCompletions, messages, 'messages.count_tokens': messagesCountTokens },
+  endpoints: { 'chat.completions': chatCompletions, messages, 'messages.count_tokens': messagesCountTokens, models },
 };
