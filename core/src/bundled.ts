@@ -26,4 +26,5 @@ export const BUNDLED_PLUGINS: readonly string[] = Object.freeze([
   '@waygate/guardrail-default',
   '@waygate/guardrail-pii',
   '@waygate/guardrail-json-schema',
+  '@waygate/metrics',
 ]);
