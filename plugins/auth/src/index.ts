@@ -9,7 +9,7 @@ import { Fanout } from './fanout.js';
 import { adminHandler } from './admin.js';
 import { principalOf, setPrincipal } from './principal.js';
 import { KeyCreateSchema, policyOf } from './records.js';
-import { SHA256_RE, sha256 } from './keys.js';
+import { SHA256_RE, sameHash, sha256 } from './keys.js';
 import { installGovernance } from './governance.js';
 import { MemoryCounters, RedisCounters } from './ratelimit.js';
 import { MemoryLedger, StoreLedger } from './spend.js';
@@ -127,6 +127,9 @@ export default definePlugin({
     if (adminText !== undefined && adminText.length < 16) throw new Error('the admin key must be at least 16 characters');
     const adminHash = typeof options.adminKey === 'object' ? options.adminKey.sha256 : adminText !== undefined ? sha256(adminText) : undefined;
     if (adminHash === undefined && options.keys.length === 0) return; // off: not configured
+    // Other plugins' operator routes (/metrics) accept the admin key: `admin-auth` tells whether a presented text is it.
+    if (adminHash !== undefined)
+      api.registry<(presented: string) => boolean>('admin-auth').register('admin', (presented) => sameHash(sha256(presented), adminHash));
 
     let store: AuthStore | undefined;
     let fanout: Fanout | undefined;

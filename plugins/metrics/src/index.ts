@@ -36,12 +36,17 @@ export class CappedLabel {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
-/** Is the bearer token one of the accepted ones (compared by hash, in constant time)? */
-function authorised(header: string | undefined, accepted: readonly Buffer[]): boolean {
-  if (accepted.length === 0) return true;
+/**
+ * Is the bearer token one of the accepted ones (compared by hash, in constant time), or the admin key
+ * that `@waygate/auth` holds (its `admin-auth` registry)? Open only when neither is configured.
+ */
+function authorised(header: string | undefined, accepted: readonly Buffer[], isAdmin: ((presented: string) => boolean) | undefined): boolean {
+  if (accepted.length === 0 && !isAdmin) return true;
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
   if (!m) return false;
-  const h = sha256(m[1]!.trim());
+  const presented = m[1]!.trim();
+  if (isAdmin?.(presented)) return true;
+  const h = sha256(presented);
   return accepted.some((a) => timingSafeEqual(a, h));
 }
 
@@ -89,6 +94,7 @@ export class GatewayMetrics {
   /** The outcome of an answered request, from what the context and the answer say. */
   static outcome(res: GatewayResponse, ctx: RequestContext): string {
     if (res.source === 'cache') return 'cached';
+    if (res.status === 401 || res.status === 403) return 'denied';
     if (res.status === 429) return 'rate_limited';
     if (res.status === 446 || res.source === 'guardrail') return 'guardrail_denied';
     if (res.status >= 400) return 'error';
@@ -130,8 +136,10 @@ export default definePlugin({
     const token = options.token ?? env.WAYGATE_METRICS_TOKEN;
     if (token) accepted.push(sha256(token));
     if (env.WAYGATE_ADMIN_KEY) accepted.push(sha256(env.WAYGATE_ADMIN_KEY));
+    const adminAuth = api.registry<(presented: string) => boolean>('admin-auth');
     const counted = new WeakSet<RequestContext>();
-    api.hooks.beforeRequest.tap(BeforeRequestStage.AUTH, (ctx) => {
+    // At CONFIG, the first stage after AUTH: a tap at AUTH would tell the core that this plugin authenticates callers.
+    api.hooks.beforeRequest.tap(BeforeRequestStage.CONFIG, (ctx) => {
       if (ctx.madeBy === undefined) {
         counted.add(ctx);
         metrics.inFlight.labels(ctx.endpoint).inc();
@@ -148,11 +156,12 @@ export default definePlugin({
     });
     // At LOG, after the usage tap has recorded the tokens the answer reported.
     api.hooks.afterResponse.tap(AfterResponseStage.LOG, (res, ctx) => {
-      if (counted.delete(ctx)) metrics.answered(res, ctx);
+      counted.delete(ctx);
+      if (ctx.madeBy === undefined) metrics.answered(res, ctx);
       return res;
     });
     api.register.route(options.path, async (req, res) => {
-      if (!authorised(req.headers.authorization, accepted)) {
+      if (!authorised(req.headers.authorization, accepted, adminAuth.get('admin'))) {
         res.writeHead(401, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { message: 'metrics need the admin key or the metrics token as a bearer token', type: 'unauthorized' } }));
         return;

@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chat, silent } from '@waygate/core/testing';
 import plugin, { CappedLabel, OptionsSchema } from '../src/index.js';
@@ -141,5 +144,39 @@ describe('@waygate/metrics', () => {
       const errors = samples.filter((s) => s.name === 'waygate_upstream_errors_total').map((s) => `${s.labels.status}:${s.value}`);
       expect(errors).to.include.members(['500:2', '429:1']);
     });
+  });
+
+  it('accepts the admin key @waygate/auth holds (from its options, not only the environment) and nothing else', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waygate-metrics-'));
+    const ADMIN = 'metrics-test-admin-key-0123456789';
+    const saved = process.env.WAYGATE_ADMIN_KEY;
+    delete process.env.WAYGATE_ADMIN_KEY;
+    const g = await startGateway({
+      config: {
+        defaultPlugins: false,
+        plugins: [
+          { module: '@waygate/auth', options: { adminKey: ADMIN, store: { path: path.join(dir, 'keys.sqlite') } } },
+          ...ROUTES,
+          { module: THIS_PACKAGE, options: {} },
+        ],
+      },
+      port: 0,
+      host: '127.0.0.1',
+      logger: silent,
+    });
+    try {
+      expect((await scrape(g.url)).status).to.equal(401);
+      expect((await scrape(g.url, 'not-the-admin-key-0123456789')).status).to.equal(401);
+      // A caller with no gateway key is refused at auth, and counted as denied.
+      expect((await chat(g.url, { provider: 'openai', api_key: 'sk-x', custom_host: 'http://127.0.0.1:9/v1' })).status).to.equal(401);
+      const ok = await scrape(g.url, ADMIN);
+      expect(ok.status).to.equal(200);
+      expect(ok.text).to.include('waygate_requests_in_flight');
+      expect(ok.text).to.match(/waygate_requests_total\{endpoint="chat.completions",provider="none",model="m",status="401",outcome="denied"\} 1/);
+    } finally {
+      await g.close();
+      if (saved !== undefined) process.env.WAYGATE_ADMIN_KEY = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
