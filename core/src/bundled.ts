@@ -1,30 +1,9 @@
+import { createRequire } from 'node:module';
+
 /**
- * The distribution's bundled plugins: with no config file (or `"defaultPlugins": true`, the default)
- * the CLI has the gateway load every one, in this order, before the config's own `plugins`. This
- * list is the CLI's, not the kernel's: `startGateway()` loads it only when passed it.
+ * The distribution's bundled plugins, listed in `core/bundled.json`: with no config file (or
+ * `"defaultPlugins": true`, the default) the CLI has the gateway load every one, in that order, before
+ * the config's own `plugins`. This list is the CLI's, not the kernel's: `startGateway()` loads it only
+ * when passed it. It is data, so it lives in JSON and not in the core's code budget.
  */
-export const BUNDLED_PLUGINS: readonly string[] = Object.freeze([
-  '@waygate/auth',
-  '@waygate/openai-api',
-  '@waygate/provider-openai',
-  '@waygate/provider-echo',
-  '@waygate/provider-openai-compatible',
-  '@waygate/provider-anthropic',
-  '@waygate/provider-azure-openai',
-  '@waygate/provider-cohere',
-  '@waygate/provider-google',
-  '@waygate/provider-bedrock',
-  '@waygate/provider-vertex-ai',
-  '@waygate/anthropic-messages',
-  '@waygate/strategy-single',
-  '@waygate/strategy-fallback',
-  '@waygate/strategy-loadbalance',
-  '@waygate/strategy-conditional',
-  '@waygate/retry',
-  '@waygate/cache-memory',
-  '@waygate/guardrails',
-  '@waygate/guardrail-default',
-  '@waygate/guardrail-pii',
-  '@waygate/guardrail-json-schema',
-  '@waygate/metrics',
-]);
+export const BUNDLED_PLUGINS: readonly string[] = Object.freeze(createRequire(import.meta.url)('../../bundled.json') as string[]);
