@@ -287,6 +287,7 @@ describe('two gateway processes sharing PostgreSQL and Redis: limits and budgets
   let a: string;
   let b: string;
   before(async function () {
+    this.timeout(60_000); // two CLI processes start: slow on a loaded machine
     await requirePostgres(this, 'the two-process spend tests');
     ran = true;
     dir = await tempDir('waygate-spend-two-');

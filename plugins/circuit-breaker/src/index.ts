@@ -47,17 +47,28 @@ export interface BreakerDeps {
 export class CircuitBreaker {
   readonly options: BreakerOptions;
   readonly store: BreakerStore;
+  /** Each target's state as last changed here or seen shared, for metrics; as many as the store keeps. */
+  readonly states = new Map<string, CircuitState>();
 
   constructor(options: BreakerOptionsInput | BreakerOptions = {}, deps: BreakerDeps = {}) {
     this.options = breakerOptions(options);
     const logger = deps.logger;
-    const onChange = (change: StateChange) => logChange(logger, change);
+    const onChange = (change: StateChange) => {
+      logChange(logger, change);
+      this.#seen(change);
+    };
     if (this.options.store === 'redis') {
       const url = this.options.redisUrl ?? (deps.env ?? process.env).REDIS_URL ?? DEFAULT_REDIS_URL;
       this.store = new RedisStore(this.options, url, { now: deps.now, logger, onChange, connectTimeoutMs: deps.connectTimeoutMs });
     } else {
       this.store = new MemoryStore(this.options, { now: deps.now, onChange });
     }
+  }
+
+  #seen(change: StateChange): void {
+    this.states.delete(change.key);
+    if (this.states.size >= this.options.maxTargets) this.states.delete(this.states.keys().next().value!);
+    this.states.set(change.key, change.to);
   }
 
   /** Resolves when the store is ready to share state (Redis connected), false when it decides locally. */
@@ -156,6 +167,8 @@ export default definePlugin({
       if (shared) logger.info({ redis: url, syncIntervalMs: options.syncIntervalMs }, 'circuit breaker state is shared through Redis');
     }
     api.register.availabilityCheck((target, ctx) => breaker.admit(target, ctx));
+    // What @waygate/metrics exposes as waygate_circuit_state.
+    api.registry<() => ReadonlyMap<string, CircuitState>>('circuit-states').register('circuit-breaker', () => breaker.states);
     api.hooks.onError.tap(OnErrorStage.CIRCUIT_BREAKER, (err, ctx) => {
       breaker.onError(err, ctx);
       return undefined;

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AfterResponseStage, BeforeRequestStage, OnErrorStage, definePlugin, pluginManifest } from '@waygate/core';
-import type { GatewayError, GatewayResponse, RequestContext } from '@waygate/core';
+import type { GatewayError, GatewayResponse, RequestContext, SSEEvent } from '@waygate/core';
 
 /** The plugin's options, parsed once at start-up. */
 export const OptionsSchema = z.strictObject({
@@ -50,45 +50,85 @@ function authorised(header: string | undefined, accepted: readonly Buffer[], isA
   return accepted.some((a) => timingSafeEqual(a, h));
 }
 
+/** Seconds: from a millisecond cache hit to a minute-long completion. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Seconds of the gateway's own work per request: far below a round trip. */
+const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+
+/** A circuit's states as the circuit breaker names them; exposed as a Prometheus state set. */
+const CIRCUIT_STATES = ['closed', 'half-open', 'open'] as const;
+
+/** What `@waygate/circuit-breaker` offers in its `circuit-states` registry: each target's state by its key. */
+export type CircuitStates = () => ReadonlyMap<string, string>;
+
 /** The gateway's Prometheus metrics, in a registry of their own. */
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly models: CappedLabel;
+  readonly targets: CappedLabel;
   readonly requests: Counter<'endpoint' | 'provider' | 'model' | 'status' | 'outcome'>;
   readonly duration: Histogram<'endpoint'>;
+  readonly upstream: Histogram<'provider'>;
+  readonly firstToken: Histogram<'provider'>;
+  readonly overhead: Histogram<'endpoint'>;
   readonly tokens: Counter<'provider' | 'model' | 'kind'>;
+  readonly cost: Counter<'provider' | 'model'>;
   readonly attemptErrors: Counter<'provider' | 'status'>;
+  readonly retries: Counter<'provider'>;
+  readonly fallbacks: Counter<'endpoint'>;
+  readonly cache: Counter<'mode' | 'status'>;
   readonly inFlight: Gauge<'endpoint'>;
+  readonly streams: Gauge<'endpoint'>;
 
-  constructor(maxModels = 50) {
+  constructor(maxModels = 50, circuits?: () => CircuitStates | undefined) {
     this.models = new CappedLabel(maxModels);
+    this.targets = new CappedLabel(maxModels);
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'waygate_requests_total',
-      help: 'Requests answered, by endpoint, provider, model, status and outcome',
-      labelNames: ['endpoint', 'provider', 'model', 'status', 'outcome'],
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter<L>({ name, help, labelNames, registers });
+    const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets = LATENCY_BUCKETS) =>
+      new Histogram<L>({ name, help, labelNames, buckets, registers });
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[]) => new Gauge<L>({ name, help, labelNames, registers });
+    this.requests = counter('waygate_requests_total', 'Requests answered, by endpoint, provider, model, status and outcome', [
+      'endpoint',
+      'provider',
+      'model',
+      'status',
+      'outcome',
+    ]);
+    this.duration = histogram('waygate_request_duration_seconds', 'Total time from request to answer headers', ['endpoint']);
+    this.upstream = histogram('waygate_upstream_duration_seconds', 'Time spent waiting on upstreams per request, all attempts, to the end of a stream', [
+      'provider',
+    ]);
+    this.firstToken = histogram('waygate_time_to_first_token_seconds', 'Streams: time from request to the first event relayed', ['provider']);
+    this.overhead = histogram(
+      'waygate_gateway_overhead_seconds',
+      "The gateway's own time per request: to answer headers, less upstream time",
+      ['endpoint'],
+      OVERHEAD_BUCKETS,
+    );
+    this.tokens = counter('waygate_tokens_total', 'Tokens reported by upstreams', ['provider', 'model', 'kind']);
+    this.cost = counter('waygate_cost_usd_total', 'Cost of answered requests in US dollars (priced by @waygate/auth)', ['provider', 'model']);
+    this.attemptErrors = counter('waygate_upstream_errors_total', 'Failed upstream attempts (each retry and fallback is one)', ['provider', 'status']);
+    this.retries = counter('waygate_retries_total', 'Retries made, by the provider of the target retried', ['provider']);
+    this.fallbacks = counter('waygate_fallbacks_total', 'Requests answered by a target other than the first', ['endpoint']);
+    this.cache = counter('waygate_cache_requests_total', 'Cache lookups by mode (simple, semantic) and status (hit, miss, refresh)', ['mode', 'status']);
+    this.inFlight = gauge('waygate_requests_in_flight', 'Requests being handled', ['endpoint']);
+    this.streams = gauge('waygate_streams_in_flight', 'Streamed answers being relayed', ['endpoint']);
+    const targets = this.targets;
+    new Gauge({
+      name: 'waygate_circuit_state',
+      help: 'Circuit state per target (1 for its current state), as @waygate/circuit-breaker sees it in this process',
+      labelNames: ['provider', 'base_url', 'key', 'state'],
       registers,
+      collect() {
+        this.reset();
+        for (const [target, state] of circuits?.()?.() ?? []) {
+          const [provider = '', baseURL = '', key = ''] = target.split('|');
+          const base = targets.of(baseURL || 'default');
+          for (const s of CIRCUIT_STATES) this.labels(provider, base, key.slice(0, 8), s).set(s === state ? 1 : 0);
+        }
+      },
     });
-    this.duration = new Histogram({
-      name: 'waygate_request_duration_seconds',
-      help: 'Total time from request to answer headers',
-      labelNames: ['endpoint'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
-    });
-    this.tokens = new Counter({
-      name: 'waygate_tokens_total',
-      help: 'Tokens reported by upstreams',
-      labelNames: ['provider', 'model', 'kind'],
-      registers,
-    });
-    this.attemptErrors = new Counter({
-      name: 'waygate_upstream_errors_total',
-      help: 'Failed upstream attempts (each retry and fallback is one)',
-      labelNames: ['provider', 'status'],
-      registers,
-    });
-    this.inFlight = new Gauge({ name: 'waygate_requests_in_flight', help: 'Requests being handled', labelNames: ['endpoint'], registers });
   }
 
   /** The outcome of an answered request, from what the context and the answer say. */
@@ -103,22 +143,89 @@ export class GatewayMetrics {
     return 'success';
   }
 
+  static provider(res: GatewayResponse, ctx: RequestContext): string {
+    return res.source === 'upstream' || res.source === 'cache' ? (ctx.target?.provider ?? 'none') : 'none';
+  }
+
+  /** At answer headers: the request, its latency, overhead, retries, fallback and cache lookup; a JSON answer's tokens and cost too. */
   answered(res: GatewayResponse, ctx: RequestContext): void {
-    const provider = res.source === 'upstream' || res.source === 'cache' ? (ctx.target?.provider ?? 'none') : 'none';
+    const provider = GatewayMetrics.provider(res, ctx);
+    this.requests.labels(ctx.endpoint, provider, this.models.of(ctx.model), String(res.status), GatewayMetrics.outcome(res, ctx)).inc();
+    const total = (performance.now() - ctx.t0) / 1000;
+    this.duration.labels(ctx.endpoint).observe(total);
+    this.overhead.labels(ctx.endpoint).observe(Math.max(0, total - ctx.upstreamMs / 1000));
+    if (ctx.totalRetries > 0 && ctx.target) this.retries.labels(ctx.target.provider).inc(ctx.totalRetries);
+    if (ctx.targetIndex > 0 && res.status < 400) this.fallbacks.labels(ctx.endpoint).inc();
+    const cache = ctx.annotations?.cache;
+    if (typeof cache === 'string') {
+      const [mode, status] = cache.startsWith('SEMANTIC ') ? ['semantic', cache.slice(9)] : ['simple', cache];
+      this.cache.labels(mode, status.toLowerCase()).inc();
+    }
+    if (!res.stream) this.settled(res, ctx, provider);
+  }
+
+  /** When an answer is complete (a JSON answer at once, a stream at its end): upstream time, tokens and cost. */
+  settled(res: GatewayResponse, ctx: RequestContext, provider = GatewayMetrics.provider(res, ctx)): void {
+    if (res.source === 'upstream') this.upstream.labels(provider).observe(ctx.upstreamMs / 1000);
     const model = this.models.of(ctx.model);
-    this.requests.labels(ctx.endpoint, provider, model, String(res.status), GatewayMetrics.outcome(res, ctx)).inc();
-    this.duration.labels(ctx.endpoint).observe((performance.now() - ctx.t0) / 1000);
     const u = ctx.usage;
     if (u) {
       if (u.prompt_tokens) this.tokens.labels(provider, model, 'input').inc(u.prompt_tokens);
       if (u.completion_tokens) this.tokens.labels(provider, model, 'output').inc(u.completion_tokens);
       const cached = u.prompt_tokens_details?.cached_tokens;
       if (cached) this.tokens.labels(provider, model, 'cached').inc(cached);
+      const reasoning = (u.completion_tokens_details as { reasoning_tokens?: unknown } | undefined)?.reasoning_tokens;
+      if (typeof reasoning === 'number' && reasoning > 0) this.tokens.labels(provider, model, 'reasoning').inc(reasoning);
     }
+    const cost = ctx.annotations?.costUsd;
+    if (typeof cost === 'number' && cost > 0) this.cost.labels(provider, model).inc(cost);
   }
 
   failed(err: GatewayError, ctx: RequestContext): void {
     if (ctx.target) this.attemptErrors.labels(ctx.target.provider, String(err.status ?? 0)).inc();
+  }
+
+  /**
+   * Relays a stream, counting it in flight, its first event's time and, when it ends however it ends
+   * (done, failed, left by the client), its tokens and cost. An iterator of its own: one callback
+   * per event, no generator suspension.
+   */
+  watch(inner: AsyncIterable<SSEEvent>, res: GatewayResponse, ctx: RequestContext): AsyncIterable<SSEEvent> {
+    const provider = GatewayMetrics.provider(res, ctx);
+    const streams = this.streams.labels(ctx.endpoint);
+    let first = true;
+    let open = true;
+    const end = () => {
+      if (!open) return;
+      open = false;
+      streams.dec();
+      this.settled(res, ctx, provider);
+    };
+    const seen = (r: IteratorResult<SSEEvent>) => {
+      if (r.done) end();
+      else if (first) {
+        first = false;
+        this.firstToken.labels(provider).observe((performance.now() - ctx.t0) / 1000);
+      }
+      return r;
+    };
+    const failed = (err: unknown) => {
+      end();
+      throw err;
+    };
+    return {
+      [Symbol.asyncIterator]: () => {
+        const it = inner[Symbol.asyncIterator]();
+        streams.inc();
+        return {
+          next: () => it.next().then(seen, failed),
+          return: (value?: unknown) => {
+            end();
+            return it.return ? it.return(value) : Promise.resolve({ done: true as const, value: undefined });
+          },
+        };
+      },
+    };
   }
 }
 
@@ -131,7 +238,8 @@ export default definePlugin({
   configSchema: OptionsSchema,
   setup(api, options) {
     const env = process.env;
-    const metrics = new GatewayMetrics(options.maxModels);
+    const circuits = api.registry<CircuitStates>('circuit-states');
+    const metrics = new GatewayMetrics(options.maxModels, () => circuits.get('circuit-breaker'));
     const accepted: Buffer[] = [];
     const token = options.token ?? env.WAYGATE_METRICS_TOKEN;
     if (token) accepted.push(sha256(token));
@@ -157,7 +265,9 @@ export default definePlugin({
     // At LOG, after the usage tap has recorded the tokens the answer reported.
     api.hooks.afterResponse.tap(AfterResponseStage.LOG, (res, ctx) => {
       counted.delete(ctx);
-      if (ctx.madeBy === undefined) metrics.answered(res, ctx);
+      if (ctx.madeBy !== undefined) return res;
+      metrics.answered(res, ctx);
+      if (res.stream) res.stream = metrics.watch(res.stream, res, ctx);
       return res;
     });
     api.register.route(options.path, async (req, res) => {
