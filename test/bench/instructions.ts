@@ -9,6 +9,7 @@
 //        [--tree DIR] (another checkout, built, to measure its gateway against the same upstream)
 //        [--governed] (with @waygate/auth on, as the bench's waygate-governed: a virtual key from the
 //        SQLite store with a rate limit, cost and spend on every request)
+//        [--without PKG[,PKG]] (default plugins left out, e.g. @waygate/metrics, to see what one costs)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '8000' },
     tree: { type: 'string', default: path.resolve(here, '..', '..', '..') },
     governed: { type: 'boolean', default: false },
+    without: { type: 'string', default: '' },
   },
 });
 const kase = values.case;
@@ -53,17 +55,24 @@ try {
   const port = await freePort();
   const config = path.join(tmp, 'config.json');
   const ADMIN = 'instructions-admin-key-0123456789';
+  const without = values.without
+    .split(',')
+    .filter(Boolean)
+    .map((module) => ({ module, enabled: false }));
   writeFileSync(
     config,
     JSON.stringify(
       values.governed
         ? {
             log: { level: 'warn' },
-            plugins: [{ module: '@waygate/auth', options: { adminKey: ADMIN, store: { type: 'sqlite', path: path.join(tmp, 'keys.sqlite') } } }],
+            plugins: [
+              { module: '@waygate/auth', options: { adminKey: ADMIN, store: { type: 'sqlite', path: path.join(tmp, 'keys.sqlite') } } },
+              ...without,
+            ],
             providers: { openai: { api_key: 'sk-bench', base_url: baseURL } },
             routing: { provider: 'openai' },
           }
-        : { log: { level: 'warn' } },
+        : { log: { level: 'warn' }, plugins: without },
     ),
   );
   const out = path.join(tmp, 'callgrind.out');
@@ -115,7 +124,7 @@ try {
   const dump = readFileSync(`${out}.1`, 'utf8');
   const total = Number(/^summary:\s*(\d+)/m.exec(dump)?.[1] ?? /^totals:\s*(\d+)/m.exec(dump)?.[1]);
   console.log(
-    `${kase}${values.governed ? ' (governed)' : ''}: ${requests} requests after ${warmup} warm-up: ${total.toLocaleString('en-US')} instructions, ${Math.round(total / requests).toLocaleString('en-US')} per request`,
+    `${kase}${values.governed ? ' (governed)' : ''}${values.without ? ` (without ${values.without})` : ''}: ${requests} requests after ${warmup} warm-up: ${total.toLocaleString('en-US')} instructions, ${Math.round(total / requests).toLocaleString('en-US')} per request`,
   );
   console.log(`(${cli})`);
 } finally {

@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
+import { CounterFamily, GaugeFamily, HistogramFamily } from './series.js';
+import type { RegistryMetric } from './series.js';
 import { AfterResponseStage, BeforeRequestStage, OnErrorStage, definePlugin, pluginManifest } from '@waygate/core';
 import type { GatewayError, GatewayResponse, RequestContext, SSEEvent } from '@waygate/core';
 
@@ -66,28 +68,33 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly models: CappedLabel;
   readonly targets: CappedLabel;
-  readonly requests: Counter<'endpoint' | 'provider' | 'model' | 'status' | 'outcome'>;
-  readonly duration: Histogram<'endpoint'>;
-  readonly upstream: Histogram<'provider'>;
-  readonly firstToken: Histogram<'provider'>;
-  readonly overhead: Histogram<'endpoint'>;
-  readonly tokens: Counter<'provider' | 'model' | 'kind'>;
-  readonly cost: Counter<'provider' | 'model'>;
-  readonly attemptErrors: Counter<'provider' | 'status'>;
-  readonly retries: Counter<'provider'>;
-  readonly fallbacks: Counter<'endpoint'>;
-  readonly cache: Counter<'mode' | 'status'>;
-  readonly inFlight: Gauge<'endpoint'>;
-  readonly streams: Gauge<'endpoint'>;
+  readonly requests: CounterFamily;
+  readonly duration: HistogramFamily;
+  readonly upstream: HistogramFamily;
+  readonly firstToken: HistogramFamily;
+  readonly overhead: HistogramFamily;
+  readonly tokens: CounterFamily;
+  readonly cost: CounterFamily;
+  readonly attemptErrors: CounterFamily;
+  readonly retries: CounterFamily;
+  readonly fallbacks: CounterFamily;
+  readonly cache: CounterFamily;
+  readonly inFlight: GaugeFamily;
+  readonly streams: GaugeFamily;
 
   constructor(maxModels = 50, circuits?: () => CircuitStates | undefined) {
     this.models = new CappedLabel(maxModels);
     this.targets = new CappedLabel(maxModels);
     const registers = [this.registry];
-    const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter<L>({ name, help, labelNames, registers });
-    const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets = LATENCY_BUCKETS) =>
-      new Histogram<L>({ name, help, labelNames, buckets, registers });
-    const gauge = <L extends string>(name: string, help: string, labelNames: L[]) => new Gauge<L>({ name, help, labelNames, registers });
+    const registered = <M extends RegistryMetric>(m: M): M => {
+      // prom-client's registry prints any metric that answers get() as its own classes do.
+      this.registry.registerMetric(m as unknown as Gauge);
+      return m;
+    };
+    const counter = (name: string, help: string, labelNames: string[]) => registered(new CounterFamily(name, help, labelNames));
+    const histogram = (name: string, help: string, labelNames: string[], buckets = LATENCY_BUCKETS) =>
+      registered(new HistogramFamily(name, help, labelNames, buckets));
+    const gauge = (name: string, help: string, labelNames: string[]) => registered(new GaugeFamily(name, help, labelNames));
     this.requests = counter('waygate_requests_total', 'Requests answered, by endpoint, provider, model, status and outcome', [
       'endpoint',
       'provider',
@@ -150,39 +157,39 @@ export class GatewayMetrics {
   /** At answer headers: the request, its latency, overhead, retries, fallback and cache lookup; a JSON answer's tokens and cost too. */
   answered(res: GatewayResponse, ctx: RequestContext): void {
     const provider = GatewayMetrics.provider(res, ctx);
-    this.requests.labels(ctx.endpoint, provider, this.models.of(ctx.model), String(res.status), GatewayMetrics.outcome(res, ctx)).inc();
+    this.requests.of(ctx.endpoint, provider, this.models.of(ctx.model), String(res.status), GatewayMetrics.outcome(res, ctx)).inc();
     const total = (performance.now() - ctx.t0) / 1000;
-    this.duration.labels(ctx.endpoint).observe(total);
-    this.overhead.labels(ctx.endpoint).observe(Math.max(0, total - ctx.upstreamMs / 1000));
-    if (ctx.totalRetries > 0 && ctx.target) this.retries.labels(ctx.target.provider).inc(ctx.totalRetries);
-    if (ctx.targetIndex > 0 && res.status < 400) this.fallbacks.labels(ctx.endpoint).inc();
+    this.duration.of(ctx.endpoint).observe(total);
+    this.overhead.of(ctx.endpoint).observe(Math.max(0, total - ctx.upstreamMs / 1000));
+    if (ctx.totalRetries > 0 && ctx.target) this.retries.of(ctx.target.provider).inc(ctx.totalRetries);
+    if (ctx.targetIndex > 0 && res.status < 400) this.fallbacks.of(ctx.endpoint).inc();
     const cache = ctx.annotations?.cache;
     if (typeof cache === 'string') {
       const [mode, status] = cache.startsWith('SEMANTIC ') ? ['semantic', cache.slice(9)] : ['simple', cache];
-      this.cache.labels(mode, status.toLowerCase()).inc();
+      this.cache.of(mode, status.toLowerCase()).inc();
     }
     if (!res.stream) this.settled(res, ctx, provider);
   }
 
   /** When an answer is complete (a JSON answer at once, a stream at its end): upstream time, tokens and cost. */
   settled(res: GatewayResponse, ctx: RequestContext, provider = GatewayMetrics.provider(res, ctx)): void {
-    if (res.source === 'upstream') this.upstream.labels(provider).observe(ctx.upstreamMs / 1000);
+    if (res.source === 'upstream') this.upstream.of(provider).observe(ctx.upstreamMs / 1000);
     const model = this.models.of(ctx.model);
     const u = ctx.usage;
     if (u) {
-      if (u.prompt_tokens) this.tokens.labels(provider, model, 'input').inc(u.prompt_tokens);
-      if (u.completion_tokens) this.tokens.labels(provider, model, 'output').inc(u.completion_tokens);
+      if (u.prompt_tokens) this.tokens.of(provider, model, 'input').inc(u.prompt_tokens);
+      if (u.completion_tokens) this.tokens.of(provider, model, 'output').inc(u.completion_tokens);
       const cached = u.prompt_tokens_details?.cached_tokens;
-      if (cached) this.tokens.labels(provider, model, 'cached').inc(cached);
+      if (cached) this.tokens.of(provider, model, 'cached').inc(cached);
       const reasoning = (u.completion_tokens_details as { reasoning_tokens?: unknown } | undefined)?.reasoning_tokens;
-      if (typeof reasoning === 'number' && reasoning > 0) this.tokens.labels(provider, model, 'reasoning').inc(reasoning);
+      if (typeof reasoning === 'number' && reasoning > 0) this.tokens.of(provider, model, 'reasoning').inc(reasoning);
     }
     const cost = ctx.annotations?.costUsd;
-    if (typeof cost === 'number' && cost > 0) this.cost.labels(provider, model).inc(cost);
+    if (typeof cost === 'number' && cost > 0) this.cost.of(provider, model).inc(cost);
   }
 
   failed(err: GatewayError, ctx: RequestContext): void {
-    if (ctx.target) this.attemptErrors.labels(ctx.target.provider, String(err.status ?? 0)).inc();
+    if (ctx.target) this.attemptErrors.of(ctx.target.provider, String(err.status ?? 0)).inc();
   }
 
   /**
@@ -192,7 +199,7 @@ export class GatewayMetrics {
    */
   watch(inner: AsyncIterable<SSEEvent>, res: GatewayResponse, ctx: RequestContext): AsyncIterable<SSEEvent> {
     const provider = GatewayMetrics.provider(res, ctx);
-    const streams = this.streams.labels(ctx.endpoint);
+    const streams = this.streams.of(ctx.endpoint);
     let first = true;
     let open = true;
     const end = () => {
@@ -205,7 +212,7 @@ export class GatewayMetrics {
       if (r.done) end();
       else if (first) {
         first = false;
-        this.firstToken.labels(provider).observe((performance.now() - ctx.t0) / 1000);
+        this.firstToken.of(provider).observe((performance.now() - ctx.t0) / 1000);
       }
       return r;
     };
@@ -250,7 +257,7 @@ export default definePlugin({
     api.hooks.beforeRequest.tap(BeforeRequestStage.CONFIG, (ctx) => {
       if (ctx.madeBy === undefined) {
         counted.add(ctx);
-        metrics.inFlight.labels(ctx.endpoint).inc();
+        metrics.inFlight.of(ctx.endpoint).inc();
       }
       return undefined;
     });
@@ -258,13 +265,9 @@ export default definePlugin({
       metrics.failed(err, ctx);
       return undefined;
     });
-    api.hooks.afterResponse.tap(AfterResponseStage.RELEASE, (res, ctx) => {
-      if (counted.has(ctx)) metrics.inFlight.labels(ctx.endpoint).dec();
-      return res;
-    });
     // At LOG, after the usage tap has recorded the tokens the answer reported.
     api.hooks.afterResponse.tap(AfterResponseStage.LOG, (res, ctx) => {
-      counted.delete(ctx);
+      if (counted.delete(ctx)) metrics.inFlight.of(ctx.endpoint).dec();
       if (ctx.madeBy !== undefined) return res;
       metrics.answered(res, ctx);
       if (res.stream) res.stream = metrics.watch(res.stream, res, ctx);
