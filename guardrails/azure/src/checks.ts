@@ -65,7 +65,7 @@ function configCredentials(raw: Record<string, unknown>, service: Service, ctx: 
   }
   const r = AzureCredentialsSchema.safeParse(value);
   if (!r.success) {
-    for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', path: [...path, ...issue.path.map(String)], message: issue.message });
+    for (const issue of r.error.issues) ctx.addIssue({ ...issue, path: [...path, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
     return undefined;
   }
   return r.data;

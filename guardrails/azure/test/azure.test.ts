@@ -241,6 +241,13 @@ describe('@waygate/guardrail-azure', () => {
       expect(up.bodies[0].messages[0].content).to.equal('mail ****');
     });
 
+    it("a credential field Portkey's integrations carry but this check does not read is ignored, as Portkey ignores it", async () => {
+      az.answer = () => ({ json: { categoriesAnalysis: [] } });
+      const c = creds();
+      const res = await portkeyChat(gw.url, up.leaf({ input_guardrails: [{ 'azure.contentSafety': { credentials: { contentSafety: { ...c.contentSafety, label: 'x' } } }, deny: true }] }), ask('hi'));
+      expect(res.status).to.equal(200);
+    });
+
     it('a bad parameter is a 400 naming it', async () => {
       const res = await portkeyChat(gw.url, up.leaf({ input_guardrails: [{ 'azure.contentSafety': { credentials: creds(), severity: 99 } }] }), ask('hi'));
       expect(res.status).to.equal(400);

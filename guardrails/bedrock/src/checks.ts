@@ -91,7 +91,7 @@ export function guard(options: BedrockOptions = {}) {
         if (p.credentials !== undefined) {
           const r = BedrockCredentialsSchema.safeParse(p.credentials);
           if (!r.success) {
-            for (const i of r.error.issues) ctx.addIssue({ code: 'custom', path: ['credentials', ...i.path.map(String)], message: i.message });
+            for (const i of r.error.issues) ctx.addIssue({ ...i, path: ['credentials', ...i.path] } as Parameters<typeof ctx.addIssue>[0]);
             return z.NEVER;
           }
           fromConfig = r.data;

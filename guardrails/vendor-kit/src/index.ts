@@ -224,3 +224,38 @@ function partsText(parts: unknown[]): string {
 export function nothingToCheck(vendor: string): { verdict: true; data: Record<string, unknown> } {
   return { verdict: true, data: { explanation: `No text to check; ${vendor} was not called.`, skipped: true } };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The common shape: `parameters.credentials` checked by the vendor's schema, else the options'.
+
+/** The credentials most vendors take: an API key and, optionally, a base URL (a regional or self-hosted endpoint). */
+export const ApiKeyCredentialsSchema = z.strictObject({ apiKey: secretParam, baseURL: baseUrlParam.optional() });
+export type ApiKeyCredentials = z.output<typeof ApiKeyCredentialsSchema>;
+
+/**
+ * A check's parameters: `shape` plus `credentials`, validated by `credentials` (its issues named
+ * `credentials.<field>`) and resolved to the config's, else `fromOptions` (see chooseCredentials).
+ */
+export function withCredentials<S extends z.ZodRawShape, C extends z.ZodType>(shape: S, credentials: C, fromOptions: z.output<C> | undefined, what: string) {
+  type Out = Omit<z.output<z.ZodObject<S>>, 'credentials'> & { credentials: z.output<C> };
+  return z.strictObject({ ...shape, credentials: z.unknown().optional() }).transform((p, ctx): Out => {
+    const raw = (p as { credentials?: unknown }).credentials;
+    let fromConfig: z.output<C> | undefined;
+    if (raw !== undefined) {
+      const r = credentials.safeParse(raw);
+      if (!r.success) {
+        for (const i of r.error.issues) ctx.addIssue({ ...i, path: ['credentials', ...i.path] } as Parameters<typeof ctx.addIssue>[0]);
+        return z.NEVER;
+      }
+      fromConfig = r.data;
+    }
+    const chosen = chooseCredentials(fromConfig, fromOptions, ctx, what);
+    if (chosen === undefined) return z.NEVER;
+    return { ...(p as object), credentials: chosen } as Out;
+  });
+}
+
+/** `Authorization: Bearer <key>`. */
+export function bearer(key: string): Record<string, string> {
+  return { authorization: `Bearer ${key}` };
+}

@@ -133,3 +133,29 @@ export async function failure(p: Promise<unknown>): Promise<string> {
   }
   throw new Error('expected a failure');
 }
+
+/**
+ * A gateway with the OpenAI API and provider, the guardrails runner and the packages at `plugins`
+ * (paths), in front of a loopback OpenAI fake; `ask` sends a chat request with a Portkey config.
+ */
+export async function guardedGateway(plugins: Array<string | { module: string; options?: unknown }>) {
+  const { startGateway } = await import('@waygate/core');
+  const { OpenAIFake, portkeyChat, silent } = await import('@waygate/core/testing');
+  const up = await OpenAIFake.start();
+  const gw = await startGateway({
+    config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', ...plugins] } as never,
+    port: 0,
+    host: '127.0.0.1',
+    logger: silent,
+  });
+  return {
+    up,
+    gw,
+    /** POSTs /v1/chat/completions with `x-portkey-config` = the leaf with `hooks`; one user message. */
+    ask: (hooks: Record<string, unknown>, content: string) => portkeyChat(gw.url, up.leaf(hooks), { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }),
+    async close() {
+      await gw.close(0);
+      await up.close();
+    },
+  };
+}
