@@ -15,7 +15,18 @@
 import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
 import type { CheckInput, GuardrailCheck } from '@waygate/guardrails';
-import { VendorError, baseUrlParam, callVendor, chooseCredentials, isPlainObject, messagesOf, nothingToCheck, secretParam, textOf, timeoutParam } from '@waygate/guardrail-vendor-kit';
+import {
+  VendorError,
+  baseUrlParam,
+  callVendor,
+  chooseCredentials,
+  isPlainObject,
+  messagesOf,
+  nothingToCheck,
+  secretParam,
+  textOf,
+  timeoutParam,
+} from '@waygate/guardrail-vendor-kit';
 
 const VENDOR_CS = 'Azure AI Content Safety';
 const VENDOR_LANG = 'Azure AI Language';
@@ -36,7 +47,11 @@ export const AzureCredentialsSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.azureAuthMode !== 'apiKey') {
-      ctx.addIssue({ code: 'custom', path: ['azureAuthMode'], message: `azureAuthMode "${c.azureAuthMode}" is not supported here; use an API key ("apiKey")` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['azureAuthMode'],
+        message: `azureAuthMode "${c.azureAuthMode}" is not supported here; use an API key ("apiKey")`,
+      });
     }
     if (!c.apiKey) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'apiKey is required' });
     if (!c.resourceName && !c.customHost) ctx.addIssue({ code: 'custom', path: ['resourceName'], message: 'resourceName (or customHost) is required' });
@@ -94,7 +109,15 @@ const apiVersion = (def: string) =>
     .regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'apiVersion looks like 2024-09-01')
     .default(def);
 
-async function azurePost(input: CheckInput<unknown>, vendor: string, creds: AzureCredentials, path: string, version: string, body: unknown, timeout: number) {
+async function azurePost(
+  input: CheckInput<unknown>,
+  vendor: string,
+  creds: AzureCredentials,
+  path: string,
+  version: string,
+  body: unknown,
+  timeout: number,
+) {
   const url = `${baseOf(creds)}${path}?api-version=${encodeURIComponent(version)}`;
   const answer = await callVendor(input, { vendor, url, headers: { 'ocp-apim-subscription-key': creds.apiKey! }, body, timeout });
   if (!isPlainObject(answer)) throw new VendorError(`${vendor} answered something that is not a JSON object`);
@@ -113,7 +136,10 @@ export function contentSafety(options: AzureOptions = {}) {
         timeout: timeoutParam(5000),
         apiVersion: apiVersion('2024-11-01'),
         severity: z.number().int().min(0).max(7).default(2),
-        categories: z.array(z.enum(CATEGORIES)).min(1).default([...CATEGORIES]),
+        categories: z
+          .array(z.enum(CATEGORIES))
+          .min(1)
+          .default([...CATEGORIES]),
         haltOnBlocklistHit: z.boolean().optional(),
         outputType: z.enum(['FourSeverityLevels', 'EightSeverityLevels']).optional(),
       },
@@ -177,7 +203,9 @@ export function shieldPrompt(options: AzureOptions = {}) {
       return {
         verdict,
         data: {
-          explanation: verdict ? 'No attack detected.' : `Attack detected in ${user === true ? 'the user prompt' : `document(s) ${docs.flatMap((d, i) => (d ? [i] : [])).join(', ')}`}.`,
+          explanation: verdict
+            ? 'No attack detected.'
+            : `Attack detected in ${user === true ? 'the user prompt' : `document(s) ${docs.flatMap((d, i) => (d ? [i] : [])).join(', ')}`}.`,
           userPromptAnalysis: { attackDetected: user === true },
           documentsAnalysis: docs.map((attackDetected) => ({ attackDetected })),
         },
@@ -218,7 +246,10 @@ export function pii(options: AzureOptions = {}) {
     mutates: true,
     params: withCredentials(
       {
-        domain: z.enum(['none', 'phi']).or(z.literal('healthcare').transform(() => 'phi' as const)).default('none'),
+        domain: z
+          .enum(['none', 'phi'])
+          .or(z.literal('healthcare').transform(() => 'phi' as const))
+          .default('none'),
         modelVersion: z.string().min(1).default('latest'),
         apiVersion: apiVersion('2024-11-01'),
         timeout: timeoutParam(5000),

@@ -15,7 +15,10 @@ const KEY = 'azure-key-123';
 
 describe('@waygate/guardrail-azure', () => {
   let az: VendorFake;
-  const creds = () => ({ contentSafety: { resourceName: 'unused', apiKey: KEY, customHost: az.url }, pii: { resourceName: 'unused', apiKey: KEY, customHost: az.url } });
+  const creds = () => ({
+    contentSafety: { resourceName: 'unused', apiKey: KEY, customHost: az.url },
+    pii: { resourceName: 'unused', apiKey: KEY, customHost: az.url },
+  });
   before(async () => (az = await VendorFake.start()));
   after(() => az.close());
   beforeEach(() => az.reset());
@@ -30,8 +33,20 @@ describe('@waygate/guardrail-azure', () => {
   describe('contentSafety', () => {
     const check = contentSafety();
     it('sends the text, categories and blocklists with the key header, and passes below the severity', async () => {
-      az.answer = () => ({ json: { blocklistsMatch: [], categoriesAnalysis: [{ category: 'Hate', severity: 0 }, { category: 'Violence', severity: 1 }] } });
-      const r = await runCheck(check, { credentials: creds(), blocklistNames: ['mine'] }, { text: 'hello world', headers: { authorization: 'Bearer caller-secret' } });
+      az.answer = () => ({
+        json: {
+          blocklistsMatch: [],
+          categoriesAnalysis: [
+            { category: 'Hate', severity: 0 },
+            { category: 'Violence', severity: 1 },
+          ],
+        },
+      });
+      const r = await runCheck(
+        check,
+        { credentials: creds(), blocklistNames: ['mine'] },
+        { text: 'hello world', headers: { authorization: 'Bearer caller-secret' } },
+      );
       expect(r.verdict).to.equal(true);
       expect(az.last.method).to.equal('POST');
       expect(az.last.url).to.equal('/contentsafety/text:analyze?api-version=2024-11-01');
@@ -46,7 +61,9 @@ describe('@waygate/guardrail-azure', () => {
       expect(r.verdict).to.equal(false);
       expect(r.data).to.deep.include({ flaggedCategories: ['Violence'] });
       expect((await runCheck(check, { credentials: creds(), severity: 5 }, { text: 'x' })).verdict).to.equal(true);
-      az.answer = () => ({ json: { blocklistsMatch: [{ blocklistName: 'b', blocklistItemId: 'i1', blocklistItemText: 'secretword' }], categoriesAnalysis: [] } });
+      az.answer = () => ({
+        json: { blocklistsMatch: [{ blocklistName: 'b', blocklistItemId: 'i1', blocklistItemText: 'secretword' }], categoriesAnalysis: [] },
+      });
       const b = await runCheck(check, { credentials: creds() }, { text: 'x' });
       expect(b.verdict).to.equal(false);
       expect(JSON.stringify(b.data)).to.not.include('secretword');
@@ -75,7 +92,9 @@ describe('@waygate/guardrail-azure', () => {
     it('bad parameters name the field', () => {
       expect(refused(check, {})).to.include('credentials: Azure credentials');
       expect(refused(check, { credentials: { contentSafety: { resourceName: 'r' } } })).to.include('credentials.contentSafety.apiKey: apiKey is required');
-      expect(refused(check, { credentials: { pii: { resourceName: 'r', apiKey: 'k' } } })).to.include('credentials.contentSafety: credentials.contentSafety is required');
+      expect(refused(check, { credentials: { pii: { resourceName: 'r', apiKey: 'k' } } })).to.include(
+        'credentials.contentSafety: credentials.contentSafety is required',
+      );
       expect(refused(check, { credentials: creds(), categories: ['Gore'] })).to.include('categories.0');
       expect(refused(check, { credentials: creds(), severity: 'high' })).to.include('severity');
       expect(refused(check, { credentials: { contentSafety: { resourceName: 'https://x.example', apiKey: 'k' } } })).to.include('resourceName');
@@ -83,7 +102,7 @@ describe('@waygate/guardrail-azure', () => {
       expect(refused(check, { credentials: { contentSafety: { apiKey: 'k', customHost: 'http://169.254.169.254' } } })).to.include('customHost');
     });
 
-    it('takes the plugin options\' credentials when the config has none, and never mixes them with the config\'s', async () => {
+    it("takes the plugin options' credentials when the config has none, and never mixes them with the config's", async () => {
       const withDefaults = contentSafety({ contentSafety: { resourceName: 'r', apiKey: 'operator-key', azureAuthMode: 'apiKey', customHost: az.url } });
       az.answer = () => ({ json: { categoriesAnalysis: [] } });
       await runCheck(withDefaults, {}, { text: 'x' });
@@ -143,10 +162,14 @@ describe('@waygate/guardrail-azure', () => {
   describe('pii', () => {
     const check = pii();
     const answer = (entities: unknown[], redactedText: string) => ({
-      json: { kind: 'PiiEntityRecognitionResults', results: { documents: [{ id: '0', redactedText, entities, warnings: [] }], errors: [], modelVersion: '2024-04-15' } },
+      json: {
+        kind: 'PiiEntityRecognitionResults',
+        results: { documents: [{ id: '0', redactedText, entities, warnings: [] }], errors: [], modelVersion: '2024-04-15' },
+      },
     });
     it('sends a PiiEntityRecognition task and fails when entities are found, naming categories, not values', async () => {
-      az.answer = () => answer([{ text: 'jane@corp.example', category: 'Email', offset: 9, length: 17, confidenceScore: 0.8 }], 'write to *****************');
+      az.answer = () =>
+        answer([{ text: 'jane@corp.example', category: 'Email', offset: 9, length: 17, confidenceScore: 0.8 }], 'write to *****************');
       const r = await runCheck(check, { credentials: creds(), language: 'de' }, { text: 'write to jane@corp.example' });
       expect(r.verdict).to.equal(false);
       expect(az.last.url).to.equal('/language/:analyze-text?api-version=2024-11-01');
@@ -161,7 +184,8 @@ describe('@waygate/guardrail-azure', () => {
     });
 
     it('with redact: true, passes and returns the redacted text', async () => {
-      az.answer = () => answer([{ text: 'jane@corp.example', category: 'Email', offset: 9, length: 17, confidenceScore: 0.8 }], 'write to *****************');
+      az.answer = () =>
+        answer([{ text: 'jane@corp.example', category: 'Email', offset: 9, length: 17, confidenceScore: 0.8 }], 'write to *****************');
       const r = await runCheck(check, { credentials: creds(), redact: true, domain: 'healthcare' }, { text: 'write to jane@corp.example' });
       expect(r).to.deep.include({ verdict: true, transformedText: 'write to *****************' });
       expect((az.last.json as { parameters: { domain: string } }).parameters.domain).to.equal('phi');
@@ -192,7 +216,10 @@ describe('@waygate/guardrail-azure', () => {
     before(async () => {
       up = await OpenAIFake.start();
       gw = await startGateway({
-        config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE] },
+        config: {
+          defaultPlugins: false,
+          plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE],
+        },
         port: 0,
         host: '127.0.0.1',
         logger: silent,
@@ -210,7 +237,10 @@ describe('@waygate/guardrail-azure', () => {
 
     it('input_guardrails with azure.contentSafety: denies a flagged prompt with 446 before the upstream, passes a clean one', async () => {
       az.answer = (req) => ({
-        json: { categoriesAnalysis: [{ category: 'Violence', severity: (req.json as { text: string }).text.includes('hurt') ? 6 : 0 }], blocklistsMatch: [] },
+        json: {
+          categoriesAnalysis: [{ category: 'Violence', severity: (req.json as { text: string }).text.includes('hurt') ? 6 : 0 }],
+          blocklistsMatch: [],
+        },
       });
       const config = up.leaf({ input_guardrails: [{ 'azure.contentSafety': { credentials: creds() }, deny: true }] });
       const ok = await portkeyChat(gw.url, config, ask('hello'));
@@ -235,7 +265,9 @@ describe('@waygate/guardrail-azure', () => {
     });
 
     it('input_mutators with azure.pii redact: the upstream receives the redacted prompt', async () => {
-      az.answer = () => ({ json: { results: { documents: [{ id: '0', redactedText: 'mail ****', entities: [{ category: 'Email', offset: 5, length: 4 }] }], errors: [] } } });
+      az.answer = () => ({
+        json: { results: { documents: [{ id: '0', redactedText: 'mail ****', entities: [{ category: 'Email', offset: 5, length: 4 }] }], errors: [] } },
+      });
       const res = await portkeyChat(gw.url, up.leaf({ input_mutators: [{ 'azure.pii': { credentials: creds(), redact: true } }] }), ask('mail a@b.c'));
       expect(res.status).to.equal(200);
       expect(up.bodies[0].messages[0].content).to.equal('mail ****');
@@ -244,7 +276,11 @@ describe('@waygate/guardrail-azure', () => {
     it("a credential field Portkey's integrations carry but this check does not read is ignored, as Portkey ignores it", async () => {
       az.answer = () => ({ json: { categoriesAnalysis: [] } });
       const c = creds();
-      const res = await portkeyChat(gw.url, up.leaf({ input_guardrails: [{ 'azure.contentSafety': { credentials: { contentSafety: { ...c.contentSafety, label: 'x' } } }, deny: true }] }), ask('hi'));
+      const res = await portkeyChat(
+        gw.url,
+        up.leaf({ input_guardrails: [{ 'azure.contentSafety': { credentials: { contentSafety: { ...c.contentSafety, label: 'x' } } }, deny: true }] }),
+        ask('hi'),
+      );
       expect(res.status).to.equal(200);
     });
 

@@ -11,7 +11,17 @@ import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
 import type { GuardrailCheck } from '@waygate/guardrails';
 import { signV4 } from '@waygate/provider-bedrock';
-import { VendorError, baseUrlParam, callVendor, chooseCredentials, isPlainObject, nothingToCheck, secretParam, textOf, timeoutParam } from '@waygate/guardrail-vendor-kit';
+import {
+  VendorError,
+  baseUrlParam,
+  callVendor,
+  chooseCredentials,
+  isPlainObject,
+  nothingToCheck,
+  secretParam,
+  textOf,
+  timeoutParam,
+} from '@waygate/guardrail-vendor-kit';
 
 const VENDOR = 'Amazon Bedrock Guardrails';
 
@@ -35,7 +45,8 @@ export const BedrockCredentialsSchema = z
     const region = c.awsRegion ?? c.region;
     if (!accessKeyId) ctx.addIssue({ code: 'custom', path: ['awsAccessKeyId'], message: 'awsAccessKeyId (or accessKeyId) is required' });
     if (!secretAccessKey) ctx.addIssue({ code: 'custom', path: ['awsSecretAccessKey'], message: 'awsSecretAccessKey (or accessKeySecret) is required' });
-    if (!region || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) ctx.addIssue({ code: 'custom', path: ['awsRegion'], message: 'awsRegion (or region) is an AWS region such as us-east-1' });
+    if (!region || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+      ctx.addIssue({ code: 'custom', path: ['awsRegion'], message: 'awsRegion (or region) is an AWS region such as us-east-1' });
     if (!accessKeyId || !secretAccessKey || !region) return z.NEVER;
     return { accessKeyId, secretAccessKey, sessionToken: c.awsSessionToken, region, baseURL: c.baseURL };
   });
@@ -81,7 +92,10 @@ export function guard(options: BedrockOptions = {}) {
     params: z
       .strictObject({
         guardrailId: z.string().regex(/^[A-Za-z0-9:/._-]{1,2048}$/, 'guardrailId is a guardrail id or ARN'),
-        guardrailVersion: z.union([z.string().regex(/^(DRAFT|[1-9][0-9]{0,7})$/, 'guardrailVersion is DRAFT or a version number'), z.number().int().min(1).transform(String)]),
+        guardrailVersion: z.union([
+          z.string().regex(/^(DRAFT|[1-9][0-9]{0,7})$/, 'guardrailVersion is DRAFT or a version number'),
+          z.number().int().min(1).transform(String),
+        ]),
         redact: z.boolean().default(false),
         timeout: timeoutParam(5000),
         credentials: z.unknown().optional(),
@@ -133,7 +147,11 @@ export function guard(options: BedrockOptions = {}) {
       const piiOnly = policies.length > 0 && policies.every((x) => x === 'sensitiveInformationPolicy');
       if (p.redact && piiOnly) {
         const masked = maskedText(text, a, found);
-        return { verdict: true, data: { explanation: 'The guardrail found sensitive information; redacted.', ...data, redacted: true }, transformedText: masked };
+        return {
+          verdict: true,
+          data: { explanation: 'The guardrail found sensitive information; redacted.', ...data, redacted: true },
+          transformedText: masked,
+        };
       }
       return { verdict: false, data: { explanation: `The guardrail intervened${policies.length ? ` (${policies.join(', ')})` : ''}.`, ...data } };
     },

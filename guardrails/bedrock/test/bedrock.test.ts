@@ -15,7 +15,13 @@ const NOW = Date.UTC(2026, 0, 2, 3, 4, 5);
 
 describe('@waygate/guardrail-bedrock', () => {
   let aws: VendorFake;
-  const creds = () => ({ awsAccessKeyId: 'AKIDEXAMPLE', awsSecretAccessKey: 'wJalrXUtnFEMI/K7MDENG', awsSessionToken: 'tok', awsRegion: 'eu-west-1', baseURL: aws.url });
+  const creds = () => ({
+    awsAccessKeyId: 'AKIDEXAMPLE',
+    awsSecretAccessKey: 'wJalrXUtnFEMI/K7MDENG',
+    awsSessionToken: 'tok',
+    awsRegion: 'eu-west-1',
+    baseURL: aws.url,
+  });
   const check = guard({ now: () => NOW });
   const params = (extra: Record<string, unknown> = {}) => ({ guardrailId: 'gr-abc123', guardrailVersion: '2', credentials: creds(), ...extra });
   const none = { action: 'NONE', outputs: [], assessments: [{}], usage: { contentPolicyUnits: 1 } };
@@ -38,7 +44,9 @@ describe('@waygate/guardrail-bedrock', () => {
     expect(got.json).to.deep.equal({ source: 'INPUT', content: [{ text: { text: 'hello there' } }] });
     expect(got.headers['x-amz-date']).to.equal('20260102T030405Z');
     expect(got.headers['x-amz-security-token']).to.equal('tok');
-    expect(got.headers.authorization).to.match(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20260102\/eu-west-1\/bedrock\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/);
+    expect(got.headers.authorization).to.match(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20260102\/eu-west-1\/bedrock\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/,
+    );
     // The signature covers exactly what arrived.
     const expected = signV4({
       method: 'POST',
@@ -64,7 +72,12 @@ describe('@waygate/guardrail-bedrock', () => {
       json: {
         action: 'GUARDRAIL_INTERVENED',
         outputs: [{ text: 'Sorry, blocked.' }],
-        assessments: [{ contentPolicy: { filters: [{ type: 'VIOLENCE', confidence: 'HIGH', action: 'BLOCKED' }] }, wordPolicy: { customWords: [{ match: 'zorblax', action: 'BLOCKED' }] } }],
+        assessments: [
+          {
+            contentPolicy: { filters: [{ type: 'VIOLENCE', confidence: 'HIGH', action: 'BLOCKED' }] },
+            wordPolicy: { customWords: [{ match: 'zorblax', action: 'BLOCKED' }] },
+          },
+        ],
       },
     });
     const r = await runCheck(check, params(), { text: 'zorblax violence' });
@@ -73,7 +86,7 @@ describe('@waygate/guardrail-bedrock', () => {
     expect(JSON.stringify(r.data)).to.not.include('zorblax');
   });
 
-  it('with redact, PII alone passes with the text masked: the guardrail\'s output when it anonymized, else {TYPE} for each match', async () => {
+  it("with redact, PII alone passes with the text masked: the guardrail's output when it anonymized, else {TYPE} for each match", async () => {
     aws.answer = () => ({
       json: {
         action: 'GUARDRAIL_INTERVENED',
@@ -81,23 +94,41 @@ describe('@waygate/guardrail-bedrock', () => {
         assessments: [{ sensitiveInformationPolicy: { piiEntities: [{ match: 'a@b.example', type: 'EMAIL', action: 'ANONYMIZED' }] } }],
       },
     });
-    expect(await runCheck(check, params({ redact: true }), { text: 'mail a@b.example' })).to.deep.include({ verdict: true, transformedText: 'mail {EMAIL}' });
+    expect(await runCheck(check, params({ redact: true }), { text: 'mail a@b.example' })).to.deep.include({
+      verdict: true,
+      transformedText: 'mail {EMAIL}',
+    });
     expect((await runCheck(check, params(), { text: 'mail a@b.example' })).verdict).to.equal(false);
     aws.answer = () => ({
       json: {
         action: 'GUARDRAIL_INTERVENED',
         outputs: [{ text: 'blocked' }],
-        assessments: [{ sensitiveInformationPolicy: { piiEntities: [{ match: '555-0100', type: 'PHONE', action: 'BLOCKED' }], regexes: [{ name: 'ticket', match: 'T-42', regex: 'T-\\d+', action: 'BLOCKED' }] } }],
+        assessments: [
+          {
+            sensitiveInformationPolicy: {
+              piiEntities: [{ match: '555-0100', type: 'PHONE', action: 'BLOCKED' }],
+              regexes: [{ name: 'ticket', match: 'T-42', regex: 'T-\\d+', action: 'BLOCKED' }],
+            },
+          },
+        ],
       },
     });
-    expect(await runCheck(check, params({ redact: true }), { text: 'call 555-0100 re T-42' })).to.deep.include({ verdict: true, transformedText: 'call {PHONE} re {ticket}' });
+    expect(await runCheck(check, params({ redact: true }), { text: 'call 555-0100 re T-42' })).to.deep.include({
+      verdict: true,
+      transformedText: 'call {PHONE} re {ticket}',
+    });
   });
 
   it('with redact, PII with another policy still fails', async () => {
     aws.answer = () => ({
       json: {
         action: 'GUARDRAIL_INTERVENED',
-        assessments: [{ sensitiveInformationPolicy: { piiEntities: [{ match: 'x', type: 'NAME', action: 'ANONYMIZED' }] }, topicPolicy: { topics: [{ name: 'finance', type: 'DENY', action: 'BLOCKED' }] } }],
+        assessments: [
+          {
+            sensitiveInformationPolicy: { piiEntities: [{ match: 'x', type: 'NAME', action: 'ANONYMIZED' }] },
+            topicPolicy: { topics: [{ name: 'finance', type: 'DENY', action: 'BLOCKED' }] },
+          },
+        ],
       },
     });
     expect((await runCheck(check, params({ redact: true }), { text: 'x' })).verdict).to.equal(false);
@@ -115,12 +146,20 @@ describe('@waygate/guardrail-bedrock', () => {
   });
 
   it("accepts the manifest's credential names too, and refuses bad parameters by name", () => {
-    const p = check.params.parse({ guardrailId: 'g', guardrailVersion: 'DRAFT', credentials: { accessKeyId: 'a', accessKeySecret: 's', region: 'us-east-1' } });
+    const p = check.params.parse({
+      guardrailId: 'g',
+      guardrailVersion: 'DRAFT',
+      credentials: { accessKeyId: 'a', accessKeySecret: 's', region: 'us-east-1' },
+    });
     expect(p.credentials).to.include({ accessKeyId: 'a', secretAccessKey: 's', region: 'us-east-1' });
     expect(refused(check, { guardrailVersion: '1', credentials: creds() })).to.include('guardrailId');
     expect(refused(check, { guardrailId: 'g', guardrailVersion: 'latest', credentials: creds() })).to.include('guardrailVersion');
-    expect(refused(check, { guardrailId: 'g', guardrailVersion: '1', credentials: { awsAccessKeyId: 'a', awsRegion: 'us-east-1' } })).to.include('credentials.awsSecretAccessKey');
-    expect(refused(check, { guardrailId: 'g', guardrailVersion: '1', credentials: { ...creds(), awsRegion: 'mars' } })).to.include('credentials.awsRegion');
+    expect(refused(check, { guardrailId: 'g', guardrailVersion: '1', credentials: { awsAccessKeyId: 'a', awsRegion: 'us-east-1' } })).to.include(
+      'credentials.awsSecretAccessKey',
+    );
+    expect(refused(check, { guardrailId: 'g', guardrailVersion: '1', credentials: { ...creds(), awsRegion: 'mars' } })).to.include(
+      'credentials.awsRegion',
+    );
     expect(refused(check, { guardrailId: 'g', guardrailVersion: '1' })).to.include('credentials: AWS credentials are required');
   });
 
@@ -130,7 +169,10 @@ describe('@waygate/guardrail-bedrock', () => {
     before(async () => {
       up = await OpenAIFake.start();
       gw = await startGateway({
-        config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE] },
+        config: {
+          defaultPlugins: false,
+          plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', THIS_PACKAGE],
+        },
         port: 0,
         host: '127.0.0.1',
         logger: silent,

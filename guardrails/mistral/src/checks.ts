@@ -10,7 +10,18 @@
 import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
 import type { GuardrailCheck } from '@waygate/guardrails';
-import { ApiKeyCredentialsSchema, VendorError, bearer, callVendor, isPlainObject, messagesOf, nothingToCheck, textOf, timeoutParam, withCredentials } from '@waygate/guardrail-vendor-kit';
+import {
+  ApiKeyCredentialsSchema,
+  VendorError,
+  bearer,
+  callVendor,
+  isPlainObject,
+  messagesOf,
+  nothingToCheck,
+  textOf,
+  timeoutParam,
+  withCredentials,
+} from '@waygate/guardrail-vendor-kit';
 import type { ApiKeyCredentials } from '@waygate/guardrail-vendor-kit';
 
 const VENDOR = 'Mistral moderation';

@@ -13,7 +13,11 @@ describe('@waygate/guardrail-mistral', () => {
   const creds = () => ({ apiKey: 'mistral-key', baseURL: mi.url });
   const check = moderateContent();
   const result = (categories: Record<string, boolean>) => ({
-    json: { id: 'm1', model: 'mistral-moderation-2411', results: [{ categories: { sexual: false, pii: false, selfharm: false, ...categories }, category_scores: { sexual: 0.01, pii: 0.9, selfharm: 0.0 } }] },
+    json: {
+      id: 'm1',
+      model: 'mistral-moderation-2411',
+      results: [{ categories: { sexual: false, pii: false, selfharm: false, ...categories }, category_scores: { sexual: 0.01, pii: 0.9, selfharm: 0.0 } }],
+    },
   });
   before(async () => (mi = await VendorFake.start()));
   after(() => mi.close());
@@ -27,17 +31,35 @@ describe('@waygate/guardrail-mistral', () => {
 
   it('before a chat call, sends the conversation to /v1/chat/moderations', async () => {
     mi.answer = () => result({});
-    const json = { model: 'm', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: [{ type: 'text', text: 'hi there' }] }] };
+    const json = {
+      model: 'm',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: [{ type: 'text', text: 'hi there' }] },
+      ],
+    };
     const r = await runCheck(check, { credentials: creds(), categories: ['pii'] }, { text: 'hi there', json });
     expect(r.verdict).to.equal(true);
     expect(mi.last.url).to.equal('/v1/chat/moderations');
     expect(mi.last.headers.authorization).to.equal('Bearer mistral-key');
-    expect(mi.last.json).to.deep.equal({ model: 'mistral-moderation-latest', input: [[{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi there' }]] });
+    expect(mi.last.json).to.deep.equal({
+      model: 'mistral-moderation-latest',
+      input: [
+        [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'hi there' },
+        ],
+      ],
+    });
   });
 
   it('after the call, sends the answer text to /v1/moderations; fails on a listed category only', async () => {
     mi.answer = () => result({ pii: true });
-    const r = await runCheck(check, { credentials: creds(), categories: ['pii', 'sexual'], model: 'mistral-moderation-2411' }, { response: { text: 'call 555' } });
+    const r = await runCheck(
+      check,
+      { credentials: creds(), categories: ['pii', 'sexual'], model: 'mistral-moderation-2411' },
+      { response: { text: 'call 555' } },
+    );
     expect(mi.last.url).to.equal('/v1/moderations');
     expect(mi.last.json).to.deep.equal({ model: 'mistral-moderation-2411', input: ['call 555'] });
     expect(r.verdict).to.equal(false);
@@ -47,11 +69,15 @@ describe('@waygate/guardrail-mistral', () => {
 
   it('a 401, a 5xx, a timeout or a malformed answer throws', async () => {
     mi.answer = () => ({ status: 401, json: { message: 'Unauthorized' } });
-    expect(await failure(runCheck(check, { credentials: creds(), categories: ['pii'] }, { response: { text: 'x' } }))).to.include('answered 401: Unauthorized');
+    expect(await failure(runCheck(check, { credentials: creds(), categories: ['pii'] }, { response: { text: 'x' } }))).to.include(
+      'answered 401: Unauthorized',
+    );
     mi.answer = () => ({ status: 500, json: {} });
     expect(await failure(runCheck(check, { credentials: creds(), categories: ['pii'] }, { response: { text: 'x' } }))).to.include('answered 500');
     mi.answer = () => ({ hang: true });
-    expect(await failure(runCheck(check, { credentials: creds(), categories: ['pii'], timeout: 40 }, { response: { text: 'x' } }))).to.include('within 40 ms');
+    expect(await failure(runCheck(check, { credentials: creds(), categories: ['pii'], timeout: 40 }, { response: { text: 'x' } }))).to.include(
+      'within 40 ms',
+    );
     mi.answer = () => ({ json: { results: [{}] } });
     expect(await failure(runCheck(check, { credentials: creds(), categories: ['pii'] }, { response: { text: 'x' } }))).to.include('categories');
   });

@@ -10,15 +10,32 @@
 import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
 import type { GuardrailCheck } from '@waygate/guardrails';
-import { VendorError, baseUrlParam, bearer, callVendor, isPlainObject, nothingToCheck, secretParam, textOf, timeoutParam, withCredentials } from '@waygate/guardrail-vendor-kit';
+import {
+  VendorError,
+  baseUrlParam,
+  bearer,
+  callVendor,
+  isPlainObject,
+  nothingToCheck,
+  secretParam,
+  textOf,
+  timeoutParam,
+  withCredentials,
+} from '@waygate/guardrail-vendor-kit';
 
 const VENDOR = 'OpenAI moderation';
 
 export const OpenAICredentialsSchema = z.strictObject({
   apiKey: secretParam,
   baseURL: baseUrlParam.optional(),
-  organization: z.string().regex(/^[A-Za-z0-9_-]+$/, 'organization is an id such as org-abc').optional(),
-  project: z.string().regex(/^[A-Za-z0-9_-]+$/, 'project is an id such as proj_abc').optional(),
+  organization: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'organization is an id such as org-abc')
+    .optional(),
+  project: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'project is an id such as proj_abc')
+    .optional(),
 });
 export type OpenAICredentials = z.output<typeof OpenAICredentialsSchema>;
 
@@ -58,14 +75,27 @@ export function moderation(fromOptions?: OpenAICredentials) {
       const text = textOf(input);
       if (!text) return nothingToCheck(VENDOR);
       const c = p.credentials;
-      const headers = { ...bearer(c.apiKey), ...(c.organization ? { 'openai-organization': c.organization } : {}), ...(c.project ? { 'openai-project': c.project } : {}) };
-      const a = await callVendor(input, { vendor: VENDOR, url: `${c.baseURL ?? 'https://api.openai.com/v1'}/moderations`, headers, body: { model: p.model, input: text }, timeout: p.timeout });
+      const headers = {
+        ...bearer(c.apiKey),
+        ...(c.organization ? { 'openai-organization': c.organization } : {}),
+        ...(c.project ? { 'openai-project': c.project } : {}),
+      };
+      const a = await callVendor(input, {
+        vendor: VENDOR,
+        url: `${c.baseURL ?? 'https://api.openai.com/v1'}/moderations`,
+        headers,
+        body: { model: p.model, input: text },
+        timeout: p.timeout,
+      });
       const r = isPlainObject(a) && Array.isArray(a.results) ? a.results[0] : undefined;
-      if (!isPlainObject(r) || typeof r.flagged !== 'boolean' || !isPlainObject(r.categories)) throw new VendorError(`${VENDOR} answered without results[0].flagged and categories`);
+      if (!isPlainObject(r) || typeof r.flagged !== 'boolean' || !isPlainObject(r.categories))
+        throw new VendorError(`${VENDOR} answered without results[0].flagged and categories`);
       const cats = r.categories as Record<string, unknown>;
       const scores = isPlainObject(r.category_scores) ? (r.category_scores as Record<string, unknown>) : {};
       const considered = p.categories ?? Object.keys(cats);
-      const flagged = considered.filter((k) => cats[k] === true || (p.threshold !== undefined && typeof scores[k] === 'number' && scores[k] >= p.threshold));
+      const flagged = considered.filter(
+        (k) => cats[k] === true || (p.threshold !== undefined && typeof scores[k] === 'number' && scores[k] >= p.threshold),
+      );
       const verdict = p.categories === undefined && p.threshold === undefined ? !r.flagged : flagged.length === 0;
       const flaggedCategories = p.categories === undefined && p.threshold === undefined && r.flagged && flagged.length === 0 ? ['(flagged)'] : flagged;
       return {

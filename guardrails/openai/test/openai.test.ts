@@ -13,7 +13,11 @@ describe('@waygate/guardrail-openai', () => {
   const creds = () => ({ apiKey: 'sk-mod-key', baseURL: `${oa.url}/v1`, organization: 'org-1' });
   const check = moderation();
   const result = (flagged: boolean, categories: Record<string, boolean> = {}, scores: Record<string, number> = {}) => ({
-    json: { id: 'modr-1', model: 'omni-moderation-2024-09-26', results: [{ flagged, categories: { hate: false, violence: false, ...categories }, category_scores: { hate: 0.01, violence: 0.02, ...scores } }] },
+    json: {
+      id: 'modr-1',
+      model: 'omni-moderation-2024-09-26',
+      results: [{ flagged, categories: { hate: false, violence: false, ...categories }, category_scores: { hate: 0.01, violence: 0.02, ...scores } }],
+    },
   });
   before(async () => (oa = await VendorFake.start()));
   after(() => oa.close());
@@ -25,7 +29,7 @@ describe('@waygate/guardrail-openai', () => {
     expect(k.registry(CHECKS).names()).to.deep.equal(['openai.moderation']);
   });
 
-  it('POSTs model and input with the bearer key (not the caller\'s) and passes what is not flagged', async () => {
+  it("POSTs model and input with the bearer key (not the caller's) and passes what is not flagged", async () => {
     oa.answer = () => result(false);
     const r = await runCheck(check, { credentials: creds() }, { text: 'hello', headers: { authorization: 'Bearer caller-key' } });
     expect(r.verdict).to.equal(true);
@@ -66,10 +70,12 @@ describe('@waygate/guardrail-openai', () => {
 
   describe('in a running gateway', () => {
     let g: Awaited<ReturnType<typeof guardedGateway>>;
-    before(async () => (g = await guardedGateway([{ module: THIS_PACKAGE, options: { credentials: { apiKey: 'sk-operator', baseURL: `${oa.url}/v1` } } }])));
+    before(
+      async () => (g = await guardedGateway([{ module: THIS_PACKAGE, options: { credentials: { apiKey: 'sk-operator', baseURL: `${oa.url}/v1` } } }])),
+    );
     after(() => g.close());
 
-    it('input_guardrails with openai.moderation and the operator\'s key: 446 for a flagged prompt, 200 for a clean one', async () => {
+    it("input_guardrails with openai.moderation and the operator's key: 446 for a flagged prompt, 200 for a clean one", async () => {
       oa.answer = (req) => ((req.json as { input: string }).input.includes('kill') ? result(true, { violence: true }) : result(false));
       const hooks = { input_guardrails: [{ 'openai.moderation': {}, deny: true }] };
       expect((await g.ask(hooks, 'good morning')).status).to.equal(200);

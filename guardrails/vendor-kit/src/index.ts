@@ -182,7 +182,11 @@ export const secretParam = z
 export function chooseCredentials<T>(fromConfig: T | undefined, fromOptions: T | undefined, ctx: z.RefinementCtx, what: string): T | undefined {
   const chosen = fromConfig ?? fromOptions;
   if (chosen === undefined) {
-    ctx.addIssue({ code: 'custom', message: `${what} are required: set parameters.credentials, or the plugin's credentials option`, path: ['credentials'] });
+    ctx.addIssue({
+      code: 'custom',
+      message: `${what} are required: set parameters.credentials, or the plugin's credentials option`,
+      path: ['credentials'],
+    });
   }
   return chosen;
 }
@@ -215,7 +219,8 @@ function partsText(parts: unknown[]): string {
   for (const p of parts) {
     if (typeof p === 'string') texts.push(p);
     else if (isPlainObject(p) && typeof p.text === 'string') texts.push(p.text);
-    else if (isPlainObject(p) && p.type === 'tool_result') texts.push(typeof p.content === 'string' ? p.content : Array.isArray(p.content) ? partsText(p.content) : '');
+    else if (isPlainObject(p) && p.type === 'tool_result')
+      texts.push(typeof p.content === 'string' ? p.content : Array.isArray(p.content) ? partsText(p.content) : '');
   }
   return texts.filter((t) => t.length > 0).join('\n');
 }
@@ -236,7 +241,12 @@ export type ApiKeyCredentials = z.output<typeof ApiKeyCredentialsSchema>;
  * A check's parameters: `shape` plus `credentials`, validated by `credentials` (its issues named
  * `credentials.<field>`) and resolved to the config's, else `fromOptions` (see chooseCredentials).
  */
-export function withCredentials<S extends z.ZodRawShape, C extends z.ZodType>(shape: S, credentials: C, fromOptions: z.output<C> | undefined, what: string) {
+export function withCredentials<S extends z.ZodRawShape, C extends z.ZodType>(
+  shape: S,
+  credentials: C,
+  fromOptions: z.output<C> | undefined,
+  what: string,
+) {
   type Out = Omit<z.output<z.ZodObject<S>>, 'credentials'> & { credentials: z.output<C> };
   return z.strictObject({ ...shape, credentials: z.unknown().optional() }).transform((p, ctx): Out => {
     const raw = (p as { credentials?: unknown }).credentials;

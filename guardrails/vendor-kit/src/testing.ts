@@ -143,7 +143,10 @@ export async function guardedGateway(plugins: Array<string | { module: string; o
   const { OpenAIFake, portkeyChat, silent } = await import('@waygate/core/testing');
   const up = await OpenAIFake.start();
   const gw = await startGateway({
-    config: { defaultPlugins: false, plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', ...plugins] } as never,
+    config: {
+      defaultPlugins: false,
+      plugins: ['@waygate/openai-api', '@waygate/provider-openai', '@waygate/strategy-single', '@waygate/guardrails', ...plugins],
+    } as never,
     port: 0,
     host: '127.0.0.1',
     logger: silent,
@@ -152,7 +155,8 @@ export async function guardedGateway(plugins: Array<string | { module: string; o
     up,
     gw,
     /** POSTs /v1/chat/completions with `x-portkey-config` = the leaf with `hooks`; one user message. */
-    ask: (hooks: Record<string, unknown>, content: string) => portkeyChat(gw.url, up.leaf(hooks), { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }),
+    ask: (hooks: Record<string, unknown>, content: string) =>
+      portkeyChat(gw.url, up.leaf(hooks), { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }),
     async close() {
       await gw.close(0);
       await up.close();

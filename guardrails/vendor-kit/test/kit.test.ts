@@ -23,7 +23,9 @@ describe('@waygate/guardrail-vendor-kit', () => {
 
   it('a 5xx is a failure naming the vendor, its status and its message', async () => {
     fake.answer = () => ({ status: 503, json: { error: { message: 'overloaded' } } });
-    expect(await failure(callVendor(input(), { vendor: 'V', url: fake.url, body: {}, timeout: 2000 }))).to.equal(`V (${fake.url}) answered 503: overloaded`);
+    expect(await failure(callVendor(input(), { vendor: 'V', url: fake.url, body: {}, timeout: 2000 }))).to.equal(
+      `V (${fake.url}) answered 503: overloaded`,
+    );
   });
 
   it('no answer within the timeout is a failure saying so', async () => {
@@ -49,7 +51,9 @@ describe('@waygate/guardrail-vendor-kit', () => {
 
   it('the egress policy refuses a private address when it says deny, before any connection', async () => {
     const strict = newKernel({ egress: { private: 'deny' } });
-    const msg = await failure(callVendor({ egress: strict.egress, signal: new AbortController().signal }, { vendor: 'V', url: fake.url, body: {}, timeout: 2000 }));
+    const msg = await failure(
+      callVendor({ egress: strict.egress, signal: new AbortController().signal }, { vendor: 'V', url: fake.url, body: {}, timeout: 2000 }),
+    );
     expect(msg).to.include('was not called');
     expect(fake.received).to.have.length(0);
   });
