@@ -149,6 +149,7 @@ export class Kernel {
           if (!this.#granted.has(grant.config)) this.checkConfig(grant.config, 'config');
           this.#granted.add(grant.config);
           own(ctx).config = grant.config;
+          own(ctx).plan = undefined; // a plan made from the config it replaces (a CONFIG tap given a route) is made again
         }
         if (grant.metadata) own(ctx).metadata = { ...grant.metadata };
       },
