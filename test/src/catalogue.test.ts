@@ -8,7 +8,6 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
-import { silent } from '@waygate/core/testing';
 import { FakeUpstream } from './fakes/provider-upstreams.js';
 import type { Received, Reply } from './fakes/provider-upstreams.js';
 import { LogCapture } from './helpers/api-support.js';
@@ -21,7 +20,8 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** OpenAI's wire format: `GET /v1/models` and `POST /v1/chat/completions` (answers name the model asked for). */
 function openaiHandler(req: Received): Reply {
-  if (req.headers.authorization !== `Bearer ${OPENAI_KEY}`) return { status: 401, json: { error: { message: 'bad key', type: 'invalid_request_error', code: 'invalid_api_key' } } };
+  if (req.headers.authorization !== `Bearer ${OPENAI_KEY}`)
+    return { status: 401, json: { error: { message: 'bad key', type: 'invalid_request_error', code: 'invalid_api_key' } } };
   if (req.method === 'GET' && req.pathname === '/v1/models') {
     return {
       json: {
@@ -38,7 +38,14 @@ function openaiHandler(req: Received): Reply {
         object: 'chat.completion',
         created: 1715367049,
         model: req.body?.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: `openai says hi as ${req.body?.model}`, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: `openai says hi as ${req.body?.model}`, refusal: null },
+            logprobs: null,
+            finish_reason: 'stop',
+          },
+        ],
         usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 },
       },
     };
@@ -48,8 +55,10 @@ function openaiHandler(req: Received): Reply {
 
 /** Anthropic's wire format: `GET /v1/models` (Models API) and `POST /v1/messages`. */
 function anthropicHandler(req: Received): Reply {
-  if (req.headers['x-api-key'] !== ANTHROPIC_KEY) return { status: 401, json: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } };
-  if (typeof req.headers['anthropic-version'] !== 'string') return { status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version required' } } };
+  if (req.headers['x-api-key'] !== ANTHROPIC_KEY)
+    return { status: 401, json: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } };
+  if (typeof req.headers['anthropic-version'] !== 'string')
+    return { status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version required' } } };
   if (req.method === 'GET' && req.pathname === '/v1/models') {
     const data = [
       { type: 'model', id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
@@ -185,7 +194,11 @@ describe('model catalogue (@waygate/catalogue) through the SDKs', () => {
         (e: unknown) => e,
       );
     expect(err).to.be.instanceOf(OpenAI.NotFoundError);
-    expect((err as InstanceType<typeof OpenAI.NotFoundError>).error).to.deep.include({ code: 'model_not_found', type: 'invalid_request_error', param: 'model' });
+    expect((err as InstanceType<typeof OpenAI.NotFoundError>).error).to.deep.include({
+      code: 'model_not_found',
+      type: 'invalid_request_error',
+      param: 'model',
+    });
     // A key that may not use a model does not see it either.
     const hidden = await openai(NARROW)
       .models.retrieve('anthropic/claude-sonnet-4-5')
@@ -259,7 +272,9 @@ describe('model catalogue (@waygate/catalogue) through the SDKs', () => {
   });
 
   it('a key allowed gpt-4o* may use openai/gpt-4o but not anthropic/… nor an alias to another model', async () => {
-    const ok = await openai(NARROW).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    const ok = await openai(NARROW)
+      .chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
     // A bare model with no config names no route: the existing 400.
     expect(ok).to.be.instanceOf(OpenAI.BadRequestError);
     const other = await openai(NARROW)

@@ -30,8 +30,6 @@ const RETRIEVE = 'models.retrieve';
 const RETRIEVE_PREFIX = '/v1/models/';
 /** The request headers that name a route: with one of them the caller chose, and the catalogue keeps out. */
 const NAMING = ['x-waygate-custom-host', 'x-portkey-custom-host'];
-/** A leaf's keys that are routing policy, not how to reach the provider: left out of a list fetch's config. */
-const POLICY = ['override_params', 'retry', 'cache', 'request_timeout', 'stream_idle_timeout', 'deadline', 'hooks', 'input_guardrails', 'output_guardrails', 'strategy', 'targets', 'name', 'weight'];
 /** A root's keys that choose targets: the rest (retry, cache, guardrails, timeouts) is policy a routed `provider/model` request keeps. */
 const ROUTE_KEYS = new Set(['provider', 'targets', 'strategy', 'api_key', 'custom_host', 'override_params', 'name', 'weight']);
 const MAX_ROUTED = 1000;
@@ -188,7 +186,10 @@ function checkKey(ctx: RequestContext, node: ConfigNode, where: string): void {
     const full = where === 'model' ? ctx.body?.model : undefined; // a `provider/model` id the key allows by its full name
     const modelOk = typeof model !== 'string' || p.allows('models', model) || (typeof full === 'string' && p.allows('models', full));
     if (!p.allows('providers', node.provider) || !modelOk)
-      throw new GatewayError('model_not_allowed', 403, `This API key may not use model ${JSON.stringify(ctx.body?.model)}`, { type: 'permission_error', param: 'model' });
+      throw new GatewayError('model_not_allowed', 403, `This API key may not use model ${JSON.stringify(ctx.body?.model)}`, {
+        type: 'permission_error',
+        param: 'model',
+      });
   }
   for (const t of node.targets ?? []) checkKey(ctx, { ...t, override_params: { ...node.override_params, ...t.override_params } }, where);
 }
@@ -209,5 +210,3 @@ function checkProviders(api: PluginApi, node: ConfigNode, where: string): void {
   }
   node.targets?.forEach((t, i) => checkProviders(api, t, `${where}.targets[${i}]`));
 }
-
-

@@ -25,7 +25,8 @@ export function entriesOf(provider: string, json: unknown, prefixed = true): Mod
   if (!isObj(json)) return undefined;
   const out: ModelEntry[] = [];
   const add = (id: unknown, created: number, owner: unknown) => {
-    if (typeof id === 'string' && id !== '') out.push({ id: prefixed ? `${provider}/${id}` : id, object: 'model', created, owned_by: typeof owner === 'string' ? owner : provider || 'system' });
+    if (typeof id === 'string' && id !== '')
+      out.push({ id: prefixed ? `${provider}/${id}` : id, object: 'model', created, owned_by: typeof owner === 'string' ? owner : provider || 'system' });
   };
   if (Array.isArray(json.data)) {
     for (const m of json.data.filter(isObj)) add(m.id, createdOf(m), m.owned_by);
