@@ -10,6 +10,7 @@ export class EndpointRegistry {
   readonly #routes = new Map<string, Map<string, EndpointDefinition>>();
   readonly #bridged = new WeakMap<object, Map<string, EndpointAdapter | null>>();
   #sealed = false;
+  #wild = false;
 
   register(plugin: string, def: EndpointDefinition): void {
     if (this.#sealed) throw new Error('The endpoint registry is sealed: endpoints register in setup(), at start-up');
@@ -19,6 +20,7 @@ export class EndpointRegistry {
       const methods = this.#routes.get(r.path) ?? new Map<string, EndpointDefinition>();
       if (methods.has(r.method)) throw new Error(`Route ${r.method} ${r.path} is already served by ${methods.get(r.method)!.id}`);
       methods.set(r.method, def);
+      if (r.path.endsWith('/*')) this.#wild = true;
       this.#routes.set(r.path, methods);
     }
     this.#byId.set(def.id, { ...def, plugin });
@@ -28,9 +30,11 @@ export class EndpointRegistry {
     return this.#byId.get(id);
   }
 
-  /** The methods served on a path (undefined: no such route). */
+  /** The methods served on a path (undefined: no such route); a route `/a/b/*` serves every path below `/a/b/` (the deepest wins). */
   route(path: string): Map<string, EndpointDefinition> | undefined {
-    return this.#routes.get(path);
+    let found = this.#routes.get(path);
+    for (let i = path.lastIndexOf('/'); !found && this.#wild && i > 0; i = path.lastIndexOf('/', i - 1)) found = this.#routes.get(`${path.slice(0, i)}/*`);
+    return found;
   }
 
   ids(): string[] {

@@ -15,7 +15,7 @@ import { EndpointRegistry } from './endpoints.js';
 import { NamedRegistry, registryView } from './registry.js';
 import { planRoute, unknownProvider, unknownStrategy } from './routing.js';
 import { EgressPolicy, checkCustomHost } from './egress.js';
-import { resolveRequestConfig } from './request-config.js';
+import { missingProvider, resolveRequestConfig } from './request-config.js';
 import { route } from './dispatch.js';
 import { CORE_VERSION } from './version.js';
 
@@ -58,6 +58,7 @@ export class Kernel {
   readonly #configChecks: Array<(node: ConfigNode, path: string) => void> = [];
   readonly #closers: Array<() => unknown> = [];
   readonly #onSeal: Array<() => void> = [];
+  routesAtConfig = false;
   readonly #granted = new WeakSet<ConfigNode>();
   #sealed = false;
   #configAtStage = false;
@@ -148,6 +149,7 @@ export class Kernel {
           if (!this.#granted.has(grant.config)) this.checkConfig(grant.config, 'config');
           this.#granted.add(grant.config);
           own(ctx).config = grant.config;
+          own(ctx).plan = undefined; // a plan made from the config it replaces (a CONFIG tap given a route) is made again
         }
         if (grant.metadata) own(ctx).metadata = { ...grant.metadata };
       },
@@ -167,6 +169,9 @@ export class Kernel {
     // `before`, which names a plugin: one that also taps a later stage would be passed at that tap.
     this.#configAtStage = this.hooks.beforeRequest.taps.some((t) => t.stage === AUTH);
     if (this.#configAtStage) this.hooks.beforeRequest.tap({ name: CORE, stage: CONFIG - 1 }, (ctx) => void resolveRequestConfig(ctx, this));
+    // A plugin at CONFIG may give a request that names no route its config (api.authorize); after them, none left is the 400.
+    this.routesAtConfig = this.hooks.beforeRequest.taps.some((t) => t.stage === CONFIG && t.name !== CORE);
+    if (this.routesAtConfig) this.hooks.beforeRequest.tap({ name: CORE, stage: CONFIG + 1 }, (ctx) => void (ctx.config ?? this.plan(ctx)));
     if (this.config.routing) this.checkConfig(this.config.routing, 'routing', true);
     sealHooks(this.hooks);
     this.providers.seal();
@@ -207,6 +212,7 @@ export class Kernel {
    */
   plan(ctx: RequestContext): RoutePlan {
     if (ctx.plan) return ctx.plan;
+    if (!ctx.config) throw missingProvider();
     const targets = planRoute(this, ctx);
     if (targets.length === 0) throw badRequest(ErrorCode.INVALID_CONFIG, 'The routing config selected no target for this request');
     const plan = { targets };

@@ -7,6 +7,7 @@ import { own } from './context.js';
 import { unknownProvider } from './routing.js';
 import { ConfigNodeSchema, formatIssues, joinPath } from './config.js';
 import { ErrorCode, badRequest } from './errors.js';
+import type { GatewayError } from './errors.js';
 
 /** What resolving a request's config uses of the kernel. */
 export interface ConfigServices {
@@ -14,6 +15,17 @@ export interface ConfigServices {
   readonly providers: Pick<NamedRegistry<ProviderAdapter>, 'has' | 'names'>;
   /** Checks a routing config against what loaded (providers, strategies, plugins' checks); throws a 400. */
   checkConfig(node: ConfigNode, where: string): void;
+  /** A plugin taps CONFIG, where it may route a request that names no route (a model id naming its provider): the 400 waits until after it. */
+  readonly routesAtConfig?: boolean;
+}
+
+/** The 400 for a request that names no provider or config where the gateway has no default routing. */
+export function missingProvider(): GatewayError {
+  return badRequest(
+    ErrorCode.MISSING_PROVIDER,
+    'No provider or config: send x-waygate-provider (or x-portkey-provider) with Authorization: Bearer <provider key>, ' +
+      'or a routing config in x-waygate-config (or x-portkey-config), or set "routing" in the gateway config file',
+  );
 }
 
 /**
@@ -66,7 +78,7 @@ export function resolveRequestConfig(ctx: RequestContext, services: ConfigServic
   const customHost = header(ctx, 'custom-host');
   const configHeaderName = ctx.dialect === 'portkey' && h['x-waygate-config'] === undefined ? 'x-portkey-config' : 'x-waygate-config';
 
-  let config: ConfigNode;
+  let config: ConfigNode | undefined;
   if (rawConfig !== undefined) {
     config = headerConfig(ctx, services, rawConfig, configHeaderName, provider?.trim(), customHost);
     self.configSource = 'header';
@@ -78,23 +90,17 @@ export function resolveRequestConfig(ctx: RequestContext, services: ConfigServic
   } else if (services.config.routing) {
     config = services.config.routing;
     self.configSource = 'file';
-  } else {
-    throw badRequest(
-      ErrorCode.MISSING_PROVIDER,
-      'No provider or config: send x-waygate-provider (or x-portkey-provider) with Authorization: Bearer <provider key>, ' +
-        'or a routing config in x-waygate-config (or x-portkey-config), or set "routing" in the gateway config file',
-    );
-  }
+  } else if (!services.routesAtConfig) throw missingProvider();
   // (A config header's node has the custom host in it already.)
-  if (customHost !== undefined && ctx.configSource !== 'header') {
+  if (config && customHost !== undefined && ctx.configSource !== 'header') {
     if (ctx.configSource === 'provider-header') config.custom_host = customHost;
     else {
       config = { ...config, custom_host: customHost };
       self.configSource = 'header';
     }
     services.checkConfig(config, 'config');
-  } else if (ctx.configSource === 'provider-header') services.checkConfig(config, 'config');
-  self.config = config;
+  } else if (ctx.configSource === 'provider-header') services.checkConfig(config!, 'config');
+  if (config) self.config = config;
 
   const trace = header(ctx, 'trace-id');
   if (trace) self.traceId = trace;
@@ -112,7 +118,7 @@ export function resolveRequestConfig(ctx: RequestContext, services: ConfigServic
 
   const timeout = header(ctx, 'request-timeout');
   if (timeout !== undefined) self.requestTimeoutMs = positiveMs(timeout, 'request-timeout');
-  const deadline = header(ctx, 'deadline') ?? config.deadline;
+  const deadline = header(ctx, 'deadline') ?? config?.deadline;
   if (deadline !== undefined) self.deadlineAt = ctx.t0 + (typeof deadline === 'number' ? deadline : positiveMs(deadline, 'deadline'));
 }
 

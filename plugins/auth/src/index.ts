@@ -235,7 +235,8 @@ export default definePlugin({
     // Once the config is resolved: every target the request could reach must be one the key allows.
     api.hooks.beforeRequest.tap(BeforeRequestStage.CONFIG, (ctx) => {
       const p = principalOf(ctx);
-      if (!p?.restrictsTargets || ctx.madeBy !== undefined) return undefined;
+      // No config yet: a later CONFIG tap may route the request (a model catalogue, which holds it to the same rules), else the core's 400.
+      if (!p?.restrictsTargets || ctx.madeBy !== undefined || !ctx.config) return undefined;
       for (const t of api.plan(ctx).targets) {
         if (!p.allows('providers', t.provider))
           throw forbidden('provider_not_allowed', `This API key may not use provider ${t.provider} (${t.path})`, t.path);
