@@ -244,17 +244,19 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
       }
       const [, , collection, id, ...rest] = url.pathname.split('/');
       const extension = collection && !['keys', 'teams', 'spend'].includes(collection) ? deps.extensions?.(collection) : undefined;
+      const method = req.method ?? 'GET';
       if (extension) {
         const segments = [id, ...rest].filter((s): s is string => s !== undefined).map((s) => decodeURIComponent(s));
-        [status, body] = await extension({ method: req.method ?? 'GET', segments, url });
-      } else if (rest.length || id === '') throw new HttpError(404, 'not_found', `No route for ${req.method} ${url.pathname}`);
-      const method = req.method ?? 'GET';
-      const read = () => readJson(req);
-      const decoded = id === undefined ? undefined : decodeURIComponent(id);
-      if (collection === 'keys') [status, body] = await keys(method, decoded, url, read);
-      else if (collection === 'teams') [status, body] = await teams(method, decoded, read);
-      else if (collection === 'spend' && decoded === undefined) [status, body] = await spend(method, url);
-      else throw new HttpError(404, 'not_found', `No route for ${req.method} ${url.pathname}`);
+        [status, body] = await extension({ method, segments, url });
+      } else {
+        if (rest.length || id === '') throw new HttpError(404, 'not_found', `No route for ${req.method} ${url.pathname}`);
+        const read = () => readJson(req);
+        const decoded = id === undefined ? undefined : decodeURIComponent(id);
+        if (collection === 'keys') [status, body] = await keys(method, decoded, url, read);
+        else if (collection === 'teams') [status, body] = await teams(method, decoded, read);
+        else if (collection === 'spend' && decoded === undefined) [status, body] = await spend(method, url);
+        else throw new HttpError(404, 'not_found', `No route for ${req.method} ${url.pathname}`);
+      }
     } catch (err) {
       const e =
         err instanceof HttpError
@@ -262,10 +264,10 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
           : clientError(err)
             ? new HttpError(err.status, err.code, err.message, err.param ?? null)
             : new HttpError(
-              (err as Error).name === 'StoreUnavailable' ? 503 : 500,
-              (err as Error).name === 'StoreUnavailable' ? 'store_unavailable' : 'internal_error',
-              (err as Error).message,
-            );
+                (err as Error).name === 'StoreUnavailable' ? 503 : 500,
+                (err as Error).name === 'StoreUnavailable' ? 'store_unavailable' : 'internal_error',
+                (err as Error).message,
+              );
       if (e.status >= 500) deps.audit({ admin: 'error', err: e.message }, 'admin request failed');
       status = e.status;
       body = {

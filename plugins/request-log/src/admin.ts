@@ -44,7 +44,8 @@ const encodeCursor = (e: LogEntry) => Buffer.from(JSON.stringify([e.at, e.id])).
 function decodeCursor(c: string): { at: string; id: string } {
   try {
     const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]))) return { at: v[0], id: v[1] };
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0])))
+      return { at: v[0], id: v[1] };
   } catch {
     // Falls through to the 400.
   }
@@ -70,7 +71,12 @@ export function logsRoute(store: LogStore, flush: () => Promise<void>) {
     if (!r.success) {
       const first = r.error.issues[0]!;
       const param = first.code === 'unrecognized_keys' ? first.keys[0]! : first.path.join('.');
-      throw new AdminError(400, 'invalid_request', `Invalid query: ${param}: ${first.code === 'unrecognized_keys' ? 'unknown parameter' : first.message}`, param);
+      throw new AdminError(
+        400,
+        'invalid_request',
+        `Invalid query: ${param}: ${first.code === 'unrecognized_keys' ? 'unknown parameter' : first.message}`,
+        param,
+      );
     }
     const q = r.data;
     const from = q.from ? new Date(q.from).toISOString() : undefined;

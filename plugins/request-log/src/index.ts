@@ -102,7 +102,10 @@ export default definePlugin({
       await lease.release();
     });
 
-    api.registry<AdminExtension>('admin-routes').register('logs', logsRoute(store, () => store.drain()));
+    api.registry<AdminExtension>('admin-routes').register(
+      'logs',
+      logsRoute(store, () => store.drain()),
+    );
 
     const bodies = options.bodies.enabled ? new BodyRedactor(options.bodies.categories, options.bodies.maxBytes) : undefined;
     const record = (res: GatewayResponse, ctx: RequestContext, first: number | undefined, streamed?: { text: string; cut: boolean }) => {

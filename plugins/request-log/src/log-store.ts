@@ -94,7 +94,11 @@ export class LogStore {
         const batch = this.#queue.splice(0, this.opts.batchSize);
         this.#inFlight = batch.length;
         try {
-          await this.db.insertRows('request_log', COLUMNS, batch.map((e) => this.#row(e)));
+          await this.db.insertRows(
+            'request_log',
+            COLUMNS,
+            batch.map((e) => this.#row(e)),
+          );
           this.written += batch.length;
         } catch (err) {
           if (this.db.isDuplicate(err)) {
@@ -153,7 +157,8 @@ export class LogStore {
     this.#closed = true;
     clearTimeout(this.#timer);
     await this.drain();
-    if (this.#queue.length) this.log.error({ rows: this.#queue.length }, 'request log: the store did not take the last rows before shutdown; they are lost');
+    if (this.#queue.length)
+      this.log.error({ rows: this.#queue.length }, 'request log: the store did not take the last rows before shutdown; they are lost');
   }
 
   /** Deletes what the retention limits leave out; resolves with the rows deleted. */

@@ -91,7 +91,8 @@ const DETAIL_FIELDS = ['guardrailsFailed', 'guardrailsDeniedAt', 'tokensEstimate
 export function entryOf(res: GatewayResponse, ctx: RequestContext, endedAt: number, firstEventAt: number | undefined): LogEntry {
   const p = principalOf(ctx);
   const a = ctx.annotations ?? {};
-  const upstream = res.source === 'upstream' || res.source === 'cache';
+  // The target that answered, a cached answer stands for, or was tried last before an error.
+  const upstream = res.source === 'upstream' || res.source === 'cache' || ctx.attempts.length > 0;
   const u = ctx.usage;
   const detail: Record<string, unknown> = {};
   for (const f of DETAIL_FIELDS) if (a[f] !== undefined) detail[f] = a[f];
