@@ -21,7 +21,8 @@ const ASSETS: Record<string, string> = {
 };
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 /** The page may load and call nothing but this gateway. */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /** Keys whose values are secrets wherever they appear in the config. */
 const SECRET_KEY = /(key|token|secret|password|passwd|credential|authorization|private)/i;
@@ -109,14 +110,27 @@ export default definePlugin({
     });
 
     const gateway: AdminExtension = async ({ method, segments }) => {
-      if (method !== 'GET' || segments.length) throw Object.assign(new Error(`${method} /admin/gateway${segments.length ? '/…' : ''} is not served`), { status: 404, code: 'not_found' });
+      if (method !== 'GET' || segments.length)
+        throw Object.assign(new Error(`${method} /admin/gateway${segments.length ? '/…' : ''} is not served`), { status: 404, code: 'not_found' });
       const cfg = api.config as unknown as Record<string, unknown> & { plugins?: unknown[]; defaultPlugins?: boolean };
       const named = (cfg.plugins ?? []).map((p) => (typeof p === 'string' ? p : String((p as { module?: unknown }).module)));
       const plugins = [
-        ...(cfg.defaultPlugins === false ? [] : bundledList().filter((m) => !named.includes(m)).map((name) => ({ name, from: 'bundled' }))),
+        ...(cfg.defaultPlugins === false
+          ? []
+          : bundledList()
+              .filter((m) => !named.includes(m))
+              .map((name) => ({ name, from: 'bundled' }))),
         ...named.map((name) => ({ name, from: 'config' })),
       ];
-      return [200, { plugins, providers: api.providers.ids().sort(), endpoints: ((api.endpoints as { ids?: () => string[] }).ids?.() ?? []).sort(), config: masked(cfg) }];
+      return [
+        200,
+        {
+          plugins,
+          providers: api.providers.ids().sort(),
+          endpoints: ((api.endpoints as { ids?: () => string[] }).ids?.() ?? []).sort(),
+          config: masked(cfg),
+        },
+      ];
     };
     api.registry<AdminExtension>('admin-routes').register('gateway', gateway);
   },

@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 
 const STORAGE = 'waygate-admin-key';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the admin API's answers, read as they come
 type Json = any;
 
 class ApiError extends Error {
@@ -54,7 +55,11 @@ function Login({ onKey }: { onKey: (k: string) => void }) {
             Sign in
           </button>
         </p>
-        {error && <p class="err" id="login-error">{error}</p>}
+        {error && (
+          <p class="err" id="login-error">
+            {error}
+          </p>
+        )}
       </form>
     </div>
   );
@@ -311,7 +316,11 @@ function Keys({ k }: { k: string }) {
   const field = (e: Event, name: string) => ((e.target as HTMLFormElement).elements.namedItem(name) as HTMLInputElement).value.trim();
   return (
     <div>
-      {error && <p class="err" id="keys-error">{error}</p>}
+      {error && (
+        <p class="err" id="keys-error">
+          {error}
+        </p>
+      )}
       <div class="card">
         <h3>New key</h3>
         <form
