@@ -68,11 +68,17 @@ export default definePlugin({
   manifest,
   configSchema: OptionsSchema,
   async setup(api, options) {
-    const isAdmin = api.registry<(presented: string) => boolean>('admin-auth').get('admin');
-    const enabled = options.enabled === 'auto' ? isAdmin !== undefined : options.enabled;
+    // @waygate/auth may set up after this plugin (listed in the config's plugins, after the bundled ones): then its entry tells.
+    const authEntry = (api.config.plugins ?? []).find((p) => typeof p === 'object' && (p as { module?: unknown }).module === '@waygate/auth') as
+      { options?: { adminKey?: unknown; store?: Parameters<typeof resolveStoreSpec>[0] } } | undefined;
+    const isAdmin =
+      api.registry<(presented: string) => boolean>('admin-auth').get('admin') !== undefined ||
+      authEntry?.options?.adminKey !== undefined ||
+      Boolean(process.env.WAYGATE_ADMIN_KEY);
+    const enabled = options.enabled === 'auto' ? isAdmin : options.enabled;
     if (!enabled) return;
     const authStore = api.registry<ResolvedStore>('stores').get('auth');
-    const spec = options.store !== undefined || !authStore ? resolveStoreSpec(options.store) : authStore;
+    const spec = options.store !== undefined ? resolveStoreSpec(options.store) : (authStore ?? resolveStoreSpec(authEntry?.options?.store));
     const lease = await acquireDatabase(spec, (err) => api.logger.warn({ err: err.message }, 'request log: a PostgreSQL connection failed'));
     try {
       await lease.db.migrate(OWNER, MIGRATIONS);
