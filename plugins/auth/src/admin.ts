@@ -35,8 +35,18 @@ export interface AdminDeps {
   audit(fields: object, msg: string): void;
   /** Resolves once the spend this replica recorded is in the store. */
   spendWritten?: () => Promise<void>;
+  /** Other plugins' collections under /admin (`logs` for /admin/logs), served behind the same admin key. */
+  extensions?: (collection: string) => AdminExtension | undefined;
   now?: () => Date;
 }
+
+/**
+ * A collection another plugin serves under /admin (registered in the `admin-routes` registry by its
+ * name, e.g. `logs` for /admin/logs and below), reached only with the admin key. It gets the method,
+ * the path segments after the collection and the URL, and resolves with the status and JSON body; a
+ * client error is thrown as an Error with `status` (4xx), `code` and optionally `param`.
+ */
+export type AdminExtension = (req: { method: string; segments: readonly string[]; url: URL }) => Promise<[number, unknown]>;
 
 const MAX_BODY = 1024 * 1024;
 
@@ -233,23 +243,31 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
         throw new HttpError(401, 'invalid_admin_key', 'The admin API needs the admin key: Authorization: Bearer <admin key> (or x-waygate-admin-key)');
       }
       const [, , collection, id, ...rest] = url.pathname.split('/');
-      if (rest.length || id === '') throw new HttpError(404, 'not_found', `No route for ${req.method} ${url.pathname}`);
+      const extension = collection && !['keys', 'teams', 'spend'].includes(collection) ? deps.extensions?.(collection) : undefined;
       const method = req.method ?? 'GET';
-      const read = () => readJson(req);
-      const decoded = id === undefined ? undefined : decodeURIComponent(id);
-      if (collection === 'keys') [status, body] = await keys(method, decoded, url, read);
-      else if (collection === 'teams') [status, body] = await teams(method, decoded, read);
-      else if (collection === 'spend' && decoded === undefined) [status, body] = await spend(method, url);
-      else throw new HttpError(404, 'not_found', `No route for ${req.method} ${url.pathname}`);
+      if (extension) {
+        const segments = [id, ...rest].filter((s): s is string => s !== undefined).map((s) => decodeURIComponent(s));
+        [status, body] = await extension({ method, segments, url });
+      } else {
+        if (rest.length || id === '') throw new HttpError(404, 'not_found', `No route for ${req.method} ${url.pathname}`);
+        const read = () => readJson(req);
+        const decoded = id === undefined ? undefined : decodeURIComponent(id);
+        if (collection === 'keys') [status, body] = await keys(method, decoded, url, read);
+        else if (collection === 'teams') [status, body] = await teams(method, decoded, read);
+        else if (collection === 'spend' && decoded === undefined) [status, body] = await spend(method, url);
+        else throw new HttpError(404, 'not_found', `No route for ${req.method} ${url.pathname}`);
+      }
     } catch (err) {
       const e =
         err instanceof HttpError
           ? err
-          : new HttpError(
-              (err as Error).name === 'StoreUnavailable' ? 503 : 500,
-              (err as Error).name === 'StoreUnavailable' ? 'store_unavailable' : 'internal_error',
-              (err as Error).message,
-            );
+          : clientError(err)
+            ? new HttpError(err.status, err.code, err.message, err.param ?? null)
+            : new HttpError(
+                (err as Error).name === 'StoreUnavailable' ? 503 : 500,
+                (err as Error).name === 'StoreUnavailable' ? 'store_unavailable' : 'internal_error',
+                (err as Error).message,
+              );
       if (e.status >= 500) deps.audit({ admin: 'error', err: e.message }, 'admin request failed');
       status = e.status;
       body = {
@@ -261,6 +279,12 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
     res.end(text);
   };
+}
+
+/** An extension's client error: an Error with a 4xx `status` and a `code`. */
+function clientError(err: unknown): err is Error & { status: number; code: string; param?: string } {
+  const e = err as { status?: unknown; code?: unknown };
+  return err instanceof Error && typeof e.status === 'number' && e.status >= 400 && e.status < 500 && typeof e.code === 'string';
 }
 
 function authorized(req: IncomingMessage, adminHash: string): boolean {

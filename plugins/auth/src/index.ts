@@ -7,6 +7,7 @@ import type { StaticKey } from './directory.js';
 import { KeyDirectory } from './directory.js';
 import { Fanout } from './fanout.js';
 import { adminHandler } from './admin.js';
+import type { AdminExtension } from './admin.js';
 import { principalOf, setPrincipal } from './principal.js';
 import { KeyCreateSchema, policyOf } from './records.js';
 import { SHA256_RE, sameHash, sha256 } from './keys.js';
@@ -16,6 +17,7 @@ import { MemoryLedger, StoreLedger } from './spend.js';
 import { PriceBook, PriceSchema } from './cost.js';
 import { SqlStore } from './store.js';
 import { StoreSpecSchema, acquireDatabase, fromEnv, resolveStoreSpec } from '@waygate/store';
+import type { ResolvedStore } from '@waygate/store';
 
 export { principalOf } from './principal.js';
 export type { Principal } from './principal.js';
@@ -25,6 +27,7 @@ export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export type { KeyRecord, TeamRecord, RateLimit, Budget } from './records.js';
 export type { SpendRow, SpendQuery, SpendGroup } from './store.js';
+export type { AdminExtension } from './admin.js';
 export { PriceBook } from './cost.js';
 export type { Price } from './cost.js';
 export { newKey, sha256, keyId } from './keys.js';
@@ -133,7 +136,11 @@ export default definePlugin({
 
     let store: AuthStore | undefined;
     let fanout: Fanout | undefined;
-    if (adminHash !== undefined) store = await openStore(api, options, env);
+    if (adminHash !== undefined) {
+      // The database the key store uses, for plugins that keep their data beside it (the request log) when given no store of their own.
+      api.registry<ResolvedStore>('stores').register('auth', resolveStoreSpec(options.store, env));
+      store = await openStore(api, options, env);
+    }
     const log = api.logger;
     const ttlMs = options.cacheTtlMs ?? (options.redis ? 60_000 : 0);
     const directory = new KeyDirectory(
@@ -176,6 +183,8 @@ export default definePlugin({
     });
     if (store) {
       const s = store;
+      // Other plugins' collections under /admin (the request log's /admin/logs), behind the same key.
+      const adminRoutes = api.registry<AdminExtension>('admin-routes');
       const changed = async (m: Invalidation) => {
         directory.invalidate(m);
         await fanout?.publish(m).catch((err: Error) => log.warn({ err: err.message }, 'auth: could not tell the other replicas of a key change'));
@@ -189,6 +198,7 @@ export default definePlugin({
           spendWritten: () => (ledger as StoreLedger).drain(),
           configProblem: (n, w) => configProblem(api, n, w),
           audit: (o, m) => log.info(o, m),
+          extensions: (name) => adminRoutes.get(name),
         }),
       );
     }
