@@ -150,6 +150,7 @@ export class Kernel {
           this.#granted.add(grant.config);
           own(ctx).config = grant.config;
           own(ctx).plan = undefined; // a plan made from the config it replaces (a CONFIG tap given a route) is made again
+          if (grant.config.deadline !== undefined && ctx.deadlineAt === undefined) own(ctx).deadlineAt = ctx.t0 + grant.config.deadline;
         }
         if (grant.metadata) own(ctx).metadata = { ...grant.metadata };
       },

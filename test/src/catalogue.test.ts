@@ -3,6 +3,8 @@
 // routing by `provider/model` and by alias (with a fallback), a gateway key's model rules, 404s in
 // both wire shapes.
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
@@ -277,6 +279,15 @@ describe('model catalogue (@waygate/catalogue) through the SDKs', () => {
       .catch((e: unknown) => e);
     // A bare model with no config names no route: the existing 400.
     expect(ok).to.be.instanceOf(OpenAI.BadRequestError);
+    // The same model by its catalogue id: allowed by its bare name, routed to OpenAI.
+    const routed = await openai(NARROW).chat.completions.create({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    expect(routed.choices[0]!.message.content).to.equal('openai says hi as gpt-4o');
+    const mini = await openai(NARROW).chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    expect(mini.choices[0]!.message.content).to.equal('openai says hi as gpt-4o-mini');
+    const o3 = await openai(NARROW)
+      .chat.completions.create({ model: 'openai/o3', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    expect(o3).to.be.instanceOf(OpenAI.PermissionDeniedError);
     const other = await openai(NARROW)
       .chat.completions.create({ model: 'anthropic/claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }] })
       .catch((e: unknown) => e);
@@ -296,5 +307,46 @@ describe('model catalogue (@waygate/catalogue) through the SDKs', () => {
       .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(OpenAI.BadRequestError);
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).code).to.equal('missing_provider');
+  });
+});
+
+describe('model catalogue: an alias’s own deadline', () => {
+  let stuck: http.Server;
+  let gw: Gateway;
+  const held: http.ServerResponse[] = [];
+
+  before(async () => {
+    // An upstream that takes the request and never answers: only a deadline ends the wait.
+    stuck = http.createServer((_req, res) => void held.push(res));
+    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+    const { port } = stuck.address() as AddressInfo;
+    gw = await startGateway({
+      config: {
+        providers: { deepseek: { api_key: 'sk-held', base_url: `http://127.0.0.1:${port}/v1` } },
+        plugins: [
+          {
+            module: '@waygate/catalogue',
+            options: { aliases: { quick: { provider: 'deepseek', override_params: { model: 'deepseek-chat' }, deadline: 300 } } },
+          },
+        ],
+      },
+      port: 0,
+      host: '127.0.0.1',
+      logger: new LogCapture('warn').logger,
+    });
+  });
+  after(async () => {
+    await gw?.close(0);
+    for (const res of held) res.destroy();
+    await new Promise<void>((resolve) => stuck.close(() => resolve()));
+  });
+
+  it('a request by alias ends at the alias’s deadline with a 408 deadline_exceeded', async () => {
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 15_000 });
+    const err = await client.chat.completions.create({ model: 'quick', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).to.equal(408);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).to.equal('deadline_exceeded');
+    expect(held).to.have.length(1);
   });
 });

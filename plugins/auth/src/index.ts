@@ -9,6 +9,7 @@ import { Fanout } from './fanout.js';
 import { adminHandler } from './admin.js';
 import type { AdminExtension } from './admin.js';
 import { principalOf, setPrincipal } from './principal.js';
+import type { Principal } from './principal.js';
 import { KeyCreateSchema, policyOf } from './records.js';
 import { SHA256_RE, sameHash, sha256 } from './keys.js';
 import { installGovernance } from './governance.js';
@@ -233,7 +234,7 @@ export default definePlugin({
       if (p.team) ctx.annotate('team', p.team.id);
       if (Object.keys(p.metadata).length) ctx.annotate('keyMetadata', p.metadata);
       if (!p.allows('endpoints', ctx.endpoint)) throw forbidden('endpoint_not_allowed', `This API key may not use ${ctx.endpoint} (${ctx.path})`);
-      if (ctx.model !== undefined && !p.allows('models', ctx.model))
+      if (ctx.model !== undefined && !allowsModel(p, ctx.model))
         throw forbidden('model_not_allowed', `This API key may not use model ${JSON.stringify(ctx.model)}`, 'model');
       setPrincipal(ctx, p);
       api.authorize(ctx, { withhold: presented.withhold, config: p.config, metadata: Object.keys(p.metadata).length ? p.metadata : undefined });
@@ -259,6 +260,16 @@ export default definePlugin({
     });
   },
 });
+
+/**
+ * A `provider/model` id (which a model catalogue routes) is allowed by its full name, or by its bare model when the
+ * key also allows that provider; the targets it reaches are held to the key's rules again once the route is known.
+ */
+function allowsModel(p: Principal, model: string): boolean {
+  if (p.allows('models', model)) return true;
+  const slash = model.indexOf('/');
+  return slash > 0 && p.allows('providers', model.slice(0, slash)) && p.allows('models', model.slice(slash + 1));
+}
 
 async function openStore(api: PluginApi, options: Options, env: NodeJS.ProcessEnv): Promise<AuthStore> {
   const spec = resolveStoreSpec(options.store, env);
