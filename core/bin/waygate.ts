@@ -1,16 +1,24 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
+import type { Worker } from 'node:cluster';
+import { watch } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startGateway } from '../src/gateway.js';
 import type { Gateway } from '../src/gateway.js';
 import { CORE_VERSION } from '../src/version.js';
 import { keysCommand } from './keys.js';
 
-const USAGE = `Usage: waygate [--config FILE] [--port N] [--host H]
+const USAGE = `Usage: waygate [--config FILE] [--port N] [--host H] [--watch] [--workers N|auto]
        waygate keys <create|list|show|revoke|generate> ...   (waygate keys --help)
 
   --config FILE   JSON config file (default: $WAYGATE_CONFIG, else the embedded default)
   --port N        port to listen on (default: $PORT, else the config's server.port, else 8787)
   --host H        address to bind (default: $HOST, else the config's server.host, else 127.0.0.1)
+  --watch         reload the config when its file changes (as SIGHUP and POST /admin/reload do)
+  --workers N     run N worker processes on one port (node:cluster; auto: one per CPU); a worker
+                  that dies is replaced, SIGTERM drains them all, SIGHUP reloads them all
   --version       print the version
   --help          print this help
 
@@ -31,6 +39,8 @@ async function main(): Promise<void> {
         config: { type: 'string', short: 'c' },
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
+        watch: { type: 'boolean' },
+        workers: { type: 'string', short: 'w' },
         version: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -60,6 +70,9 @@ async function main(): Promise<void> {
   const host = args.host ?? (process.env.HOST || undefined);
   const config = args.config ?? (process.env.WAYGATE_CONFIG || undefined);
 
+  const workers = workerCount(args.workers ?? process.env.WAYGATE_WORKERS);
+  if (workers > 1 && cluster.isPrimary) return superviseWorkers(workers);
+
   let gateway: Gateway;
   try {
     gateway = await startGateway({ config, port, host });
@@ -75,8 +88,9 @@ async function main(): Promise<void> {
   );
 
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (signal: string, again = true) => {
     if (stopping) {
+      if (!again) return;
       process.stderr.write(`waygate: ${signal} again, exiting now\n`);
       process.exit(1);
     }
@@ -96,6 +110,93 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  // A reload loads and checks the new config beside the running one; a refused one is logged and the old keeps serving.
+  let reloading = Promise.resolve();
+  const reload = (why: string) =>
+    (reloading = reloading.then(() =>
+      gateway.reload().then(
+        (version) => void process.stderr.write(`waygate: ${why}: config reloaded (version ${version})\n`),
+        (err: unknown) => {
+          gateway.kernel.logger.error({ err: (err as Error).message }, 'config reload refused; the running config keeps serving');
+          process.stderr.write(`waygate: ${why}: the new config was refused, the running one keeps serving: ${(err as Error).message}\n`);
+        },
+      ),
+    ));
+  process.on('SIGHUP', () => void reload('SIGHUP'));
+  // Under --workers, the primary tells each worker (a terminal's Ctrl-C may also have reached it: then it is draining already).
+  process.on('message', (m) => {
+    if (m === 'waygate:stop') stop('stop from the primary', false);
+    else if (m === 'waygate:reload') void reload('reload from the primary');
+  });
+  if (args.watch && config) {
+    // Editors write a file in several steps: one reload after the writes settle.
+    let timer: NodeJS.Timeout | undefined;
+    // The directory is watched, not the file: an editor that saves by renaming a new file over it would end a file watch.
+    watch(path.dirname(config), (_event, name) => {
+      if (name !== path.basename(config)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void reload(`${config} changed`), 200);
+    }).unref();
+  }
+}
+
+function workerCount(text: string | undefined): number {
+  if (text === undefined || text === '') return 1;
+  if (text === 'auto') return availableParallelism();
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) {
+    process.stderr.write(`waygate: --workers must be a whole number from 1 to 1024 or auto (got ${JSON.stringify(text)})\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+/**
+ * The primary of `--workers N`: forks N workers, which share the port (node:cluster hands out the
+ * connections), replaces one that dies, passes SIGHUP on (each reloads), and on SIGTERM or SIGINT
+ * lets every worker drain and exits once all have.
+ */
+function superviseWorkers(n: number): void {
+  let stopping = false;
+  const live = new Set<Worker>();
+  // A worker that dies at start-up (a bad config) would be replaced forever: stop after a burst of early deaths.
+  const deaths: number[] = [];
+  const fork = () => live.add(cluster.fork());
+  const tellAll = (message: string) => {
+    for (const w of live) if (w.isConnected()) w.send(message);
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    live.delete(worker);
+    if (stopping) {
+      if (live.size === 0) process.exit();
+      return;
+    }
+    const now = Date.now();
+    deaths.push(now);
+    while (deaths[0]! < now - 10_000) deaths.shift();
+    if (deaths.length > n * 3) {
+      process.stderr.write(`waygate: workers keep dying (${deaths.length} in 10 s); stopping\n`);
+      stopping = true;
+      process.exitCode = 1;
+      if (live.size === 0) process.exit();
+      tellAll('waygate:stop');
+      return;
+    }
+    process.stderr.write(`waygate: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    fork();
+  });
+  for (let i = 0; i < n; i++) fork();
+  process.stderr.write(`waygate: primary ${process.pid} running ${n} workers\n`);
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write(`waygate: ${signal}: draining ${live.size} workers\n`);
+    tellAll('waygate:stop');
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => tellAll('waygate:reload'));
 }
 
 void main();

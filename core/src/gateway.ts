@@ -26,15 +26,39 @@ export interface StartOptions {
 }
 
 export interface Gateway {
+  /** The kernel serving new requests (replaced by a reload). */
   readonly kernel: Kernel;
   readonly url: string;
   readonly port: number;
   readonly host: string;
   close(deadlineMs?: number): Promise<void>;
+  /** Loads the config again (the file, re-read) and swaps it in for new requests; rejects, the old one serving, if it is invalid. */
+  reload(): Promise<string>;
 }
 
 /** Loads the config and the plugins, seals the kernel and starts serving. Fails loudly on any plugin or config error. */
 export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
+  const kernel = await buildKernel(opts);
+  try {
+    const server = await createServer(kernel).listen(opts.port ?? kernel.config.server.port, opts.host ?? kernel.config.server.host);
+    // A reload (SIGHUP, POST /admin/reload) builds and seals the new kernel beside the old, then swaps it in.
+    const reload = async (): Promise<string> => {
+      const next = await buildKernel({ ...opts, logger: opts.logger ?? gateway.kernel.logger });
+      next.reloader = reload;
+      void server.swap(next).catch((err: unknown) => next.logger.warn({ err: (err as Error).message }, 'the replaced config did not close cleanly'));
+      return (gateway.kernel = next).configVersion;
+    };
+    const gateway = { kernel, url: server.url, port: server.port, host: server.host, close: (ms?: number) => server.close(ms), reload };
+    kernel.reloader = reload;
+    return gateway;
+  } catch (err) {
+    await kernel.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A sealed kernel for a config, its plugins loaded; nothing is listening yet. */
+async function buildKernel(opts: StartOptions): Promise<Kernel> {
   const env = opts.env ?? process.env;
   const loaded = await loadConfig(opts.config, opts.baseDir ?? process.cwd(), env);
   const envLevel = env.WAYGATE_LOG_LEVEL || undefined;
@@ -64,8 +88,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<Gateway> {
           'Set WAYGATE_ADMIN_KEY (or give the auth plugin keys), listen on 127.0.0.1, or set "server": {"allowUnauthenticated": true}',
       );
     }
-    const server = await createServer(kernel).listen(opts.port ?? loaded.config.server.port, host);
-    return { kernel, url: server.url, port: server.port, host: server.host, close: (deadlineMs?: number) => server.close(deadlineMs) };
+    return kernel;
   } catch (err) {
     await kernel.close().catch(() => undefined);
     throw err;

@@ -54,6 +54,8 @@ export class Kernel {
   readonly plugins: LoadedPluginInfo[] = [];
   /** Non-LLM HTTP routes plugins serve (an admin API), by path prefix; the endpoints' routes come first. */
   readonly routes: Array<{ prefix: string; handler: RouteHandler }> = [];
+  /** Set by the gateway that serves this kernel: what `api.reload()` does. */
+  reloader?: () => Promise<string>;
   readonly #named = new Map<string, NamedRegistry<unknown>>();
   readonly #configChecks: Array<(node: ConfigNode, path: string) => void> = [];
   readonly #closers: Array<() => unknown> = [];
@@ -154,6 +156,7 @@ export class Kernel {
         }
         if (grant.metadata) own(ctx).metadata = { ...grant.metadata };
       },
+      reload: () => (this.reloader ? this.reloader() : Promise.reject(new Error('This kernel is not served by a gateway that reloads'))),
       endpointOf: (ctx) => this.endpointOf(ctx),
       errorResponse: (err, ctx) => this.errorResponse(err, ctx),
       subrequest: (init) => this.#subrequest(plugin, init),

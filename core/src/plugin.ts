@@ -113,6 +113,12 @@ export interface PluginApi {
    * `metadata`, over the request's own x-waygate-metadata (routing conditions see it).
    */
   authorize(ctx: RequestContext, grant: { withhold?: readonly string[]; config?: ConfigNode; metadata?: Record<string, unknown> }): void;
+  /**
+   * Loads the config (the file again) and its plugins beside the running ones and, once all is valid,
+   * serves new requests with them; in-flight ones finish on the old. Resolves with the new config's
+   * version; rejects with the reasons, the old still serving.
+   */
+  reload(): Promise<string>;
   /** The definition of the endpoint a request is for. */
   endpointOf(ctx: RequestContext): EndpointDefinition | undefined;
   /** A response for an error, in the shape of the request's API. */

@@ -20,6 +20,8 @@ export interface GatewayServer {
   readonly host: string;
   /** Stops accepting, lets in-flight requests and streams finish up to the deadline, then closes everything. */
   close(deadlineMs?: number): Promise<void>;
+  /** Serves new requests with `next`; closes the kernel it replaces once that one's requests and streams have finished. */
+  swap(next: Kernel): Promise<void>;
 }
 
 /**
@@ -27,11 +29,14 @@ export interface GatewayServer {
  * kernel for a response and writes it (JSON, or SSE event by event with back-pressure). It also
  * writes the one log line per request.
  */
-export function createServer(kernel: Kernel): { app: Koa; listen(port: number, host: string): Promise<GatewayServer> } {
+export function createServer(first: Kernel): { app: Koa; listen(port: number, host: string): Promise<GatewayServer> } {
+  let current = first;
+  /** Requests in flight per kernel: a kernel swapped out is closed once its own have finished. */
+  const held = new Map<Kernel, number>();
   const app = new Koa();
   app.proxy = false;
   app.silent = true;
-  const bodyLimit = parseSize(kernel.config.server.bodyLimit);
+  const bodyLimit = parseSize(first.config.server.bodyLimit);
   const started = Date.now();
   let draining = false;
   const idle: Array<() => void> = [];
@@ -45,6 +50,7 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
     });
 
   app.use(async (koa) => {
+    const kernel = current;
     const req = koa.req;
     const res = koa.res;
     koa.respond = false;
@@ -76,6 +82,7 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
     if (draining) return writeError(res, new GatewayError(ErrorCode.SHUTTING_DOWN, 503, 'The gateway is shutting down', { retryable: true }), requestId);
 
     live.set(res, undefined);
+    held.set(kernel, (held.get(kernel) ?? 0) + 1);
     let ctx: RequestContext | undefined;
     let response: GatewayResponse | undefined;
     try {
@@ -100,7 +107,8 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
       else res.destroy();
     } finally {
       live.delete(res);
-      logRequest(kernel, req, res, path, requestId, ctx, response);
+      held.set(kernel, held.get(kernel)! - 1);
+      logRequest(kernel, res, path, requestId, ctx, response);
       if (live.size === 0) for (const fn of idle.splice(0)) fn();
     }
   });
@@ -109,7 +117,7 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
     app,
     listen(port, host) {
       // The time a client has to send its request (not to read the answer), checked often enough for the shorter bound.
-      const { headersTimeoutMs: headersTimeout, requestTimeoutMs: requestTimeout, keepAliveTimeoutMs: keepAliveTimeout } = kernel.config.server;
+      const { headersTimeoutMs: headersTimeout, requestTimeoutMs: requestTimeout, keepAliveTimeoutMs: keepAliveTimeout } = first.config.server;
       const connectionsCheckingInterval = Math.min(30_000, Math.ceil(headersTimeout / 4));
       const server = http.createServer({ headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval }, app.callback());
       const sockets = new Set<Socket>();
@@ -128,7 +136,14 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
             port: addr.port,
             host: addr.address,
             url: `http://${shownHost}:${addr.port}`,
-            async close(deadlineMs = kernel.config.server.shutdownTimeoutMs) {
+            async swap(next) {
+              const old = current;
+              current = next;
+              while (held.get(old)) await new Promise((r) => setTimeout(r, 25));
+              held.delete(old);
+              await old.close();
+            },
+            async close(deadlineMs = current.config.server.shutdownTimeoutMs) {
               draining = true;
               // net's close stops listening; http's would also drop idle keep-alive connections, which
               // then could not hear the 503 (of /health, say) that their next request gets.
@@ -141,7 +156,7 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
               for (const s of sockets) s.destroy();
               await closed;
               server.close(); // http's own bookkeeping (its timer that checks connections)
-              await kernel.close();
+              await current.close();
             },
           });
         });
@@ -150,9 +165,7 @@ export function createServer(kernel: Kernel): { app: Koa; listen(port: number, h
   };
 }
 
-function methodNotAllowed(method: string, path: string): GatewayError {
-  return new GatewayError(ErrorCode.METHOD_NOT_ALLOWED, 405, `${method} is not allowed on ${path}`);
-}
+const methodNotAllowed = (method: string, path: string) => new GatewayError(ErrorCode.METHOD_NOT_ALLOWED, 405, `${method} is not allowed on ${path}`);
 
 /** Reads the request body, refusing more than `limit` bytes (413) before reading it when the length is declared. */
 function readRequestBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
@@ -174,9 +187,8 @@ function readRequestBody(req: http.IncomingMessage, limit: number): Promise<Buff
   });
 }
 
-function tooLarge(limit: number): GatewayError {
-  return new GatewayError(ErrorCode.BODY_TOO_LARGE, 413, `The request body is larger than this gateway's limit of ${limit} bytes`);
-}
+const tooLarge = (limit: number) =>
+  new GatewayError(ErrorCode.BODY_TOO_LARGE, 413, `The request body is larger than this gateway's limit of ${limit} bytes`);
 
 function parseJsonBody(req: http.IncomingMessage, raw: Buffer, maxDepth: number): Record<string, unknown> {
   const type = req.headers['content-type'];
@@ -192,9 +204,8 @@ function parseJsonBody(req: http.IncomingMessage, raw: Buffer, maxDepth: number)
   } catch (err) {
     throw badRequest(ErrorCode.INVALID_JSON, `The request body is not valid JSON: ${(err as Error).message}`);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
     throw badRequest(ErrorCode.INVALID_REQUEST, 'The request body must be a JSON object');
-  }
   return json as Record<string, unknown>;
 }
 
@@ -270,8 +281,7 @@ async function writeResponse(res: http.ServerResponse, ctx: RequestContext, resp
         });
       }
       const next = await iterator.next();
-      if (next.done) break;
-      if (res.destroyed) break;
+      if (next.done || res.destroyed) break;
       if (batch === '') process.nextTick(flush);
       batch += ctx.streamError ? scrubbed(serializeSSE(next.value)) : serializeSSE(next.value);
     }
@@ -285,16 +295,9 @@ async function writeResponse(res: http.ServerResponse, ctx: RequestContext, resp
   } else if (!res.destroyed) res.end(batch);
 }
 
-function logRequest(
-  kernel: Kernel,
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  path: string,
-  requestId: string,
-  ctx: RequestContext | undefined,
-  response: GatewayResponse | undefined,
-): void {
+function logRequest(kernel: Kernel, res: http.ServerResponse, path: string, requestId: string, ctx?: RequestContext, response?: GatewayResponse): void {
   const logger = kernel.logger;
+  const req = res.req;
   const status = ctx?.aborted && !res.writableFinished ? 499 : (response?.status ?? res.statusCode);
   const level = status >= 500 ? 'error' : status >= 400 || ctx?.streamError ? 'warn' : 'info';
   if (!logger.isLevelEnabled(level)) return;
@@ -310,10 +313,8 @@ function logRequest(
     line.upstreamMs = round(ctx.upstreamMs);
     line.overheadMs = round(totalMs! - ctx.upstreamMs);
     if (ctx.attempts.length > 1) line.attempts = ctx.attempts.length;
-    if (ctx.usage) {
-      line.promptTokens = ctx.usage.prompt_tokens;
-      line.completionTokens = ctx.usage.completion_tokens;
-    }
+    line.promptTokens = ctx.usage?.prompt_tokens;
+    line.completionTokens = ctx.usage?.completion_tokens;
     const extra = ctx.annotations;
     if (extra) for (const k in extra) if (!(k in line)) line[k] = extra[k];
     const err = status >= 400 ? ctx.lastError : ctx.streamError;

@@ -35,6 +35,8 @@ export interface AdminDeps {
   audit(fields: object, msg: string): void;
   /** Resolves once the spend this replica recorded is in the store. */
   spendWritten?: () => Promise<void>;
+  /** Loads the gateway's config again and swaps it in (`POST /admin/reload`); rejects with the reasons, the old config serving. */
+  reload?: () => Promise<string>;
   /** Other plugins' collections under /admin (`logs` for /admin/logs), served behind the same admin key. */
   extensions?: (collection: string) => AdminExtension | undefined;
   now?: () => Date;
@@ -175,6 +177,20 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
     return { usd_total: total, period, period_start: since, usd_period: inPeriod, budget_usd: budget?.usd ?? null };
   }
 
+  async function reload(method: string): Promise<[number, unknown]> {
+    if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on /admin/reload`);
+    if (!deps.reload) throw new HttpError(404, 'not_found', 'This gateway cannot reload its config');
+    try {
+      const version = await deps.reload();
+      deps.audit({ admin: 'config.reload', config_version: version }, 'admin');
+      return [200, { reloaded: true, config_version: version }];
+    } catch (err) {
+      const reason = (err as Error).message;
+      deps.audit({ admin: 'config.reload', refused: reason }, 'admin: the new config was refused; the running one keeps serving');
+      throw new HttpError(422, 'invalid_config', `The new config was refused (the running one keeps serving): ${reason}`);
+    }
+  }
+
   async function spend(method: string, url: URL): Promise<[number, unknown]> {
     if (method !== 'GET') throw new HttpError(405, 'method_not_allowed', `${method} is not allowed on /admin/spend`);
     const r = SpendQuerySchema.safeParse(Object.fromEntries(url.searchParams));
@@ -243,7 +259,7 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
         throw new HttpError(401, 'invalid_admin_key', 'The admin API needs the admin key: Authorization: Bearer <admin key> (or x-waygate-admin-key)');
       }
       const [, , collection, id, ...rest] = url.pathname.split('/');
-      const extension = collection && !['keys', 'teams', 'spend'].includes(collection) ? deps.extensions?.(collection) : undefined;
+      const extension = collection && !['keys', 'teams', 'spend', 'reload'].includes(collection) ? deps.extensions?.(collection) : undefined;
       const method = req.method ?? 'GET';
       if (extension) {
         const segments = [id, ...rest].filter((s): s is string => s !== undefined).map((s) => decodeURIComponent(s));
@@ -255,6 +271,7 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
         if (collection === 'keys') [status, body] = await keys(method, decoded, url, read);
         else if (collection === 'teams') [status, body] = await teams(method, decoded, read);
         else if (collection === 'spend' && decoded === undefined) [status, body] = await spend(method, url);
+        else if (collection === 'reload' && decoded === undefined) [status, body] = await reload(method);
         else throw new HttpError(404, 'not_found', `No route for ${req.method} ${url.pathname}`);
       }
     } catch (err) {

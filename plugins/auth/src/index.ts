@@ -199,6 +199,7 @@ export default definePlugin({
           spendWritten: () => (ledger as StoreLedger).drain(),
           configProblem: (n, w) => configProblem(api, n, w),
           audit: (o, m) => log.info(o, m),
+          reload: () => api.reload(),
           extensions: (name) => adminRoutes.get(name),
         }),
       );
