@@ -186,6 +186,26 @@ function superviseWorkers(n: number): void {
     process.stderr.write(`waygate: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
     fork();
   });
+  // A worker gathers something from all (a /metrics scrape): the primary asks each live worker and hands back their answers.
+  const gathering = new Map<string, (from: Worker, value: unknown) => void>();
+  cluster.on('message', (from, m: { waygate?: string; topic?: string; id?: string; value?: unknown }) => {
+    if (m?.waygate === 'collected' && typeof m.id === 'string') gathering.get(m.id)?.(from, m.value);
+    if (m?.waygate !== 'gather' || typeof m.id !== 'string') return;
+    const key = `${from.id}:${m.id}`;
+    const asked = [...live].filter((w) => w.isConnected());
+    const values = new Map<Worker, unknown>();
+    const done = () => {
+      clearTimeout(timer);
+      gathering.delete(key);
+      if (from.isConnected()) from.send({ waygate: 'gathered', id: m.id, values: [...values.values()] });
+    };
+    const timer = setTimeout(done, 1500);
+    gathering.set(key, (w, value) => {
+      if (!values.has(w)) values.set(w, value);
+      if (asked.every((a) => values.has(a) || !a.isConnected())) done();
+    });
+    for (const w of asked) w.send({ waygate: 'collect', topic: m.topic, id: key });
+  });
   for (let i = 0; i < n; i++) fork();
   process.stderr.write(`waygate: primary ${process.pid} running ${n} workers\n`);
   const stop = (signal: string) => {

@@ -280,6 +280,14 @@ describe('config hot reload and --workers (the CLI)', function () {
     await cli.waitForStderr(/config reloaded(?:.|\n)*config reloaded/);
     for (let i = 0; i < 10; i++) expect((await chat(url, { connection: 'close' })).body.choices[0].message.content).to.equal('answered by w-v2');
 
+    // The reload started every worker's counters afresh: a scrape of either worker counts the ten, which both served.
+    const counts: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const text = await fetch(`${url}/metrics`, { headers: { connection: 'close' } }).then((r) => r.text());
+      counts.push([...text.matchAll(/^waygate_requests_total\{[^}]*\} (\S+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0));
+    }
+    expect(counts).to.deep.equal([10, 10, 10, 10]);
+
     cli.kill('SIGTERM');
     expect((await cli.waitExit()).code).to.equal(0);
   });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Gauge, Registry } from 'prom-client';
 import { CounterFamily, GaugeFamily, HistogramFamily } from './series.js';
 import type { RegistryMetric } from './series.js';
+import { ClusterMetrics, inCluster } from './cluster.js';
 import { AfterResponseStage, BeforeRequestStage, OnErrorStage, definePlugin, pluginManifest } from '@waygate/core';
 import type { GatewayError, GatewayResponse, RequestContext, SSEEvent } from '@waygate/core';
 
@@ -273,13 +274,16 @@ export default definePlugin({
       if (res.stream) res.stream = metrics.watch(res.stream, res, ctx);
       return res;
     });
+    // Under `waygate --workers N`, a scrape of any worker answers for all of them.
+    const clustered = inCluster() ? new ClusterMetrics(() => metrics.registry.metrics()) : undefined;
+    if (clustered) api.onClose(() => clustered.close());
     api.register.route(options.path, async (req, res) => {
       if (!authorised(req.headers.authorization, accepted, adminAuth.get('admin'))) {
         res.writeHead(401, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { message: 'metrics need the admin key or the metrics token as a bearer token', type: 'unauthorized' } }));
         return;
       }
-      const body = await metrics.registry.metrics();
+      const body = clustered ? await clustered.gather() : await metrics.registry.metrics();
       res.writeHead(200, { 'content-type': metrics.registry.contentType });
       res.end(body);
     });
