@@ -5,7 +5,7 @@
 // machine's cores.
 //
 // Env: BENCH_DURATION (s per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
-//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-guardrail,waygate-cache,waygate-governed,portkey), BENCH_CASES (chat,chat-c1,stream),
+//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-guardrail,waygate-cache,waygate-governed,waygate-bare,waygate-workers,portkey), BENCH_CASES (chat,chat-c1,stream),
 //      BENCH_WARMUP (s, 1), BENCH_WORKERS (autocannon worker threads, 0), BENCH_CHUNKS (SSE chunks, 10),
 //      BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_PORTKEY_COMPAT=0 (no Portkey SSE shim).
 // Args: --json FILE (write all results as JSON).
@@ -213,12 +213,17 @@ const GUARDRAIL_CONFIG = (baseURL: string) => ({
   input_guardrails: [{ 'default.regexMatch': { rule: '\\b(?:DROP|TRUNCATE)\\s+TABLE\\b', not: true }, deny: true }],
 });
 
-async function startWaygate(upstream: Upstream, name: 'waygate' | 'waygate-fallback' | 'waygate-guardrail' = 'waygate'): Promise<Contender> {
+type PlainWaygate = 'waygate' | 'waygate-fallback' | 'waygate-guardrail' | 'waygate-bare' | 'waygate-workers';
+
+async function startWaygate(upstream: Upstream, name: PlainWaygate = 'waygate'): Promise<Contender> {
   const port = await freePort();
   tmpDir ??= mkdtempSync(path.join(os.tmpdir(), 'waygate-bench-'));
   const config = path.join(tmpDir, `${name}.config.json`);
-  writeFileSync(config, JSON.stringify({ log: { level: 'warn' } }, null, 2));
-  const child = spawnNode(name, WAYGATE_CLI, ['--port', String(port), '--host', '127.0.0.1', '--config', config], {
+  // waygate-bare: the bundled metrics plugin turned off, to measure what it costs.
+  const plugins = name === 'waygate-bare' ? [{ module: '@waygate/metrics', enabled: false }] : [];
+  writeFileSync(config, JSON.stringify({ log: { level: 'warn' }, plugins }, null, 2));
+  const workers = name === 'waygate-workers' ? ['--workers', '2'] : [];
+  const child = spawnNode(name, WAYGATE_CLI, ['--port', String(port), '--host', '127.0.0.1', '--config', config, ...workers], {
     stdout: true,
     cwd: root,
   });
@@ -228,7 +233,7 @@ async function startWaygate(upstream: Upstream, name: 'waygate' | 'waygate-fallb
     name,
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
     headers:
-      name === 'waygate'
+      name === 'waygate' || name === 'waygate-bare' || name === 'waygate-workers'
         ? { authorization: BEARER, 'x-waygate-provider': 'openai', 'x-waygate-custom-host': upstream.baseURL }
         : name === 'waygate-guardrail'
           ? { authorization: BEARER, 'x-waygate-config': JSON.stringify(GUARDRAIL_CONFIG(upstream.baseURL)) }
@@ -368,7 +373,7 @@ async function startPortkey(upstream: Upstream): Promise<Contender> {
 
 /** Why a contender cannot run at all (not built / not installed), or null. */
 function missing(name: ContenderName): string | null {
-  if ((name === 'waygate' || name === 'waygate-fallback' || name === 'waygate-guardrail' || name === 'waygate-governed') && !existsSync(WAYGATE_CLI)) {
+  if (name.startsWith('waygate') && !existsSync(WAYGATE_CLI)) {
     return `${path.relative(root, WAYGATE_CLI)} not found (build it first: npx tsc -b)`;
   }
   if (name === 'waygate-fallback' && !existsSync(FALLBACK_PLUGIN_ENTRY)) {
@@ -587,6 +592,13 @@ function buildChecks(report: Report): Check[] {
   ratio('chat', 'waygate-governed', 'waygate', 0.85);
   ratio('stream', 'waygate-governed', 'waygate', 0.85);
   cost('chat', 'waygate-governed', 'waygate');
+  // Metrics on every request (the default) against none: the issue's target is at most 5% of throughput.
+  ratio('chat', 'waygate', 'waygate-bare', 0.95);
+  ratio('stream', 'waygate', 'waygate-bare', 0.95);
+  cost('chat', 'waygate', 'waygate-bare');
+  // Two workers against one, on a machine whose cores the load generator and the upstream share.
+  ratio('chat', 'waygate-workers', 'waygate', null);
+  ratio('stream', 'waygate-workers', 'waygate', null);
   // The floor against Portkey: what a bare Node proxy reaches. A "waygate ÷ portkey" target above
   // this one asks Waygate to beat the bare proxy itself.
   ratio('chat', 'passthrough', 'portkey', null);
@@ -689,6 +701,8 @@ async function main(): Promise<void> {
       case 'waygate':
       case 'waygate-fallback':
       case 'waygate-guardrail':
+      case 'waygate-bare':
+      case 'waygate-workers':
         contender = await startWaygate(upstream, name);
         break;
       case 'waygate-cache':
