@@ -7,6 +7,7 @@ import { DEFAULT_BASE_URL, buildChat } from './request.js';
 import { buildRerank, fromBedrockRerank } from './rerank.js';
 import { toOpenAIResponse } from './response.js';
 import { BedrockStreamTransformer } from './stream.js';
+import { buildModels, toOpenAIModelList } from './models.js';
 
 /**
  * Amazon Bedrock Runtime behind Waygate's canonical (OpenAI) format: chat completions through the
@@ -37,10 +38,12 @@ export const rerank: EndpointAdapter = {
   mapError: mapBedrockError,
 };
 
+export const models: EndpointAdapter = { build: buildModels, mapResponse: toOpenAIModelList, mapError: mapBedrockError };
+
 /** The Bedrock provider adapter. */
 export const bedrock: ProviderAdapter = {
   id: 'bedrock',
   displayName: 'Amazon Bedrock',
   baseURL: DEFAULT_BASE_URL,
-  endpoints: { 'chat.completions': chatCompletions, embeddings, rerank },
+  endpoints: { 'chat.completions': chatCompletions, embeddings, rerank, models },
 };

@@ -1,7 +1,8 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
 import { bedrock } from './adapter.js';
 
-export { bedrock, chatCompletions, embeddings, rerank } from './adapter.js';
+export { bedrock, chatCompletions, embeddings, rerank, models } from './adapter.js';
+export { controlPlaneURL, toOpenAIModelList } from './models.js';
 export { toConverseRequest, resolveAuth, baseURLFor, signedPost, signedPostTo, targetOption, DEFAULT_BASE_URL, DEFAULT_REGION } from './request.js';
 export type { BedrockAuth } from './request.js';
 export { toOpenAIResponse, toOpenAIUsage, finishReason } from './response.js';

@@ -5,6 +5,7 @@ import { isObj } from './json.js';
 import { GOOGLE_BASE_URL, buildChat } from './request.js';
 import { toOpenAIResponse } from './response.js';
 import { GoogleStreamTransformer } from './stream.js';
+import { buildModels, toOpenAIModelList } from './models.js';
 
 /**
  * Google's Gemini API behind Waygate's canonical (OpenAI chat.completions) format: requests are
@@ -28,10 +29,12 @@ export const embeddings: EndpointAdapter = {
   mapError: mapGoogleError,
 };
 
+export const models: EndpointAdapter = { build: buildModels, mapResponse: toOpenAIModelList, mapError: mapGoogleError };
+
 /** The Google (Gemini API) provider adapter. */
 export const google: ProviderAdapter = {
   id: 'google',
   displayName: 'Google Gemini',
   baseURL: GOOGLE_BASE_URL,
-  endpoints: { 'chat.completions': chatCompletions, embeddings },
+  endpoints: { 'chat.completions': chatCompletions, embeddings, models },
 };

@@ -1,7 +1,8 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
 import { google } from './adapter.js';
 
-export { google, chatCompletions, embeddings } from './adapter.js';
+export { google, chatCompletions, embeddings, models } from './adapter.js';
+export { toOpenAIModelList } from './models.js';
 export { toGeminiRequest, modelPath, GOOGLE_BASE_URL } from './request.js';
 export { toOpenAIResponse, toOpenAIUsage, finishReason } from './response.js';
 export { toGeminiEmbedRequest, toOpenAIEmbeddings } from './embeddings.js';
