@@ -96,6 +96,7 @@ export async function attempt(
         return res;
       }
       const bytes = await upstream.body.readAll();
+      if (def?.raw && !/json/i.test(contentType)) return GatewayResponse.raw(status, bytes, { ...headers, 'content-type': contentType }, 'upstream');
       let json: unknown;
       try {
         json = bytes.length ? JSON.parse(bytes.toString('utf8')) : undefined;

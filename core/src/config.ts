@@ -225,6 +225,4 @@ export function configFromObject(input: unknown, baseDir: string, env: NodeJS.Pr
   return { config, baseDir, version: config.version ?? hashVersion(JSON.stringify(input)) };
 }
 
-function hashVersion(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 12);
-}
+const hashVersion = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 12);

@@ -20,6 +20,8 @@ export interface RequestInit {
   endpoint: Endpoint;
   method: string;
   path: string;
+  /** The URL's query with its `?`, or ''. */
+  query?: string;
   headers: IncomingHttpHeaders;
   body: Record<string, unknown> | undefined;
   rawBody?: Uint8Array;
@@ -44,6 +46,8 @@ export class RequestContext {
   readonly method: string;
   /** URL path without the query, e.g. `/v1/chat/completions`. */
   readonly path: string;
+  /** The URL's query with its `?` (`?limit=20`), or ''. */
+  readonly query: string;
   /** Incoming headers, lower-cased as Node gives them. Never log them whole: they hold keys. */
   readonly headers: IncomingHttpHeaders;
   /** For a sub-request: the client's request it serves, and the plugin that made it. */
@@ -109,6 +113,7 @@ export class RequestContext {
     this.endpoint = init.endpoint;
     this.method = init.method;
     this.path = init.path;
+    this.query = init.query ?? '';
     this.headers = init.headers;
     this.#body = init.body;
     this.#rawBody = init.rawBody;

@@ -72,7 +72,12 @@ export interface ProviderAdapter {
 export interface EndpointDefinition {
   id: Endpoint;
   /** The HTTP routes that reach this endpoint. */
-  routes: ReadonlyArray<{ method: 'GET' | 'POST'; path: string }>;
+  routes: ReadonlyArray<{ method: 'GET' | 'POST' | 'DELETE'; path: string }>;
+  /**
+   * Any body: one that is not JSON (a multipart upload, a file) is not parsed: `ctx.rawBody`, no
+   * `ctx.body`. An answer that is not JSON (audio, file contents) is relayed as bytes with its type.
+   */
+  raw?: boolean;
   /** How this API's streams are read and ended. Absent: the endpoint does not stream. */
   stream?: StreamFormat;
   /** Converts a whole answer between its JSON and stream forms (cache replay, guardrails). */

@@ -102,9 +102,7 @@ const holdsKeys = (config: FileConfig) => Object.values(config.providers).some((
 /** Whether some plugin authenticates callers: a tap at BeforeRequestStage.AUTH. */
 const authenticates = (kernel: Kernel) => kernel.hooks.beforeRequest.taps.some((t) => t.stage === BeforeRequestStage.AUTH);
 
-function isLoaded(c: unknown): c is LoadedConfig {
-  return !!c && typeof c === 'object' && 'config' in c && 'baseDir' in c && 'version' in c;
-}
+const isLoaded = (c: unknown): c is LoadedConfig => !!c && typeof c === 'object' && 'config' in c && 'baseDir' in c && 'version' in c;
 
 async function loadConfig(config: StartOptions['config'], baseDir: string, env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
   if (typeof config === 'string') return loadConfigFile(config, env);

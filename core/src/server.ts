@@ -90,9 +90,11 @@ export function createServer(first: Kernel): { app: Koa; listen(port: number, ho
       let raw: Buffer | undefined;
       if (req.method === 'POST') {
         raw = await readRequestBody(req, bodyLimit);
-        body = parseJsonBody(req, raw, kernel.config.server.maxJsonDepth);
+        // A raw endpoint takes any body; a JSON one is still parsed (the model is known, and checked).
+        if (!definition.raw || /json/i.test(req.headers['content-type'] ?? '')) body = parseJsonBody(req, raw, kernel.config.server.maxJsonDepth);
       }
-      ctx = new RequestContext({ id: requestId, endpoint: definition.id, method: req.method!, path, headers: req.headers, body, rawBody: raw });
+      const query = qs === -1 ? '' : req.url!.slice(qs);
+      ctx = new RequestContext({ id: requestId, endpoint: definition.id, method: req.method!, path, query, headers: req.headers, body, rawBody: raw });
       const c = ctx;
       live.set(res, c);
       res.once('close', () => {
@@ -211,7 +213,7 @@ function parseJsonBody(req: http.IncomingMessage, raw: Buffer, maxDepth: number)
 
 function writeJson(res: http.ServerResponse, status: number, body: Uint8Array | string, headers: Record<string, string>): void {
   if (res.headersSent || res.destroyed) return;
-  headers['content-type'] = 'application/json';
+  headers['content-type'] ??= 'application/json';
   headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
   // One writeHead with every header: cheaper than a setHeader call (and its checks) per header.
   res.writeHead(status, headers);
@@ -333,6 +335,4 @@ function logRequest(kernel: Kernel, res: http.ServerResponse, path: string, requ
   logger[level](line, 'request');
 }
 
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
-}
+const round = (ms: number): number => Math.round(ms * 100) / 100;

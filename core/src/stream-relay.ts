@@ -130,9 +130,7 @@ export async function openStream(
   return GatewayResponse.sse(200, relay(), headers, 'upstream');
 }
 
-function toList(x: SSEEvent | SSEEvent[] | undefined): SSEEvent[] {
-  return x === undefined ? [] : Array.isArray(x) ? x : [x];
-}
+const toList = (x: SSEEvent | SSEEvent[] | undefined): SSEEvent[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
 
 function isJson(text: string): boolean {
   try {

@@ -394,9 +394,9 @@ describe('API end to end: OpenAI SDK → gateway → fake OpenAI', function () {
         expectNoUpstreamCall();
       });
 
-      it('unknown route → 404', async () => {
-        const res = await postRaw(gw.url + '/v1/no/such/route', body, routed());
-        await expectGatewayError(res, 404, 'not_found', /\/v1\/no\/such\/route/);
+      it('unknown route (outside /v1, where any path is forwarded) → 404', async () => {
+        const res = await postRaw(gw.url + '/v9/no/such/route', body, routed());
+        await expectGatewayError(res, 404, 'not_found', /\/v9\/no\/such\/route/);
         expectNoUpstreamCall();
       });
 

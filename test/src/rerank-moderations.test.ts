@@ -153,7 +153,7 @@ describe('/v1/moderations through the openai SDK', () => {
     const e = err as BadRequestError;
     expect(e.code).to.equal('unsupported_endpoint');
     expect(e.param).to.equal('config.provider');
-    expect(e.message).to.include('moderations is not served by provider azure-openai (azure-openai serves chat.completions, completions, embeddings)');
+    expect(e.message).to.include('moderations is not served by provider azure-openai (azure-openai serves chat.completions, completions, embeddings, ');
     expect(e.message).to.match(/moderations is served by openai\b/);
     expect(fake().requests).to.have.length(0);
   });
@@ -471,7 +471,7 @@ describe('/v1/rerank faults', () => {
     const err = await thrown(v2({ provider: 'openai', custom_host: `${jina().url}/v1` }, 'sk-x').rerank(params));
     expect(err).to.be.instanceOf(Cohere.BadRequestError);
     const message = ((err as CohereError).body as any).message as string;
-    expect(message).to.include('rerank is not served by provider openai (openai serves chat.completions, completions, embeddings, models, moderations)');
+    expect(message).to.include('rerank is not served by provider openai (openai serves chat.completions, completions, embeddings, models, moderations, ');
     for (const p of ['cohere', 'bedrock', 'together-ai', 'vllm', 'jina', 'voyage'])
       expect(message).to.match(new RegExp(`rerank is served by .*\\b${p}\\b`));
     expect(jina().requests).to.have.length(0);

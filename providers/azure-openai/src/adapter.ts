@@ -1,5 +1,5 @@
 import type { Endpoint, EndpointAdapter, ProviderAdapter } from '@waygate/core';
-import { AZURE_HOST_TEMPLATE, azureRequest } from './request.js';
+import { AZURE_FORWARDED, AZURE_HOST_TEMPLATE, azureRequest } from './request.js';
 import { AzureStreamTransformer } from './stream.js';
 
 function azureEndpoint(name: Endpoint): EndpointAdapter {
@@ -9,7 +9,10 @@ function azureEndpoint(name: Endpoint): EndpointAdapter {
   };
 }
 
-/** The Azure OpenAI adapter: OpenAI's wire format at Azure's URLs, with `api-key` or Entra auth. */
+/**
+ * The Azure OpenAI adapter: OpenAI's wire format at Azure's URLs, with `api-key` or Entra auth;
+ * images and audio (per deployment), files and batches (per resource) forwarded as they came.
+ */
 export const azureOpenAI: ProviderAdapter = {
   id: 'azure-openai',
   displayName: 'Azure OpenAI',
@@ -18,5 +21,6 @@ export const azureOpenAI: ProviderAdapter = {
     'chat.completions': azureEndpoint('chat.completions'),
     completions: azureEndpoint('completions'),
     embeddings: azureEndpoint('embeddings'),
+    ...Object.fromEntries(AZURE_FORWARDED.map((name) => [name, azureEndpoint(name)])),
   },
 };

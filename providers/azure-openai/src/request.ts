@@ -22,6 +22,12 @@ const PATHS: Record<string, string> = {
   embeddings: '/embeddings',
 };
 
+/** Forwarded endpoints Azure serves per deployment (`/openai/deployments/{d}/…`); files and batches are per resource. */
+const PER_DEPLOYMENT = new Set(['images.generations', 'images.edits', 'images.variations', 'audio.speech', 'audio.transcriptions', 'audio.translations']);
+
+/** The endpoints Azure OpenAI serves by forwarding the client's request (see provider-openai's FORWARDED_ENDPOINTS). */
+export const AZURE_FORWARDED: readonly Endpoint[] = [...PER_DEPLOYMENT, 'files', 'batches'];
+
 export interface AzureOptions {
   resourceName?: string;
   deploymentId?: string;
@@ -41,7 +47,9 @@ export function azureOptions(input: BuildInput): AzureOptions {
 
 /** The upstream URL for an endpoint, or a 400 GatewayError for options that cannot make one. */
 export function azureURL(input: BuildInput, endpoint: string, opts: AzureOptions = azureOptions(input)): string {
-  const path = PATHS[endpoint]!;
+  // A forwarded endpoint keeps the client's path after /v1 and its query.
+  const path = PATHS[endpoint] ?? input.ctx.path.replace(/^\/v1(?=\/)/, '');
+  const query = PATHS[endpoint] ? '' : input.ctx.query;
   const p = input.target.path;
   if (opts.resourceName !== undefined && !DNS_LABEL.test(opts.resourceName)) {
     throw badRequest(ErrorCode.INVALID_CONFIG, `${p}: resource_name must be an Azure resource name (letters, digits and hyphens)`, `${p}.resource_name`);
@@ -61,7 +69,9 @@ export function azureURL(input: BuildInput, endpoint: string, opts: AzureOptions
     host = `https://${opts.resourceName.toLowerCase()}.openai.azure.com`;
   }
   host = host.replace(/\/+$/, '');
-  if (opts.apiVersion === 'v1') return `${host}/openai/v1${path}`;
+  if (opts.apiVersion === 'v1') return `${host}/openai/v1${path}${query}`;
+  const version = `${query ? `${query}&` : '?'}api-version=${encodeURIComponent(opts.apiVersion)}`;
+  if (!PATHS[endpoint] && !PER_DEPLOYMENT.has(endpoint)) return `${host}/openai${path}${version}`;
   let deployment = opts.deploymentId;
   if (!deployment) {
     const model = input.body?.model;
@@ -74,12 +84,12 @@ export function azureURL(input: BuildInput, endpoint: string, opts: AzureOptions
       `${p}.deployment_id`,
     );
   }
-  return `${host}/openai/deployments/${encodeURIComponent(deployment)}${path}?api-version=${encodeURIComponent(opts.apiVersion)}`;
+  return `${host}/openai/deployments/${encodeURIComponent(deployment)}${path}${version}`;
 }
 
 const wire = createOpenAIWireAdapter({
   id: 'azure-openai',
-  endpoints: ['chat.completions', 'completions', 'embeddings'],
+  endpoints: ['chat.completions', 'completions', 'embeddings', ...AZURE_FORWARDED],
   authHeader: (key) => ['api-key', key],
   headers: (input) => ({ 'openai-beta': targetOption(input, 'openai_beta', 'openai-beta') }),
 });

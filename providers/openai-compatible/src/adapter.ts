@@ -36,7 +36,7 @@ export function presetAdapters(options: OpenAICompatibleOptions): ProviderAdapte
 /** One preset's adapter: OpenAI's wire format for what it serves of OpenAI's API, plus rerank in its dialect. */
 function presetAdapter(id: string, preset: Preset): ProviderAdapter {
   const { displayName, baseURL, endpoints, dialect } = preset;
-  const adapter = createOpenAIWireAdapter({ id, displayName, baseURL, endpoints: endpoints.filter((e) => e !== 'rerank') });
+  const adapter = createOpenAIWireAdapter({ id, displayName, baseURL, endpoints: [...endpoints.filter((e) => e !== 'rerank'), 'passthrough'] });
   if (endpoints.includes('rerank')) adapter.endpoints.rerank = rerankEndpoint(id, dialect ?? 'cohere');
   const embeddings = adapter.endpoints.embeddings;
   if (dialect === 'voyage' && embeddings) embeddings.mapResponse = withPromptTokens(embeddings.mapResponse);

@@ -13,8 +13,12 @@ const ALL: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings
 
 /** Providers that speak OpenAI's wire format, by slug (Portkey's slugs). Base URLs are each provider's documented ones. */
 export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
-  groq: { displayName: 'Groq', baseURL: 'https://api.groq.com/openai/v1', endpoints: ['chat.completions', 'models'] },
-  'together-ai': { displayName: 'Together AI', baseURL: 'https://api.together.xyz/v1', endpoints: [...ALL, 'rerank'] },
+  groq: {
+    displayName: 'Groq',
+    baseURL: 'https://api.groq.com/openai/v1',
+    endpoints: ['chat.completions', 'models', 'audio.transcriptions', 'audio.translations', 'audio.speech'],
+  },
+  'together-ai': { displayName: 'Together AI', baseURL: 'https://api.together.xyz/v1', endpoints: [...ALL, 'rerank', 'images.generations'] },
   'fireworks-ai': { displayName: 'Fireworks AI', baseURL: 'https://api.fireworks.ai/inference/v1', endpoints: ALL },
   deepseek: { displayName: 'DeepSeek', baseURL: 'https://api.deepseek.com/v1', endpoints: ['chat.completions', 'models'] },
   'x-ai': { displayName: 'xAI', baseURL: 'https://api.x.ai/v1', endpoints: ALL },

@@ -1,6 +1,6 @@
 import type { BuildInput, Endpoint, EndpointAdapter, ProviderAdapter } from '@waygate/core';
 import { base64Embedding } from '@waygate/provider-kit';
-import { PATHS, openaiHeaders, wireRequest } from './request.js';
+import { FORWARDED_ENDPOINTS, PATHS, forwardRequest, openaiHeaders, wireRequest } from './request.js';
 import type { WireRequestOptions } from './request.js';
 
 /**
@@ -22,6 +22,10 @@ const DEFAULT_ENDPOINTS: readonly Endpoint[] = ['chat.completions', 'completions
 export function createOpenAIWireAdapter(opts: OpenAIWireOptions): ProviderAdapter {
   const endpoints: Partial<Record<Endpoint, EndpointAdapter>> = {};
   for (const name of opts.endpoints ?? DEFAULT_ENDPOINTS) {
+    if (FORWARDED_ENDPOINTS.includes(name)) {
+      endpoints[name] = { build: forwardRequest(opts) };
+      continue;
+    }
     const route = PATHS[name];
     if (!route) throw new Error(`${opts.id}: the OpenAI wire adapter has no endpoint ${name}`);
     endpoints[name] = { build: wireRequest(opts, route) };
@@ -43,11 +47,15 @@ export function base64WhenAsked(json: unknown, input: BuildInput): unknown {
   return { ...(json as object), data: data.map((d: unknown) => (floats(d) ? { ...d, embedding: base64Embedding(d.embedding) } : d)) };
 }
 
-/** The OpenAI adapter: chat completions, completions, embeddings, models and moderations, with organization and project headers. */
+/**
+ * The OpenAI adapter: chat completions, completions, embeddings, models and moderations, and the
+ * rest of its API forwarded as it came (images, audio, files, batches, any other `/v1/*` path), with
+ * organization and project headers.
+ */
 export const openai = createOpenAIWireAdapter({
   id: 'openai',
   displayName: 'OpenAI',
   baseURL: 'https://api.openai.com/v1',
   headers: openaiHeaders,
-  endpoints: [...DEFAULT_ENDPOINTS, 'moderations'],
+  endpoints: [...DEFAULT_ENDPOINTS, 'moderations', ...FORWARDED_ENDPOINTS],
 });

@@ -49,6 +49,50 @@ export function wireRequest(opts: WireRequestOptions, route: WireRoute): (input:
   };
 }
 
+/**
+ * The endpoints served by forwarding the client's request as it came: the path after `/v1` on the
+ * target's base URL, the query, the method, the body's bytes and their type (multipart included);
+ * the answer (JSON, or bytes such as audio and file contents) is relayed as the upstream sent it.
+ */
+export const FORWARDED_ENDPOINTS: readonly string[] = [
+  'images.generations',
+  'images.edits',
+  'images.variations',
+  'audio.speech',
+  'audio.transcriptions',
+  'audio.translations',
+  'files',
+  'batches',
+  'passthrough',
+];
+
+/** The build() of a forwarded endpoint (see FORWARDED_ENDPOINTS): only the key and the extra headers are the gateway's. */
+export function forwardRequest(opts: WireRequestOptions): (input: BuildInput) => UpstreamRequest {
+  const auth = opts.authHeader ?? bearer;
+  return (input: BuildInput): UpstreamRequest => {
+    const { target, ctx } = input;
+    const headers: Record<string, string> = {};
+    if (target.apiKey) {
+      const [k, v] = auth(target.apiKey);
+      headers[k] = v;
+    }
+    if (opts.headers) {
+      const extra = opts.headers(input);
+      for (const k in extra) if (extra[k] !== undefined) headers[k] = extra[k]!;
+    }
+    const accept = ctx.headers.accept;
+    if (typeof accept === 'string') headers.accept = accept;
+    const method = ctx.method as UpstreamRequest['method'];
+    const req: UpstreamRequest = { url: `${target.baseURL}${ctx.path.replace(/^\/v1(?=\/)/, '')}${ctx.query}`, method, headers };
+    if (method === 'POST') {
+      const type = ctx.headers['content-type'];
+      headers['content-type'] = typeof type === 'string' ? type : 'application/json';
+      req.body = input.rawBody ?? JSON.stringify(input.body ?? {});
+    }
+    return req;
+  };
+}
+
 /** Header names per option, built once. */
 const headerNames = new Map<string, [string, string]>();
 

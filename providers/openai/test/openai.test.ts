@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { BuildInput, RequestContext, Target } from '@waygate/core';
-import plugin, { openai, createOpenAIWireAdapter } from '../src/index.js';
+import plugin, { openai, createOpenAIWireAdapter, FORWARDED_ENDPOINTS } from '../src/index.js';
 import { base64WhenAsked } from '../src/adapter.js';
 
 function input(
@@ -39,7 +39,14 @@ describe('@waygate/provider-openai', () => {
     expect(req.method).to.equal('POST');
     expect(req.body).to.equal(raw);
     expect(req.headers).to.include({ authorization: 'Bearer sk-1' });
-    expect(Object.keys(openai.endpoints)).to.deep.equal(['chat.completions', 'completions', 'embeddings', 'models', 'moderations']);
+    expect(Object.keys(openai.endpoints)).to.deep.equal([
+      'chat.completions',
+      'completions',
+      'embeddings',
+      'models',
+      'moderations',
+      ...FORWARDED_ENDPOINTS,
+    ]);
     expect(createOpenAIWireAdapter({ id: 'x' }).endpoints.moderations).to.equal(undefined);
   });
 
