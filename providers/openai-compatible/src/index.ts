@@ -3,7 +3,7 @@ import { presetAdapters } from './adapter.js';
 import { optionsSchema } from './options.js';
 
 export { PRESETS } from './presets.js';
-export type { Preset } from './presets.js';
+export type { HostParam, Preset } from './presets.js';
 
 const manifest = pluginManifest(import.meta.url, 'provider');
 
