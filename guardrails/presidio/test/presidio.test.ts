@@ -1,0 +1,128 @@
+// presidio.analyze and presidio.redact against loopback fakes of Presidio's analyzer and anonymizer, then end to end.
+import { expect } from 'chai';
+import { fileURLToPath } from 'node:url';
+import { newKernel, use } from '@waygate/core/testing';
+import { CHECKS } from '@waygate/guardrails';
+import type { Received } from '@waygate/guardrail-vendor-kit/testing';
+import { VendorFake, failure, guardedGateway, refused, runCheck } from '@waygate/guardrail-vendor-kit/testing';
+import plugin, { analyzeCheck, redactCheck } from '../src/index.js';
+
+const THIS_PACKAGE = fileURLToPath(new URL('../src/index.js', import.meta.url));
+
+/** Finds e-mail addresses, as the analyzer would, and replaces them as the anonymizer's default does. */
+function presidio(req: Received) {
+  const body = req.json as { text: string; analyzer_results?: Array<{ entity_type: string; start: number; end: number }> };
+  if (req.url === '/analyze') {
+    const out = [];
+    for (const m of body.text.matchAll(/\S+@\S+/g)) out.push({ entity_type: 'EMAIL_ADDRESS', start: m.index, end: m.index + m[0].length, score: 1 });
+    return { json: out };
+  }
+  let text = body.text;
+  for (const r of [...(body.analyzer_results ?? [])].sort((a, b) => b.start - a.start))
+    text = `${text.slice(0, r.start)}<${r.entity_type}>${text.slice(r.end)}`;
+  return { json: { text, items: [] } };
+}
+
+describe('@waygate/guardrail-presidio', () => {
+  let an: VendorFake;
+  let ano: VendorFake;
+  const creds = () => ({ analyzerURL: an.url, anonymizerURL: ano.url });
+  before(async () => {
+    an = await VendorFake.start();
+    ano = await VendorFake.start();
+  });
+  after(async () => {
+    await an.close();
+    await ano.close();
+  });
+  beforeEach(() => {
+    an.reset();
+    ano.reset();
+    an.answer = presidio;
+    ano.answer = presidio;
+  });
+
+  it('registers presidio.analyze and presidio.redact', async () => {
+    const k = newKernel();
+    await use(k, plugin);
+    expect(k.registry(CHECKS).names()).to.have.members(['presidio.analyze', 'presidio.redact']);
+  });
+
+  it('analyze: POST /analyze with text, language, entities and score_threshold; fails when found, passes when not', async () => {
+    const check = analyzeCheck();
+    const r = await runCheck(
+      check,
+      { credentials: creds(), entities: ['EMAIL_ADDRESS'], score_threshold: 0.4 },
+      { text: 'mail a@b.co', headers: { authorization: 'Bearer caller-secret' } },
+    );
+    expect(an.last.url).to.equal('/analyze');
+    expect(an.last.json).to.deep.equal({ text: 'mail a@b.co', language: 'en', entities: ['EMAIL_ADDRESS'], score_threshold: 0.4 });
+    expect(an.last.headers).to.not.have.property('authorization');
+    expect(r.verdict).to.equal(false);
+    expect(r.data).to.deep.include({ entities: { EMAIL_ADDRESS: 1 } });
+    expect((await runCheck(check, { credentials: creds() }, { text: 'hello' })).verdict).to.equal(true);
+  });
+
+  it('redact: the anonymizer gets the analyzer results and its text replaces the original', async () => {
+    const check = redactCheck();
+    const anonymizers = { DEFAULT: { type: 'replace' as const } };
+    const r = await runCheck(check, { credentials: { ...creds(), apiKey: 'proxy-key' }, anonymizers }, { response: { text: 'write to a@b.co today' } });
+    expect(r.verdict).to.equal(true);
+    expect(r.transformedText).to.equal('write to <EMAIL_ADDRESS> today');
+    expect(ano.last.url).to.equal('/anonymize');
+    expect(ano.last.headers.authorization).to.equal('Bearer proxy-key');
+    expect(ano.last.json).to.deep.equal({
+      text: 'write to a@b.co today',
+      analyzer_results: [{ entity_type: 'EMAIL_ADDRESS', start: 9, end: 15, score: 1 }],
+      anonymizers,
+    });
+    ano.reset();
+    const clean = await runCheck(check, { credentials: creds() }, { text: 'nothing here' });
+    expect(clean.verdict).to.equal(true);
+    expect(clean.transformedText).to.equal(undefined);
+    expect(ano.received).to.have.length(0);
+  });
+
+  it('redact without anonymizerURL uses the analyzer URL for both', async () => {
+    const r = await runCheck(redactCheck(), { credentials: { analyzerURL: an.url } }, { text: 'x a@b.co' });
+    expect(r.transformedText).to.equal('x <EMAIL_ADDRESS>');
+    expect(an.received.map((x) => x.url)).to.deep.equal(['/analyze', '/anonymize']);
+  });
+
+  it('a 5xx, an unreachable service or a malformed answer throws', async () => {
+    an.answer = () => ({ status: 500, json: { error: 'model not loaded' } });
+    expect(await failure(runCheck(analyzeCheck(), { credentials: creds() }))).to.include('answered 500: model not loaded');
+    expect(await failure(runCheck(analyzeCheck(), { credentials: { analyzerURL: 'http://127.0.0.1:1' } }))).to.include('could not be reached');
+    an.answer = () => ({ json: { results: [] } });
+    expect(await failure(runCheck(analyzeCheck(), { credentials: creds() }))).to.include('not a list');
+    an.answer = () => ({ json: [{ entity_type: 'X', start: 0, end: 99, score: 1 }] });
+    expect(await failure(runCheck(analyzeCheck(), { credentials: creds() }, { text: 'short' }))).to.include('valid entity_type');
+    an.answer = presidio;
+    ano.answer = () => ({ json: { items: [] } });
+    expect(await failure(runCheck(redactCheck(), { credentials: creds() }, { text: 'a@b.co' }))).to.include('without a text');
+    ano.answer = () => ({ status: 502, json: {} });
+    expect(await failure(runCheck(redactCheck(), { credentials: creds() }, { text: 'a@b.co' }))).to.include('anonymizer');
+  });
+
+  it('refuses bad parameters by name; the base URL is required', () => {
+    expect(refused(analyzeCheck(), {})).to.include('credentials: Presidio endpoints are required');
+    expect(refused(analyzeCheck(), { credentials: {} })).to.include('credentials.analyzerURL');
+    expect(refused(analyzeCheck(), { credentials: creds(), entities: ['email'] })).to.include('entities.0');
+    expect(refused(analyzeCheck(), { credentials: creds(), score_threshold: 3 })).to.include('score_threshold');
+    expect(refused(redactCheck(), { credentials: creds(), anonymizers: { DEFAULT: { type: 'encrypt' } } })).to.include('anonymizers.DEFAULT.type');
+    expect(refused(analyzeCheck(), { credentials: creds(), anonymizers: {} })).to.include('anonymizers');
+  });
+
+  describe('in a running gateway', () => {
+    let g: Awaited<ReturnType<typeof guardedGateway>>;
+    before(async () => (g = await guardedGateway([THIS_PACKAGE])));
+    after(() => g.close());
+
+    it('input_guardrails with presidio.analyze: 446 when an entity is found, 200 when not', async () => {
+      const hooks = { input_guardrails: [{ 'presidio.analyze': { credentials: creds() }, deny: true }] };
+      expect((await g.ask(hooks, 'hello')).status).to.equal(200);
+      expect((await g.ask(hooks, 'mail me at a@b.co')).status).to.equal(446);
+      expect(g.up.bodies).to.have.length(1);
+    });
+  });
+});
