@@ -1,6 +1,7 @@
 import type { Endpoint, EndpointAdapter, ProviderAdapter } from '@waygate/core';
 import { AZURE_HOST_TEMPLATE, azureRequest } from './request.js';
 import { AzureStreamTransformer } from './stream.js';
+import { azureResponses } from './responses.js';
 
 function azureEndpoint(name: Endpoint): EndpointAdapter {
   return {
@@ -18,5 +19,6 @@ export const azureOpenAI: ProviderAdapter = {
     'chat.completions': azureEndpoint('chat.completions'),
     completions: azureEndpoint('completions'),
     embeddings: azureEndpoint('embeddings'),
+    responses: azureResponses,
   },
 };

@@ -49,5 +49,5 @@ export const openai = createOpenAIWireAdapter({
   displayName: 'OpenAI',
   baseURL: 'https://api.openai.com/v1',
   headers: openaiHeaders,
-  endpoints: [...DEFAULT_ENDPOINTS, 'moderations'],
+  endpoints: [...DEFAULT_ENDPOINTS, 'moderations', 'responses'],
 });
