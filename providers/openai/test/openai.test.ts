@@ -39,7 +39,7 @@ describe('@waygate/provider-openai', () => {
     expect(req.method).to.equal('POST');
     expect(req.body).to.equal(raw);
     expect(req.headers).to.include({ authorization: 'Bearer sk-1' });
-    expect(Object.keys(openai.endpoints)).to.deep.equal(['chat.completions', 'completions', 'embeddings', 'models', 'moderations']);
+    expect(Object.keys(openai.endpoints)).to.deep.equal(['chat.completions', 'completions', 'embeddings', 'models', 'moderations', 'responses']);
     expect(createOpenAIWireAdapter({ id: 'x' }).endpoints.moderations).to.equal(undefined);
   });
 

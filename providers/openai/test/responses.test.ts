@@ -1,0 +1,23 @@
+import { expect } from 'chai';
+import type { BuildInput, RequestContext } from '@waygate/core';
+import { openai } from '../src/index.js';
+
+describe('@waygate/provider-openai: the Responses API, passed through', () => {
+  it("posts the client's exact bytes to {baseURL}/responses and maps nothing", () => {
+    const ep = openai.endpoints.responses!;
+    const raw = '{"model":"gpt-5","input":"hi","future":{"a":1}}';
+    const ctx = { headers: {} } as unknown as RequestContext;
+    const input: BuildInput = {
+      ctx,
+      target: { provider: 'openai', apiKey: 'sk-1', baseURL: 'http://127.0.0.1:9/v1', node: { provider: 'openai' }, path: 'config' },
+      body: JSON.parse(raw),
+      rawBody: new TextEncoder().encode(raw),
+    };
+    const req = ep.build(input);
+    expect(req).to.deep.include({ url: 'http://127.0.0.1:9/v1/responses', method: 'POST' });
+    expect(req.headers.authorization).to.equal('Bearer sk-1');
+    expect(new TextDecoder().decode(req.body as Uint8Array)).to.equal(raw);
+    expect(ep.mapResponse).to.equal(undefined);
+    expect(ep.createStreamTransformer).to.equal(undefined);
+  });
+});
