@@ -140,7 +140,7 @@ describe('/v1/responses end to end, through the openai SDK', function () {
     oai = await new Fake().start();
     ant = await new Fake().start();
     gw = await startGateway({
-      config: { plugins: ['@waygate/responses-api'] },
+      config: { plugins: [{ module: '@waygate/responses-api', options: { store: { path: ':memory:' } } }] },
       port: 0,
       logger: createLogger({ level: 'error', destination: quiet }),
       env: {},
@@ -272,5 +272,58 @@ describe('/v1/responses end to end, through the openai SDK', function () {
     expect(oai.seen).to.have.length(1);
     expect(ant.seen).to.have.length(1);
     expect(final.output_text).to.equal('Hello from Claude.');
+  });
+
+  describe('stored responses (bridged)', () => {
+    it('continues from previous_response_id, and retrieves, lists input items and deletes', async () => {
+      const c = toAnthropic();
+      const first = await c.responses.create({ model: 'claude-x', input: 'Weather in Oslo?', tools: [WEATHER] });
+      const call = first.output.find((o) => o.type === 'function_call')!;
+      const second = await c.responses.create({
+        model: 'claude-x',
+        tools: [WEATHER],
+        previous_response_id: first.id,
+        input: [{ type: 'function_call_output', call_id: (call as { call_id: string }).call_id, output: '3°C' }],
+      });
+      expect(second.output_text).to.equal('It is 3°C in Oslo.');
+      const sent = ant.seen[1]!.body.messages;
+      expect(sent[0]).to.deep.include({ role: 'user' });
+      expect(sent[1].content[0]).to.include({ type: 'tool_use', id: 'toolu_1' });
+
+      const got = await c.responses.retrieve(second.id);
+      expect(got.id).to.equal(second.id);
+      expect(got.output_text).to.equal('It is 3°C in Oslo.');
+      const items = await c.responses.inputItems.list(second.id);
+      expect(items.data.map((i) => i.type)).to.deep.equal(['function_call_output', 'function_call', 'message']);
+      await c.responses.delete(second.id);
+      const gone = await c.responses.retrieve(second.id).then(
+        () => undefined,
+        (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+      );
+      expect(gone?.status).to.equal(404);
+    });
+
+    it('stores a streamed response, and not one with store: false', async () => {
+      const c = toAnthropic();
+      const final = await c.responses.stream({ model: 'claude-x', input: 'Hi' }).finalResponse();
+      expect((await c.responses.retrieve(final.id)).output_text).to.equal('Hello from Claude.');
+      const unstored = await c.responses.create({ model: 'claude-x', input: 'Hi', store: false });
+      const err = await c.responses.retrieve(unstored.id).then(
+        () => undefined,
+        (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+      );
+      expect(err?.status).to.equal(404);
+    });
+
+    it('refuses an unknown previous_response_id with a 404', async () => {
+      const err = await toAnthropic()
+        .responses.create({ model: 'claude-x', input: 'x', previous_response_id: 'resp_nope' })
+        .then(
+          () => undefined,
+          (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+        );
+      expect(err?.status).to.equal(404);
+      expect(ant.seen).to.have.length(0);
+    });
   });
 });
