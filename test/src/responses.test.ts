@@ -188,6 +188,21 @@ describe('/v1/responses end to end, through the openai SDK', function () {
       expect(res.status).to.equal(200);
       expect(await res.text()).to.equal(NATIVE_STREAM.join(''));
     });
+
+    it('passes retrieve, input_items and delete through to the provider', async () => {
+      const c = toOpenAI();
+      oai.reply = (_q, res) => sendJSON(res, 200, NATIVE_RAW);
+      expect((await c.responses.retrieve('resp_native1')).output_text).to.equal('Native hello.');
+      oai.reply = (_q, res) => sendJSON(res, 200, '{"object":"list","data":[],"first_id":null,"last_id":null,"has_more":false}');
+      expect((await c.responses.inputItems.list('resp_native1')).data).to.deep.equal([]);
+      oai.reply = (_q, res) => sendJSON(res, 200, '{"id":"resp_native1","object":"response.deleted","deleted":true}');
+      await c.responses.delete('resp_native1');
+      expect(oai.seen.map((q) => q.path)).to.deep.equal([
+        '/v1/responses/resp_native1',
+        '/v1/responses/resp_native1/input_items',
+        '/v1/responses/resp_native1',
+      ]);
+    });
   });
 
   describe('to an Anthropic target: bridged through chat.completions', () => {

@@ -49,10 +49,11 @@ export function installStorage(api: PluginApi, spec: StoreSpec | undefined): voi
       await lease.db.migrate(OWNER, MIGRATIONS);
       return new ResponseStore(lease.db);
     })());
-  const native = (provider: string | undefined): boolean => provider !== undefined && api.providers.get(provider)?.endpoints.responses !== undefined;
+  const native = (provider: string | undefined, endpoint = 'responses'): boolean =>
+    provider !== undefined && api.providers.get(provider)?.endpoints[endpoint] !== undefined;
   const firstNative = (ctx: RequestContext): boolean => {
     try {
-      return native(api.plan(ctx).targets[0]?.provider);
+      return native(api.plan(ctx).targets[0]?.provider, ctx.endpoint);
     } catch {
       return false;
     }
@@ -61,7 +62,7 @@ export function installStorage(api: PluginApi, spec: StoreSpec | undefined): voi
   const conversation = new WeakMap<RequestContext, Json[]>();
 
   api.hooks.beforeRequest.tapPromise(BeforeRequestStage.NORMAL, async (ctx) => {
-    if (ctx.endpoint === 'responses.item') return answerItem(ctx, await store());
+    if (ctx.endpoint === 'responses.item') return firstNative(ctx) ? undefined : answerItem(ctx, await store());
     if (ctx.endpoint !== 'responses' || !ctx.body || firstNative(ctx)) return undefined;
     const prev = ctx.body.previous_response_id;
     let items = inputItems(ctx.body.input);

@@ -1,7 +1,7 @@
 import type { Endpoint, EndpointAdapter, ProviderAdapter } from '@waygate/core';
 import { AZURE_HOST_TEMPLATE, azureRequest } from './request.js';
 import { AzureStreamTransformer } from './stream.js';
-import { azureResponses } from './responses.js';
+import { azureResponseItem, azureResponses } from './responses.js';
 
 function azureEndpoint(name: Endpoint): EndpointAdapter {
   return {
@@ -20,5 +20,6 @@ export const azureOpenAI: ProviderAdapter = {
     completions: azureEndpoint('completions'),
     embeddings: azureEndpoint('embeddings'),
     responses: azureResponses,
+    'responses.item': azureResponseItem,
   },
 };

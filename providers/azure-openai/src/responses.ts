@@ -24,15 +24,30 @@ export function azureResponsesURL(input: BuildInput): string {
   return `${host}/openai/responses?api-version=${encodeURIComponent(opts.apiVersion)}`;
 }
 
+/** `GET` / `DELETE /v1/responses/{id}` and `…/input_items`, at the same place below Azure's Responses URL. */
+export const azureResponseItem: EndpointAdapter = {
+  build(input: BuildInput): UpstreamRequest {
+    const req = wire.endpoints['responses.item']!.build(input);
+    const [url, query] = azureResponsesURL(input).split('?');
+    req.url = `${url}${input.ctx.path.replace(/^\/v1\/responses/, '')}${query ? `?${query}` : ''}`;
+    authorize(req, input);
+    return req;
+  },
+};
+
+function authorize(req: UpstreamRequest, input: BuildInput): void {
+  const { adToken } = azureOptions(input);
+  if (adToken) {
+    delete req.headers['api-key'];
+    req.headers['authorization'] = `Bearer ${adToken}`;
+  }
+}
+
 export const azureResponses: EndpointAdapter = {
   build(input: BuildInput): UpstreamRequest {
     const req = wire.endpoints.responses!.build(input);
     req.url = azureResponsesURL(input);
-    const { adToken } = azureOptions(input);
-    if (adToken) {
-      delete req.headers['api-key'];
-      req.headers['authorization'] = `Bearer ${adToken}`;
-    }
+    authorize(req, input);
     return req;
   },
 };

@@ -42,7 +42,7 @@ describe('@waygate/provider-azure-openai', () => {
     expect(plugin.manifest).to.include({ name: '@waygate/provider-azure-openai', kind: 'provider', core: '^1.0.0' });
     expect(plugin.manifest.version).to.equal('1.0.0');
     expect(azureOpenAI.id).to.equal('azure-openai');
-    expect(Object.keys(azureOpenAI.endpoints).sort()).to.deep.equal(['chat.completions', 'completions', 'embeddings', 'responses']);
+    expect(Object.keys(azureOpenAI.endpoints).sort()).to.deep.equal(['chat.completions', 'completions', 'embeddings', 'responses', 'responses.item']);
   });
 
   describe('URLs', () => {

@@ -39,7 +39,15 @@ describe('@waygate/provider-openai', () => {
     expect(req.method).to.equal('POST');
     expect(req.body).to.equal(raw);
     expect(req.headers).to.include({ authorization: 'Bearer sk-1' });
-    expect(Object.keys(openai.endpoints)).to.deep.equal(['chat.completions', 'completions', 'embeddings', 'models', 'moderations', 'responses']);
+    expect(Object.keys(openai.endpoints)).to.deep.equal([
+      'chat.completions',
+      'completions',
+      'embeddings',
+      'models',
+      'moderations',
+      'responses',
+      'responses.item',
+    ]);
     expect(createOpenAIWireAdapter({ id: 'x' }).endpoints.moderations).to.equal(undefined);
   });
 

@@ -21,3 +21,17 @@ describe('@waygate/provider-openai: the Responses API, passed through', () => {
     expect(ep.createStreamTransformer).to.equal(undefined);
   });
 });
+
+describe('@waygate/provider-openai: stored responses, passed through', () => {
+  it('sends GET and DELETE /v1/responses/{id}[/input_items] to the same path on the target', () => {
+    const ep = openai.endpoints['responses.item']!;
+    const target = { provider: 'openai', apiKey: 'sk-1', baseURL: 'http://127.0.0.1:9/v1', node: { provider: 'openai' }, path: 'config' };
+    const at = (method: string, path: string) => ep.build({ ctx: { headers: {}, method, path } as unknown as RequestContext, target, body: undefined });
+    expect(at('GET', '/v1/responses/resp_1')).to.deep.include({ url: 'http://127.0.0.1:9/v1/responses/resp_1', method: 'GET' });
+    expect(at('GET', '/v1/responses/resp_1/input_items')).to.deep.include({ url: 'http://127.0.0.1:9/v1/responses/resp_1/input_items', method: 'GET' });
+    const del = at('DELETE', '/v1/responses/resp_1');
+    expect(del).to.deep.include({ method: 'DELETE' });
+    expect(del.body).to.equal(undefined);
+    expect(del.headers.authorization).to.equal('Bearer sk-1');
+  });
+});
