@@ -206,6 +206,7 @@ describe('/v1/responses end to end, through the openai SDK', function () {
         input: [{ type: 'function_call_output', call_id: (call as { call_id: string }).call_id, output: '3°C' }],
       });
       expect(second.output_text).to.equal('It is 3°C in Oslo.');
+      expect(second.previous_response_id).to.equal(first.id);
       const sent = ant.seen[1]!.body.messages;
       expect(sent[0]).to.deep.include({ role: 'user' });
       expect(sent[1].content[0]).to.include({ type: 'tool_use', id: 'toolu_1' });
@@ -227,6 +228,9 @@ describe('/v1/responses end to end, through the openai SDK', function () {
       const c = toAnthropic();
       const final = await c.responses.stream({ model: 'claude-x', input: 'Hi' }).finalResponse();
       expect((await c.responses.retrieve(final.id)).output_text).to.equal('Hello from Claude.');
+      const next = await c.responses.stream({ model: 'claude-x', input: 'Again', previous_response_id: final.id }).finalResponse();
+      expect(next.previous_response_id).to.equal(final.id);
+      expect(ant.seen[1]!.body.messages.map((m: { role: string }) => m.role)).to.deep.equal(['user', 'assistant', 'user']);
       const unstored = await c.responses.create({ model: 'claude-x', input: 'Hi', store: false });
       const err = await c.responses.retrieve(unstored.id).then(
         () => undefined,

@@ -59,14 +59,15 @@ export function installStorage(api: PluginApi, spec: StoreSpec | undefined): voi
     }
   };
   /** The conversation's input items per request, made before the call. */
-  const conversation = new WeakMap<RequestContext, Json[]>();
+  const conversation = new WeakMap<RequestContext, { items: Json[]; prev?: string }>();
 
   api.hooks.beforeRequest.tapPromise(BeforeRequestStage.NORMAL, async (ctx) => {
     if (ctx.endpoint === 'responses.item') return firstNative(ctx) ? undefined : answerItem(ctx, await store());
     if (ctx.endpoint !== 'responses' || !ctx.body || firstNative(ctx)) return undefined;
     const prev = ctx.body.previous_response_id;
     let items = inputItems(ctx.body.input);
-    if (typeof prev === 'string' && prev) {
+    const continued = typeof prev === 'string' && prev !== '';
+    if (continued) {
       const found = await (await store()).get(owner(ctx), prev);
       if (!found) throw notFound(prev);
       const output = Array.isArray(found.response.output) ? found.response.output : [];
@@ -75,17 +76,19 @@ export function installStorage(api: PluginApi, spec: StoreSpec | undefined): voi
       delete body.previous_response_id;
       ctx.setBody(body);
     }
-    conversation.set(ctx, items);
+    conversation.set(ctx, { items, prev: continued ? prev : undefined });
     return undefined;
   });
 
   api.hooks.afterResponse.tapPromise(AfterResponseStage.NORMAL, async (res, ctx) => {
-    const items = conversation.get(ctx);
-    if (!items || ctx.madeBy !== undefined || res.status !== 200 || ctx.body?.store === false || native(ctx.target?.provider)) return res;
+    const turn = conversation.get(ctx);
+    if (!turn || ctx.madeBy !== undefined || res.status !== 200 || ctx.body?.store === false || native(ctx.target?.provider)) return res;
+    // The bridge saw the conversation without previous_response_id: the answer names it again.
     const save = async (response: unknown): Promise<void> => {
       if (!isObj(response) || typeof response.id !== 'string') return;
+      if (turn.prev) response.previous_response_id = turn.prev;
       try {
-        await (await store()).save(owner(ctx), { response, input: items });
+        await (await store()).save(owner(ctx), { response, input: turn.items });
       } catch (err) {
         api.logger.warn({ err: (err as Error).message }, 'responses-api: a response could not be stored');
       }
@@ -101,10 +104,16 @@ async function* saveAtEnd(inner: AsyncIterable<SSEEvent>, save: (r: unknown) => 
   for await (const ev of inner) {
     const type = typeOf(ev);
     if (type === 'response.completed' || type === 'response.incomplete') {
+      let data: Json | undefined;
       try {
-        await save((JSON.parse(ev.data) as Json).response);
+        data = JSON.parse(ev.data) as Json;
       } catch {
         // not JSON: nothing to store
+      }
+      if (data) {
+        await save(data.response);
+        yield { ...ev, data: JSON.stringify(data) };
+        continue;
       }
     }
     yield ev;
