@@ -1,6 +1,7 @@
 import type { Endpoint, EndpointAdapter, ProviderAdapter } from '@waygate/core';
 import { AZURE_FORWARDED, AZURE_HOST_TEMPLATE, azureRequest } from './request.js';
 import { AzureStreamTransformer } from './stream.js';
+import { azureResponseItem, azureResponses } from './responses.js';
 
 function azureEndpoint(name: Endpoint): EndpointAdapter {
   return {
@@ -22,5 +23,7 @@ export const azureOpenAI: ProviderAdapter = {
     completions: azureEndpoint('completions'),
     embeddings: azureEndpoint('embeddings'),
     ...Object.fromEntries(AZURE_FORWARDED.map((name) => [name, azureEndpoint(name)])),
+    responses: azureResponses,
+    'responses.item': azureResponseItem,
   },
 };

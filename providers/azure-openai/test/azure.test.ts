@@ -54,6 +54,8 @@ describe('@waygate/provider-azure-openai', () => {
       'images.edits',
       'images.generations',
       'images.variations',
+      'responses',
+      'responses.item',
     ]);
   });
 

@@ -2,6 +2,7 @@ import type { BuildInput, Endpoint, EndpointAdapter, ProviderAdapter } from '@wa
 import { base64Embedding } from '@waygate/provider-kit';
 import { FORWARDED_ENDPOINTS, PATHS, forwardRequest, openaiHeaders, wireRequest } from './request.js';
 import type { WireRequestOptions } from './request.js';
+import { responseItemAdapter } from './responses.js';
 
 /**
  * An adapter for the OpenAI wire format. Since Waygate's canonical format is OpenAI's, requests pass
@@ -31,6 +32,7 @@ export function createOpenAIWireAdapter(opts: OpenAIWireOptions): ProviderAdapte
     endpoints[name] = { build: wireRequest(opts, route) };
   }
   if (endpoints.embeddings) endpoints.embeddings.mapResponse = base64WhenAsked;
+  if (endpoints.responses) endpoints['responses.item'] = responseItemAdapter(opts);
   return { id: opts.id, displayName: opts.displayName, baseURL: opts.baseURL, endpoints };
 }
 
@@ -57,5 +59,5 @@ export const openai = createOpenAIWireAdapter({
   displayName: 'OpenAI',
   baseURL: 'https://api.openai.com/v1',
   headers: openaiHeaders,
-  endpoints: [...DEFAULT_ENDPOINTS, 'moderations', ...FORWARDED_ENDPOINTS],
+  endpoints: [...DEFAULT_ENDPOINTS, 'moderations', 'responses', ...FORWARDED_ENDPOINTS],
 });

@@ -1,4 +1,5 @@
 import type { BuildInput, UpstreamRequest } from '@waygate/core';
+import { RESPONSES_PATHS } from './responses.js';
 
 /** How a request in OpenAI's wire format is sent: extra headers, and the header that carries the key. */
 export interface WireRequestOptions {
@@ -19,6 +20,7 @@ export const PATHS: Record<string, WireRoute> = {
   embeddings: { path: '/embeddings', method: 'POST' },
   models: { path: '/models', method: 'GET' },
   moderations: { path: '/moderations', method: 'POST' },
+  ...RESPONSES_PATHS,
 };
 
 const bearer = (key: string): [string, string] => ['authorization', `Bearer ${key}`];

@@ -45,7 +45,9 @@ describe('@waygate/provider-openai', () => {
       'embeddings',
       'models',
       'moderations',
+      'responses',
       ...FORWARDED_ENDPOINTS,
+      'responses.item',
     ]);
     expect(createOpenAIWireAdapter({ id: 'x' }).endpoints.moderations).to.equal(undefined);
   });
