@@ -67,7 +67,7 @@ describe('/v1/responses: stored responses per gateway key', function () {
       (e: unknown) => (e as { status?: number }).status,
     );
 
-  it("keeps a response readable only with the key that made it", async () => {
+  it('keeps a response readable only with the key that made it', async () => {
     const r = await client(keyA).responses.create({ model: 'claude-x', input: 'Hi' });
     expect(r.output_text).to.equal('Mine.');
     expect(await status(client(keyB).responses.retrieve(r.id))).to.equal(404);
