@@ -10,6 +10,7 @@ export const CONTENDERS = [
   'waygate-governed',
   'waygate-bare',
   'waygate-workers',
+  'waygate-responses',
   'portkey',
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
@@ -28,6 +29,8 @@ export const DESCRIPTIONS: Record<ContenderName, string> = {
     'Waygate as above with @waygate/auth on: a virtual key from the SQLite store, a per-minute request and token limit, and cost and spend on every request',
   'waygate-bare': 'Waygate as `waygate` with @waygate/metrics turned off: what the metrics cost',
   'waygate-workers': 'Waygate as `waygate` with --workers 2 (node:cluster; the load generator and the upstream share the same cores)',
+  'waygate-responses':
+    'Waygate on POST /v1/responses, bridged to an Anthropic-format fake (/v1/messages): the Responses translation both ways, JSON and the typed event stream',
   portkey: "Portkey's gateway @portkey-ai/gateway (build/start-server.js --headless)",
 };
 

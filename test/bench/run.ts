@@ -5,7 +5,7 @@
 // machine's cores.
 //
 // Env: BENCH_DURATION (s per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
-//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-guardrail,waygate-cache,waygate-governed,waygate-bare,waygate-workers,portkey), BENCH_CASES (chat,chat-c1,stream),
+//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-guardrail,waygate-cache,waygate-governed,waygate-bare,waygate-workers,waygate-responses,portkey), BENCH_CASES (chat,chat-c1,stream),
 //      BENCH_WARMUP (s, 1), BENCH_WORKERS (autocannon worker threads, 0), BENCH_CHUNKS (SSE chunks, 10),
 //      BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_PORTKEY_COMPAT=0 (no Portkey SSE shim).
 // Args: --json FILE (write all results as JSON).
@@ -163,12 +163,16 @@ interface Contender {
   url: string;
   headers: Record<string, string>;
   child: Child | null;
+  /** Bodies of its own (another API than chat completions), checked by their own precheck. */
+  bodies?: { chat: string; stream: string; check: (text: string, stream: boolean) => boolean };
 }
 
 interface Upstream {
   child: Child;
   origin: string;
   baseURL: string;
+  /** The Anthropic-format fake beside it, in the same process. */
+  anthropicBaseURL: string;
 }
 
 async function startUpstream(): Promise<Upstream> {
@@ -177,9 +181,9 @@ async function startUpstream(): Promise<Upstream> {
     stdout: true,
     cwd: root,
   });
-  const match = await waitForLine(child, /^READY (\d+)/);
+  const match = await waitForLine(child, /^READY (\d+) \S+ (\S+)/);
   const origin = `http://127.0.0.1:${match[1]}`;
-  return { child, origin, baseURL: `${origin}/v1` };
+  return { child, origin, baseURL: `${origin}/v1`, anthropicBaseURL: match[2]! };
 }
 
 async function startPassthrough(upstream: Upstream): Promise<Contender> {
@@ -316,7 +320,7 @@ async function probe(c: Contender, stream: boolean): Promise<{ statusCode: numbe
   const res = await request(c.url, {
     method: 'POST',
     headers: { ...c.headers, 'content-type': 'application/json' },
-    body: stream ? STREAM_BODY : CHAT_BODY,
+    body: c.bodies ? (stream ? c.bodies.stream : c.bodies.chat) : stream ? STREAM_BODY : CHAT_BODY,
     headersTimeout: 10_000,
     bodyTimeout: 10_000,
   });
@@ -394,20 +398,45 @@ function missing(name: ContenderName): string | null {
   return null;
 }
 
+const RESPONSES_BODY = { model: 'claude-sonnet-4-5', input: 'Say hello', max_output_tokens: 64 };
+
+/**
+ * `waygate-responses`: plain Waygate, each request a `POST /v1/responses` to provider anthropic at
+ * the Anthropic-format fake: the request translated to chat, then to Messages, and the answer (JSON,
+ * or the event stream) back to a Response and its typed events.
+ */
+async function startWaygateResponses(upstream: Upstream): Promise<Contender> {
+  const c = await startWaygate(upstream, 'waygate');
+  return {
+    ...c,
+    name: 'waygate-responses',
+    url: c.url.replace('/v1/chat/completions', '/v1/responses'),
+    headers: { 'x-api-key': 'sk-ant-bench', 'x-waygate-provider': 'anthropic', 'x-waygate-custom-host': upstream.anthropicBaseURL },
+    bodies: {
+      chat: JSON.stringify(RESPONSES_BODY),
+      stream: JSON.stringify({ ...RESPONSES_BODY, stream: true }),
+      check: (text, stream) =>
+        stream ? text.includes('event: response.output_text.delta') && text.includes('event: response.completed') : /"object":"response"/.test(text),
+    },
+  };
+}
+
 /** One real request per mode; anything but a well-formed 200 aborts the benchmark. */
 async function precheck(c: Contender, stream: boolean): Promise<void> {
   const what = `${c.name} precheck (${stream ? 'stream' : 'chat'}) POST ${c.url}`;
   const res = await request(c.url, {
     method: 'POST',
     headers: { ...c.headers, 'content-type': 'application/json' },
-    body: stream ? STREAM_BODY : CHAT_BODY,
+    body: c.bodies ? (stream ? c.bodies.stream : c.bodies.chat) : stream ? STREAM_BODY : CHAT_BODY,
     headersTimeout: 10_000,
     bodyTimeout: 10_000,
   });
   const text = await res.body.text();
   const snippet = text.length > 600 ? `${text.slice(0, 600)}…` : text;
   if (res.statusCode !== 200) throw new Error(`${what}: HTTP ${res.statusCode}\n${snippet}`);
-  if (stream) {
+  if (c.bodies) {
+    if (!c.bodies.check(text, stream)) throw new Error(`${what}: not the answer its API documents\n${snippet}`);
+  } else if (stream) {
     const type = String(res.headers['content-type'] ?? '');
     if (!type.includes('text/event-stream')) throw new Error(`${what}: content-type "${type}", expected text/event-stream`);
     if (!text.includes('chat.completion.chunk') || !text.includes('[DONE]')) {
@@ -446,7 +475,7 @@ function fire(c: Contender, bc: BenchCase, durationS: number, upstream: Upstream
       url: c.url,
       method: 'POST',
       headers: { ...c.headers, 'content-type': 'application/json' },
-      body: bc.stream ? STREAM_BODY : CHAT_BODY,
+      body: c.bodies ? (bc.stream ? c.bodies.stream : c.bodies.chat) : bc.stream ? STREAM_BODY : CHAT_BODY,
       connections: bc.connections,
       duration: durationS,
       pipelining: 1,
@@ -599,6 +628,10 @@ function buildChecks(report: Report): Check[] {
   // Two workers against one, on a machine whose cores the load generator and the upstream share.
   ratio('chat', 'waygate-workers', 'waygate', null);
   ratio('stream', 'waygate-workers', 'waygate', null);
+  // The Responses API bridged to an Anthropic-format upstream, against chat completions passed through.
+  ratio('chat', 'waygate-responses', 'waygate', null);
+  ratio('stream', 'waygate-responses', 'waygate', null);
+  cost('stream', 'waygate-responses', 'waygate');
   // The floor against Portkey: what a bare Node proxy reaches. A "waygate ÷ portkey" target above
   // this one asks Waygate to beat the bare proxy itself.
   ratio('chat', 'passthrough', 'portkey', null);
@@ -707,6 +740,9 @@ async function main(): Promise<void> {
         break;
       case 'waygate-cache':
         contender = await startWaygateCache(upstream);
+        break;
+      case 'waygate-responses':
+        contender = await startWaygateResponses(upstream);
         break;
       case 'waygate-governed':
         contender = await startWaygateGoverned(upstream);
