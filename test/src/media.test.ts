@@ -93,6 +93,8 @@ describe('images, audio, files, batches and passthrough (@waygate/openai-api) th
         providers: {
           openai: { api_key: KEY, base_url: `${up.url}/v1` },
           groq: { api_key: KEY, base_url: `${up.url}/openai/v1` },
+          'recraft-ai': { api_key: KEY, base_url: `${up.url}/v1` },
+          'lemonfox-ai': { api_key: KEY, base_url: `${up.url}/v1` },
           'azure-openai': { api_key: KEY, base_url: up.url },
         },
       },
@@ -141,6 +143,14 @@ describe('images, audio, files, batches and passthrough (@waygate/openai-api) th
     const res = await client('groq').audio.transcriptions.create({ file: await toFile(WAV, 'clip.wav'), model: 'whisper-large-v3' });
     expect(res.text).to.contain('whisper-large-v3');
     expect(last().pathname).to.equal('/openai/v1/audio/transcriptions');
+  });
+
+  it('Recraft serves image generations and Lemonfox speech, at their OpenAI-compatible paths', async () => {
+    const img = await client('recraft-ai').images.generate({ model: 'recraftv3', prompt: 'a fox' });
+    expect(Buffer.from(img.data![0]!.b64_json!, 'base64').toString()).to.equal('image:a fox');
+    const speech = await client('lemonfox-ai').audio.speech.create({ model: 'tts-1', voice: 'sarah' as 'alloy', input: 'hi' });
+    expect(Buffer.from(await speech.arrayBuffer()).equals(AUDIO)).to.equal(true);
+    expect(last().pathname).to.equal('/v1/audio/speech');
   });
 
   it('files: create (multipart), list with its query, retrieve, content (bytes), delete', async () => {

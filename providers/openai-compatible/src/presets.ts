@@ -113,8 +113,8 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   'lemonfox-ai': {
     displayName: 'Lemonfox.ai',
     baseURL: 'https://api.lemonfox.ai/v1',
-    endpoints: ['chat.completions'],
-    serves: 'chat completions here; its images and audio transcriptions are not endpoints of this gateway',
+    endpoints: ['chat.completions', 'audio.transcriptions', 'audio.speech', 'images.generations'],
+    serves: 'chat completions, audio transcriptions and speech, and image generations',
   },
   lepton: { displayName: 'Lepton AI', baseURL: 'https://api.lepton.ai/api/v1', endpoints: ['chat.completions', 'completions'] },
   lingyi: { displayName: '01.AI (Lingyi Wanwu)', baseURL: 'https://api.lingyiwanwu.com/v1', endpoints: ['chat.completions'] },
@@ -220,13 +220,13 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     displayName: 'Stability AI',
     baseURL: 'https://api.stability.ai',
     endpoints: [],
-    serves: 'image generation in its own API, reached through passthrough (other /v1 paths are forwarded to its base URL)',
+    serves: 'image generation in its own API (/v2beta/stable-image), which has no adapter here yet',
   },
   'recraft-ai': {
     displayName: 'Recraft',
     baseURL: 'https://external.api.recraft.ai/v1',
-    endpoints: [],
-    serves: 'image generation in its own API, reached through passthrough (other /v1 paths are forwarded to its base URL)',
+    endpoints: ['images.generations'],
+    serves: 'image generations (/v1/images/generations) and, through passthrough, the rest of its API',
   },
   segmind: {
     displayName: 'Segmind',
