@@ -64,6 +64,7 @@ export async function attempt(
       if (typeof v === 'string') req.headers[name.toLowerCase()] = v;
     }
   }
+  Object.assign(req.headers, ctx.upstreamHeaders);
   own(ctx).sentHeaders = [...(ctx.sentHeaders ?? []), req.headers];
 
   let timeoutMs = ctx.requestTimeoutMs ?? target.node.request_timeout;

@@ -11,6 +11,8 @@ export interface AttemptRecord {
   provider: string;
   status?: number;
   error?: string;
+  /** When the attempt started (epoch ms, sub-millisecond), and how long it took. */
+  at?: number;
   ms: number;
 }
 
@@ -71,6 +73,8 @@ export class RequestContext {
   readonly sentHeaders?: readonly Record<string, string>[];
   /** Headers to add to the response, whoever produces it. Plugins may add entries. */
   readonly responseHeaders: Record<string, string> = {};
+  /** Headers to add to every upstream request (a tracing plugin's `traceparent`). Plugins may add entries. */
+  readonly upstreamHeaders: Record<string, string> = {};
   /** The route plan, made once per request (see `PluginApi.plan`). */
   readonly plan?: RoutePlan;
   /** The target being (or last) tried, or the one a cached answer stands for, and its index in the plan. */
@@ -225,6 +229,4 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type OwnedContext = Mutable<RequestContext> & { attempts: AttemptRecord[]; metadata: Record<string, unknown> };
 
 /** The kernel's write access to a request's fields (not exported from the package). */
-export function own(ctx: RequestContext): OwnedContext {
-  return ctx as unknown as OwnedContext;
-}
+export const own = (ctx: RequestContext): OwnedContext => ctx as unknown as OwnedContext;

@@ -35,14 +35,15 @@ export async function route(k: DispatchServices, ctx: RequestContext): Promise<G
     self.target = target;
     self.targetIndex = index;
     const started = performance.now();
+    const at = performance.timeOrigin + started;
     try {
       const res = await attempt(k, ctx, target, def);
-      self.attempts.push({ target: target.path, provider: target.provider, status: res.status, ms: performance.now() - started });
+      self.attempts.push({ target: target.path, provider: target.provider, status: res.status, at, ms: performance.now() - started });
       return res;
     } catch (thrown) {
       const err = GatewayError.from(thrown);
       self.lastError = err;
-      self.attempts.push({ target: target.path, provider: target.provider, status: err.status, error: err.code, ms: performance.now() - started });
+      self.attempts.push({ target: target.path, provider: target.provider, status: err.status, error: err.code, at, ms: performance.now() - started });
       if (ctx.aborted) throw clientClosed(ctx);
       // An attempt cut short by the request's deadline is the deadline's failure, not the target's.
       if (ctx.deadlineAt !== undefined && performance.now() >= ctx.deadlineAt - 1) throw deadlineExceeded(ctx);

@@ -135,6 +135,4 @@ const RETRYABLE_STATUS: ReadonlySet<number> = new Set([408, 409, 425, 429, 500, 
  * Whether an upstream status is worth another attempt: timeouts, conflicts, too early, rate limits,
  * server errors and Anthropic's 529 (overloaded). The one list every adapter and policy uses.
  */
-export function isRetryableStatus(status: number): boolean {
-  return RETRYABLE_STATUS.has(status);
-}
+export const isRetryableStatus = (status: number): boolean => RETRYABLE_STATUS.has(status);

@@ -163,9 +163,7 @@ const sealedHooks = new WeakSet<Hooks>();
 const tappedModes = new WeakMap<Hooks, Set<string>>();
 
 /** The strategy modes some plugin tapped `selectTarget` for, in the order first tapped. */
-export function strategyModes(hooks: Hooks): readonly string[] {
-  return [...(tappedModes.get(hooks) ?? [])];
-}
+export const strategyModes = (hooks: Hooks): readonly string[] => [...(tappedModes.get(hooks) ?? [])];
 
 /**
  * The hooks as one plugin sees them: taps attributed to `plugin`, refused once the kernel is sealed,
