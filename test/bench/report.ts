@@ -11,6 +11,7 @@ export const CONTENDERS = [
   'waygate-bare',
   'waygate-workers',
   'waygate-responses',
+  'waygate-traced',
   'portkey',
 ] as const;
 export type ContenderName = (typeof CONTENDERS)[number];
@@ -31,6 +32,7 @@ export const DESCRIPTIONS: Record<ContenderName, string> = {
   'waygate-workers': 'Waygate as `waygate` with --workers 2 (node:cluster; the load generator and the upstream share the same cores)',
   'waygate-responses':
     'Waygate on POST /v1/responses, bridged to an Anthropic-format fake (/v1/messages): the Responses translation both ways, JSON and the typed event stream',
+  'waygate-traced': 'Waygate as `waygate` with @waygate/tracing on (sampling 1.0, OTLP/HTTP batches to a loopback collector in the upstream process)',
   portkey: "Portkey's gateway @portkey-ai/gateway (build/start-server.js --headless)",
 };
 

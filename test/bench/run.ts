@@ -5,7 +5,7 @@
 // machine's cores.
 //
 // Env: BENCH_DURATION (s per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
-//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-guardrail,waygate-cache,waygate-governed,waygate-bare,waygate-workers,waygate-responses,portkey), BENCH_CASES (chat,chat-c1,stream),
+//      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-guardrail,waygate-cache,waygate-governed,waygate-bare,waygate-workers,waygate-responses,waygate-traced,portkey), BENCH_CASES (chat,chat-c1,stream),
 //      BENCH_WARMUP (s, 1), BENCH_WORKERS (autocannon worker threads, 0), BENCH_CHUNKS (SSE chunks, 10),
 //      BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_PORTKEY_COMPAT=0 (no Portkey SSE shim).
 // Args: --json FILE (write all results as JSON).
@@ -217,14 +217,20 @@ const GUARDRAIL_CONFIG = (baseURL: string) => ({
   input_guardrails: [{ 'default.regexMatch': { rule: '\\b(?:DROP|TRUNCATE)\\s+TABLE\\b', not: true }, deny: true }],
 });
 
-type PlainWaygate = 'waygate' | 'waygate-fallback' | 'waygate-guardrail' | 'waygate-bare' | 'waygate-workers';
+type PlainWaygate = 'waygate' | 'waygate-fallback' | 'waygate-guardrail' | 'waygate-bare' | 'waygate-workers' | 'waygate-traced';
 
 async function startWaygate(upstream: Upstream, name: PlainWaygate = 'waygate'): Promise<Contender> {
   const port = await freePort();
   tmpDir ??= mkdtempSync(path.join(os.tmpdir(), 'waygate-bench-'));
   const config = path.join(tmpDir, `${name}.config.json`);
   // waygate-bare: the bundled metrics plugin turned off, to measure what it costs.
-  const plugins = name === 'waygate-bare' ? [{ module: '@waygate/metrics', enabled: false }] : [];
+  // waygate-traced: every request traced (sampling 1.0), spans batched to the upstream process's collector.
+  const plugins =
+    name === 'waygate-bare'
+      ? [{ module: '@waygate/metrics', enabled: false }]
+      : name === 'waygate-traced'
+        ? [{ module: '@waygate/tracing', options: { endpoint: `${upstream.anthropicBaseURL}/traces`, sampleRatio: 1 } }]
+        : [];
   writeFileSync(config, JSON.stringify({ log: { level: 'warn' }, plugins }, null, 2));
   const workers = name === 'waygate-workers' ? ['--workers', '2'] : [];
   const child = spawnNode(name, WAYGATE_CLI, ['--port', String(port), '--host', '127.0.0.1', '--config', config, ...workers], {
@@ -237,7 +243,7 @@ async function startWaygate(upstream: Upstream, name: PlainWaygate = 'waygate'):
     name,
     url: `http://127.0.0.1:${port}/v1/chat/completions`,
     headers:
-      name === 'waygate' || name === 'waygate-bare' || name === 'waygate-workers'
+      name === 'waygate' || name === 'waygate-bare' || name === 'waygate-workers' || name === 'waygate-traced'
         ? { authorization: BEARER, 'x-waygate-provider': 'openai', 'x-waygate-custom-host': upstream.baseURL }
         : name === 'waygate-guardrail'
           ? { authorization: BEARER, 'x-waygate-config': JSON.stringify(GUARDRAIL_CONFIG(upstream.baseURL)) }
@@ -625,6 +631,10 @@ function buildChecks(report: Report): Check[] {
   ratio('chat', 'waygate', 'waygate-bare', 0.95);
   ratio('stream', 'waygate', 'waygate-bare', 0.95);
   cost('chat', 'waygate', 'waygate-bare');
+  // Tracing every request (metrics on in both): the issue's target is at most 15% of throughput.
+  ratio('chat', 'waygate-traced', 'waygate', 0.85);
+  ratio('stream', 'waygate-traced', 'waygate', 0.85);
+  cost('chat', 'waygate-traced', 'waygate');
   // Two workers against one, on a machine whose cores the load generator and the upstream share.
   ratio('chat', 'waygate-workers', 'waygate', null);
   ratio('stream', 'waygate-workers', 'waygate', null);
@@ -736,6 +746,7 @@ async function main(): Promise<void> {
       case 'waygate-guardrail':
       case 'waygate-bare':
       case 'waygate-workers':
+      case 'waygate-traced':
         contender = await startWaygate(upstream, name);
         break;
       case 'waygate-cache':

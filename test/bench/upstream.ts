@@ -32,6 +32,12 @@ const anthropic = http.createServer((req, res) => {
     } catch {
       // answered below
     }
+    // An OTLP/HTTP collector too, for the traced contender: every batch accepted.
+    if (req.method === 'POST' && req.url === '/v1/traces') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+      return;
+    }
     if (req.method !== 'POST' || req.url !== '/v1/messages' || typeof body.max_tokens !== 'number') {
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'POST /v1/messages with max_tokens' } }));
