@@ -1,7 +1,8 @@
 /**
  * @waygate/provider-kit: what provider adapters and format translators share, so each helper is
  * written once: a builder for canonical stream chunks, base64 embeddings, JSON guards, and rerank in
- * Cohere's shape (the request checked, documents' texts, any provider's ranking as Cohere's answer).
+ * Cohere's shape (the request checked, documents' texts, any provider's ranking as Cohere's answer),
+ * and the bridge that serves another API through a provider's chat completions adapter.
  * A library, not a plugin: nothing here is loaded from config.
  */
 export { ChunkWriter } from './chunks.js';
@@ -10,3 +11,5 @@ export { isObj, str, num, parseArguments, nestedDeeper, argumentsTooDeep, MAX_NE
 export type { Json } from './json.js';
 export { parseRerankRequest, rerankTexts, toCohereRerank, badAnswer, MAX_RERANK_DOCUMENTS } from './rerank.js';
 export type { RerankRequest, Ranked, RerankAnswerParts } from './rerank.js';
+export { bridgeThroughChat } from './bridge.js';
+export type { ChatTranslation } from './bridge.js';
