@@ -14,6 +14,7 @@ import type { GuardrailCheck } from '@waygate/guardrails';
 import {
   VendorError,
   baseUrlParam,
+  dnsNameParam,
   callVendor,
   isPlainObject,
   nothingToCheck,
@@ -38,7 +39,7 @@ export const JavelinCredentialsSchema = z.strictObject({
   domain: z
     .string()
     .transform((d) => d.replace(/^https?:\/\//, '').replace(/\/+$/, ''))
-    .pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'domain is a DNS name'))
+    .pipe(dnsNameParam('domain is a DNS name'))
     .optional(),
   baseURL: baseUrlParam.optional(),
 });

@@ -14,6 +14,7 @@ import type { CheckInput, GuardrailCheck } from '@waygate/guardrails';
 import {
   VendorError,
   baseUrlParam,
+  dnsNameParam,
   bearer,
   callVendor,
   isPlainObject,
@@ -31,10 +32,7 @@ const REDACT = 'Pangea Redact';
 export const PangeaCredentialsSchema = z
   .strictObject({
     apiKey: secretParam,
-    domain: z
-      .string()
-      .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'domain is a DNS name such as aws.us.pangea.cloud')
-      .optional(),
+    domain: dnsNameParam('domain is a DNS name such as aws.us.pangea.cloud').optional(),
     baseURL: baseUrlParam.optional(),
   })
   .refine((c) => c.domain !== undefined || c.baseURL !== undefined, { message: 'domain is required', path: ['domain'] });

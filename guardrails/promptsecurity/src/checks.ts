@@ -13,6 +13,7 @@ import type { CheckHook, GuardrailCheck } from '@waygate/guardrails';
 import {
   VendorError,
   baseUrlParam,
+  dnsNameParam,
   callVendor,
   isPlainObject,
   nothingToCheck,
@@ -28,10 +29,7 @@ const VENDOR = 'Prompt Security';
 export const PromptSecurityCredentialsSchema = z
   .strictObject({
     apiKey: secretParam,
-    apiDomain: z
-      .string()
-      .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'apiDomain is a DNS name')
-      .optional(),
+    apiDomain: dnsNameParam('apiDomain is a DNS name').optional(),
     baseURL: baseUrlParam.optional(),
   })
   .refine((c) => c.apiDomain !== undefined || c.baseURL !== undefined, { message: 'apiDomain is required', path: ['apiDomain'] });

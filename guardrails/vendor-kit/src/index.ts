@@ -166,6 +166,13 @@ export const baseUrlParam = z.string().transform((raw, ctx) => {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 });
 
+/**
+ * A DNS name a check builds its vendor's URL from (a region's host such as `aws.us.pangea.cloud`):
+ * dot-separated labels of letters, digits and inner hyphens, at most 253 characters, so nothing but a
+ * host can reach the URL. `message` names the parameter in the error.
+ */
+export const dnsNameParam = (message: string) => z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, message);
+
 /** A secret: a non-empty string without line breaks (it goes into a header). */
 export const secretParam = z
   .string()
