@@ -1,6 +1,6 @@
 import { badRequest, ErrorCode } from '@waygate/core';
 import type { BuildInput, Endpoint, UpstreamRequest } from '@waygate/core';
-import { createOpenAIWireAdapter, targetOption } from '@waygate/provider-openai';
+import { createOpenAIWireAdapter, targetOption, versionlessPath } from '@waygate/provider-openai';
 
 /** The api-version used when none is given: a current GA version of the data-plane API. */
 export const DEFAULT_API_VERSION = '2024-10-21';
@@ -48,7 +48,7 @@ export function azureOptions(input: BuildInput): AzureOptions {
 /** The upstream URL for an endpoint, or a 400 GatewayError for options that cannot make one. */
 export function azureURL(input: BuildInput, endpoint: string, opts: AzureOptions = azureOptions(input)): string {
   // A forwarded endpoint keeps the client's path after /v1 and its query.
-  const path = PATHS[endpoint] ?? input.ctx.path.replace(/^\/v1(?=\/)/, '');
+  const path = PATHS[endpoint] ?? versionlessPath(input.ctx);
   const query = PATHS[endpoint] ? '' : input.ctx.query;
   const p = input.target.path;
   if (opts.resourceName !== undefined && !DNS_LABEL.test(opts.resourceName)) {

@@ -3,7 +3,7 @@ import { openai } from './adapter.js';
 
 export { openai, createOpenAIWireAdapter } from './adapter.js';
 export type { OpenAIWireOptions } from './adapter.js';
-export { targetOption, FORWARDED_ENDPOINTS, forwardRequest } from './request.js';
+export { targetOption, FORWARDED_ENDPOINTS, forwardRequest, versionlessPath } from './request.js';
 
 const manifest = pluginManifest(import.meta.url, 'provider');
 

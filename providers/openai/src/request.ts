@@ -25,24 +25,31 @@ export const PATHS: Record<string, WireRoute> = {
 
 const bearer = (key: string): [string, string] => ['authorization', `Bearer ${key}`];
 
+/** The headers that are the gateway's on every request: the target's key in its header, and the extra headers. */
+export function gatewayHeaders(opts: WireRequestOptions, input: BuildInput): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (input.target.apiKey) {
+    const [k, v] = (opts.authHeader ?? bearer)(input.target.apiKey);
+    headers[k] = v;
+  }
+  if (opts.headers) {
+    const extra = opts.headers(input);
+    for (const k in extra) if (extra[k] !== undefined) headers[k] = extra[k]!;
+  }
+  return headers;
+}
+
+/** The client's path below the API version (`/v1/files/f-1` → `/files/f-1`), for a base URL that holds the version. */
+export const versionlessPath = (ctx: BuildInput['ctx']): string => ctx.path.replace(/^\/v1(?=\/)/, '');
+
 /**
  * The build() of one endpoint: the route on the target's base URL, the key in its header, the extra
  * headers, and for a POST the client's bytes when nothing changed them (else the serialized body).
  */
 export function wireRequest(opts: WireRequestOptions, route: WireRoute): (input: BuildInput) => UpstreamRequest {
-  const auth = opts.authHeader ?? bearer;
   return (input: BuildInput): UpstreamRequest => {
-    const { target } = input;
-    const headers: Record<string, string> = {};
-    if (target.apiKey) {
-      const [k, v] = auth(target.apiKey);
-      headers[k] = v;
-    }
-    if (opts.headers) {
-      const extra = opts.headers(input);
-      for (const k in extra) if (extra[k] !== undefined) headers[k] = extra[k]!;
-    }
-    const req: UpstreamRequest = { url: `${target.baseURL}${route.path}`, method: route.method, headers };
+    const headers = gatewayHeaders(opts, input);
+    const req: UpstreamRequest = { url: `${input.target.baseURL}${route.path}`, method: route.method, headers };
     if (route.method === 'POST') {
       headers['content-type'] = 'application/json';
       req.body = input.rawBody ?? JSON.stringify(input.body ?? {});
@@ -70,22 +77,13 @@ export const FORWARDED_ENDPOINTS: readonly string[] = [
 
 /** The build() of a forwarded endpoint (see FORWARDED_ENDPOINTS): only the key and the extra headers are the gateway's. */
 export function forwardRequest(opts: WireRequestOptions): (input: BuildInput) => UpstreamRequest {
-  const auth = opts.authHeader ?? bearer;
   return (input: BuildInput): UpstreamRequest => {
     const { target, ctx } = input;
-    const headers: Record<string, string> = {};
-    if (target.apiKey) {
-      const [k, v] = auth(target.apiKey);
-      headers[k] = v;
-    }
-    if (opts.headers) {
-      const extra = opts.headers(input);
-      for (const k in extra) if (extra[k] !== undefined) headers[k] = extra[k]!;
-    }
+    const headers = gatewayHeaders(opts, input);
     const accept = ctx.headers.accept;
     if (typeof accept === 'string') headers.accept = accept;
     const method = ctx.method as UpstreamRequest['method'];
-    const req: UpstreamRequest = { url: `${target.baseURL}${ctx.path.replace(/^\/v1(?=\/)/, '')}${ctx.query}`, method, headers };
+    const req: UpstreamRequest = { url: `${target.baseURL}${versionlessPath(ctx)}${ctx.query}`, method, headers };
     if (method === 'POST') {
       const type = ctx.headers['content-type'];
       headers['content-type'] = typeof type === 'string' ? type : 'application/json';

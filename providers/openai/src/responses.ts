@@ -1,5 +1,5 @@
 import type { BuildInput, EndpointAdapter, UpstreamRequest } from '@waygate/core';
-import { wireRequest } from './request.js';
+import { gatewayHeaders, versionlessPath } from './request.js';
 import type { WireRequestOptions, WireRoute } from './request.js';
 
 /**
@@ -10,18 +10,13 @@ export const RESPONSES_PATHS: Record<string, WireRoute> = {
   responses: { path: '/responses', method: 'POST' },
 };
 
-/** The path below the version of `GET` / `DELETE /v1/responses/{id}[/input_items]` (with the caller's query: `limit`, `order`, `after`). */
-export const responseItemPath = (input: BuildInput): string => input.ctx.path.replace(/^\/v1(?=\/)/, '');
-
-/** `GET` / `DELETE /v1/responses/{id}` and `…/input_items`, forwarded to the same path on the target. */
+/** `GET` / `DELETE /v1/responses/{id}` and `…/input_items`, forwarded to the same path on the target with the caller's query (`limit`, `order`, `after`). */
 export function responseItemAdapter(opts: WireRequestOptions): EndpointAdapter {
-  const base = wireRequest(opts, { path: '', method: 'GET' });
   return {
-    build(input: BuildInput): UpstreamRequest {
-      const req = base(input);
-      req.url = `${input.target.baseURL}${responseItemPath(input)}${input.ctx.query}`;
-      req.method = input.ctx.method === 'DELETE' ? 'DELETE' : 'GET';
-      return req;
-    },
+    build: (input: BuildInput): UpstreamRequest => ({
+      url: `${input.target.baseURL}${versionlessPath(input.ctx)}${input.ctx.query}`,
+      method: input.ctx.method === 'DELETE' ? 'DELETE' : 'GET',
+      headers: gatewayHeaders(opts, input),
+    }),
   };
 }
