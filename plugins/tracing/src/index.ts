@@ -190,12 +190,12 @@ function finish(tracer: Tracer, o: Open, res: GatewayResponse, ctx: RequestConte
       attrs['gen_ai.output.messages'] = JSON.stringify(mapResponseTexts(body as Record<string, unknown>, redacted));
     }
   }
-  span.setAttributes(attrs);
   if (res.status >= 500 || ctx.lastError?.status === res.status) {
-    span.setStatus({ code: SpanStatusCode.ERROR, message: ctx.lastError?.code ?? String(res.status) });
-    attrs['error.type'] = ctx.lastError?.code ?? String(res.status);
-    span.setAttribute('error.type', attrs['error.type']);
+    const type = ctx.lastError?.code ?? String(res.status);
+    attrs['error.type'] = type;
+    span.setStatus({ code: SpanStatusCode.ERROR, message: type });
   }
+  span.setAttributes(attrs);
   span.end(now);
 }
 
