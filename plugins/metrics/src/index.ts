@@ -6,6 +6,7 @@ import type { RegistryMetric } from './series.js';
 import { ClusterMetrics, inCluster } from './cluster.js';
 import { AfterResponseStage, BeforeRequestStage, OnErrorStage, definePlugin, pluginManifest } from '@waygate/core';
 import type { GatewayError, GatewayResponse, RequestContext, SSEEvent } from '@waygate/core';
+import { watchStream } from '@waygate/provider-kit';
 
 /** The plugin's options, parsed once at start-up. */
 export const OptionsSchema = z.strictObject({
@@ -195,45 +196,24 @@ export class GatewayMetrics {
 
   /**
    * Relays a stream, counting it in flight, its first event's time and, when it ends however it ends
-   * (done, failed, left by the client), its tokens and cost. An iterator of its own: one callback
-   * per event, no generator suspension.
+   * (done, failed, left by the client), its tokens and cost.
    */
   watch(inner: AsyncIterable<SSEEvent>, res: GatewayResponse, ctx: RequestContext): AsyncIterable<SSEEvent> {
     const provider = GatewayMetrics.provider(res, ctx);
     const streams = this.streams.of(ctx.endpoint);
     let first = true;
-    let open = true;
-    const end = () => {
-      if (!open) return;
-      open = false;
-      streams.dec();
-      this.settled(res, ctx, provider);
-    };
-    const seen = (r: IteratorResult<SSEEvent>) => {
-      if (r.done) end();
-      else if (first) {
+    return watchStream(inner, {
+      start: () => streams.inc(),
+      event: () => {
+        if (!first) return;
         first = false;
         this.firstToken.of(provider).observe((performance.now() - ctx.t0) / 1000);
-      }
-      return r;
-    };
-    const failed = (err: unknown) => {
-      end();
-      throw err;
-    };
-    return {
-      [Symbol.asyncIterator]: () => {
-        const it = inner[Symbol.asyncIterator]();
-        streams.inc();
-        return {
-          next: () => it.next().then(seen, failed),
-          return: (value?: unknown) => {
-            end();
-            return it.return ? it.return(value) : Promise.resolve({ done: true as const, value: undefined });
-          },
-        };
       },
-    };
+      end: () => {
+        streams.dec();
+        this.settled(res, ctx, provider);
+      },
+    });
   }
 }
 

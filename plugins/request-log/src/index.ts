@@ -4,6 +4,7 @@ import type { GatewayResponse, RequestContext, SSEEvent } from '@waygate/core';
 import { StoreSpecSchema, acquireDatabase, resolveStoreSpec } from '@waygate/store';
 import type { ResolvedStore } from '@waygate/store';
 import { CATEGORIES } from '@waygate/guardrail-pii';
+import { watchStream } from '@waygate/provider-kit';
 import type { AdminExtension } from '@waygate/auth';
 import { LogStore } from './log-store.js';
 import { MIGRATIONS, OWNER } from './migrations.js';
@@ -149,42 +150,19 @@ function watch(
   record: (res: GatewayResponse, ctx: RequestContext, first: number | undefined, streamed?: { text: string; cut: boolean }) => void,
 ): AsyncIterable<SSEEvent> {
   let first: number | undefined;
-  let open = true;
   let text = '';
   let cut = false;
-  const end = () => {
-    if (!open) return;
-    open = false;
-    record(res, ctx, first, maxText > 0 ? { text, cut } : undefined);
-  };
-  const seen = (r: IteratorResult<SSEEvent>) => {
-    if (r.done) end();
-    else {
+  return watchStream(inner, {
+    event: (e) => {
       first ??= performance.now();
       if (maxText > 0 && !cut) {
-        text += eventText(r.value);
+        text += eventText(e);
         if (text.length > maxText) {
           text = text.slice(0, maxText);
           cut = true;
         }
       }
-    }
-    return r;
-  };
-  const failed = (err: unknown) => {
-    end();
-    throw err;
-  };
-  return {
-    [Symbol.asyncIterator]: () => {
-      const it = inner[Symbol.asyncIterator]();
-      return {
-        next: () => it.next().then(seen, failed),
-        return: (value?: unknown) => {
-          end();
-          return it.return ? it.return(value) : Promise.resolve({ done: true as const, value: undefined });
-        },
-      };
     },
-  };
+    end: () => record(res, ctx, first, maxText > 0 ? { text, cut } : undefined),
+  });
 }

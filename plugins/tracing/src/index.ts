@@ -6,7 +6,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { AfterResponseStage, BeforeRequestStage, definePlugin, pluginManifest } from '@waygate/core';
-import type { GatewayResponse, RequestContext, SSEEvent } from '@waygate/core';
+import type { GatewayResponse, RequestContext } from '@waygate/core';
+import { watchStream } from '@waygate/provider-kit';
 import { CATEGORIES, mapRequestTexts, mapResponseTexts, redact, rulesFor, scan } from '@waygate/guardrail-pii';
 import { finishReasons, operationName, providerName } from './genai.js';
 
@@ -101,7 +102,7 @@ export default definePlugin({
         finish(tracer, o, res, ctx, rules ? redacted : undefined);
         return res;
       }
-      res.stream = watched(res.stream, () => finish(tracer, o, res, ctx, undefined));
+      res.stream = watchStream(res.stream, { end: () => finish(tracer, o, res, ctx, undefined) });
       return res;
     });
   },
@@ -197,36 +198,4 @@ function finish(tracer: Tracer, o: Open, res: GatewayResponse, ctx: RequestConte
   }
   span.setAttributes(attrs);
   span.end(now);
-}
-
-/** Relays a stream, calling `done` once when it ends however it ends (finished, failed, or left by the client). */
-function watched(inner: AsyncIterable<SSEEvent>, done: () => void): AsyncIterable<SSEEvent> {
-  let open = true;
-  const end = () => {
-    if (!open) return;
-    open = false;
-    done();
-  };
-  return {
-    [Symbol.asyncIterator]: () => {
-      const it = inner[Symbol.asyncIterator]();
-      return {
-        next: () =>
-          it.next().then(
-            (r) => {
-              if (r.done) end();
-              return r;
-            },
-            (err: unknown) => {
-              end();
-              throw err;
-            },
-          ),
-        return: (value?: unknown) => {
-          end();
-          return it.return ? it.return(value) : Promise.resolve({ done: true as const, value: undefined });
-        },
-      };
-    },
-  };
 }

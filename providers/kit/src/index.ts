@@ -2,7 +2,8 @@
  * @waygate/provider-kit: what provider adapters and format translators share, so each helper is
  * written once: a builder for canonical stream chunks, base64 embeddings, JSON guards, and rerank in
  * Cohere's shape (the request checked, documents' texts, any provider's ranking as Cohere's answer),
- * and the bridge that serves another API through a provider's chat completions adapter.
+ * the bridge that serves another API through a provider's chat completions adapter, and a stream
+ * relay that tells an observer (metrics, logs, traces) of each event and of the end.
  * A library, not a plugin: nothing here is loaded from config.
  */
 export { ChunkWriter } from './chunks.js';
@@ -12,4 +13,6 @@ export type { Json } from './json.js';
 export { parseRerankRequest, rerankTexts, toCohereRerank, badAnswer, MAX_RERANK_DOCUMENTS } from './rerank.js';
 export type { RerankRequest, Ranked, RerankAnswerParts } from './rerank.js';
 export { bridgeThroughChat } from './bridge.js';
+export { watchStream } from './watch.js';
+export type { StreamWatcher } from './watch.js';
 export type { ChatTranslation } from './bridge.js';
