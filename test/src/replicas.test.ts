@@ -3,7 +3,7 @@
 // fan-out. A circuit opened by one is open for the other; an answer cached by one is a hit on the
 // other; a key revoked on one is refused by the other; both request logs land in one store.
 import { expect } from 'chai';
-import { REDIS_URL, eventually, useRedis } from '@waygate/core/testing';
+import { REDIS_URL, RespClient, eventually, useRedis } from '@waygate/core/testing';
 import { DATABASE_URL, dropSchema, requirePostgres, runSchema } from '@waygate/auth/testing';
 import { FakeUpstream } from './fakes/provider-upstreams.js';
 import type { Received, Reply } from './fakes/provider-upstreams.js';
@@ -27,6 +27,21 @@ const answer = (req: Received): Reply => ({
 });
 /** An upstream that is down: OpenAI's 500 error body. */
 const down = (): Reply => ({ status: 500, json: { error: { message: 'The server had an error', type: 'server_error', param: null, code: null } } });
+
+/** How many keys Redis holds under `prefix`. */
+async function cacheEntries(prefix: string): Promise<number> {
+  const client = await RespClient.connect(REDIS_URL, 5000);
+  try {
+    let [cursor, count] = ['0', 0];
+    do {
+      const [next, keys] = (await client.command('SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000')) as [string, string[]];
+      [cursor, count] = [next, count + keys.length];
+    } while (cursor !== '0');
+    return count;
+  } finally {
+    client.close();
+  }
+}
 
 describe('two replicas sharing PostgreSQL and Redis', function () {
   this.timeout(60_000);
@@ -94,15 +109,15 @@ describe('two replicas sharing PostgreSQL and Redis', function () {
   it('an answer cached by one is a hit on the other, with no second upstream call', async () => {
     const calls = () => ok.requests.filter((r) => r.pathname === '/v1/chat/completions').length;
     const before = calls();
+    const entries = () => cacheEntries(`waygate:test:replicas:${RUN}:cache:`);
+    const stored = await entries();
     const first = await chat(a, key.key, 'cache me across replicas');
     expect(first.headers.get('x-waygate-cache-status')).to.equal('MISS');
-    // The store write follows the answer: the other replica sees it once it has landed.
-    let second!: Awaited<ReturnType<typeof chat>>;
-    await eventually(
-      3000,
-      async () => (second = await chat(b, key.key, 'cache me across replicas')).headers.get('x-waygate-cache-status') === 'HIT',
-      'a hit on b',
-    );
+    // The store write follows the answer: ask the other replica once it has landed (asking before
+    // would be a miss that calls the upstream itself).
+    await eventually(3000, async () => (await entries()) > stored, 'a’s cache write in Redis');
+    const second = await chat(b, key.key, 'cache me across replicas');
+    expect(second.headers.get('x-waygate-cache-status')).to.equal('HIT');
     expect(second.json.choices[0].message.content).to.equal(first.json.choices[0].message.content);
     expect(calls()).to.equal(before + 1);
   });
