@@ -19,6 +19,13 @@ export const ResponsesOptionsSchema = z.strictObject({
   storage: z.boolean().default(true),
   /** Where; default: @waygate/auth's database when it is loaded, else the default SQLite file. Opened on first use. */
   store: StoreSpecSchema.optional(),
+  /** How long a stored response is kept (OpenAI keeps them 30 days); checked every `pruneEveryMs`, in the background. */
+  retention: z
+    .strictObject({
+      maxAgeDays: z.number().positive().nullable().default(30),
+      pruneEveryMs: z.number().int().min(10).default(3_600_000),
+    })
+    .prefault({}),
 });
 
 /**
@@ -55,6 +62,6 @@ export default definePlugin({
     api.register.endpoint(responsesEndpoint);
     if (!options.storage) return;
     api.register.endpoint(responseItemEndpoint);
-    installStorage(api, options.store);
+    installStorage(api, options.store, options.retention);
   },
 });

@@ -39,15 +39,31 @@ export function inputItems(input: unknown): Json[] {
 
 const notFound = (id: string): GatewayError => new GatewayError(ErrorCode.NOT_FOUND, 404, `Response with id '${id}' not found.`, { param: 'response_id' });
 
-export function installStorage(api: PluginApi, spec: StoreSpec | undefined): void {
+const DAY_MS = 86_400_000;
+
+export function installStorage(api: PluginApi, spec: StoreSpec | undefined, retention: { maxAgeDays: number | null; pruneEveryMs: number }): void {
   let opened: Promise<ResponseStore> | undefined;
   const store = (): Promise<ResponseStore> =>
     (opened ??= (async () => {
       const resolved = spec !== undefined ? resolveStoreSpec(spec) : (api.registry<ResolvedStore>('stores').get('auth') ?? resolveStoreSpec(undefined));
       const lease = await acquireDatabase(resolved);
-      api.onClose(() => lease.release());
       await lease.db.migrate(OWNER, MIGRATIONS);
-      return new ResponseStore(lease.db);
+      const kept = new ResponseStore(lease.db, retention.maxAgeDays === null ? undefined : retention.maxAgeDays * DAY_MS);
+      // Expired responses are never served (get() checks their age); this deletes them.
+      let pruning: Promise<unknown> | undefined;
+      const prune = () =>
+        (pruning ??= kept
+          .prune()
+          .catch((err: Error) => api.logger.warn({ err: err.message }, 'responses-api: expired responses could not be deleted; will retry'))
+          .finally(() => (pruning = undefined)));
+      void prune();
+      const timer = setInterval(prune, retention.pruneEveryMs).unref();
+      api.onClose(async () => {
+        clearInterval(timer);
+        await pruning;
+        await lease.release();
+      });
+      return kept;
     })());
   const native = (provider: string | undefined, endpoint = 'responses'): boolean =>
     provider !== undefined && api.providers.get(provider)?.endpoints[endpoint] !== undefined;

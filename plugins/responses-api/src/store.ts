@@ -21,7 +21,16 @@ export interface Stored {
 }
 
 export class ResponseStore {
-  constructor(readonly db: Database) {}
+  /** `maxAgeMs`: a response older than this (by its `created_at`) is never served, and `prune()` deletes it. */
+  constructor(
+    readonly db: Database,
+    readonly maxAgeMs?: number,
+  ) {}
+
+  /** The oldest `created_at` (seconds) still served. */
+  #cutoff(now = Date.now()): number {
+    return this.maxAgeMs === undefined ? 0 : Math.floor((now - this.maxAgeMs) / 1000);
+  }
 
   async save(owner: string, s: Stored): Promise<void> {
     const id = String(s.response.id);
@@ -37,7 +46,11 @@ export class ResponseStore {
 
   /** A stored response, only when `owner` stored it. */
   async get(owner: string, id: string): Promise<Stored | undefined> {
-    const rows = await this.db.query('SELECT response, input FROM {t:responses} WHERE id = ? AND owner = ?', [id, owner]);
+    const rows = await this.db.query('SELECT response, input FROM {t:responses} WHERE id = ? AND owner = ? AND created_at >= ?', [
+      id,
+      owner,
+      this.#cutoff(),
+    ]);
     const row = rows[0];
     return row ? { response: this.db.readJson(row.response) as Json, input: this.db.readJson(row.input) as Json[] } : undefined;
   }
@@ -46,5 +59,11 @@ export class ResponseStore {
     const found = await this.get(owner, id);
     if (found) await this.db.query('DELETE FROM {t:responses} WHERE id = ? AND owner = ?', [id, owner]);
     return found !== undefined;
+  }
+
+  /** Deletes the responses past the age limit; how many. */
+  async prune(now = Date.now()): Promise<number> {
+    if (this.maxAgeMs === undefined) return 0;
+    return (await this.db.query('DELETE FROM {t:responses} WHERE created_at < ? RETURNING id', [this.#cutoff(now)])).length;
   }
 }
