@@ -27,6 +27,8 @@ export interface RequestInit {
   headers: IncomingHttpHeaders;
   body: Record<string, unknown> | undefined;
   rawBody?: Uint8Array;
+  /** A raw body's text fields (`EndpointDefinition.readFields`): the model is read from them as from a JSON body. */
+  fields?: Record<string, string>;
   /** For a sub-request a plugin makes: the client's request it serves, and the plugin's name. */
   parent?: RequestContext;
   madeBy?: string;
@@ -124,7 +126,7 @@ export class RequestContext {
     this.stream = init.body?.stream === true;
     if (init.parent) this.parent = init.parent;
     if (init.madeBy) this.madeBy = init.madeBy;
-    const model = init.body?.model;
+    const model = (init.body ?? init.fields)?.model;
     if (typeof model === 'string') this.model = model;
   }
 

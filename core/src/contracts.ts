@@ -78,6 +78,12 @@ export interface EndpointDefinition {
    * `ctx.body`. An answer that is not JSON (audio, file contents) is relayed as bytes with its type.
    */
   raw?: boolean;
+  /**
+   * A raw endpoint's non-JSON body (a multipart form): its text fields, read before the request's
+   * context is made, so the model it names is `ctx.model` (a key's model rules apply) as a JSON
+   * body's would be. Throws a 400 GatewayError for a body it cannot read.
+   */
+  readFields?(raw: Uint8Array, contentType: string): Promise<Record<string, string> | undefined>;
   /** How this API's streams are read and ended. Absent: the endpoint does not stream. */
   stream?: StreamFormat;
   /** Converts a whole answer between its JSON and stream forms (cache replay, guardrails). */

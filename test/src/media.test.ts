@@ -2,6 +2,7 @@
 // multipart upload, a text answer), files and batches, and any other /v1 path forwarded as it came;
 // to OpenAI, Azure OpenAI (its per-deployment and per-resource URLs) and Groq (transcriptions).
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import OpenAI, { toFile } from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
@@ -215,6 +216,63 @@ describe('images, audio, files, batches and passthrough (@waygate/openai-api) th
     });
     expect(res.status).to.equal(413);
     expect(((await res.json()) as { error: { message: string } }).error.message).to.be.a('string');
+    expect(up.requests).to.have.length(0);
+  });
+});
+
+describe('a gateway key’s model rules apply to multipart uploads (@waygate/openai-api reads the form’s fields)', () => {
+  const GATEWAY_KEY = 'wg-media-uploads-only-whisper-0123456789';
+  let up: FakeUpstream;
+  let gw: Gateway;
+
+  before(async () => {
+    up = await FakeUpstream.start(openaiMedia);
+    const sha256 = createHash('sha256').update(GATEWAY_KEY).digest('hex');
+    gw = await startGateway({
+      config: {
+        providers: { openai: { api_key: KEY, base_url: `${up.url}/v1` } },
+        routing: { provider: 'openai' },
+        plugins: [{ module: '@waygate/auth', options: { keys: [{ id: 'whisper', name: 'whisper only', sha256, models: ['whisper-*'] }] } }],
+      },
+      port: 0,
+      host: '127.0.0.1',
+      logger: new LogCapture('warn').logger,
+    });
+  });
+  after(async () => {
+    await gw?.close(0);
+    await up?.close();
+  });
+  beforeEach(() => up.reset());
+
+  const client = () => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: GATEWAY_KEY, maxRetries: 0 });
+  const upload = () => toFile(WAV, 'clip.wav', { type: 'audio/wav' });
+
+  it('an allowed model is served with the operator’s provider key; another is a 403 that never reaches the provider', async () => {
+    const ok = await client().audio.transcriptions.create({ file: await upload(), model: 'whisper-1' });
+    expect(ok.text).to.equal(`heard filename:clip.wav:${WAV.length} with whisper-1`);
+    expect(up.requests.at(-1)!.headers.authorization).to.equal(`Bearer ${KEY}`);
+    up.reset();
+    const refused = await client()
+      .audio.transcriptions.create({ file: await upload(), model: 'gpt-4o-transcribe' })
+      .then(
+        () => undefined,
+        (e: unknown) => e as { status: number; code?: string; message: string },
+      );
+    expect(refused?.status).to.equal(403);
+    expect(refused?.code).to.equal('model_not_allowed');
+    expect(refused?.message).to.contain('gpt-4o-transcribe');
+    expect(up.requests).to.have.length(0);
+  });
+
+  it('a malformed form is a 400 naming the problem, and nothing is sent', async () => {
+    const res = await fetch(`${gw.url}/v1/audio/transcriptions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'multipart/form-data; boundary=abc' },
+      body: '--abc\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n--abc\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF',
+    });
+    expect(res.status).to.equal(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).to.match(/multipart\/form-data body cannot be read/);
     expect(up.requests).to.have.length(0);
   });
 });

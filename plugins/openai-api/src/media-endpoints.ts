@@ -1,12 +1,14 @@
 import type { EndpointDefinition } from '@waygate/core';
+import { readFormFields } from './form-fields.js';
 
 /**
  * The rest of OpenAI's surface, served as raw endpoints (any body; multipart and binary relayed as
  * bytes): images, audio, files and batches, and every other `/v1/*` path as `passthrough`, forwarded
  * to the target provider as it came. Each has its own id, so a gateway key's `endpoints` rules and
  * the metrics tell them apart; a provider serves each one it lists (OpenAI's family forwards them).
+ * A multipart body's text fields are read (not its files): the model it names is the request's.
  */
-export const MEDIA_ENDPOINTS: readonly EndpointDefinition[] = Object.freeze([
+const ENDPOINTS = [
   { id: 'images.generations', raw: true, routes: [{ method: 'POST', path: '/v1/images/generations' }] },
   { id: 'images.edits', raw: true, routes: [{ method: 'POST', path: '/v1/images/edits' }] },
   { id: 'images.variations', raw: true, routes: [{ method: 'POST', path: '/v1/images/variations' }] },
@@ -42,7 +44,10 @@ export const MEDIA_ENDPOINTS: readonly EndpointDefinition[] = Object.freeze([
       { method: 'DELETE', path: '/v1/*' },
     ],
   },
-] satisfies EndpointDefinition[]);
+] satisfies EndpointDefinition[];
+
+/** Each reads a multipart form's text fields (the model an upload names). */
+export const MEDIA_ENDPOINTS: readonly EndpointDefinition[] = Object.freeze(ENDPOINTS.map((d) => ({ ...d, readFields: readFormFields })));
 
 /** The ids of the endpoints above: what an OpenAI-format provider forwards as they came. */
 export const MEDIA_ENDPOINT_IDS = MEDIA_ENDPOINTS.map((d) => d.id);
