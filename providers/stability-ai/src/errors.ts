@@ -21,8 +21,11 @@ export function mapStabilityError(status: number, body: unknown, headers: Record
           : `status ${status}`;
   const message = `stability-ai: ${name ? `${name}: ` : ''}${detail}`;
   const upstream = { status, body, headers };
-  if (name === 'content_moderation') {
-    return new GatewayError('content_filter', 400, message, { type: 'invalid_request_error', retryable: false, upstream });
-  }
+  if (name === 'content_moderation') return contentFiltered(message, upstream);
   return new GatewayError(ErrorCode.UPSTREAM_ERROR, status, message, { retryable: isRetryableStatus(status) || status >= 500, upstream });
+}
+
+/** The 400 `content_filter` for what Stability's filter refused: a prompt (moderation) or an image it withheld. Not retryable. */
+export function contentFiltered(message: string, upstream?: GatewayError['upstream']): GatewayError {
+  return new GatewayError('content_filter', 400, message, { type: 'invalid_request_error', retryable: false, upstream });
 }

@@ -2,6 +2,7 @@ import { ErrorCode, GatewayError } from '@waygate/core';
 import type { BuildInput } from '@waygate/core';
 import { isObj, str } from '@waygate/provider-kit';
 import type { Json } from '@waygate/provider-kit';
+import { contentFiltered } from './errors.js';
 import { imageRequest, modelOf, routeFor } from './request.js';
 
 /**
@@ -11,14 +12,6 @@ import { imageRequest, modelOf, routeFor } from './request.js';
  * were the answer: the request fails with a 400 `content_filter`.
  */
 
-/** The 400 for an image Stability's content filter withheld. */
-export function contentFiltered(detail: string): GatewayError {
-  return new GatewayError('content_filter', 400, `Stability AI's content filter withheld the image (${detail}); change the prompt`, {
-    type: 'invalid_request_error',
-    retryable: false,
-  });
-}
-
 /** The 502 for a 200 answer that carries no image. */
 export function notAnImage(what: string): GatewayError {
   return new GatewayError(ErrorCode.UPSTREAM_BAD_RESPONSE, 502, `stability-ai answered an image generation with a body that is not an image: ${what}`, {
@@ -26,12 +19,14 @@ export function notAnImage(what: string): GatewayError {
   });
 }
 
+const filteredImage = (detail: string): string => `Stability AI's content filter withheld the image (${detail}); change the prompt`;
+
 const created = (): number => Math.floor(Date.now() / 1000);
 
 /** A v2beta Stable Image answer (JSON, as `Accept: application/json` asks for). */
 export function fromStabilityV2(json: unknown): Json {
   if (!isObj(json)) throw notAnImage('not a JSON object');
-  if (json.finish_reason === 'CONTENT_FILTERED') throw contentFiltered('finish_reason CONTENT_FILTERED');
+  if (json.finish_reason === 'CONTENT_FILTERED') throw contentFiltered(filteredImage('finish_reason CONTENT_FILTERED'));
   const image = str(json.image);
   if (!image) throw notAnImage('no image');
   return { created: created(), data: [{ b64_json: image }] };
@@ -42,7 +37,7 @@ export function fromStabilityV1(json: unknown): Json {
   if (!isObj(json) || !Array.isArray(json.artifacts) || json.artifacts.length === 0) throw notAnImage('no artifacts');
   const artifacts: unknown[] = json.artifacts;
   const filtered = artifacts.filter((a) => isObj(a) && a.finishReason === 'CONTENT_FILTERED').length;
-  if (filtered) throw contentFiltered(`${filtered} of ${artifacts.length} artifacts CONTENT_FILTERED`);
+  if (filtered) throw contentFiltered(filteredImage(`${filtered} of ${artifacts.length} artifacts CONTENT_FILTERED`));
   const data = artifacts.map((a, i) => {
     if (!isObj(a) || a.finishReason === 'ERROR' || !str(a.base64))
       throw notAnImage(`artifact ${i} has no image${isObj(a) && a.finishReason === 'ERROR' ? ' (finishReason ERROR)' : ''}`);
