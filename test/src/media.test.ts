@@ -1,6 +1,7 @@
 // The rest of OpenAI's surface end to end with the official SDK: images, audio (a binary answer, a
 // multipart upload, a text answer), files and batches, and any other /v1 path forwarded as it came;
-// to OpenAI, Azure OpenAI (its per-deployment and per-resource URLs) and Groq (transcriptions).
+// to OpenAI, Azure OpenAI (its per-deployment and per-resource URLs) and Groq (transcriptions); image
+// generations also to Stability AI (its own multipart API, through @waygate/provider-stability-ai).
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import OpenAI, { toFile } from 'openai';
@@ -58,6 +59,14 @@ function openaiMedia(req: Received): Reply {
   if (req.method === 'POST' && path === '/images/generations') {
     return { json: { created: 1733300000, data: [{ b64_json: Buffer.from(`image:${(req.body as { prompt?: string }).prompt}`).toString('base64') }] } };
   }
+  // Stability AI's v2beta Stable Image API (multipart in, `{ image, finish_reason, seed }` out).
+  if (req.method === 'POST' && /^\/v2beta\/stable-image\/generate\/(ultra|core|sd3)$/.test(req.pathname)) {
+    const fields = multipart(req);
+    const filtered = fields.prompt === 'forbidden';
+    return {
+      json: { image: Buffer.from(`image:${fields.prompt}`).toString('base64'), finish_reason: filtered ? 'CONTENT_FILTERED' : 'SUCCESS', seed: 42 },
+    };
+  }
   if (req.method === 'POST' && path === '/audio/speech')
     return { headers: { 'content-type': 'audio/mpeg' }, stream: [AUDIO.subarray(0, 5), AUDIO.subarray(5)] };
   if (req.method === 'POST' && (path === '/audio/transcriptions' || path === '/audio/translations')) {
@@ -97,6 +106,7 @@ describe('images, audio, files, batches and passthrough (@waygate/openai-api) th
           'recraft-ai': { api_key: KEY, base_url: `${up.url}/v1` },
           'lemonfox-ai': { api_key: KEY, base_url: `${up.url}/v1` },
           'azure-openai': { api_key: KEY, base_url: up.url },
+          'stability-ai': { base_url: up.url },
         },
       },
       port: 0,
@@ -152,6 +162,20 @@ describe('images, audio, files, batches and passthrough (@waygate/openai-api) th
     const speech = await client('lemonfox-ai').audio.speech.create({ model: 'tts-1', voice: 'sarah' as 'alloy', input: 'hi' });
     expect(Buffer.from(await speech.arrayBuffer()).equals(AUDIO)).to.equal(true);
     expect(last().pathname).to.equal('/v1/audio/speech');
+  });
+
+  it('Stability AI serves image generations: multipart to Stable Image Ultra, b64_json back; a filtered image is a 400', async () => {
+    const img = await client('stability-ai').images.generate({ model: 'stable-image-ultra', prompt: 'a lighthouse', size: '1536x1024' });
+    expect(img.data).to.deep.equal([{ b64_json: Buffer.from('image:a lighthouse').toString('base64') }]);
+    expect(last().pathname).to.equal('/v2beta/stable-image/generate/ultra');
+    expect([last().headers.authorization, last().headers.accept]).to.deep.equal([`Bearer ${KEY}`, 'application/json']);
+    expect(multipart(last())).to.deep.equal({ prompt: 'a lighthouse', aspect_ratio: '3:2' });
+    const err = await client('stability-ai')
+      .images.generate({ model: 'sd3.5-large', prompt: 'forbidden' })
+      .catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).code).to.equal('content_filter');
+    expect(multipart(last())).to.deep.equal({ prompt: 'forbidden', model: 'sd3.5-large' });
   });
 
   it('files: create (multipart), list with its query, retrieve, content (bytes), delete', async () => {

@@ -216,12 +216,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     endpoints: [],
     serves: '3D model generation in its own API, reached through passthrough (other /v1 paths are forwarded to its base URL)',
   },
-  'stability-ai': {
-    displayName: 'Stability AI',
-    baseURL: 'https://api.stability.ai',
-    endpoints: [],
-    serves: 'image generation in its own API (/v2beta/stable-image), which has no adapter here yet',
-  },
   'recraft-ai': {
     displayName: 'Recraft',
     baseURL: 'https://external.api.recraft.ai/v1',

@@ -20,7 +20,7 @@ const PORTKEY = [
 ]; // prettier-ignore
 const BEYOND = ['watsonx', 'databricks', 'nvidia-nim', 'vercel'];
 /** Slugs that have their own provider package (not presets of this one). */
-const OWN_PACKAGES = ['anthropic', 'azure-openai', 'bedrock', 'cohere', 'google', 'openai', 'vertex-ai'];
+const OWN_PACKAGES = ['anthropic', 'azure-openai', 'bedrock', 'cohere', 'google', 'openai', 'stability-ai', 'vertex-ai'];
 
 /** Each new OpenAI-compatible slug: the endpoint tried, its path under the base URL. All send `Authorization: Bearer <key>`. */
 const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
@@ -68,7 +68,7 @@ const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
 ];
 
 /** Slugs accepted whose every endpoint answers 400 `unsupported_endpoint`. */
-const REFUSED = ['milvus', 'qdrant', 'meshy', 'tripo3d', 'stability-ai', 'recraft-ai', 'segmind', 'replicate', 'sagemaker', 'oracle', 'bytez', 'palm'];
+const REFUSED = ['milvus', 'qdrant', 'meshy', 'tripo3d', 'recraft-ai', 'segmind', 'replicate', 'sagemaker', 'oracle', 'bytez', 'palm'];
 
 const adapters = new Map<string, ProviderAdapter>(presetAdapters({ presets: {} }).map((a) => [a.id, a]));
 
