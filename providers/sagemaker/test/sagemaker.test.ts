@@ -341,7 +341,7 @@ describe('sagemaker through the gateway', function () {
     gw = await startGateway({
       config: {
         defaultPlugins: false,
-        plugins: ['@waygate/openai-api', { module: new URL('../src/index.js', import.meta.url).href }],
+        plugins: ['@waygate/openai-api', '@waygate/anthropic-messages', { module: new URL('../src/index.js', import.meta.url).href }],
       },
       port: 0,
       logger: createLogger({ level: 'silent' }),
@@ -516,6 +516,29 @@ describe('sagemaker through the gateway', function () {
     assert.equal(seen.at(-1)!.signatureOk, false);
     assert.match(text, /InvalidSignatureException/);
     assert.ok(!text.includes(wrong) && !text.includes(KEYS.aws_session_token));
+  });
+
+  it("serves Anthropic's /v1/messages through the chat bridge, JSON and streamed", async () => {
+    reply = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(jsonFixture('chat-answer')));
+    };
+    const msg = { model: 'lmi', max_tokens: 50, messages: [{ role: 'user', content: 'Say hello' }] };
+    let res = await post(msg, {}, { 'anthropic-version': '2023-06-01' }, '/v1/messages');
+    const json = (await res.json()) as any;
+    assert.equal(res.status, 200, JSON.stringify(json));
+    assert.equal(json.type, 'message');
+    assert.deepEqual(json.content, [{ type: 'text', text: 'Hello!' }]);
+    assert.deepEqual(JSON.parse(seen.at(-1)!.body).messages, [{ role: 'user', content: 'Say hello' }]);
+    const sse = chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hel' }) + chunk({ content: 'lo' }) + chunk({}, 'stop') + 'data: [DONE]\n\n';
+    reply = stream([part(sse.slice(0, 50)), part(sse.slice(50))]);
+    res = await post({ ...msg, stream: true }, {}, { 'anthropic-version': '2023-06-01' }, '/v1/messages');
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.match(text, /event: message_stop/);
+    const deltas = [...text.matchAll(/"text_delta","text":"([^"]*)"/g)].map((m) => m[1]).join('');
+    assert.equal(deltas, 'Hello');
+    assert.equal(seen.at(-1)!.url, `/endpoints/${ENDPOINT}/invocations-response-stream`);
   });
 
   it('serves embeddings through the same signed InvokeEndpoint', async () => {
