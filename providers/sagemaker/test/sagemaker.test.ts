@@ -541,6 +541,14 @@ describe('sagemaker through the gateway', function () {
     assert.equal(seen.at(-1)!.url, `/endpoints/${ENDPOINT}/invocations-response-stream`);
   });
 
+  it('answers 400 unsupported_endpoint for what it does not serve (completions), sending nothing', async () => {
+    const before = seen.length;
+    const res = await post({ model: 'lmi', prompt: 'hi' }, {}, {}, '/v1/completions');
+    const json = (await res.json()) as any;
+    assert.deepEqual([res.status, json.error.code], [400, 'unsupported_endpoint']);
+    assert.equal(seen.length, before);
+  });
+
   it('serves embeddings through the same signed InvokeEndpoint', async () => {
     reply = (res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
