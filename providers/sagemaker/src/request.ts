@@ -1,4 +1,4 @@
-import { ErrorCode, GatewayError, badRequest } from '@waygate/core';
+import { ErrorCode, badRequest } from '@waygate/core';
 import type { BuildInput, UpstreamRequest } from '@waygate/core';
 import { resolveAuth, signV4, targetOption } from '@waygate/provider-bedrock';
 
@@ -105,14 +105,13 @@ export function buildInvoke(input: BuildInput, stream: boolean): UpstreamRequest
     accept: stream ? 'application/vnd.amazon.eventstream' : 'application/json',
     ...sageMakerHeaders(input, stream),
   };
-  if (!auth.accessKeyId || !auth.secretAccessKey)
-    throw new GatewayError(ErrorCode.MISSING_CREDENTIALS, 401, 'sagemaker needs AWS credentials', { type: 'authentication_error' });
   const signed = signV4({
     method: 'POST',
     url,
     headers,
     body,
-    credentials: { accessKeyId: auth.accessKeyId, secretAccessKey: auth.secretAccessKey, sessionToken: auth.sessionToken },
+    // With API keys refused, resolveAuth returns a key pair or throws.
+    credentials: { accessKeyId: auth.accessKeyId!, secretAccessKey: auth.secretAccessKey!, sessionToken: auth.sessionToken },
     region: auth.region,
     service: SERVICE,
     date: input.ctx.startedAt ?? Date.now(),
