@@ -10,7 +10,7 @@ const RETRYABLE_TYPES = new Set([
 ]);
 
 /** The AWS error type of an answer: `x-amzn-errortype` (before any `:`), else the body's `__type`. */
-function errorType(body: unknown, headers: Record<string, string | string[] | undefined>): string | undefined {
+export function awsErrorType(body: unknown, headers: Record<string, string | string[] | undefined>): string | undefined {
   const h = headers['x-amzn-errortype'];
   const raw = (Array.isArray(h) ? h[0] : h) ?? (isObj(body) && typeof body.__type === 'string' ? body.__type : undefined);
   if (!raw) return undefined;
@@ -20,7 +20,7 @@ function errorType(body: unknown, headers: Record<string, string | string[] | un
 
 /** A Bedrock error answer as a GatewayError: status and AWS's message kept; throttling and 5xx retryable. */
 export function mapBedrockError(status: number, body: unknown, headers: Record<string, string | string[] | undefined>): GatewayError {
-  const type = errorType(body, headers);
+  const type = awsErrorType(body, headers);
   const msg = isObj(body) ? (body.message ?? body.Message) : undefined;
   const message = typeof msg === 'string' ? msg : typeof body === 'string' && body ? body.slice(0, 1000) : `bedrock answered status ${status}`;
   return new GatewayError(ErrorCode.UPSTREAM_ERROR, status, type ? `${type}: ${message}` : message, {

@@ -34,8 +34,15 @@ export interface BedrockAuth {
   apiKey?: string;
 }
 
-/** The target's region and credentials, from config keys or headers. */
-export function resolveAuth(input: BuildInput): BedrockAuth {
+/** Who asks for credentials: the provider named in errors, and whether a Bedrock API key may stand in for a key pair. */
+export interface AuthPolicy {
+  provider: string;
+  apiKeys: boolean;
+}
+const BEDROCK_AUTH: AuthPolicy = { provider: 'bedrock', apiKeys: true };
+
+/** The target's region and credentials, from config keys or headers (also for other AWS services signed the same way). */
+export function resolveAuth(input: BuildInput, policy: AuthPolicy = BEDROCK_AUTH): BedrockAuth {
   const region = targetOption(input, 'aws_region', 'aws-region') ?? DEFAULT_REGION;
   if (!REGION_RE.test(region))
     throw badRequest(ErrorCode.INVALID_CONFIG, `aws_region must match [a-z0-9-]+ (got ${JSON.stringify(region.slice(0, 40))})`, 'aws_region');
@@ -44,15 +51,15 @@ export function resolveAuth(input: BuildInput): BedrockAuth {
   const sessionToken = targetOption(input, 'aws_session_token', 'aws-session-token');
   if (accessKeyId && secretAccessKey) return { region, accessKeyId, secretAccessKey, sessionToken };
   if (accessKeyId || secretAccessKey) {
-    throw new GatewayError(ErrorCode.MISSING_CREDENTIALS, 400, 'bedrock needs both aws_access_key_id and aws_secret_access_key', {
+    throw new GatewayError(ErrorCode.MISSING_CREDENTIALS, 400, `${policy.provider} needs both aws_access_key_id and aws_secret_access_key`, {
       param: 'aws_secret_access_key',
     });
   }
-  if (input.target.apiKey) return { region, apiKey: input.target.apiKey };
+  if (policy.apiKeys && input.target.apiKey) return { region, apiKey: input.target.apiKey };
   throw new GatewayError(
     ErrorCode.MISSING_CREDENTIALS,
     401,
-    'bedrock needs AWS credentials: aws_access_key_id and aws_secret_access_key (config or x-portkey-aws-* headers), or a Bedrock API key',
+    `${policy.provider} needs AWS credentials: aws_access_key_id and aws_secret_access_key (config or x-portkey-aws-* headers)${policy.apiKeys ? ', or a Bedrock API key' : ''}`,
     { type: 'authentication_error' },
   );
 }

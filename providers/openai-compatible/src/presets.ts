@@ -229,12 +229,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     serves: 'image generation in its own API, reached through passthrough (other /v1 paths are forwarded to its base URL)',
   },
   replicate: { displayName: 'Replicate', baseURL: 'https://api.replicate.com/v1', endpoints: [], serves: notBuilt('predictions') },
-  sagemaker: {
-    displayName: 'Amazon SageMaker',
-    baseURL: 'https://runtime.sagemaker.{aws_region}.amazonaws.com',
-    endpoints: [],
-    serves: notBuilt('InvokeEndpoint with SigV4'),
-  },
   oracle: {
     displayName: 'OCI Generative AI',
     baseURL: 'https://inference.generativeai.{oci_region}.oci.oraclecloud.com',

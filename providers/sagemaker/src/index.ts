@@ -1,0 +1,27 @@
+import { definePlugin, pluginManifest } from '@waygate/core';
+import { sagemaker } from './adapter.js';
+
+export { sagemaker, chatCompletions, embeddings } from './adapter.js';
+export {
+  buildChat,
+  buildEmbeddings,
+  buildInvoke,
+  endpointName,
+  sageMakerHeaders,
+  baseURLFor,
+  DEFAULT_BASE_URL,
+  HEADER_OPTIONS,
+  ENDPOINT_OPTION,
+} from './request.js';
+export { decodeSageMakerStream, payloadBytes } from './stream.js';
+export { mapSageMakerError, redactAws } from './errors.js';
+
+const manifest = pluginManifest(import.meta.url, 'provider');
+
+/** Registers the `sagemaker` provider adapter. Taps no hooks. */
+export default definePlugin({
+  manifest,
+  setup(api) {
+    api.register.provider(sagemaker);
+  },
+});
