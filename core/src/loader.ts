@@ -76,9 +76,8 @@ export async function loadPlugins(kernel: Kernel, entries: PluginEntry[], baseDi
     if (seen.has(name)) throw new PluginLoadError(name, `loaded twice (from ${seen.get(name)} and ${entry.module})`);
     seen.set(name, entry.module);
 
-    if (!semver.validRange(plugin.manifest.core)) {
+    if (!semver.validRange(plugin.manifest.core))
       throw new PluginLoadError(name, `manifest.core ${JSON.stringify(plugin.manifest.core)} is not a semver range`);
-    }
     if (!semver.satisfies(CORE_VERSION, plugin.manifest.core, { includePrerelease: true })) {
       throw new PluginLoadError(name, `it requires @waygate/core ${plugin.manifest.core}, but this gateway runs @waygate/core ${CORE_VERSION}`);
     }
@@ -111,22 +110,18 @@ function checkShape(spec: string, value: unknown): Plugin {
   const p = value as Partial<Plugin>;
   const m = p.manifest as unknown as Record<string, unknown> | undefined;
   if (!m || typeof m !== 'object') throw fail('has no manifest');
-  for (const key of ['name', 'version', 'kind', 'core'] as const) {
+  for (const key of ['name', 'version', 'kind', 'core'] as const)
     if (typeof m[key] !== 'string' || !(m[key] as string).length) throw fail(`has no manifest.${key}`);
-  }
   if (!semver.valid(m.version as string)) throw fail(`has manifest.version ${JSON.stringify(m.version)}, which is not semver`);
   if (!KINDS.has(m.kind as string)) throw fail(`has unknown manifest.kind ${JSON.stringify(m.kind)} (one of ${[...KINDS].join(', ')})`);
   if (typeof p.setup !== 'function') throw fail('has no setup() function');
-  if (p.configSchema !== undefined && typeof (p.configSchema as { safeParse?: unknown }).safeParse !== 'function') {
+  if (p.configSchema !== undefined && typeof (p.configSchema as { safeParse?: unknown }).safeParse !== 'function')
     throw fail('has a configSchema that is not a zod schema');
-  }
   return p as Plugin;
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
+  const timeout = new Promise<never>((_, reject) => void (timer = setTimeout(() => reject(onTimeout()), ms)));
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -20,9 +20,7 @@ export function readPackageInfo(moduleUrl: string): PackageInfo {
     const file = path.join(dir, 'package.json');
     if (existsSync(file)) {
       const pkg = JSON.parse(readFileSync(file, 'utf8')) as Partial<PackageInfo>;
-      if (typeof pkg.name !== 'string' || typeof pkg.version !== 'string') {
-        throw new Error(`${file} has no name or version`);
-      }
+      if (typeof pkg.name !== 'string' || typeof pkg.version !== 'string') throw new Error(`${file} has no name or version`);
       return { name: pkg.name, version: pkg.version, description: pkg.description, peerDependencies: pkg.peerDependencies };
     }
     const up = path.dirname(dir);

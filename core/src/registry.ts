@@ -18,9 +18,7 @@ export class NamedRegistry<T> {
     if (this.#sealed) throw new Error(`The ${this.kind} registry is sealed: register in setup(), at start-up`);
     if (typeof name !== 'string' || name.length === 0) throw new Error(`A ${this.kind} needs a non-empty name`);
     const existing = this.#map.get(name);
-    if (existing && !existing.replaceable) {
-      throw new Error(`${this.kind} ${JSON.stringify(name)} is already registered by ${existing.plugin}`);
-    }
+    if (existing && !existing.replaceable) throw new Error(`${this.kind} ${JSON.stringify(name)} is already registered by ${existing.plugin}`);
     this.#map.set(name, { value, plugin, replaceable: opts.replaceable });
   }
 

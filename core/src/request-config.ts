@@ -227,18 +227,21 @@ function parseMetadata(raw: string, maxDepth: number): Record<string, unknown> {
  * (a cache key, a re-serialization) meets a value deep enough to overflow the stack.
  */
 export function checkDepth(json: string, max: number, what: string, code: string = ErrorCode.INVALID_REQUEST, param?: string): void {
-  for (let i = 0, depth = 0, k = 0; i < json.length; i++) {
+  for (let i = 0, depth = 0; i < json.length; i++) {
     const c = json.charCodeAt(i);
-    if (c === 0x22) {
-      // Past the string, to the next quote after an even number of backslashes (indexOf: strings are most of a body).
-      do {
-        if ((i = json.indexOf('"', i + 1)) === -1) return;
-        for (k = i; json.charCodeAt(k - 1) === 0x5c; k--);
-      } while ((i - k) % 2 === 1);
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) throw badRequest(code, `${what} is nested deeper than server.maxJsonDepth (${max})`, param);
-    } else if (c === 0x5d || c === 0x7d) depth--;
+    if (c === 0x22 && (i = stringEnd(json, i)) === -1) return;
+    else if ((c === 0x5b || c === 0x7b) && ++depth > max) throw badRequest(code, `${what} is nested deeper than server.maxJsonDepth (${max})`, param);
+    else if (c === 0x5d || c === 0x7d) depth--;
   }
+}
+
+/** The index of the quote that closes the JSON string opened at `at`, or -1: the next quote after an even number of backslashes (indexOf: strings are most of a body). */
+export function stringEnd(json: string, at: number): number {
+  for (let i = json.indexOf('"', at + 1), k = i; i !== -1; i = json.indexOf('"', i + 1)) {
+    for (k = i; json.charCodeAt(k - 1) === 0x5c; k--);
+    if ((i - k) % 2 === 0) return i;
+  }
+  return -1;
 }
 
 /** Where JSON.parse failed (" at position N"), without the text around it. */

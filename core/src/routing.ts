@@ -76,9 +76,7 @@ export function unknownStrategy(services: Pick<RoutingServices, 'hooks'>, mode: 
  */
 export function inherit(parent: ConfigNode, child: ConfigNode): ConfigNode {
   const merged: ConfigNode = { ...child };
-  for (const key of INHERITED_KEYS) {
-    if (merged[key] === undefined && parent[key] !== undefined) (merged as Record<string, unknown>)[key] = parent[key];
-  }
+  for (const key of INHERITED_KEYS) if (merged[key] === undefined && parent[key] !== undefined) (merged as Record<string, unknown>)[key] = parent[key];
   if (parent.override_params) merged.override_params = { ...parent.override_params, ...child.override_params };
   return merged;
 }

@@ -87,16 +87,16 @@ export function createServer(first: Kernel): { app: Koa; listen(port: number, ho
     let response: GatewayResponse | undefined;
     try {
       let body: Record<string, unknown> | undefined;
-      let raw: Buffer | undefined;
+      let rawBody: Buffer | undefined;
       let fields: Record<string, string> | undefined;
       if (req.method === 'POST') {
-        raw = await readRequestBody(req, bodyLimit);
+        rawBody = await readRequestBody(req, bodyLimit);
         // A raw endpoint takes any body; a JSON one is still parsed (the model is known, and checked), a form's fields read.
-        if (!definition.raw || /json/i.test(req.headers['content-type'] ?? '')) body = parseJsonBody(req, raw, kernel.config.server.maxJsonDepth);
-        else if (definition.readFields) fields = await definition.readFields(raw, req.headers['content-type'] ?? '');
+        if (!definition.raw || /json/i.test(req.headers['content-type'] ?? '')) body = parseJsonBody(req, rawBody, kernel.config.server.maxJsonDepth);
+        else if (definition.readFields) fields = await definition.readFields(rawBody, req.headers['content-type'] ?? '');
       }
       const query = qs === -1 ? '' : req.url!.slice(qs);
-      ctx = new RequestContext({ id: requestId, endpoint: definition.id, method: req.method!, path, query, headers: req.headers, body, rawBody: raw, fields });
+      ctx = new RequestContext({ id: requestId, endpoint: definition.id, method: req.method!, path, query, headers: req.headers, body, rawBody, fields });
       const c = ctx;
       live.set(res, c);
       res.once('close', () => {

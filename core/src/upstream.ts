@@ -296,9 +296,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
  */
 export function networkError(err: unknown, provider: string, phase: 'connect' | 'body', timedOut: boolean, clientGone: boolean): GatewayError {
   if (err instanceof GatewayError) return err;
-  if (clientGone) {
-    return new GatewayError(ErrorCode.CLIENT_CLOSED, 499, 'The client closed the request', { cause: err });
-  }
+  if (clientGone) return new GatewayError(ErrorCode.CLIENT_CLOSED, 499, 'The client closed the request', { cause: err });
   if (timedOut || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
     return new GatewayError(ErrorCode.UPSTREAM_TIMEOUT, 408, `Request to ${provider} timed out`, {
       retryable: true,

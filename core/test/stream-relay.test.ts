@@ -176,6 +176,19 @@ describe('stream-relay: a streamed answer', () => {
       expect(ctx.streamError?.code).to.equal(ErrorCode.STREAM_INTERRUPTED);
     });
 
+    it('refuses mid-stream an event cut inside a string, two run together, and an HTML page; relays escaped quotes, nesting and a bare value', async () => {
+      const malformed = ['{"choices":[{"delta":{"content":"Hel', `${text('a')}${text('b')}`, '<html><body>502 Bad Gateway</body></html>', '{"a":[1,2}'];
+      for (const bad of malformed) {
+        const { res } = await open(sse([ROLE, text('Hel'), bad, DONE]));
+        const out = await drain((await res).stream);
+        expect(out, bad).to.have.length(3);
+        expect(JSON.parse(out[2]!).error.message, bad).to.match(/not valid JSON/);
+      }
+      const fine = [text('say \\"hi\\" {not a brace} [x]'), '{"a":{"b":[{"c":[]}]}}  ', '42'];
+      const { res } = await open(sse([ROLE, ...fine, DONE]));
+      expect(await drain((await res).stream)).to.deep.equal([ROLE, ...fine, DONE]);
+    });
+
     it('checks an event a transformer passed on as it came as well (it is relayed verbatim)', async () => {
       const adapter = { createStreamTransformer: () => ({ transform: (ev: { data: string }) => ev }) };
       const { res } = await open(sse([ROLE, text('Hel'), 'not json at all', DONE]), { adapter });
