@@ -1,0 +1,77 @@
+import { ChunkWriter } from '@waygate/provider-kit';
+import type { SSEEvent, StreamTransformer } from '@waygate/core';
+import { predictionFailed } from './errors.js';
+import { isObj, str } from './json.js';
+import type { Json } from './json.js';
+
+/** An event's data as JSON, or its text as `{detail}` (Replicate's error events are JSON, but be lenient). */
+function parsed(data: string): Json {
+  try {
+    const v: unknown = JSON.parse(data);
+    return isObj(v) ? v : {};
+  } catch {
+    return data ? { detail: data } : {};
+  }
+}
+
+/**
+ * Replicate's prediction event stream (`urls.stream`) → OpenAI `chat.completion.chunk` events:
+ * `output` (plain text, one token or piece each) → content deltas after the role chunk; `done` → the
+ * finish chunk (`stop`) and `data: [DONE]`. An `error` event, or `done` with the reason `error` or
+ * `canceled`, fails the stream (a 502 before any content, a terminal error event after it); a stream
+ * that ends before `done` was cut. The stream carries no token counts: no usage chunk.
+ */
+export class ReplicateStreamTransformer implements StreamTransformer {
+  readonly #out: ChunkWriter;
+  readonly #prediction: Json;
+  #started = false;
+  #done = false;
+
+  constructor(model: string, prediction: Json) {
+    this.#out = new ChunkWriter({ id: str(prediction.id) ?? 'replicate-stream', model });
+    this.#prediction = prediction;
+  }
+
+  #start(out: SSEEvent[]): void {
+    if (this.#started) return;
+    this.#started = true;
+    out.push(this.#out.delta({ role: 'assistant', content: '' }));
+  }
+
+  #failed(status: string, detail: unknown): never {
+    const error = typeof detail === 'string' ? detail : undefined;
+    throw predictionFailed({ ...this.#prediction, status, error }, 200);
+  }
+
+  transform(ev: SSEEvent): SSEEvent | SSEEvent[] | undefined {
+    if (this.#done) return undefined;
+    const out: SSEEvent[] = [];
+    switch (ev.event) {
+      case 'output':
+        this.#start(out);
+        if (ev.data) out.push(this.#out.delta({ content: ev.data }));
+        break;
+      case 'error':
+        this.#failed('failed', parsed(ev.data).detail);
+        break;
+      case 'done': {
+        const reason = parsed(ev.data).reason;
+        if (reason === 'error') this.#failed('failed', undefined);
+        if (reason === 'canceled') this.#failed('canceled', undefined);
+        this.#start(out);
+        out.push(this.#out.delta({}, 'stop'), this.#out.done());
+        this.#done = true;
+        break;
+      }
+      default:
+        // Events Replicate may add (logs, progress): nothing for an OpenAI client.
+        break;
+    }
+    return out.length ? out : undefined;
+  }
+
+  flush(): SSEEvent | SSEEvent[] | undefined {
+    if (this.#done) return undefined;
+    throw new Error('the replicate stream ended before its done event');
+  }
+}
