@@ -70,9 +70,10 @@ describe('@waygate/provider-replicate in a running gateway', function () {
   });
   beforeEach(() => fake.reset());
 
-  const post = (body: Record<string, unknown>, config: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+  const post = (body: Record<string, unknown>, config: Record<string, unknown> = {}, headers: Record<string, string> = {}, signal?: AbortSignal) =>
     fetch(`${gw.url}/v1/chat/completions`, {
       method: 'POST',
+      signal,
       headers: {
         'content-type': 'application/json',
         'x-waygate-config': JSON.stringify({ provider: 'replicate', api_key: KEY, custom_host: fake.base, ...config }),
@@ -163,6 +164,20 @@ describe('@waygate/provider-replicate in a running gateway', function () {
       expect(json.error.code).to.equal('upstream_timeout');
       expect(fake.requests[0]!.headers.prefer).to.equal('wait=1');
       await eventually(5000, () => fake.calls('POST', '/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu/cancel').length === 1, 'the cancel');
+    });
+
+    it('a client that leaves while the prediction runs stops the polling, and the prediction is canceled', async () => {
+      fake.create = { body: fake.local(STARTING) };
+      fake.reads = [{ body: fake.local(PROCESSING) }];
+      const ctrl = new AbortController();
+      const pending = post({ model: MODEL, messages: MESSAGES }, {}, {}, ctrl.signal).catch((err: Error) => err);
+      await eventually(5000, () => fake.calls('GET', '/v1/predictions/').length >= 1, 'a poll');
+      ctrl.abort();
+      expect(await pending).to.be.instanceOf(Error);
+      await eventually(5000, () => fake.calls('POST', '/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu/cancel').length === 1, 'the cancel');
+      const polls = fake.calls('GET', '/v1/predictions/').length;
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect(fake.calls('GET', '/v1/predictions/').length, 'no poll after the client left').to.equal(polls);
     });
 
     it('the server key and base_url of the config file serve a request naming only the provider', async () => {
