@@ -56,7 +56,7 @@ describe('@waygate/provider-replicate in a running gateway', function () {
     gw = await startGateway({
       config: {
         defaultPlugins: false,
-        plugins: ['@waygate/openai-api', '@waygate/retry', THIS_PACKAGE],
+        plugins: ['@waygate/openai-api', '@waygate/anthropic-messages', '@waygate/retry', THIS_PACKAGE],
         providers: { replicate: { api_key: 'r8_server-key-fedcba9876543210', base_url: `${fake.base}` } },
       },
       port: 0,
@@ -330,6 +330,41 @@ describe('@waygate/provider-replicate in a running gateway', function () {
       const res = await post({ model: MODEL, messages: MESSAGES, stream: true });
       expect(res.status).to.equal(503);
       expect(((await res.json()) as any).error.message).to.match(/stream failed with 503/);
+    });
+  });
+
+  describe("Anthropic's /v1/messages, through the chat bridge", () => {
+    const messages = (body: Record<string, unknown>) =>
+      fetch(`${gw.url}/v1/messages`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-waygate-config': JSON.stringify({ provider: 'replicate', api_key: KEY, custom_host: fake.base }),
+        },
+        body: JSON.stringify({ model: MODEL, max_tokens: 100, system: 'Be brief.', messages: [{ role: 'user', content: 'Say hello' }], ...body }),
+      });
+
+    it('answers a message from a finished prediction', async () => {
+      fake.create = { body: fake.local(SUCCEEDED) };
+      fake.reads = [{ body: fake.local(SUCCEEDED) }];
+      const res = await messages({});
+      const json = (await res.json()) as any;
+      expect(res.status, JSON.stringify(json)).to.equal(200);
+      expect(json.type).to.equal('message');
+      expect(json.content).to.deep.equal([{ type: 'text', text: 'Hello, wörld!' }]);
+      expect(json.usage).to.include({ input_tokens: 12, output_tokens: 4 });
+      expect(JSON.parse(fake.requests[0]!.body).input).to.include({ prompt: 'Say hello', system_prompt: 'Be brief.', max_tokens: 100 });
+    });
+
+    it('streams a message from the prediction’s events', async () => {
+      fake.create = { body: fake.local(STARTING) };
+      fake.stream = { parts: sseFixture('stream-text') };
+      const res = await messages({ stream: true });
+      expect(res.status).to.equal(200);
+      const text = await res.text();
+      const deltas = [...text.matchAll(/"text_delta","text":("(?:[^"\\]|\\.)*")/g)].map((m) => JSON.parse(m[1]!));
+      expect(deltas.join('')).to.equal('Once upon a time, a wörld\nended.');
+      expect(text).to.include('event: message_stop');
     });
   });
 });
