@@ -43,35 +43,26 @@ export class ReplicateStreamTransformer implements StreamTransformer {
     throw predictionFailed({ ...this.#prediction, status, error }, 200);
   }
 
-  transform(ev: SSEEvent): SSEEvent | SSEEvent[] | undefined {
-    if (this.#done) return undefined;
+  transform(ev: SSEEvent): SSEEvent[] | undefined {
+    // Events Replicate may add (logs, progress), and anything after done: nothing for an OpenAI client.
+    if (this.#done || (ev.event !== 'output' && ev.event !== 'done' && ev.event !== 'error')) return undefined;
+    if (ev.event === 'error') this.#failed('failed', parsed(ev.data).detail);
     const out: SSEEvent[] = [];
-    switch (ev.event) {
-      case 'output':
-        this.#start(out);
-        if (ev.data) out.push(this.#out.delta({ content: ev.data }));
-        break;
-      case 'error':
-        this.#failed('failed', parsed(ev.data).detail);
-        break;
-      case 'done': {
-        const reason = parsed(ev.data).reason;
-        if (reason === 'error') this.#failed('failed', undefined);
-        if (reason === 'canceled') this.#failed('canceled', undefined);
-        this.#start(out);
-        out.push(this.#out.delta({}, 'stop'), this.#out.done());
-        this.#done = true;
-        break;
-      }
-      default:
-        // Events Replicate may add (logs, progress): nothing for an OpenAI client.
-        break;
+    this.#start(out);
+    if (ev.event === 'output') {
+      if (ev.data) out.push(this.#out.delta({ content: ev.data }));
+      return out;
     }
-    return out.length ? out : undefined;
+    const reason = parsed(ev.data).reason;
+    if (reason === 'error' || reason === 'canceled') this.#failed(reason === 'error' ? 'failed' : 'canceled', undefined);
+    this.#done = true;
+    out.push(this.#out.delta({}, 'stop'), this.#out.done());
+    return out;
   }
 
-  flush(): SSEEvent | SSEEvent[] | undefined {
-    if (this.#done) return undefined;
-    throw new Error('the replicate stream ended before its done event');
+  /** A stream that closed before `done` was cut: the relay reports it as interrupted. */
+  flush(): undefined {
+    if (!this.#done) throw new Error('the replicate stream ended before its done event');
+    return undefined;
   }
 }
