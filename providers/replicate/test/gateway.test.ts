@@ -1,10 +1,10 @@
-// The package end to end: a gateway with the OpenAI API, the retry policy and this package (loaded by
+// The package end to end: a gateway with the OpenAI and Anthropic APIs, the retry policy and this package (loaded by
 // its path, as a config names it), in front of a loopback fake that speaks Replicate's wire format.
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
-import { parseSSE, startGateway } from '@waygate/core';
+import { createLogger, parseSSE, startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
-import { eventually, silent } from '@waygate/core/testing';
+import { eventually } from '@waygate/core/testing';
 import { FakeReplicate } from './fake.js';
 import { jsonFixture, sseFixture } from './fixtures.js';
 
@@ -50,6 +50,8 @@ describe('@waygate/provider-replicate in a running gateway', function () {
   this.timeout(20_000);
   let fake: FakeReplicate;
   let gw: Gateway;
+  /** Every line the gateway logged, at every level. */
+  const logged: string[] = [];
 
   before(async () => {
     fake = await FakeReplicate.start();
@@ -61,7 +63,7 @@ describe('@waygate/provider-replicate in a running gateway', function () {
       },
       port: 0,
       host: '127.0.0.1',
-      logger: silent,
+      logger: createLogger({ level: 'trace', destination: { write: (line: string) => void logged.push(line) } }),
     });
   });
   after(async () => {
@@ -211,8 +213,10 @@ describe('@waygate/provider-replicate in a running gateway', function () {
 
   describe('HTTP errors keep their status and Replicate message, with retryability', () => {
     const cases: Array<[string, number, boolean, RegExp]> = [
+      ['error-bad-request', 400, false, /^replicate: Invalid request: The request body is not valid JSON\.$/],
       ['error-unauthenticated', 401, false, /^replicate: Unauthenticated: You did not pass a valid authentication token$/],
       ['error-payment-required', 402, false, /Insufficient credit: You have insufficient credit/],
+      ['error-forbidden', 403, false, /^replicate: Forbidden: You do not have permission/],
       ['error-not-found', 404, false, /Not found: The requested resource could not be found/],
       ['error-invalid-input', 422, false, /^replicate: Input validation failed: - input.max_tokens: Must be greater than or equal to 1$/],
       ['error-throttled', 429, true, /Request was throttled/],
@@ -365,6 +369,15 @@ describe('@waygate/provider-replicate in a running gateway', function () {
       const deltas = [...text.matchAll(/"text_delta","text":("(?:[^"\\]|\\.)*")/g)].map((m) => JSON.parse(m[1]!));
       expect(deltas.join('')).to.equal('Once upon a time, a wörld\nended.');
       expect(text).to.include('event: message_stop');
+    });
+  });
+
+  // Last (a describe, so that it runs after the ones above): what every test made the gateway log.
+  describe('logs', () => {
+    it('no log line holds a key, the caller’s or the server’s', () => {
+      expect(logged.length).to.be.greaterThan(10);
+      const all = logged.join('\n');
+      for (const secret of [KEY, 'r8_server-key-fedcba9876543210']) expect(all).to.not.include(secret);
     });
   });
 });
