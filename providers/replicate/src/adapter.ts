@@ -1,3 +1,4 @@
+import { forwardRequest } from '@waygate/provider-openai';
 import type { BuildInput, EndpointAdapter, PluginApi, ProviderAdapter, UpstreamRequest } from '@waygate/core';
 import { mapReplicateError } from './errors.js';
 import { preparedOf, runPrediction } from './prediction.js';
@@ -19,9 +20,16 @@ function buildRead(input: BuildInput): UpstreamRequest {
   return { url, method: 'GET', headers };
 }
 
+/** Replicate's own API as it came (Portkey's `replicate` is this proxy): the client's `Prefer` kept, the key the target's. */
+const forwarded: EndpointAdapter = {
+  build: forwardRequest({ headers: (input) => ({ prefer: typeof input.ctx.headers.prefer === 'string' ? input.ctx.headers.prefer : undefined }) }),
+  mapError: (status, body, headers) => mapReplicateError(status, body, headers, { relay: true }),
+};
+
 /**
  * The `replicate` adapter: chat completions as predictions. prepare() creates the prediction (and,
  * not streamed, waits for it) through the gateway's upstream client; the kernel then reads the result.
+ * Replicate's own API (`/v1/predictions`, `/v1/models/...`, `/v1/files`) is forwarded as it came.
  */
 export function createReplicateProvider(upstream: Pick<PluginApi['upstream'], 'send'>): ProviderAdapter {
   const chat: EndpointAdapter = {
@@ -31,10 +39,11 @@ export function createReplicateProvider(upstream: Pick<PluginApi['upstream'], 's
     createStreamTransformer: (input) => new ReplicateStreamTransformer(modelOf(input), preparedOf(input).prediction),
     mapError: (status, body, headers) => mapReplicateError(status, body, headers),
   };
+  // Any other /v1 path (predictions, models, deployments, trainings...) and the files API are forwarded.
   return {
     id: 'replicate',
     displayName: 'Replicate',
     baseURL: DEFAULT_BASE_URL,
-    endpoints: { 'chat.completions': chat },
+    endpoints: { 'chat.completions': chat, files: forwarded, passthrough: forwarded },
   };
 }

@@ -27,14 +27,16 @@ function problemMessage(status: number, body: unknown): string {
 /**
  * A Replicate error answer as a GatewayError: the status kept, Replicate's `title` and `detail` as the
  * message, rate limits and server errors retryable. `secret` (the target's key) is removed from the
- * message, for errors raised before the kernel knows what was sent.
+ * message, for errors raised before the kernel knows what was sent. `relay`: the client gets
+ * Replicate's own body (a forwarded request's client speaks Replicate's API), else OpenAI's shape.
  */
-export function mapReplicateError(status: number, body: unknown, headers: Headers, secret?: string): GatewayError {
+export function mapReplicateError(status: number, body: unknown, headers: Headers, opts: { secret?: string; relay?: boolean } = {}): GatewayError {
   const retryAfter = headers['retry-after'];
-  return new GatewayError(ErrorCode.UPSTREAM_ERROR, status, scrub(`replicate: ${problemMessage(status, body)}`, secret), {
+  return new GatewayError(ErrorCode.UPSTREAM_ERROR, status, scrub(`replicate: ${problemMessage(status, body)}`, opts.secret), {
     retryable: isRetryableStatus(status),
     upstream: { status, body, headers },
     headers: typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : undefined,
+    body: opts.relay && isObj(body) ? body : undefined,
   });
 }
 

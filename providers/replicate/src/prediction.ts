@@ -142,7 +142,7 @@ async function call(upstream: Upstream, req: UpstreamRequest, halt: Halt, steere
   } catch {
     if (status < 400) throw badAnswer(`answered ${status} with a body that is not valid JSON`);
   }
-  if (status >= 400) throw mapReplicateError(status, json, headers, secret);
+  if (status >= 400) throw mapReplicateError(status, json, headers, { secret });
   if (!isObj(json)) throw badAnswer(`answered ${status} without a prediction`);
   return { status, json };
 }

@@ -337,6 +337,45 @@ describe('@waygate/provider-replicate in a running gateway', function () {
     });
   });
 
+  describe("Replicate's own API, forwarded as it came (what Portkey's replicate does)", () => {
+    const native = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${gw.url}${path}`, {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          'x-portkey-provider': 'replicate',
+          'x-portkey-custom-host': fake.base,
+          authorization: `Bearer ${KEY}`,
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+
+    it('POST /v1/predictions with Prefer: wait reaches Replicate with the body, the header and the key; its answer comes back', async () => {
+      fake.create = { body: fake.local(SUCCEEDED) };
+      const sent = { version: 'v1', input: { prompt: 'hi', top_k: 5 } };
+      const res = await native('POST', '/v1/predictions', sent, { prefer: 'wait=5' });
+      expect(res.status).to.equal(201);
+      expect(await res.json()).to.deep.equal(fake.local(SUCCEEDED));
+      const [r] = fake.requests;
+      expect(r).to.include({ method: 'POST', url: '/v1/predictions' });
+      expect(JSON.parse(r!.body)).to.deep.equal(sent);
+      expect(r!.headers.prefer).to.equal('wait=5');
+      expect(r!.headers.authorization).to.equal(`Bearer ${KEY}`);
+    });
+
+    it('GET /v1/predictions/{id}, and an error keeps Replicate’s own body', async () => {
+      fake.reads = [{ body: fake.local(PROCESSING) }];
+      const ok = await native('GET', '/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu?x=1');
+      expect(((await ok.json()) as any).status).to.equal('processing');
+      expect(fake.requests[0]!.url).to.equal('/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu?x=1');
+      fake.reads = [{ status: 404, body: jsonFixture('error-not-found') }];
+      const missing = await native('GET', '/v1/predictions/nope');
+      expect(missing.status).to.equal(404);
+      expect(await missing.json()).to.deep.equal(jsonFixture('error-not-found'));
+    });
+  });
+
   describe("Anthropic's /v1/messages, through the chat bridge", () => {
     const messages = (body: Record<string, unknown>) =>
       fetch(`${gw.url}/v1/messages`, {

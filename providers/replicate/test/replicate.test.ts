@@ -180,7 +180,7 @@ describe('@waygate/provider-replicate', () => {
       expect([limited.retryable, limited.headers, limited.message]).to.deep.equal([true, { 'retry-after': '4' }, 'replicate: Request was throttled.']);
       expect(mapReplicateError(502, '<html>bad gateway</html>', {}).message).to.equal('replicate: <html>bad gateway</html>');
       expect(mapReplicateError(401, undefined, {}).message).to.equal('replicate: answered status 401');
-      expect(mapReplicateError(401, { detail: 'token r8_unit is invalid' }, {}, 'r8_unit').message).to.not.include('r8_unit');
+      expect(mapReplicateError(401, { detail: 'token r8_unit is invalid' }, {}, { secret: 'r8_unit' }).message).to.not.include('r8_unit');
     });
 
     it('refuses a prediction URL off the target’s origin and off replicate.com', () => {
