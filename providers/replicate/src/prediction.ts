@@ -201,7 +201,8 @@ export async function runPrediction(upstream: Upstream, input: BuildInput): Prom
   let running: Json | undefined;
   try {
     let { status, json: p } = await call(upstream, req, halt, steered, input);
-    running = p;
+    // Only a prediction still running is worth a cancel if this attempt gives up on it.
+    running = TERMINAL.has(str(p.status) ?? '') ? undefined : p;
     if (stream) {
       if (str(p.status) === 'failed' || str(p.status) === 'canceled') throw predictionFailed(p, status, target.apiKey);
       const url = isObj(p.urls) ? p.urls.stream : undefined;
