@@ -228,7 +228,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     endpoints: [],
     serves: 'image generation in its own API, reached through passthrough (other /v1 paths are forwarded to its base URL)',
   },
-  replicate: { displayName: 'Replicate', baseURL: 'https://api.replicate.com/v1', endpoints: [], serves: notBuilt('predictions') },
   oracle: {
     displayName: 'OCI Generative AI',
     baseURL: 'https://inference.generativeai.{oci_region}.oci.oraclecloud.com',
