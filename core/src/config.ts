@@ -189,13 +189,11 @@ export function parseFileConfig(input: unknown, source: string, env: NodeJS.Proc
     return v;
   };
   for (const [slug, p] of Object.entries(config.providers)) p.api_key = resolve(p.api_key, `providers.${slug}.api_key`);
-  if (config.routing) {
-    const walk = (node: ConfigNode, where: string) => {
-      node.api_key = resolve(node.api_key, `${where}.api_key`);
-      node.targets?.forEach((t, i) => walk(t, `${where}.targets[${i}]`));
-    };
-    walk(config.routing, 'routing');
-  }
+  const walk = (node: ConfigNode, where: string): void => {
+    node.api_key = resolve(node.api_key, `${where}.api_key`);
+    node.targets?.forEach((t, i) => walk(t, `${where}.targets[${i}]`));
+  };
+  if (config.routing) walk(config.routing, 'routing');
   if (missing.length) throw new ConfigError(`Invalid config ${source}: ${missing.join('; ')}`);
   return config;
 }
@@ -203,12 +201,9 @@ export function parseFileConfig(input: unknown, source: string, env: NodeJS.Proc
 /** Reads and validates a config file. */
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   const abs = path.resolve(file);
-  let text: string;
-  try {
-    text = await readFile(abs, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`Cannot read config file ${abs}: ${(err as Error).message}`);
-  }
+  const text = await readFile(abs, 'utf8').catch((err: Error) => {
+    throw new ConfigError(`Cannot read config file ${abs}: ${err.message}`);
+  });
   let json: unknown;
   try {
     json = JSON.parse(text);

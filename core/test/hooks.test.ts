@@ -93,6 +93,29 @@ describe('hooks', () => {
     expect(out).to.deep.equal({ status: 200, a: 1, b: 2 });
   });
 
+  it('lets a promise tap pass with undefined at once (no promise), on a bail hook and a waterfall; any other non-promise is an error naming it', async () => {
+    const hooks = createHooks();
+    const seen: string[] = [];
+    pluginHooks(hooks, 'idle').beforeRequest.tapPromise(BeforeRequestStage.AUTH, () => void seen.push('idle'));
+    pluginHooks(hooks, 'answers').beforeRequest.tapPromise(BeforeRequestStage.NORMAL, async () => {
+      seen.push('answers');
+      return { status: 204 } as never;
+    });
+    expect(await hooks.beforeRequest.promise(ctx)).to.deep.equal({ status: 204 });
+    expect(seen).to.deep.equal(['idle', 'answers']);
+    pluginHooks(hooks, 'idle').afterResponse.tapPromise(AfterResponseStage.NORMAL, () => undefined);
+    pluginHooks(hooks, 'b').afterResponse.tapPromise(AfterResponseStage.LOG, async (res) => ({ ...(res as object), b: 2 }) as never);
+    expect(await hooks.afterResponse.promise({ status: 200 } as never, ctx)).to.deep.equal({ status: 200, b: 2 });
+    const odd = createHooks();
+    pluginHooks(odd, 'odd').beforeRequest.tapPromise(BeforeRequestStage.AUTH, (() => 42) as never);
+    const err = (await odd.beforeRequest.promise(ctx).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as GatewayError;
+    expect(err).to.include({ plugin: 'odd', hook: 'beforeRequest', status: 500 });
+    expect(err.message).to.match(/neither a promise nor undefined/);
+  });
+
   it('refuses taps after sealing, through a view or on the hook itself, and freezes the hooks object', () => {
     const hooks = createHooks();
     const view = pluginHooks(hooks, 'late');

@@ -595,12 +595,16 @@ export function tapExactCache(api: PluginApi, backend: ExactCacheBackend, opts: 
     return mine;
   };
 
-  api.hooks.beforeRequest.tapPromise(BeforeRequestStage.CACHE_LOOKUP, async (ctx) => {
+  // Undefined at once (no promise made) for a request whose config asks for no cache: most of them.
+  api.hooks.beforeRequest.tapPromise(BeforeRequestStage.CACHE_LOOKUP, (ctx) => {
     if (!isActive()) return undefined;
     if (!cacheableEndpoint(ctx.endpoint) || !configUsesCache(ctx.config)) {
       setCacheStatus(ctx, 'DISABLED');
       return undefined;
     }
+    return exactLookup(ctx);
+  });
+  const exactLookup = async (ctx: RequestContext): Promise<GatewayResponse | undefined> => {
     const plan = api.plan(ctx);
     let any = false;
     let simple = false;
@@ -645,7 +649,7 @@ export function tapExactCache(api: PluginApi, backend: ExactCacheBackend, opts: 
     }
     setCacheStatus(ctx, 'MISS');
     return undefined;
-  });
+  };
 
   api.hooks.afterResponse.tap(AfterResponseStage.CACHE_STORE, (res, ctx) => {
     const state = slot.get(ctx);

@@ -145,8 +145,11 @@ export default definePlugin({
       return node;
     };
 
-    api.hooks.beforeRequest.tapPromise(BeforeRequestStage.CONFIG, async (ctx) => {
-      if (ctx.madeBy === NAME) return undefined;
+    // Undefined at once (no promise made) for what is not the catalogue's: a request that names its route, or no model.
+    const concerns = (ctx: RequestContext) =>
+      ctx.madeBy !== NAME && (ctx.endpoint === 'models' || ctx.endpoint === RETRIEVE || (typeof ctx.body?.model === 'string' && !named(ctx)));
+    api.hooks.beforeRequest.tapPromise(BeforeRequestStage.CONFIG, (ctx) => (concerns(ctx) ? atConfig(ctx) : undefined));
+    const atConfig = async (ctx: RequestContext): Promise<GatewayResponse | undefined> => {
       if (ctx.endpoint === 'models') {
         if (named(ctx)) return undefined; // today's behaviour: the named provider's own list
         const entries = await catalogue(ctx);
@@ -173,7 +176,7 @@ export default definePlugin({
       api.authorize(ctx, { config: node });
       ctx.annotate('catalogueModel', model);
       return undefined;
-    });
+    };
   },
 });
 

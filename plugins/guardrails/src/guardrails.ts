@@ -274,7 +274,8 @@ export class Guardrails {
   // -------------------------------------------------------------------------------------------
   // beforeRequest
 
-  async beforeRequest(ctx: RequestContext): Promise<GatewayResponse | undefined> {
+  /** The beforeRequest tap: undefined at once for a request with nothing to check on either side (no promise made for it). */
+  beforeRequest(ctx: RequestContext): Promise<GatewayResponse | undefined> | undefined {
     const body = ctx.body;
     if (!body) return undefined;
     // A bad output header is rejected now, before the call, not after it.
@@ -284,6 +285,10 @@ export class Guardrails {
       this.#state.set(ctx, IDLE);
       return undefined;
     }
+    return this.#checkInput(ctx, body);
+  }
+
+  async #checkInput(ctx: RequestContext, body: Record<string, unknown>): Promise<GatewayResponse | undefined> {
     const hooks = await this.inputHooks(ctx);
     if (hooks.length === 0) return undefined;
     const view = requestView(ctx.endpoint);
@@ -312,10 +317,14 @@ export class Guardrails {
   // -------------------------------------------------------------------------------------------
   // afterResponse
 
-  async afterResponse(res: GatewayResponse, ctx: RequestContext): Promise<GatewayResponse> {
+  /** The afterResponse tap: undefined at once (the answer unchanged, no promise made) when the request had nothing to check. */
+  afterResponse(res: GatewayResponse, ctx: RequestContext): Promise<GatewayResponse> | undefined {
     const seen = this.#state.get(ctx);
-    if (seen === IDLE || res.source === this.#name) return res;
-    const state = seen as RequestState | undefined;
+    if (seen === IDLE || res.source === this.#name) return undefined;
+    return this.#checkOutput(res, ctx, seen as RequestState | undefined);
+  }
+
+  async #checkOutput(res: GatewayResponse, ctx: RequestContext, state: RequestState | undefined): Promise<GatewayResponse> {
     const ok = res.status >= 200 && res.status < 300;
     const view = ok ? responseView(ctx.endpoint) : undefined;
     const hooks = view && ctx.body ? this.outputHooks(ctx) : EMPTY;

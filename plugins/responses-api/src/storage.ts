@@ -77,7 +77,11 @@ export function installStorage(api: PluginApi, spec: StoreSpec | undefined, rete
   /** The conversation's input items per request, made before the call. */
   const conversation = new WeakMap<RequestContext, { items: Json[]; prev?: string }>();
 
-  api.hooks.beforeRequest.tapPromise(BeforeRequestStage.NORMAL, async (ctx) => {
+  // Both taps are undefined at once (no promise made) for the requests of other endpoints.
+  api.hooks.beforeRequest.tapPromise(BeforeRequestStage.NORMAL, (ctx) =>
+    ctx.endpoint === 'responses' || ctx.endpoint === 'responses.item' ? before(ctx) : undefined,
+  );
+  const before = async (ctx: RequestContext): Promise<GatewayResponse | undefined> => {
     if (ctx.endpoint === 'responses.item') return firstNative(ctx) ? undefined : answerItem(ctx, await store());
     if (ctx.endpoint !== 'responses' || !ctx.body || firstNative(ctx)) return undefined;
     const prev = ctx.body.previous_response_id;
@@ -94,9 +98,10 @@ export function installStorage(api: PluginApi, spec: StoreSpec | undefined, rete
     }
     conversation.set(ctx, { items, prev: continued ? prev : undefined });
     return undefined;
-  });
+  };
 
-  api.hooks.afterResponse.tapPromise(AfterResponseStage.NORMAL, async (res, ctx) => {
+  api.hooks.afterResponse.tapPromise(AfterResponseStage.NORMAL, (res, ctx) => (conversation.has(ctx) ? after(res, ctx) : undefined));
+  const after = async (res: GatewayResponse, ctx: RequestContext): Promise<GatewayResponse> => {
     const turn = conversation.get(ctx);
     if (!turn || ctx.madeBy !== undefined || res.status !== 200 || ctx.body?.store === false || native(ctx.target?.provider)) return res;
     // The bridge saw the conversation without previous_response_id: the answer names it again.
@@ -112,7 +117,7 @@ export function installStorage(api: PluginApi, spec: StoreSpec | undefined, rete
     if (!res.stream) await save(res.body);
     else res.stream = saveAtEnd(res.stream, save);
     return res;
-  });
+  };
 }
 
 /** Relays a stream, storing the final response before its completing event goes out. */
