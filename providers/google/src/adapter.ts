@@ -6,11 +6,13 @@ import { GOOGLE_BASE_URL, buildChat } from './request.js';
 import { toOpenAIResponse } from './response.js';
 import { GoogleStreamTransformer } from './stream.js';
 import { buildModels, toOpenAIModelList } from './models.js';
+import { buildImages, toOpenAIImages } from './images.js';
 
 /**
  * Google's Gemini API behind Waygate's canonical (OpenAI chat.completions) format: requests are
  * translated to `POST /models/{model}:generateContent` (or `:streamGenerateContent?alt=sse`), answers
- * and event streams back to OpenAI's shapes; embeddings go to `:batchEmbedContents`.
+ * and event streams back to OpenAI's shapes; embeddings go to `:batchEmbedContents`, image
+ * generations to Imagen's `:predict`.
  */
 
 export const chatCompletions: EndpointAdapter = {
@@ -31,10 +33,16 @@ export const embeddings: EndpointAdapter = {
 
 export const models: EndpointAdapter = { build: buildModels, mapResponse: toOpenAIModelList, mapError: mapGoogleError };
 
+export const imagesGenerations: EndpointAdapter = {
+  build: buildImages,
+  mapResponse: (json) => (isObj(json) ? toOpenAIImages(json) : json),
+  mapError: mapGoogleError,
+};
+
 /** The Google (Gemini API) provider adapter. */
 export const google: ProviderAdapter = {
   id: 'google',
   displayName: 'Google Gemini',
   baseURL: GOOGLE_BASE_URL,
-  endpoints: { 'chat.completions': chatCompletions, embeddings, models },
+  endpoints: { 'chat.completions': chatCompletions, embeddings, models, 'images.generations': imagesGenerations },
 };

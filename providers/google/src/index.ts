@@ -1,7 +1,8 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
 import { google } from './adapter.js';
 
-export { google, chatCompletions, embeddings, models } from './adapter.js';
+export { google, chatCompletions, embeddings, models, imagesGenerations } from './adapter.js';
+export { toImagenRequest, toOpenAIImages, aspectRatioOf, DEFAULT_IMAGE_MODEL } from './images.js';
 export { toOpenAIModelList } from './models.js';
 export { toGeminiRequest, modelPath, GOOGLE_BASE_URL } from './request.js';
 export { toOpenAIResponse, toOpenAIUsage, finishReason } from './response.js';

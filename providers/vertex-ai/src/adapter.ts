@@ -1,8 +1,9 @@
 import type { BuildInput, EndpointAdapter, ProviderAdapter } from '@waygate/core';
 import { AnthropicStreamTransformer, toOpenAIResponse as claudeToOpenAI } from '@waygate/provider-anthropic';
-import { GoogleStreamTransformer, mapGoogleError, toOpenAIResponse as geminiToOpenAI } from '@waygate/provider-google';
+import { GoogleStreamTransformer, mapGoogleError, toOpenAIImages, toOpenAIResponse as geminiToOpenAI } from '@waygate/provider-google';
 import { TokenCache } from './auth.js';
 import { buildEmbeddings, toOpenAIEmbeddings } from './embeddings.js';
+import { buildImages } from './images.js';
 import { mapVertexError } from './errors.js';
 import { isObj } from './json.js';
 import { createMessagesEndpoint } from './messages.js';
@@ -12,7 +13,7 @@ import { VERTEX_HOST_TEMPLATE, buildChat, parseModel, prepareRequest } from './r
  * Google Vertex AI behind Waygate's canonical (OpenAI) format. Gemini models are called with
  * `generateContent` / `streamGenerateContent?alt=sse` and translated with the Google adapter's
  * mapping; Claude models (Anthropic on Vertex) with `rawPredict` / `streamRawPredict` and the
- * Anthropic adapter's mapping; text embeddings with `predict`. Anthropic's Messages API passes
+ * Anthropic adapter's mapping; text embeddings and Imagen image generations with `predict`. Anthropic's Messages API passes
  * through to Claude models and reaches Gemini models through the gateway's Messages bridge. Auth is
  * an OAuth access token (the target's key) or a service account whose token is minted and cached
  * (see auth.ts).
@@ -48,7 +49,14 @@ export function createVertexProvider(opts: { tokenCache?: TokenCache } = {}): Pr
     mapError: mapGoogleError,
   };
 
-  const endpoints: ProviderAdapter['endpoints'] = { 'chat.completions': chatCompletions, embeddings };
+  const imagesGenerations: EndpointAdapter = {
+    prepare,
+    build: (input) => buildImages(tokenCache, input),
+    mapResponse: (json) => (isObj(json) ? toOpenAIImages(json) : json),
+    mapError: mapVertexError,
+  };
+
+  const endpoints: ProviderAdapter['endpoints'] = { 'chat.completions': chatCompletions, embeddings, 'images.generations': imagesGenerations };
   endpoints.messages = createMessagesEndpoint(tokenCache, prepare, endpoints);
   return {
     id: 'vertex-ai',

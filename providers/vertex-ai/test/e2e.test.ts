@@ -64,6 +64,8 @@ describe('vertex-ai end to end, through a gateway', function () {
         if (method === 'generateContent') return send(200, GEMINI_ANSWER);
         if (method === 'streamGenerateContent') return sse(GEMINI_STREAM);
         if (method === 'rawPredict') return send(200, CLAUDE_ANSWER);
+        if (method === 'predict' && m[4]!.startsWith('imagen-'))
+          return send(200, { predictions: [{ mimeType: 'image/png', bytesBase64Encoded: 'iVBORw0KGgo=' }] });
         if (method === 'streamRawPredict') return sse(CLAUDE_STREAM);
         return send(404, { error: { code: 404, message: `no method ${method}`, status: 'NOT_FOUND' } });
       });
@@ -179,6 +181,26 @@ describe('vertex-ai end to end, through a gateway', function () {
     assert.equal(exchanges, 0);
     assert.equal(seen[0]!.url, '/v1/projects/tok-proj/locations/us-central1/publishers/google/models/text-embedding-005:predict');
     assert.equal(seen[0]!.headers.authorization, 'Bearer client-access-token');
+  });
+
+  it('image generations go to the Imagen model’s predict, with Imagen’s body, and come back as b64_json; a Claude model is a 400 never sent', async () => {
+    const headers = {
+      'x-waygate-provider': 'vertex-ai',
+      'x-waygate-custom-host': `${origin}/v1`,
+      'x-waygate-vertex-project-id': 'img-proj',
+      authorization: 'Bearer client-access-token',
+    };
+    const res = await post('/v1/images/generations', { model: 'imagen-4.0-generate-001', prompt: 'a lighthouse', n: 2, size: '1024x1792' }, headers);
+    const json = (await res.json()) as any;
+    assert.equal(res.status, 200, JSON.stringify(json));
+    assert.deepEqual(json.data, [{ b64_json: 'iVBORw0KGgo=' }]);
+    assert.equal(seen[0]!.url, '/v1/projects/img-proj/locations/us-central1/publishers/google/models/imagen-4.0-generate-001:predict');
+    assert.deepEqual(JSON.parse(seen[0]!.body), { instances: [{ prompt: 'a lighthouse' }], parameters: { sampleCount: 2, aspectRatio: '9:16' } });
+    seen.length = 0;
+    const claude = await post('/v1/images/generations', { model: 'claude-sonnet-4-5@20250929', prompt: 'x' }, headers);
+    assert.equal(claude.status, 400);
+    assert.match(((await claude.json()) as any).error.message, /Imagen/);
+    assert.equal(seen.length, 0);
   });
 
   // /v1/messages is served by @waygate/anthropic-messages, one of the default plugins.
