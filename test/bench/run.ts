@@ -283,7 +283,8 @@ async function startWaygateCache(upstream: Upstream): Promise<Contender> {
  * run's temporary directory), the provider key in its config, and every request carrying a virtual
  * key made through the admin API with a request and a token limit per minute (high enough never to
  * refuse): the key lookup, the rate-limit counters, the price lookup and the spend row are all on
- * the path.
+ * the path, with the metrics (default) and the request log (on with the admin key): the performance
+ * issue's production case.
  */
 const AUTH_PLUGIN_ENTRY = path.join(root, 'plugins', 'auth', 'dist', 'src', 'index.js');
 const BENCH_ADMIN = 'bench-admin-key-0123456789abcdef';
@@ -596,17 +597,23 @@ function buildChecks(report: Report): Check[] {
     const t = target === null ? null : { op: '<=' as const, value: target };
     checks.push({ label: `${caseName}: ${a} p50 − ${b} p50`, value, unit: 'ms', target: t, result: judge(value, t) });
   };
-  ratio('chat', 'waygate', 'passthrough', 0.6);
-  ratio('chat', 'waygate', 'portkey', 8);
-  added('chat-c1', 'waygate', 'passthrough', 0.3);
-  ratio('stream', 'waygate', 'passthrough', 0.6);
-  ratio('stream', 'waygate', 'portkey', 8);
-  ratio('chat', 'waygate-fallback', 'passthrough', 0.6);
-  ratio('stream', 'waygate-fallback', 'passthrough', 0.6);
+  // The targets of the performance issue (16), as ratios of one run. Its earlier "8x Portkey" is
+  // retired (the passthrough's own ratio to Portkey swings 8-28x between machines): context only.
+  ratio('chat', 'waygate', 'passthrough', 0.85);
+  ratio('chat', 'waygate', 'portkey', null);
+  added('chat-c1', 'waygate', 'passthrough', 0.05);
+  ratio('stream', 'waygate', 'passthrough', 0.9);
+  ratio('stream', 'waygate', 'portkey', null);
+  ratio('chat', 'waygate-fallback', 'passthrough', null);
+  ratio('stream', 'waygate-fallback', 'passthrough', null);
   // A memory cache hit answers without an upstream call: it should beat the bare proxy that makes one.
-  ratio('chat', 'waygate-cache', 'passthrough', 1);
-  ratio('stream', 'waygate-cache', 'passthrough', 1);
+  ratio('chat', 'waygate-cache', 'passthrough', 1.5);
+  ratio('stream', 'waygate-cache', 'passthrough', 2);
   added('chat-c1', 'waygate-cache', 'passthrough', 0);
+  // The production case: a virtual key from the store, a rate limit, cost, metrics and the request
+  // log (on with the admin key) on every request.
+  ratio('chat', 'waygate-governed', 'passthrough', 0.75);
+  ratio('stream', 'waygate-governed', 'passthrough', 0.75);
   // Context, no target.
   const cost = (caseName: CaseName, a: ContenderName, b: ContenderName): void => {
     if (!report.settings.cases.includes(caseName)) return;
@@ -619,8 +626,8 @@ function buildChecks(report: Report): Check[] {
   cost('stream', 'waygate', 'passthrough');
   cost('chat', 'waygate-cache', 'passthrough');
   // What one typical input guardrail costs per request, against the same gateway without it.
-  ratio('chat', 'waygate-guardrail', 'waygate', null);
-  ratio('stream', 'waygate-guardrail', 'waygate', null);
+  ratio('chat', 'waygate-guardrail', 'waygate', 0.9);
+  ratio('stream', 'waygate-guardrail', 'waygate', 0.9);
   cost('chat', 'waygate-guardrail', 'waygate');
   // Governance (auth from the store, a rate limit, cost and spend) on every request: the issue's
   // target is at most 15% of plain Waygate's throughput.
@@ -640,7 +647,7 @@ function buildChecks(report: Report): Check[] {
   ratio('stream', 'waygate-workers', 'waygate', null);
   // The Responses API bridged to an Anthropic-format upstream, against chat completions passed through.
   ratio('chat', 'waygate-responses', 'waygate', null);
-  ratio('stream', 'waygate-responses', 'waygate', null);
+  ratio('stream', 'waygate-responses', 'waygate', 0.8);
   cost('stream', 'waygate-responses', 'waygate');
   // The floor against Portkey: what a bare Node proxy reaches. A "waygate ÷ portkey" target above
   // this one asks Waygate to beat the bare proxy itself.
