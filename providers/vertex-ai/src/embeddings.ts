@@ -1,10 +1,10 @@
-import { ErrorCode, GatewayError, badRequest } from '@waygate/core';
+import { ErrorCode, badRequest } from '@waygate/core';
 import { base64Embedding } from '@waygate/provider-kit';
 import type { BuildInput, UpstreamRequest } from '@waygate/core';
 import type { TokenCache } from './auth.js';
 import { isObj } from './json.js';
 import type { Json } from './json.js';
-import { authHeaders, optionsOf, parseModel, vertexURL } from './request.js';
+import { googlePredict } from './request.js';
 
 /** OpenAI embeddings request → Vertex text-embedding `predict` body. */
 export function toVertexEmbedRequest(body: Json): Json {
@@ -44,22 +44,5 @@ export function toOpenAIEmbeddings(res: Json, model: unknown, encodingFormat?: u
 /** The upstream request for embeddings (Google's text-embedding models only): `predict`. */
 export function buildEmbeddings(tokenCache: TokenCache, input: BuildInput): UpstreamRequest {
   const body = input.body ?? {};
-  const m = parseModel(body.model);
-  if (m.publisher !== 'google') {
-    throw new GatewayError(
-      ErrorCode.UNSUPPORTED_ENDPOINT,
-      400,
-      `vertex-ai: ${m.model} is a Claude model; embeddings are served by Google's text-embedding models only`,
-      {
-        param: 'model',
-      },
-    );
-  }
-  const o = optionsOf(input);
-  return {
-    url: vertexURL(input, o, m, 'predict'),
-    method: 'POST',
-    headers: authHeaders(tokenCache, input, o),
-    body: JSON.stringify(toVertexEmbedRequest(body)),
-  };
+  return googlePredict(tokenCache, input, body.model, "embeddings are served by Google's text-embedding models only", () => toVertexEmbedRequest(body));
 }

@@ -158,6 +158,19 @@ export function vertexURL(input: BuildInput, opts: VertexOptions, m: VertexModel
   return `${vertexBaseURL(input, opts.region)}/projects/${opts.project}/locations/${opts.region}/publishers/${m.publisher}/models/${m.model}:${method}`;
 }
 
+/**
+ * A `predict` call on a Google publisher model (text embeddings, Imagen). A Claude model has no
+ * such endpoint: a 400 saying what serves it (`servedBy`). `body` is made once the model is known good.
+ */
+export function googlePredict(tokenCache: TokenCache, input: BuildInput, model: unknown, servedBy: string, body: () => unknown): UpstreamRequest {
+  const m = parseModel(model);
+  if (m.publisher !== 'google') {
+    throw new GatewayError(ErrorCode.UNSUPPORTED_ENDPOINT, 400, `vertex-ai: ${m.model} is a Claude model; ${servedBy}`, { param: 'model' });
+  }
+  const o = optionsOf(input);
+  return { url: vertexURL(input, o, m, 'predict'), method: 'POST', headers: authHeaders(tokenCache, input, o), body: JSON.stringify(body()) };
+}
+
 /** What prepare() hands build() for one attempt, in the attempt's `input.prepared` scratch space. */
 const slotOf = (input: BuildInput): PreparedSlot | undefined => input.prepared?.[SLOT] as PreparedSlot | undefined;
 /** The attempt's options: as prepare() resolved them, else resolved now. */
