@@ -1,5 +1,6 @@
 import { ErrorCode, GatewayError, badRequest } from '@waygate/core';
 import type { BuildInput, UpstreamRequest } from '@waygate/core';
+import { nearestAspectRatio } from '@waygate/provider-kit';
 import { isObj } from './json.js';
 import type { Json } from './json.js';
 import { base, headers, modelPath } from './request.js';
@@ -7,22 +8,15 @@ import { base, headers, modelPath } from './request.js';
 /** The model an image request names by default: Imagen 4 on the Gemini API. */
 export const DEFAULT_IMAGE_MODEL = 'imagen-4.0-generate-001';
 
-/** Imagen's aspect ratios, each with its width ÷ height. */
-const ASPECTS: ReadonlyArray<readonly [string, number]> = [
-  ['1:1', 1],
-  ['3:4', 3 / 4],
-  ['4:3', 4 / 3],
-  ['9:16', 9 / 16],
-  ['16:9', 16 / 9],
-];
+/** Imagen's aspect ratios. */
+const ASPECTS: readonly string[] = ['1:1', '3:4', '4:3', '9:16', '16:9'];
 
 /** OpenAI's `size` (`1792x1024`) as the nearest of Imagen's aspect ratios; undefined for `auto` or none. */
 export function aspectRatioOf(size: unknown): string | undefined {
   if (size === undefined || size === null || size === 'auto') return undefined;
   const m = typeof size === 'string' ? /^(\d{2,5})x(\d{2,5})$/.exec(size) : null;
   if (!m) throw badRequest(ErrorCode.INVALID_REQUEST, `size must be WIDTHxHEIGHT (such as 1024x1024) or auto, got ${JSON.stringify(size)}`, 'size');
-  const r = Number(m[1]) / Number(m[2]);
-  return ASPECTS.reduce((best, a) => (Math.abs(Math.log(a[1] / r)) < Math.abs(Math.log(best[1] / r)) ? a : best))[0];
+  return nearestAspectRatio(Number(m[1]), Number(m[2]), ASPECTS);
 }
 
 /**

@@ -3,7 +3,8 @@
  * written once: a builder for canonical stream chunks, base64 embeddings, JSON guards, and rerank in
  * Cohere's shape (the request checked, documents' texts, any provider's ranking as Cohere's answer),
  * the bridge that serves another API through a provider's chat completions adapter, and a stream
- * relay that tells an observer (metrics, logs, traces) of each event and of the end.
+ * relay that tells an observer (metrics, logs, traces) of each event and of the end, and the image
+ * APIs' nearest aspect ratio to a size.
  * A library, not a plugin: nothing here is loaded from config.
  */
 export { ChunkWriter } from './chunks.js';
@@ -14,5 +15,6 @@ export { parseRerankRequest, rerankTexts, toCohereRerank, badAnswer, MAX_RERANK_
 export type { RerankRequest, Ranked, RerankAnswerParts } from './rerank.js';
 export { bridgeThroughChat } from './bridge.js';
 export { watchStream } from './watch.js';
+export { nearestAspectRatio } from './images.js';
 export type { StreamWatcher } from './watch.js';
 export type { ChatTranslation } from './bridge.js';

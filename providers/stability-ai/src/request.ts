@@ -1,6 +1,6 @@
 import { ErrorCode, badRequest } from '@waygate/core';
 import type { BuildInput, UpstreamRequest } from '@waygate/core';
-import { isObj, num, str } from '@waygate/provider-kit';
+import { isObj, nearestAspectRatio, num, str } from '@waygate/provider-kit';
 import type { Json } from '@waygate/provider-kit';
 import { multipartBody } from './multipart.js';
 
@@ -21,11 +21,8 @@ export const DEFAULT_MODEL = 'stable-image-core';
 /** The most images one v1 request makes (its `samples`). */
 export const MAX_V1_SAMPLES = 10;
 
-/** The aspect ratios the v2beta API takes, as `w:h` and their value. */
-const ASPECT_RATIOS: ReadonlyArray<readonly [string, number]> = ['21:9', '16:9', '3:2', '5:4', '1:1', '4:5', '2:3', '9:16', '9:21'].map((r) => {
-  const [w, h] = r.split(':').map(Number) as [number, number];
-  return [r, w / h] as const;
-});
+/** The aspect ratios the v2beta API takes. */
+const ASPECT_RATIOS: readonly string[] = ['21:9', '16:9', '3:2', '5:4', '1:1', '4:5', '2:3', '9:16', '9:21'];
 
 /** OpenAI's `style` values, which have no Stability counterpart (any other `style` is a Stability `style_preset`). */
 const OPENAI_STYLES = new Set(['vivid', 'natural']);
@@ -77,10 +74,7 @@ export function parseSize(size: unknown): { width: number; height: number } | un
 
 /** The v2beta aspect ratio nearest a size's (1792x1024 → 16:9, 1024x1024 → 1:1). */
 export function aspectRatioFor(width: number, height: number): string {
-  const want = Math.log(width / height);
-  let best = ASPECT_RATIOS[0]!;
-  for (const r of ASPECT_RATIOS) if (Math.abs(Math.log(r[1]) - want) < Math.abs(Math.log(best[1]) - want)) best = r;
-  return best[0];
+  return nearestAspectRatio(width, height, ASPECT_RATIOS);
 }
 
 /** Checks the fields every route reads the same way; returns the prompt and `n`. */
