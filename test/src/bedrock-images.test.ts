@@ -21,7 +21,8 @@ function bedrockImages(req: Received): Reply {
   const body = req.body ?? {};
   if (model.startsWith('amazon.titan-image-generator') || model.startsWith('amazon.nova-canvas')) {
     const text = String(body.textToImageParams?.text ?? '');
-    if (body.taskType !== 'TEXT_IMAGE' || !text) return bedrockError(400, 'ValidationException', 'Malformed input request: required key [taskType] not found');
+    if (body.taskType !== 'TEXT_IMAGE' || !text)
+      return bedrockError(400, 'ValidationException', 'Malformed input request: required key [taskType] not found');
     if (text === 'forbidden') return { json: { images: [], error: 'This request has been blocked by our content filters.' } };
     const n = Number(body.imageGenerationConfig?.numberOfImages ?? 1);
     return { json: { images: Array.from({ length: n }, (_, i) => image(`${text}#${i}`)), error: null } };
@@ -67,7 +68,13 @@ describe('image generations on Bedrock (@waygate/provider-bedrock) through the o
   const last = () => up.requests.at(-1)!;
 
   it('images.generate() with Titan Image Generator: n and size mapped, every image back as b64_json', async () => {
-    const res = await client().images.generate({ model: 'amazon.titan-image-generator-v2:0', prompt: 'a lighthouse', n: 2, size: '1024x1792', quality: 'hd' });
+    const res = await client().images.generate({
+      model: 'amazon.titan-image-generator-v2:0',
+      prompt: 'a lighthouse',
+      n: 2,
+      size: '1024x1792',
+      quality: 'hd',
+    });
     expect(res.data!.map((d) => Buffer.from(d.b64_json!, 'base64').toString())).to.deep.equal(['png:a lighthouse#0', 'png:a lighthouse#1']);
     expect(res.created).to.be.a('number');
     expect(last().pathname).to.equal('/model/amazon.titan-image-generator-v2%3A0/invoke');

@@ -102,7 +102,8 @@ function takesMode(model: string): boolean {
 
 /** The request body, which must be JSON (OpenAI's images request): the endpoint is raw, so other bodies arrive unparsed. */
 function imageBody(input: BuildInput): Json {
-  if (!isObj(input.body)) throw badRequest(ErrorCode.INVALID_REQUEST, "Send the image request as JSON (OpenAI's images.generate body: prompt, model, n, size)");
+  if (!isObj(input.body))
+    throw badRequest(ErrorCode.INVALID_REQUEST, "Send the image request as JSON (OpenAI's images.generate body: prompt, model, n, size)");
   return input.body;
 }
 

@@ -24,7 +24,13 @@ const CORE = 'stability.stable-image-core-v1:1';
 function input(body: unknown, node: Record<string, unknown> = KEYS, opts: { baseURL?: string; apiKey?: string } = {}): BuildInput {
   return {
     ctx: { id: 'req-img', startedAt: AT, headers: {} } as never,
-    target: { provider: 'bedrock', node: { provider: 'bedrock', ...node }, path: 'config', baseURL: opts.baseURL ?? DEFAULT_BASE_URL, apiKey: opts.apiKey },
+    target: {
+      provider: 'bedrock',
+      node: { provider: 'bedrock', ...node },
+      path: 'config',
+      baseURL: opts.baseURL ?? DEFAULT_BASE_URL,
+      apiKey: opts.apiKey,
+    },
     body: body as Record<string, unknown>,
   };
 }
@@ -59,7 +65,11 @@ describe('bedrock image generations', () => {
         'amazon.titan-embed-image-v1',
         'arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123',
       ]) {
-        assert.equal(param(() => imageFamily(m)), 'model', m);
+        assert.equal(
+          param(() => imageFamily(m)),
+          'model',
+          m,
+        );
       }
     });
   });
@@ -141,7 +151,10 @@ describe('bedrock image generations', () => {
     });
 
     it("style: Nova Canvas's visual styles go to textToImageParams.style; OpenAI's vivid and natural have no counterpart", () => {
-      assert.deepEqual(toAmazonImageRequest({ prompt: 'x', style: 'PHOTOREALISM' }, 'nova-canvas').textToImageParams, { text: 'x', style: 'PHOTOREALISM' });
+      assert.deepEqual(toAmazonImageRequest({ prompt: 'x', style: 'PHOTOREALISM' }, 'nova-canvas').textToImageParams, {
+        text: 'x',
+        style: 'PHOTOREALISM',
+      });
       assert.deepEqual(toAmazonImageRequest({ prompt: 'x', style: 'natural' }, 'nova-canvas').textToImageParams, { text: 'x' });
       assert.equal(
         param(() => toAmazonImageRequest({ prompt: 'x', style: 'MAXIMALISM' }, 'titan')),
@@ -172,12 +185,26 @@ describe('bedrock image generations', () => {
   describe('Stability model requests', () => {
     it('maps prompt, negative_prompt, size (as the nearest aspect ratio), seed and output_format; mode where documented', () => {
       assert.deepEqual(
-        toStabilityImageRequest({ prompt: 'a fox', negative_prompt: 'blur', size: '1792x1024', seed: 7, output_format: 'jpeg', n: 1, quality: 'hd' }, SD35),
+        toStabilityImageRequest(
+          { prompt: 'a fox', negative_prompt: 'blur', size: '1792x1024', seed: 7, output_format: 'jpeg', n: 1, quality: 'hd' },
+          SD35,
+        ),
         { prompt: 'a fox', mode: 'text-to-image', negative_prompt: 'blur', aspect_ratio: '16:9', seed: 7, output_format: 'jpeg' },
       );
-      assert.deepEqual(toStabilityImageRequest({ prompt: 'a fox', size: '1024x1536' }, ULTRA), { prompt: 'a fox', mode: 'text-to-image', aspect_ratio: '2:3' });
-      assert.deepEqual(toStabilityImageRequest({ prompt: 'a fox', size: '1024x1024' }, CORE), { prompt: 'a fox', aspect_ratio: '1:1' }, 'Core documents no mode');
-      assert.deepEqual(toStabilityImageRequest({ prompt: 'a fox', size: '1024x1024', aspect_ratio: '21:9' }, CORE), { prompt: 'a fox', aspect_ratio: '21:9' });
+      assert.deepEqual(toStabilityImageRequest({ prompt: 'a fox', size: '1024x1536' }, ULTRA), {
+        prompt: 'a fox',
+        mode: 'text-to-image',
+        aspect_ratio: '2:3',
+      });
+      assert.deepEqual(
+        toStabilityImageRequest({ prompt: 'a fox', size: '1024x1024' }, CORE),
+        { prompt: 'a fox', aspect_ratio: '1:1' },
+        'Core documents no mode',
+      );
+      assert.deepEqual(toStabilityImageRequest({ prompt: 'a fox', size: '1024x1024', aspect_ratio: '21:9' }, CORE), {
+        prompt: 'a fox',
+        aspect_ratio: '21:9',
+      });
       assert.deepEqual(toStabilityImageRequest({ prompt: 'a fox' }, 'us.stability.stable-image-core-v1:1'), { prompt: 'a fox' });
     });
 
@@ -214,7 +241,10 @@ describe('bedrock image generations', () => {
         date: AT,
       });
       assert.equal(req.headers.authorization, again.headers.authorization);
-      assert.match(req.headers.authorization!, /Credential=AKIDIMAGES\/20250506\/us-west-2\/bedrock\/aws4_request, SignedHeaders=accept;content-type;host;x-amz-date;x-amz-security-token,/);
+      assert.match(
+        req.headers.authorization!,
+        /Credential=AKIDIMAGES\/20250506\/us-west-2\/bedrock\/aws4_request, SignedHeaders=accept;content-type;host;x-amz-date;x-amz-security-token,/,
+      );
       assert.equal(req.headers['x-amz-security-token'], 'session-images');
       assert.deepEqual(imagesGenerations.build(inp), req, 'pure');
     });
@@ -319,13 +349,17 @@ describe('bedrock image generations', () => {
     /** Checks a request's SigV4 signature as AWS does: the headers it names, the path and body as received, the known secret. */
     function signatureOk(req: http.IncomingMessage, body: Buffer): boolean {
       const auth = String(req.headers.authorization ?? '');
-      const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([a-z0-9-]+)\/bedrock\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$/.exec(auth);
+      const m =
+        /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([a-z0-9-]+)\/bedrock\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$/.exec(
+          auth,
+        );
       if (!m || m[1] !== KEYS.aws_access_key_id || req.headers['x-amz-security-token'] !== KEYS.aws_session_token) return false;
       const stamp = String(req.headers['x-amz-date'] ?? '');
       const date = Date.parse(stamp.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
       if (Number.isNaN(date) || stamp.slice(0, 8) !== m[2]) return false;
       const headers: Record<string, string> = {};
-      for (const name of m[4]!.split(';')) if (!['host', 'x-amz-date', 'x-amz-security-token'].includes(name)) headers[name] = String(req.headers[name] ?? '');
+      for (const name of m[4]!.split(';'))
+        if (!['host', 'x-amz-date', 'x-amz-security-token'].includes(name)) headers[name] = String(req.headers[name] ?? '');
       const want = signV4({
         method: req.method!,
         url: `http://${req.headers.host}${req.url}`,
@@ -339,10 +373,12 @@ describe('bedrock image generations', () => {
       return want.headers.authorization === auth;
     }
 
-    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => (res: http.ServerResponse) => {
-      res.writeHead(status, { 'content-type': 'application/json', ...headers });
-      res.end(JSON.stringify(body));
-    };
+    const json =
+      (status: number, body: unknown, headers: Record<string, string> = {}) =>
+      (res: http.ServerResponse) => {
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
+        res.end(JSON.stringify(body));
+      };
     const awsError = (name: string) => {
       const f = jsonFixture(name);
       return json(f.status, f.body, f.headers);
@@ -368,9 +404,11 @@ describe('bedrock image generations', () => {
           if (req.url === '/model/amazon.titan-image-generator-v2%3A0/invoke') return json(200, jsonFixture('titan-image-answer'))(res);
           if (req.url === '/model/amazon.nova-canvas-v1%3A0/invoke') return json(200, jsonFixture('nova-image-answer'))(res);
           if (/^\/model\/stability\.[^/]+\/invoke$/.test(req.url!)) return json(200, jsonFixture('stability-image-answer'))(res);
-          return json(404, { message: 'Could not resolve the foundation model from the provided model identifier.' }, { 'x-amzn-errortype': 'ResourceNotFoundException' })(
-            res,
-          );
+          return json(
+            404,
+            { message: 'Could not resolve the foundation model from the provided model identifier.' },
+            { 'x-amzn-errortype': 'ResourceNotFoundException' },
+          )(res);
         });
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
