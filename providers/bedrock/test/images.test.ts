@@ -498,6 +498,39 @@ describe('bedrock image generations', () => {
       assert.match(slow.json.error.message, /ThrottlingException: Too many requests/);
     });
 
+    it('reads an answer sent one byte at a time; a 503 keeps its status', async () => {
+      const whole = Buffer.from(JSON.stringify(jsonFixture('titan-image-answer')));
+      queue.push((res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        let i = 0;
+        const next = () => (i < whole.length ? res.write(whole.subarray(i, ++i), () => setImmediate(next)) : res.end());
+        next();
+      });
+      const slow = await post({ model: TITAN, prompt: 'x', n: 2 });
+      assert.equal(slow.status, 200, JSON.stringify(slow.json));
+      assert.deepEqual(
+        slow.json.data,
+        jsonFixture('titan-image-answer').images.map((b64_json: string) => ({ b64_json })),
+      );
+      queue.push(awsError('error-unavailable'));
+      const down = await post({ model: NOVA, prompt: 'x' });
+      assert.equal(down.status, 503);
+      assert.match(down.json.error.message, /^ServiceUnavailableException/);
+    });
+
+    it('image edits and variations are not served: a 400 naming the endpoint, nothing sent', async () => {
+      const res = await fetch(`${gw.url}/v1/images/variations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-waygate-config': JSON.stringify({ provider: 'bedrock', custom_host: base, ...KEYS }) },
+        body: JSON.stringify({ model: NOVA, image: 'aGk=' }),
+      });
+      const json = (await res.json()) as Record<string, any>;
+      assert.equal(res.status, 400);
+      assert.equal(json.error.code, 'unsupported_endpoint');
+      assert.match(json.error.message, /images\.variations/);
+      assert.equal(seen.length, 0);
+    });
+
     it('a wrong secret fails the fake’s signature check: 403 InvalidSignatureException', async () => {
       const res = await post({ model: TITAN, prompt: 'x' }, 'not-the-secret');
       assert.equal(res.status, 403);
