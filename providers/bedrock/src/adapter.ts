@@ -2,6 +2,7 @@ import type { EndpointAdapter, ProviderAdapter } from '@waygate/core';
 import { buildEmbeddings, mapEmbeddings } from './embeddings.js';
 import { mapBedrockError } from './errors.js';
 import { decodeEventStream } from './eventstream.js';
+import { buildImageGeneration, fromBedrockImages } from './images.js';
 import { isObj } from './json.js';
 import { DEFAULT_BASE_URL, buildChat } from './request.js';
 import { buildRerank, fromBedrockRerank } from './rerank.js';
@@ -13,7 +14,8 @@ import { buildModels, toOpenAIModelList } from './models.js';
  * Amazon Bedrock Runtime behind Waygate's canonical (OpenAI) format: chat completions through the
  * Converse API (`POST /model/{modelId}/converse` and `/converse-stream`), embeddings through
  * `InvokeModel` (Titan text and Cohere embeddings), and rerank (Cohere's shape) through Agent
- * Runtime's `Rerank` (`POST /rerank` on `bedrock-agent-runtime.{region}`). Requests are signed with
+ * Runtime's `Rerank` (`POST /rerank` on `bedrock-agent-runtime.{region}`), and image generations through
+ * `InvokeModel` (Titan Image Generator, Nova Canvas, the Stability models). Requests are signed with
  * SigV4 (or sent with a Bedrock API key as a Bearer token); streams arrive in AWS's binary
  * event-stream framing.
  */
@@ -38,6 +40,12 @@ export const rerank: EndpointAdapter = {
   mapError: mapBedrockError,
 };
 
+export const imagesGenerations: EndpointAdapter = {
+  build: buildImageGeneration,
+  mapResponse: fromBedrockImages,
+  mapError: mapBedrockError,
+};
+
 export const models: EndpointAdapter = { build: buildModels, mapResponse: toOpenAIModelList, mapError: mapBedrockError };
 
 /** The Bedrock provider adapter. */
@@ -45,5 +53,5 @@ export const bedrock: ProviderAdapter = {
   id: 'bedrock',
   displayName: 'Amazon Bedrock',
   baseURL: DEFAULT_BASE_URL,
-  endpoints: { 'chat.completions': chatCompletions, embeddings, rerank, models },
+  endpoints: { 'chat.completions': chatCompletions, embeddings, rerank, models, 'images.generations': imagesGenerations },
 };

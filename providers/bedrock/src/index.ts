@@ -1,7 +1,25 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
 import { bedrock } from './adapter.js';
 
-export { bedrock, chatCompletions, embeddings, rerank, models } from './adapter.js';
+export { bedrock, chatCompletions, embeddings, rerank, models, imagesGenerations } from './adapter.js';
+export {
+  buildImageGeneration,
+  fromBedrockImages,
+  fromAmazonImages,
+  fromStabilityImages,
+  toAmazonImageRequest,
+  toStabilityImageRequest,
+  imageFamily,
+  titanSize,
+  novaSizeProblem,
+  amazonQuality,
+  TITAN_SIZES,
+  NOVA_SIZE,
+  NOVA_STYLES,
+  STABILITY_ASPECT_RATIOS,
+  MAX_IMAGES,
+} from './images.js';
+export type { ImageFamily } from './images.js';
 export { controlPlaneURL, toOpenAIModelList } from './models.js';
 export { toConverseRequest, resolveAuth, baseURLFor, signedPost, signedPostTo, targetOption, DEFAULT_BASE_URL, DEFAULT_REGION } from './request.js';
 export type { BedrockAuth, AuthPolicy } from './request.js';
