@@ -96,8 +96,12 @@ export async function attempt(
         handedOff = true;
         return res;
       }
+      if (def?.raw && !/json/i.test(contentType)) {
+        io.firstByte(); // the headers were its first byte: from here the idle timeout bounds the body, as a stream's
+        handedOff = true;
+        return GatewayResponse.binary(status, relayBytes(upstream, io), { ...headers, 'content-type': contentType });
+      }
       const bytes = await upstream.body.readAll();
-      if (def?.raw && !/json/i.test(contentType)) return GatewayResponse.raw(status, bytes, { ...headers, 'content-type': contentType }, 'upstream');
       let json: unknown;
       try {
         json = bytes.length ? JSON.parse(bytes.toString('utf8')) : undefined;
@@ -186,4 +190,13 @@ function upstreamError(
     upstream: info,
     headers: relayed,
   });
+}
+
+/** A binary answer's bytes as they arrive (at most `maxStreamBytes`): the attempt lasts until the last, or until the reader stops (which drops the upstream). */
+async function* relayBytes(upstream: UpstreamResponse, io: AttemptIO): AsyncGenerator<Buffer> {
+  try {
+    yield* upstream.body;
+  } finally {
+    io.end();
+  }
 }

@@ -77,11 +77,8 @@ export class GatewayError extends Error {
     this.retryable = opts.retryable ?? false;
     this.type = opts.type ?? defaultType(status);
     this.param = opts.param ?? null;
-    this.plugin = opts.plugin;
-    this.hook = opts.hook;
-    this.upstream = opts.upstream;
-    this.body = opts.body;
-    this.headers = opts.headers;
+    const { plugin, hook, upstream, body, headers } = opts;
+    Object.assign(this, { plugin, hook, upstream, body, headers });
   }
 
   /** The body sent to the client: the error's own body if it carries one, else OpenAI's error shape. */
@@ -99,12 +96,7 @@ export class GatewayError extends Error {
     }
     const message = err instanceof Error ? err.message : String(err);
     const origin = where?.plugin ? ` in plugin ${where.plugin}${where.hook ? ` (hook ${where.hook})` : ''}` : '';
-    return new GatewayError(ErrorCode.INTERNAL, 500, `Internal error${origin}: ${message}`, {
-      cause: err,
-      plugin: where?.plugin,
-      hook: where?.hook,
-      type: 'server_error',
-    });
+    return new GatewayError(ErrorCode.INTERNAL, 500, `Internal error${origin}: ${message}`, { cause: err, ...where, type: 'server_error' });
   }
 }
 

@@ -99,6 +99,13 @@ export class Kernel {
       if (this.#sealed) throw new Error(`${plugin}: the kernel is sealed: ${what} in setup(), at start-up`);
     };
     const isSealed = () => this.#sealed;
+    // A registration that only setup() may make.
+    const whileOpen =
+      <A>(what: string, fn: (arg: A) => unknown) =>
+      (arg: A): void => {
+        notSealed(what);
+        fn(arg);
+      };
     const api: PluginApi = {
       name: plugin,
       coreVersion: CORE_VERSION,
@@ -110,14 +117,8 @@ export class Kernel {
           }
           this.providers.register(plugin, adapter.id, adapter);
         },
-        endpoint: (definition: EndpointDefinition) => {
-          notSealed('endpoints register');
-          this.endpoints.register(plugin, definition);
-        },
-        availabilityCheck: (check: AvailabilityCheck) => {
-          notSealed('availability checks are added');
-          this.availability.push(check);
-        },
+        endpoint: whileOpen('endpoints register', (definition: EndpointDefinition) => this.endpoints.register(plugin, definition)),
+        availabilityCheck: whileOpen('availability checks are added', (check: AvailabilityCheck) => this.availability.push(check)),
         route: (prefix: string, handler: RouteHandler) => {
           notSealed('routes are added');
           if (!/^\/[\w.-]+$/.test(prefix) || this.routes.some((r) => r.prefix === prefix)) throw new Error(`Route prefix ${prefix} is invalid or taken`);
@@ -134,14 +135,8 @@ export class Kernel {
       get sealed() {
         return isSealed();
       },
-      addConfigCheck: (check) => {
-        notSealed('config checks are added');
-        this.#configChecks.push(check);
-      },
-      onSeal: (fn) => {
-        notSealed('onSeal() is called');
-        this.#onSeal.push(fn);
-      },
+      addConfigCheck: whileOpen('config checks are added', (check: (node: ConfigNode, path: string) => void) => this.#configChecks.push(check)),
+      onSeal: whileOpen('onSeal() is called', (fn: () => void) => this.#onSeal.push(fn)),
       onClose: (fn) => void this.#closers.push(fn),
       plan: (ctx) => this.plan(ctx),
       authorize: (ctx, grant) => {

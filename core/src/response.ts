@@ -12,6 +12,8 @@ export class GatewayResponse {
   headers: ResponseHeaders;
   /** For streaming answers: canonical SSE events, consumed once by the HTTP writer. */
   stream?: AsyncIterable<SSEEvent>;
+  /** For a raw endpoint's answer that is not JSON (audio, a file's contents): its bytes as they arrive, relayed with back-pressure. */
+  bytes?: AsyncIterable<Uint8Array>;
   /** Set by whoever produced the response (e.g. `upstream`, `cache`, a plugin's name). */
   source: string;
   #raw?: Uint8Array;
@@ -51,6 +53,12 @@ export class GatewayResponse {
     return res;
   }
 
+  static binary(status: number, bytes: AsyncIterable<Uint8Array>, headers: ResponseHeaders, source = 'upstream'): GatewayResponse {
+    const res = new GatewayResponse(status, headers, source);
+    res.bytes = bytes;
+    return res;
+  }
+
   get isStream(): boolean {
     return this.stream !== undefined;
   }
@@ -79,21 +87,13 @@ export class GatewayResponse {
    */
   addField(name: string, value: unknown): void {
     const raw = this.#raw;
-    if (raw) {
-      let end = raw.length - 1;
-      while (end >= 0 && (raw[end] === 0x20 || raw[end] === 0x0a || raw[end] === 0x0d || raw[end] === 0x09)) end--;
-      let start = 0;
-      while (start < end && (raw[start] === 0x20 || raw[start] === 0x0a || raw[start] === 0x0d || raw[start] === 0x09)) start++;
-      if (end > start && raw[start] === 0x7b && raw[end] === 0x7d) {
-        let inner = end - 1;
-        while (inner > start && (raw[inner] === 0x20 || raw[inner] === 0x0a || raw[inner] === 0x0d || raw[inner] === 0x09)) inner--;
-        const empty = inner === start;
-        const head = Buffer.from(raw.buffer, raw.byteOffset + start, end - start);
-        this.#raw = Buffer.concat([head, Buffer.from(`${empty ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(value)}}`)]);
-        // Keep a parsed copy in step with the bytes (a shallow copy: the bytes are what is written).
-        if (this.#parsed && this.#json && typeof this.#json === 'object') this.#json = { ...(this.#json as Record<string, unknown>), [name]: value };
-        return;
-      }
+    const text = raw && Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('utf8').trim();
+    if (text && text[0] === '{' && text.endsWith('}')) {
+      const head = text.slice(0, -1).trimEnd();
+      this.#raw = Buffer.from(`${head}${head === '{' ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(value)}}`);
+      // Keep a parsed copy in step with the bytes (a shallow copy: the bytes are what is written).
+      if (this.#parsed && this.#json && typeof this.#json === 'object') this.#json = { ...(this.#json as Record<string, unknown>), [name]: value };
+      return;
     }
     const body = this.body;
     if (body && typeof body === 'object' && !Array.isArray(body)) this.body = { ...(body as Record<string, unknown>), [name]: value };

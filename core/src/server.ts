@@ -1,6 +1,8 @@
 import http from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import Koa from 'koa';
 import type { Kernel } from './kernel.js';
 import { errorResponse } from './kernel.js';
@@ -255,6 +257,11 @@ async function writeResponse(res: http.ServerResponse, ctx: RequestContext, resp
   const headers = responseHeaders(ctx, response);
   // What an upstream echoed of the credentials the gateway sent (and the caller did not) never reaches the caller.
   const scrubbed = (text: string) => (ctx.sentHeaders ? scrub(text, sentSecrets(ctx, true)) : text);
+  // A binary answer (audio, a file) as it arrives; a client that leaves stops the upstream, a failure cuts the connection.
+  if (response.bytes) {
+    res.writeHead(response.status, headers);
+    return pipeline(Readable.from(response.bytes, { objectMode: false }), res);
+  }
   if (!response.stream) {
     writeJson(res, response.status, response.status < 400 ? response.serialize() : scrubbed(Buffer.from(response.serialize()).toString()), headers);
     return;

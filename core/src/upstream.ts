@@ -281,12 +281,9 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     this.#signal.removeListener('abort', this.#onAbort);
-    if (!this.#settled) {
-      this.#settled = true;
-      this.#reject(err);
-    } else {
-      this.#body?.fail(err);
-    }
+    if (this.#settled) return this.#body?.fail(err);
+    this.#settled = true;
+    this.#reject(err);
   }
 }
 
