@@ -460,6 +460,20 @@ describe('@waygate/responses-api: what the bridge emits, field by field against 
       expect(events.at(-1)).to.deep.include({ type: 'error', code: 'stream_interrupted', param: null });
     });
 
+    it('an event that is not JSON after content ends the stream with an error event numbered in sequence', async () => {
+      up.openai.answer = () => ({ frames: [oaChunk({ role: 'assistant', content: '' }), oaChunk({ content: 'Hel' }), 'data: {"choices": [\n\n'] });
+      const { events, terminal } = await stream('openai', { input: 'Hi' });
+      expect(terminal).to.equal('error');
+      expect((events.at(-1) as { message: string }).message).to.match(/not JSON/);
+    });
+
+    it('a stream cut before any content is a failed attempt (a 502 error answer), not a stream', async () => {
+      up.openai.answer = () => ({ frames: [oaChunk({ role: 'assistant', content: '' })] });
+      const res = await post('openai', { input: 'Hi', stream: true });
+      expect(res.status).to.equal(502);
+      expect(((await res.json()) as Body).error.message).to.match(/before its proper end/);
+    });
+
     it('an Anthropic stream cut after content ends with response.failed', async () => {
       up.anthropic.answer = () => ({
         frames: [
