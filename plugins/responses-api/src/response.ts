@@ -40,6 +40,13 @@ function echoTools(tools: unknown): unknown[] {
   );
 }
 
+/** The `text` a `Response` echoes: the format the bridge applied (a json_schema format always has its `name`, as the chat request got it). */
+function echoText(text: unknown): Json {
+  const t: Json = { format: { type: 'text' }, ...(isObj(text) ? text : {}) };
+  if (isObj(t.format) && t.format.type === 'json_schema' && typeof t.format.name !== 'string') t.format = { ...t.format, name: 'response' };
+  return t;
+}
+
 /** The request's settings a `Response` echoes, with its id, time and model. No `usage` until there is some. */
 export function baseResponse(req: Json, id: string, createdAt: number, model: unknown): Json {
   const r: Json = {
@@ -59,7 +66,7 @@ export function baseResponse(req: Json, id: string, createdAt: number, model: un
     reasoning: { effort: isObj(req.reasoning) ? (req.reasoning.effort ?? null) : null, summary: null },
     store: req.store ?? true,
     temperature: req.temperature ?? null,
-    text: { format: { type: 'text' }, ...(isObj(req.text) ? req.text : {}) },
+    text: echoText(req.text),
     tool_choice: req.tool_choice ?? 'auto',
     tools: echoTools(req.tools),
     top_p: req.top_p ?? null,

@@ -67,6 +67,14 @@ describe('@waygate/responses-api: chat answer → Response', () => {
     expect(r.usage).to.deep.equal(RESP_USAGE);
   });
 
+  it('echoes a json_schema format with the name the chat request got', () => {
+    const r = toResponse(
+      { choices: [{ index: 0, message: { content: '{}' }, finish_reason: 'stop' }] },
+      { model: 'm', text: { format: { type: 'json_schema', schema: { type: 'object' } } } },
+    );
+    expect(r.text).to.deep.equal({ format: { type: 'json_schema', schema: { type: 'object' }, name: 'response' } });
+  });
+
   it('marks a length finish as incomplete', () => {
     const r = toResponse({ choices: [{ index: 0, message: { content: 'a' }, finish_reason: 'length' }] }, { model: 'm' });
     expect(r).to.deep.include({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } });
