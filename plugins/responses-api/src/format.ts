@@ -2,6 +2,7 @@ import { ErrorCode, GatewayError } from '@waygate/core';
 import type { EndpointCodec, SSEEvent, StreamFormat, Usage } from '@waygate/core';
 import { isObj } from '@waygate/provider-kit';
 import type { Json } from '@waygate/provider-kit';
+import { event, responseEvents } from './events.js';
 
 /**
  * OpenAI's Responses wire format as the gateway needs to know it: which stream events carry
@@ -11,6 +12,7 @@ import type { Json } from '@waygate/provider-kit';
 
 export { isObj } from '@waygate/provider-kit';
 export type { Json } from '@waygate/provider-kit';
+export { event } from './events.js';
 
 /** The `type` of an event: its `event:` name, else the data's leading `type`. */
 export function typeOf(ev: SSEEvent): string | undefined {
@@ -57,11 +59,6 @@ export function responseUsage(json: unknown): { usage?: Usage; model?: string } 
   return usage || model ? { usage, model } : undefined;
 }
 
-/** One Responses stream event: `event: <type>` and the JSON data, whose `type` repeats the name. */
-export function event(type: string, data: Json, seq: number): SSEEvent {
-  return { event: type, data: JSON.stringify({ type, ...data, sequence_number: seq }) };
-}
-
 /**
  * The Responses stream semantics. Content is anything but `response.created` and
  * `response.in_progress`; `response.completed` / `.incomplete` / `.failed` end it; an `error` event
@@ -83,6 +80,8 @@ export const RESPONSES_STREAM: StreamFormat = {
       upstream: { status, body: { error: { message, type: code ?? 'server_error', code: code ?? null } } },
     });
   },
+  // The core asks for this event without the stream's state, so its sequence_number cannot follow the
+  // events before it; the bridge's writer sends its own, numbered, for the failures it sees (response.ts).
   errorEvent: (err) => event('error', { code: err.code, message: err.message, param: err.param ?? null }, 0),
   usage(ev) {
     if (!END_TYPES.has(typeOf(ev) ?? '')) return undefined;
@@ -93,22 +92,7 @@ export const RESPONSES_STREAM: StreamFormat = {
 
 /** The events a streaming client would have seen for a whole `Response`, and back. */
 export const RESPONSES_CODEC: EndpointCodec = {
-  toEvents(json) {
-    const r = isObj(json) ? json : {};
-    const output = Array.isArray(r.output) ? r.output : [];
-    let seq = 0;
-    const evs: SSEEvent[] = [];
-    const pending = { ...r, status: 'in_progress', output: [], usage: null };
-    evs.push(event('response.created', { response: pending }, seq++));
-    evs.push(event('response.in_progress', { response: pending }, seq++));
-    output.forEach((item, i) => {
-      evs.push(event('response.output_item.added', { output_index: i, item: isObj(item) ? { ...item, status: 'in_progress' } : item }, seq++));
-      evs.push(event('response.output_item.done', { output_index: i, item }, seq++));
-    });
-    const end = r.status === 'incomplete' ? 'response.incomplete' : r.status === 'failed' ? 'response.failed' : 'response.completed';
-    evs.push(event(end, { response: r }, seq++));
-    return evs;
-  },
+  toEvents: (json) => responseEvents(isObj(json) ? json : {}),
   fromEvents(events) {
     for (let i = events.length - 1; i >= 0; i--) {
       const ev = events[i]!;

@@ -8,9 +8,10 @@ import { installStorage } from './storage.js';
 
 export { RESPONSES_STREAM, RESPONSES_CODEC, responseUsage, usageFromResponses, typeOf, event } from './format.js';
 export { toChatRequest, BUILT_IN_TOOLS } from './request.js';
-export { toResponse, ResponsesStreamWriter } from './response.js';
+export { toResponse, ResponsesStreamWriter, responseErrorCode } from './response.js';
 export { bridgeToChat } from './bridge.js';
-export { inputItems } from './storage.js';
+export { inputItems, itemPage } from './storage.js';
+export { responseEvents } from './events.js';
 export { ResponseStore, MIGRATIONS } from './store.js';
 
 /** The plugin's options (the `options` of its entry in the config file's `plugins`). */

@@ -18,7 +18,19 @@ import { MIGRATIONS, OWNER, ResponseStore } from './store.js';
 
 const owner = (ctx: RequestContext): string => principalOf(ctx)?.keyId ?? 'anonymous';
 
-/** Input as items, each with an id (a string is one user message). */
+/** A content part as a stored item shows it: output_text with its (required) annotations and logprobs, input_image with its detail. */
+function storedPart(p: unknown): unknown {
+  if (!isObj(p)) return p;
+  if (p.type === 'output_text')
+    return { ...p, annotations: Array.isArray(p.annotations) ? p.annotations : [], logprobs: Array.isArray(p.logprobs) ? p.logprobs : [] };
+  if (p.type === 'input_image') return { ...p, detail: typeof p.detail === 'string' ? p.detail : 'auto' };
+  return p;
+}
+
+/**
+ * Input as items the way input_items lists them (OpenAI's item resources): each with an id and a
+ * status, a string as one user message, content as parts (an assistant's as output_text).
+ */
 export function inputItems(input: unknown): Json[] {
   const items: unknown[] =
     typeof input === 'string' ? [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }] : Array.isArray(input) ? input : [];
@@ -28,13 +40,41 @@ export function inputItems(input: unknown): Json[] {
       type === 'message' && typeof it.content === 'string'
         ? [{ type: it.role === 'assistant' ? 'output_text' : 'input_text', text: it.content }]
         : it.content;
+    const prefix = type === 'message' ? 'msg_' : type === 'function_call' ? 'fc_' : 'item_';
     return {
       ...it,
       type,
-      ...(content !== undefined ? { content } : {}),
-      id: typeof it.id === 'string' ? it.id : newId(type === 'message' ? 'msg_' : 'item_'),
+      ...(content !== undefined ? { content: Array.isArray(content) ? content.map(storedPart) : content } : {}),
+      id: typeof it.id === 'string' ? it.id : newId(prefix),
+      status: typeof it.status === 'string' ? it.status : 'completed',
     };
   });
+}
+
+/**
+ * One page of input items (`limit` 1–100, default 20; `order` desc, the default, or asc; `after` an
+ * item id), as OpenAI's list object.
+ */
+export function itemPage(items: Json[], query: string): Json {
+  const q = new URLSearchParams(query);
+  const limitText = q.get('limit');
+  const limit = limitText === null ? 20 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw new GatewayError(ErrorCode.INVALID_REQUEST, 400, 'limit: an integer from 1 to 100 is required', { param: 'limit' });
+  const order = q.get('order') ?? 'desc';
+  if (order !== 'asc' && order !== 'desc')
+    throw new GatewayError(ErrorCode.INVALID_REQUEST, 400, "order: 'asc' or 'desc' is required", { param: 'order' });
+  const all = order === 'desc' ? [...items].reverse() : items;
+  const after = q.get('after');
+  let from = 0;
+  if (after !== null) {
+    const at = all.findIndex((it) => it.id === after);
+    if (at < 0) throw new GatewayError(ErrorCode.INVALID_REQUEST, 400, `after: no input item with id '${after}'`, { param: 'after' });
+    from = at + 1;
+  }
+  const data = all.slice(from, from + limit);
+  // The spec has first_id and last_id as strings; a page with no items has none to give.
+  return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: from + limit < all.length };
 }
 
 const notFound = (id: string): GatewayError => new GatewayError(ErrorCode.NOT_FOUND, 404, `Response with id '${id}' not found.`, { param: 'response_id' });
@@ -155,6 +195,5 @@ async function answerItem(ctx: RequestContext, store: ResponseStore): Promise<Ga
   const found = await store.get(who, id);
   if (!found) throw notFound(id);
   if (!m[2]) return GatewayResponse.json(200, found.response);
-  const data = [...found.input].reverse();
-  return GatewayResponse.json(200, { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: false });
+  return GatewayResponse.json(200, itemPage(found.input, ctx.query));
 }

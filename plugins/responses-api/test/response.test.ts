@@ -21,7 +21,7 @@ const USAGE = {
 };
 const RESP_USAGE = {
   input_tokens: 10,
-  input_tokens_details: { cached_tokens: 2 },
+  input_tokens_details: { cached_tokens: 2, cache_write_tokens: 0 },
   output_tokens: 4,
   output_tokens_details: { reasoning_tokens: 1 },
   total_tokens: 14,
@@ -55,14 +55,24 @@ describe('@waygate/responses-api: chat answer → Response', () => {
       },
       { model: 'gpt-x', input: 'hi' },
     );
-    expect(r).to.include({ object: 'response', status: 'completed', created_at: 5, model: 'gpt-x' });
+    expect(r).to.include({ object: 'response', status: 'completed', model: 'gpt-x' });
+    // The gateway's clock, not the upstream's `created` (skewed, or old for a cached answer).
+    expect(r.created_at).to.be.within(Math.floor(Date.now() / 1000) - 5, Math.floor(Date.now() / 1000) + 1);
     expect(r.id).to.match(/^resp_/);
     const [msg, call] = r.output as Record<string, unknown>[];
     expect(msg).to.include({ type: 'message', role: 'assistant', status: 'completed' });
-    expect(msg!.content).to.deep.equal([{ type: 'output_text', text: 'Hi', annotations: [] }]);
+    expect(msg!.content).to.deep.equal([{ type: 'output_text', text: 'Hi', annotations: [], logprobs: [] }]);
     expect(call).to.include({ type: 'function_call', call_id: 'call_9', name: 'f', arguments: '{}', status: 'completed' });
     expect(call!.id).to.match(/^fc_/);
     expect(r.usage).to.deep.equal(RESP_USAGE);
+  });
+
+  it('echoes a json_schema format with the name the chat request got', () => {
+    const r = toResponse(
+      { choices: [{ index: 0, message: { content: '{}' }, finish_reason: 'stop' }] },
+      { model: 'm', text: { format: { type: 'json_schema', schema: { type: 'object' } } } },
+    );
+    expect(r.text).to.deep.equal({ format: { type: 'json_schema', schema: { type: 'object' }, name: 'response' } });
   });
 
   it('marks a length finish as incomplete', () => {
@@ -121,10 +131,20 @@ describe('@waygate/responses-api: chat stream → Responses events', () => {
     expect((last.response as Record<string, unknown>).error).to.deep.equal({ code: 'server_error', message: 'boom' });
   });
 
-  it('fails a stream cut before its finish', () => {
+  it('fails a stream cut before any content (the attempt can be retried)', () => {
     const w = new ResponsesStreamWriter({ model: 'm' });
-    w.transform(chunk({ content: 'a' }));
+    w.transform(chunk({ role: 'assistant', content: '' }));
     expect(() => w.flush()).to.throw(/before its proper end/);
+  });
+
+  it('ends a stream cut after content with an error event numbered in sequence', () => {
+    const w = new ResponsesStreamWriter({ model: 'm' });
+    const first = w.transform(chunk({ content: 'a' }))!;
+    const last = w.flush()!;
+    expect(last).to.have.length(1);
+    const d = JSON.parse(last[0]!.data);
+    expect(d).to.include({ type: 'error', code: 'stream_interrupted', param: null, sequence_number: first.length });
+    expect(d.message).to.match(/before its proper end/);
   });
 });
 

@@ -15,7 +15,11 @@ describe('@waygate/responses-api: input items for storage', () => {
       { type: 'function_call_output', call_id: 'c1', output: 'x' },
       { type: 'message', id: 'msg_keep', role: 'user', content: [{ type: 'input_text', text: 'a' }] },
     ]);
-    expect(items[0]).to.deep.include({ type: 'message', content: [{ type: 'output_text', text: 'Before.' }] });
+    expect(items[0]).to.deep.include({
+      type: 'message',
+      content: [{ type: 'output_text', text: 'Before.', annotations: [], logprobs: [] }],
+      status: 'completed',
+    });
     expect(items[1]).to.deep.include({ type: 'function_call_output', call_id: 'c1' });
     expect(items[1]!.id).to.match(/^item_/);
     expect(items[2]!.id).to.equal('msg_keep');
