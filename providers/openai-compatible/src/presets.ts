@@ -154,14 +154,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     params: [RESOURCE],
     query: API_VERSION,
   },
-  'workers-ai': {
-    displayName: 'Cloudflare Workers AI',
-    baseURL: 'https://api.cloudflare.com/client/v4/accounts/{workers_ai_account_id}/ai/v1',
-    endpoints: ['chat.completions', 'embeddings'],
-    params: [
-      { key: 'workers_ai_account_id', header: 'workers-ai-account-id', pattern: /^[a-fA-F0-9]{32}$/, what: 'a Cloudflare account id (32 hex digits)' },
-    ],
-  },
   cortex: {
     displayName: 'Snowflake Cortex',
     baseURL: 'https://{snowflake_account}.snowflakecomputing.com/api/v2/cortex/v1',
