@@ -79,7 +79,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   nebius: { displayName: 'Nebius AI Studio', baseURL: 'https://api.studio.nebius.com/v1', endpoints: ALL },
   hyperbolic: { displayName: 'Hyperbolic', baseURL: 'https://api.hyperbolic.xyz/v1', endpoints: ['chat.completions', 'completions', 'models'] },
   'novita-ai': { displayName: 'Novita AI', baseURL: 'https://api.novita.ai/v3/openai', endpoints: ALL },
-  ollama: { displayName: 'Ollama', endpoints: ALL },
   vllm: { displayName: 'vLLM', endpoints: [...ALL, 'rerank'] },
   lmstudio: { displayName: 'LM Studio', endpoints: ALL },
   // Embeddings and rerank only (no chat): rerank in Cohere's shape (Jina) or Voyage's.

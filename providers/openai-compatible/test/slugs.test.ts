@@ -21,7 +21,7 @@ const PORTKEY = [
 const BEYOND = ['watsonx', 'databricks', 'nvidia-nim', 'vercel'];
 /** Slugs that have their own provider package (not presets of this one). */
 // prettier-ignore
-const OWN_PACKAGES = ['anthropic', 'azure-openai', 'bedrock', 'cohere', 'google', 'openai', 'replicate', 'sagemaker', 'stability-ai', 'vertex-ai', 'workers-ai'];
+const OWN_PACKAGES = ['anthropic', 'azure-openai', 'bedrock', 'cohere', 'google', 'openai', 'replicate', 'sagemaker', 'stability-ai', 'vertex-ai', 'workers-ai', 'ollama'];
 
 /** Each new OpenAI-compatible slug: the endpoint tried, its path under the base URL. All send `Authorization: Bearer <key>`. */
 const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
@@ -123,7 +123,7 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
     }
     const listed = new Set([...WIRED.map(([s]) => s), ...REFUSED]);
     const older = ['groq', 'together-ai', 'fireworks-ai', 'deepseek', 'x-ai', 'perplexity-ai', 'openrouter', 'mistral-ai', 'cerebras'];
-    const more = ['deepinfra', 'sambanova', 'nebius', 'hyperbolic', 'novita-ai', 'ollama', 'vllm', 'lmstudio', 'jina', 'voyage'];
+    const more = ['deepinfra', 'sambanova', 'nebius', 'hyperbolic', 'novita-ai', 'vllm', 'lmstudio', 'jina', 'voyage'];
     for (const slug of Object.keys(PRESETS)) expect(listed.has(slug) || older.includes(slug) || more.includes(slug), `${slug} is tested`).to.equal(true);
   });
 
