@@ -127,7 +127,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   ovhcloud: { displayName: 'OVHcloud AI Endpoints', baseURL: 'https://oai.endpoints.kepler.ai.cloud.ovh.net/v1', endpoints: ['chat.completions'] },
   'reka-ai': { displayName: 'Reka', baseURL: 'https://api.reka.ai/v1', endpoints: ['chat.completions'] },
   siliconflow: { displayName: 'SiliconFlow', baseURL: 'https://api.siliconflow.cn/v1', endpoints: ['chat.completions', 'embeddings'] },
-  triton: { displayName: 'NVIDIA Triton (OpenAI frontend)', endpoints: ['chat.completions', 'completions', 'models'] },
   upstage: { displayName: 'Upstage', baseURL: 'https://api.upstage.ai/v1/solar', endpoints: ['chat.completions', 'embeddings'] },
   'z-ai': { displayName: 'Z.ai', baseURL: 'https://api.z.ai/api/paas/v4', endpoints: ['chat.completions'] },
   zhipu: { displayName: 'Zhipu AI (BigModel)', baseURL: 'https://open.bigmodel.cn/api/paas/v4', endpoints: ['chat.completions', 'embeddings'] },

@@ -21,7 +21,7 @@ const PORTKEY = [
 const BEYOND = ['watsonx', 'databricks', 'nvidia-nim', 'vercel'];
 /** Slugs that have their own provider package (not presets of this one). */
 // prettier-ignore
-const OWN_PACKAGES = ['anthropic', 'azure-openai', 'bedrock', 'cohere', 'google', 'openai', 'replicate', 'sagemaker', 'stability-ai', 'vertex-ai', 'workers-ai', 'ollama'];
+const OWN_PACKAGES = ['anthropic', 'azure-openai', 'bedrock', 'cohere', 'google', 'openai', 'replicate', 'sagemaker', 'stability-ai', 'vertex-ai', 'workers-ai', 'ollama', 'triton'];
 
 /** Each new OpenAI-compatible slug: the endpoint tried, its path under the base URL. All send `Authorization: Bearer <key>`. */
 const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
@@ -53,7 +53,6 @@ const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
   ['ovhcloud', 'chat.completions', '/chat/completions'],
   ['reka-ai', 'chat.completions', '/chat/completions'],
   ['siliconflow', 'embeddings', '/embeddings'],
-  ['triton', 'models', '/models'],
   ['upstage', 'chat.completions', '/chat/completions'],
   ['z-ai', 'chat.completions', '/chat/completions'],
   ['zhipu', 'embeddings', '/embeddings'],
