@@ -25,10 +25,11 @@ const PLACEHOLDER = '{workers_ai_account_id}';
 /**
  * The base URL of the target: the template filled with the account id (a missing or malformed one is a
  * 400 naming it). A custom host or the config file's `base_url` replaces the template; one that holds
- * `{workers_ai_account_id}` itself (a Cloudflare AI Gateway URL) is filled the same way.
+ * `{workers_ai_account_id}` itself (a Cloudflare AI Gateway URL) is filled the same way. One that ends
+ * with `/ai/v1` (the OpenAI-compatible base an earlier preset took) is read as `/ai/run`.
  */
 export function baseOf(input: BuildInput): string {
-  const base = (input.target.baseURL ?? '').replace(/\/+$/, '');
+  const base = (input.target.baseURL ?? '').replace(/\/+$/, '').replace(/\/ai\/v1$/, '/ai/run');
   if (!base.includes(PLACEHOLDER)) return base;
   const where = `${input.target.path}.${ACCOUNT_KEY}`;
   const id = targetOption(input, ACCOUNT_KEY, ACCOUNT_HEADER);

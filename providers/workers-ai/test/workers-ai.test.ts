@@ -69,6 +69,11 @@ describe('workers-ai: the account template', () => {
     );
   });
 
+  it('a base URL ending with /ai/v1 (the OpenAI-compatible base of the earlier preset) runs the model at /ai/run', () => {
+    const old = `https://api.cloudflare.com/client/v4/accounts/${ACCOUNT}/ai/v1`;
+    expect(build(input({}, {}, old)).url).to.equal(`https://api.cloudflare.com/client/v4/accounts/${ACCOUNT}/ai/run/${MODEL}`);
+  });
+
   it('a model that is not a Workers AI model name is a 400 (no path tricks)', () => {
     for (const model of ['../../../user/tokens', '@cf/../x', '', 'a//b', '@cf/meta/x?y=1']) {
       const err = thrown(() =>
