@@ -79,7 +79,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   nebius: { displayName: 'Nebius AI Studio', baseURL: 'https://api.studio.nebius.com/v1', endpoints: ALL },
   hyperbolic: { displayName: 'Hyperbolic', baseURL: 'https://api.hyperbolic.xyz/v1', endpoints: ['chat.completions', 'completions', 'models'] },
   'novita-ai': { displayName: 'Novita AI', baseURL: 'https://api.novita.ai/v3/openai', endpoints: ALL },
-  ollama: { displayName: 'Ollama', endpoints: ALL },
   vllm: { displayName: 'vLLM', endpoints: [...ALL, 'rerank'] },
   lmstudio: { displayName: 'LM Studio', endpoints: ALL },
   // Embeddings and rerank only (no chat): rerank in Cohere's shape (Jina) or Voyage's.
@@ -128,7 +127,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   ovhcloud: { displayName: 'OVHcloud AI Endpoints', baseURL: 'https://oai.endpoints.kepler.ai.cloud.ovh.net/v1', endpoints: ['chat.completions'] },
   'reka-ai': { displayName: 'Reka', baseURL: 'https://api.reka.ai/v1', endpoints: ['chat.completions'] },
   siliconflow: { displayName: 'SiliconFlow', baseURL: 'https://api.siliconflow.cn/v1', endpoints: ['chat.completions', 'embeddings'] },
-  triton: { displayName: 'NVIDIA Triton (OpenAI frontend)', endpoints: ['chat.completions', 'completions', 'models'] },
   upstage: { displayName: 'Upstage', baseURL: 'https://api.upstage.ai/v1/solar', endpoints: ['chat.completions', 'embeddings'] },
   'z-ai': { displayName: 'Z.ai', baseURL: 'https://api.z.ai/api/paas/v4', endpoints: ['chat.completions'] },
   zhipu: { displayName: 'Zhipu AI (BigModel)', baseURL: 'https://open.bigmodel.cn/api/paas/v4', endpoints: ['chat.completions', 'embeddings'] },
@@ -153,14 +151,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     endpoints: ['chat.completions', 'embeddings'],
     params: [RESOURCE],
     query: API_VERSION,
-  },
-  'workers-ai': {
-    displayName: 'Cloudflare Workers AI',
-    baseURL: 'https://api.cloudflare.com/client/v4/accounts/{workers_ai_account_id}/ai/v1',
-    endpoints: ['chat.completions', 'embeddings'],
-    params: [
-      { key: 'workers_ai_account_id', header: 'workers-ai-account-id', pattern: /^[a-fA-F0-9]{32}$/, what: 'a Cloudflare account id (32 hex digits)' },
-    ],
   },
   cortex: {
     displayName: 'Snowflake Cortex',

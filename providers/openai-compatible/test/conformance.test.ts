@@ -1,6 +1,6 @@
 // A few representative new presets against the provider conformance kit: a plain OpenAI-compatible
 // service (moonshot), one with embeddings (nvidia-nim), and account-templated ones whose template a
-// custom host replaces (workers-ai, and azure-ai, which keeps its api-version query). The answers are
+// custom host replaces (azure-ai, which keeps its api-version query). The answers are
 // small bodies in OpenAI's documented wire format, written here.
 import { runProviderConformance } from '@waygate/core/testing';
 
@@ -45,7 +45,6 @@ const ERRORS = [
 const CASES: Array<{ provider: string; model: string; path: string; embeddings?: boolean }> = [
   { provider: 'moonshot', model: 'kimi-k2-0711-preview', path: '/v1/chat/completions' },
   { provider: 'nvidia-nim', model: 'meta/llama-3.1-8b-instruct', path: '/v1/chat/completions', embeddings: true },
-  { provider: 'workers-ai', model: '@cf/meta/llama-3.1-8b-instruct', path: '/v1/chat/completions' },
   { provider: 'azure-ai', model: 'Phi-4', path: '/v1/chat/completions?api-version=2024-05-01-preview' },
 ];
 

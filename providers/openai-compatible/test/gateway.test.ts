@@ -1,6 +1,6 @@
 // New slugs through a whole gateway (the bundled plugins, so `@waygate/catalogue` too): a Portkey
-// `x-portkey-provider` value, a `provider/model` id, a templated base URL replaced by the config
-// file's base_url, and a slug that serves nothing here. The upstream is a loopback fake.
+// `x-portkey-provider` value, a `provider/model` id, a templated base URL missing its option, and a
+// slug that serves nothing here. The upstream is a loopback fake.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
@@ -47,7 +47,6 @@ describe('new slugs through the gateway', () => {
         providers: {
           moonshot: { api_key: 'sk-moon', base_url: `${fake}/moonshot/v1` },
           zhipu: { api_key: 'sk-zhipu', base_url: `${fake}/zhipu/v4` },
-          'workers-ai': { api_key: 'cf-token', base_url: `${fake}/cf/ai/v1` },
         },
       },
       port: 0,
@@ -82,13 +81,6 @@ describe('new slugs through the gateway', () => {
     const res = await chat({}, 'zhipu/glm-4');
     expect(res.status).to.equal(200);
     expect(hits.filter((h) => h.url === '/zhipu/v4/chat/completions').map((h) => h.model)).to.deep.equal(['glm-4']);
-  });
-
-  it("workers-ai: the config file's base_url replaces the account template", async () => {
-    hits.length = 0;
-    const res = await chat({ 'x-portkey-provider': 'workers-ai' }, '@cf/meta/llama-3.1-8b-instruct');
-    expect(res.status).to.equal(200);
-    expect(hits.map((h) => h.url)).to.deep.equal(['/cf/ai/v1/chat/completions']);
   });
 
   it('cortex without its account: a 400 naming snowflake_account, nothing sent', async () => {

@@ -35,7 +35,6 @@ const REQUIRED = [
   'nebius',
   'hyperbolic',
   'novita-ai',
-  'ollama',
   'vllm',
   'lmstudio',
   'jina',
@@ -47,7 +46,7 @@ describe('@waygate/provider-openai-compatible', () => {
     const { kernel, registered } = fakeKernel();
     await plugin.setup(kernel, plugin.configSchema!.parse({}));
     for (const slug of REQUIRED) expect(registered.has(slug), slug).to.equal(true);
-    for (const slug of ['ollama', 'vllm', 'lmstudio']) expect(registered.get(slug)!.baseURL, slug).to.equal(undefined);
+    for (const slug of ['vllm', 'lmstudio']) expect(registered.get(slug)!.baseURL, slug).to.equal(undefined);
     for (const [slug, p] of Object.entries(PRESETS)) {
       if (p.baseURL) expect(p.baseURL, slug).to.match(/^https:\/\/[^/]+(\/.*[^/])?$/);
       expect(served(registered.get(slug)!).sort(), slug).to.deep.equal([...p.endpoints, 'passthrough'].sort());

@@ -20,7 +20,8 @@ const PORTKEY = [
 ]; // prettier-ignore
 const BEYOND = ['watsonx', 'databricks', 'nvidia-nim', 'vercel'];
 /** Slugs that have their own provider package (not presets of this one). */
-const OWN_PACKAGES = ['anthropic', 'azure-openai', 'bedrock', 'cohere', 'google', 'openai', 'replicate', 'sagemaker', 'stability-ai', 'vertex-ai'];
+// prettier-ignore
+const OWN_PACKAGES = ['anthropic', 'azure-openai', 'bedrock', 'cohere', 'google', 'openai', 'replicate', 'sagemaker', 'stability-ai', 'vertex-ai', 'workers-ai', 'ollama', 'triton'];
 
 /** Each new OpenAI-compatible slug: the endpoint tried, its path under the base URL. All send `Authorization: Bearer <key>`. */
 const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
@@ -52,7 +53,6 @@ const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
   ['ovhcloud', 'chat.completions', '/chat/completions'],
   ['reka-ai', 'chat.completions', '/chat/completions'],
   ['siliconflow', 'embeddings', '/embeddings'],
-  ['triton', 'models', '/models'],
   ['upstage', 'chat.completions', '/chat/completions'],
   ['z-ai', 'chat.completions', '/chat/completions'],
   ['zhipu', 'embeddings', '/embeddings'],
@@ -60,7 +60,6 @@ const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
   ['vercel', 'chat.completions', '/chat/completions'],
   ['nomic', 'embeddings', '/embedding/text'],
   ['azure-ai', 'chat.completions', '/chat/completions?api-version=2024-05-01-preview'],
-  ['workers-ai', 'embeddings', '/embeddings'],
   ['cortex', 'chat.completions', '/chat/completions'],
   ['databricks', 'chat.completions', '/chat/completions'],
   ['watsonx', 'chat.completions', '/chat/completions'],
@@ -123,7 +122,7 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
     }
     const listed = new Set([...WIRED.map(([s]) => s), ...REFUSED]);
     const older = ['groq', 'together-ai', 'fireworks-ai', 'deepseek', 'x-ai', 'perplexity-ai', 'openrouter', 'mistral-ai', 'cerebras'];
-    const more = ['deepinfra', 'sambanova', 'nebius', 'hyperbolic', 'novita-ai', 'ollama', 'vllm', 'lmstudio', 'jina', 'voyage'];
+    const more = ['deepinfra', 'sambanova', 'nebius', 'hyperbolic', 'novita-ai', 'vllm', 'lmstudio', 'jina', 'voyage'];
     for (const slug of Object.keys(PRESETS)) expect(listed.has(slug) || older.includes(slug) || more.includes(slug), `${slug} is tested`).to.equal(true);
   });
 
@@ -165,12 +164,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
 
   it('fills a templated base URL from the target options or Portkey headers', () => {
     const cases: Array<[string, ConfigNode, Record<string, string>, string]> = [
-      [
-        'workers-ai',
-        { workers_ai_account_id: 'a'.repeat(32) },
-        {},
-        `https://api.cloudflare.com/client/v4/accounts/${'a'.repeat(32)}/ai/v1/chat/completions`,
-      ],
       ['cortex', {}, { 'x-portkey-snowflake-account': 'myorg-acct1' }, 'https://myorg-acct1.snowflakecomputing.com/api/v2/cortex/v1/chat/completions'],
       [
         'cortex',
@@ -205,7 +198,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
 
   it('refuses a templated base URL with a missing or unsafe value: a 400 naming the option', () => {
     const missing: Array<[string, string]> = [
-      ['workers-ai', 'workers_ai_account_id'],
       ['cortex', 'snowflake_account'],
       ['databricks', 'databricks_workspace'],
       ['watsonx', 'watsonx_region'],
@@ -219,7 +211,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
       expect(err.message, slug).to.include(key);
     }
     const unsafe: Array<[string, ConfigNode]> = [
-      ['workers-ai', { workers_ai_account_id: '../../evil' }],
       ['cortex', { snowflake_account: 'evil.example/x' }],
       ['cortex', { snowflake_account: 'a@evil.example' }],
       ['databricks', { databricks_workspace: 'evil.example.com' }],

@@ -1,0 +1,12 @@
+// Reads the recorded upstream answers in test/fixtures/: <name>.json (a JSON body) and <name>.sse (an
+// SSE transcript). The files stay in the source tree (tsc does not copy them): tests run from
+// dist/test/, so they are found from the package root.
+import { fixtures } from '@waygate/core/testing';
+
+const recorded = fixtures(import.meta.url);
+
+/** A recorded JSON answer body, parsed. */
+export const jsonFixture = recorded.json;
+
+/** A recorded SSE transcript as its events, each with its blank line: the pieces the answer was written in. */
+export const sseFixture = recorded.sse;
