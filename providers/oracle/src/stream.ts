@@ -13,6 +13,7 @@ import { cohereCalls, finishReason, textOfParts, toOpenAIUsage } from './respons
  * tool call opens with its `id` and `name`, and its `arguments` follow in pieces without an id; the
  * last event carries `finishReason`. COHERE: `{apiFormat: COHERE, text}` per delta, `{toolCalls}` with
  * whole calls, and a last event with `finishReason` that repeats the full text (not sent again).
+ * With `numGenerations` > 1, GENERIC events name their choice by `index`, which OpenAI's chunks keep.
  * Usage (`streamOptions.isIncludeUsage`) comes in an event of its own or on the last one. The stream
  * ends when the connection closes (a `data: [DONE]` is accepted too): after a finishReason that is the
  * proper end; before one, the stream was cut.
@@ -26,9 +27,10 @@ export class OracleStreamTransformer implements StreamTransformer {
   /** Position in an event's toolCalls → the OpenAI index an id-less argument piece there belongs to. */
   readonly #atPosition = new Map<number, number>();
   #calls = 0;
-  #started = false;
-  #sentText = false;
-  #finish: string | undefined;
+  /** Per choice (OCI's event `index`, for `n` > 1): its role sent, its text sent, its finish reason. */
+  readonly #started = new Set<number>();
+  readonly #sentText = new Set<number>();
+  readonly #finish = new Map<number, string>();
   #usage: Usage | undefined;
   #done = false;
 
@@ -43,17 +45,17 @@ export class OracleStreamTransformer implements StreamTransformer {
     this.#includeUsage = isObj(so) && so.include_usage === true;
   }
 
-  #start(out: SSEEvent[]): void {
-    if (this.#started) return;
-    this.#started = true;
-    out.push(this.#out.delta({ role: 'assistant', content: '' }));
+  #start(out: SSEEvent[], choice = 0): void {
+    if (this.#started.has(choice)) return;
+    this.#started.add(choice);
+    out.push(this.#out.delta({ role: 'assistant', content: '' }, null, choice));
   }
 
-  #text(out: SSEEvent[], text: string | undefined): void {
+  #text(out: SSEEvent[], text: string | undefined, choice: number): void {
     if (!text) return;
-    this.#start(out);
-    this.#sentText = true;
-    out.push(this.#out.delta({ content: text }));
+    this.#start(out, choice);
+    this.#sentText.add(choice);
+    out.push(this.#out.delta({ content: text }, null, choice));
   }
 
   #error(message: string, code: string, type = 'server_error'): SSEEvent[] {
@@ -62,26 +64,28 @@ export class OracleStreamTransformer implements StreamTransformer {
   }
 
   /** GENERIC tool call pieces → OpenAI tool call deltas. */
-  #genericCalls(out: SSEEvent[], calls: unknown[]): void {
+  #genericCalls(out: SSEEvent[], calls: unknown[], choice: number): void {
     calls.forEach((c, pos) => {
       if (!isObj(c)) return;
       const id = typeof c.id === 'string' && c.id ? c.id : undefined;
       const args = typeof c.arguments === 'string' ? c.arguments : c.arguments !== undefined ? JSON.stringify(c.arguments) : '';
       let index = id !== undefined ? this.#ids.get(id) : this.#atPosition.get(pos);
-      this.#start(out);
+      this.#start(out, choice);
       if (index === undefined) {
         index = this.#calls++;
         if (id !== undefined) this.#ids.set(id, index);
         this.#atPosition.set(pos, index);
         out.push(
-          this.#out.delta({
-            tool_calls: [{ index, id: id ?? `call_${index}`, type: 'function', function: { name: String(c.name ?? ''), arguments: args } }],
-          }),
+          this.#out.delta(
+            { tool_calls: [{ index, id: id ?? `call_${index}`, type: 'function', function: { name: String(c.name ?? ''), arguments: args } }] },
+            null,
+            choice,
+          ),
         );
         return;
       }
       this.#atPosition.set(pos, index);
-      if (args) out.push(this.#out.delta({ tool_calls: [{ index, function: { arguments: args } }] }));
+      if (args) out.push(this.#out.delta({ tool_calls: [{ index, function: { arguments: args } }] }, null, choice));
     });
   }
 
@@ -113,32 +117,38 @@ export class OracleStreamTransformer implements StreamTransformer {
     const usage = toOpenAIUsage(d.usage);
     if (usage) this.#usage = usage;
     const final = d.finishReason !== undefined && d.finishReason !== null;
+    const choice = typeof d.index === 'number' && Number.isInteger(d.index) && d.index >= 0 && d.index < 128 ? d.index : 0;
 
     if (this.#format === 'COHERE' && !isObj(d.message)) {
       // The last event repeats the whole text: sent only when no delta came before it.
-      if (typeof d.text === 'string' && (!final || !this.#sentText)) this.#text(out, d.text);
+      if (typeof d.text === 'string' && (!final || !this.#sentText.has(0))) this.#text(out, d.text, 0);
       if (Array.isArray(d.toolCalls) && (!final || this.#calls === 0)) this.#cohereCalls(out, d.toolCalls);
     } else {
       const m = isObj(d.message) ? d.message : {};
-      if (!final || !this.#sentText) this.#text(out, textOfParts(m.content));
+      if (!final || !this.#sentText.has(choice)) this.#text(out, textOfParts(m.content), choice);
       if (typeof m.reasoningContent === 'string' && m.reasoningContent) {
-        this.#start(out);
-        out.push(this.#out.delta({ reasoning_content: m.reasoningContent }));
+        this.#start(out, choice);
+        out.push(this.#out.delta({ reasoning_content: m.reasoningContent }, null, choice));
       }
-      if (Array.isArray(m.toolCalls)) this.#genericCalls(out, m.toolCalls);
+      if (Array.isArray(m.toolCalls)) this.#genericCalls(out, m.toolCalls, choice);
     }
-    if (final && this.#finish === undefined) {
-      this.#start(out);
-      this.#finish = finishReason(d.finishReason, this.#calls > 0);
-      out.push(this.#out.delta({}, this.#finish));
+    if (final && !this.#finish.has(choice)) {
+      this.#start(out, choice);
+      const reason = finishReason(d.finishReason, this.#calls > 0);
+      this.#finish.set(choice, reason);
+      out.push(this.#out.delta({}, reason, choice));
     }
     return out;
   }
 
+  /**
+   * The end of the stream: proper after a finishReason (a choice that never got one, with `n` > 1,
+   * finishes as `stop`), cut before one.
+   */
   #end(): SSEEvent[] {
     if (this.#done) return [];
-    if (this.#finish === undefined) {
-      if (!this.#started) {
+    if (!this.#finish.size) {
+      if (!this.#started.size) {
         this.#done = true;
         return [];
       }
@@ -146,6 +156,7 @@ export class OracleStreamTransformer implements StreamTransformer {
     }
     this.#done = true;
     const out: SSEEvent[] = [];
+    for (const choice of this.#started) if (!this.#finish.has(choice)) out.push(this.#out.delta({}, 'stop', choice));
     if (this.#includeUsage && this.#usage) out.push(this.#out.usage(this.#usage));
     out.push(this.#out.done());
     return out;

@@ -278,6 +278,26 @@ describe('the stream transformer', () => {
     expect(text(run(model, ['{"apiFormat":"COHERE","text":"Hello","finishReason":"MAX_TOKENS"}']))).to.equal('Hello');
   });
 
+  it('keeps the choices of n > 1 apart by their index', () => {
+    const events = run({ model: 'meta.x', n: 2 }, [
+      '{"index":0,"message":{"role":"ASSISTANT","content":[{"type":"TEXT","text":"A"}]}}',
+      '{"index":1,"message":{"role":"ASSISTANT","content":[{"type":"TEXT","text":"B"}]}}',
+      '{"index":1,"message":{"role":"ASSISTANT","content":[{"type":"TEXT","text":"b"}]}}',
+      '{"index":1,"finishReason":"length"}',
+      '{"index":0,"message":{"role":"ASSISTANT","content":[{"type":"TEXT","text":"a"}]}}',
+    ]);
+    const by: Record<number, { text: string; finish?: string }> = {};
+    for (const e of events) {
+      if (e === '[DONE]') continue;
+      const c = e.choices[0];
+      const slot = (by[c.index] ??= { text: '' });
+      slot.text += c.delta.content ?? '';
+      if (c.finish_reason) slot.finish = c.finish_reason;
+    }
+    expect(by).to.deep.equal({ 0: { text: 'Aa', finish: 'stop' }, 1: { text: 'Bb', finish: 'length' } });
+    expect(events.at(-1)).to.equal('[DONE]');
+  });
+
   it('accepts [DONE] as an end, and says nothing for an empty stream', () => {
     expect(run({ model: 'meta.x' }, ['{"finishReason":"stop"}', '[DONE]'], false).at(-1)).to.equal('[DONE]');
     expect(run({ model: 'meta.x' }, [])).to.deep.equal([]);

@@ -166,6 +166,10 @@ describe('oracle through the gateway, signatures verified', function () {
     expect(res.status, await res.clone().text()).to.equal(200);
     expect(fake.seen[0]!.refused).to.equal(undefined);
     expect(fake.seen[0]!.json.compartmentId).to.equal(COMPARTMENT);
+    // The caller's option headers stay at the gateway: only the signature goes to OCI.
+    const sent = fake.seen[0]!.headers;
+    expect(Object.keys(sent).filter((h) => h.startsWith('x-portkey-') || h.startsWith('x-waygate-'))).to.deep.equal([]);
+    expect(JSON.stringify(sent)).not.to.include(secretOf(KEYS.privateKey));
   });
 
   it('signs with an encrypted PKCS#1 key and its passphrase; a wrong passphrase is a 400 that names no secret', async () => {
