@@ -42,16 +42,13 @@ export interface OracleTarget {
   credentials: OciCredentials;
 }
 
+/** A required option: a missing credential is a 401 `missing_credentials`, the missing compartment a 400 `invalid_config`. */
 function required(input: BuildInput, key: string): string {
   const v = targetOption(input, key);
-  if (!v)
-    throw new GatewayError(
-      ErrorCode.MISSING_CREDENTIALS,
-      key === 'oracle_compartment_id' ? 400 : 401,
-      `oracle needs ${key} (in the config, or the x-portkey-${key.replace(/_/g, '-')} header)`,
-      { param: key, type: key === 'oracle_compartment_id' ? 'invalid_request_error' : 'authentication_error' },
-    );
-  return v;
+  if (v) return v;
+  const message = `oracle needs ${key} (in the config, or the x-portkey-${key.replace(/_/g, '-')} header)`;
+  if (key === 'oracle_compartment_id') throw badRequest(ErrorCode.INVALID_CONFIG, message, key);
+  throw new GatewayError(ErrorCode.MISSING_CREDENTIALS, 401, message, { param: key, type: 'authentication_error' });
 }
 
 /** The OCI credentials of a target: tenancy, user, fingerprint and private key are all required. */

@@ -214,7 +214,11 @@ describe('oracle through the gateway, signatures verified', function () {
     for (const [config, status, param] of cases) {
       const res = await post('/v1/chat/completions', chat, config);
       const json = (await res.json()) as any;
-      expect([res.status, json.error.param], param).to.deep.equal([status, param]);
+      expect([res.status, json.error.param, json.error.code], param).to.deep.equal([
+        status,
+        param,
+        status === 401 ? 'missing_credentials' : 'invalid_config',
+      ]);
     }
     expect(fake.seen).to.have.length(0);
   });
