@@ -218,12 +218,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     endpoints: [],
     serves: 'image generation in its own API, reached through passthrough (other /v1 paths are forwarded to its base URL)',
   },
-  oracle: {
-    displayName: 'OCI Generative AI',
-    baseURL: 'https://inference.generativeai.{oci_region}.oci.oraclecloud.com',
-    endpoints: [],
-    serves: notBuilt('OCI signed requests'),
-  },
   bytez: { displayName: 'Bytez', baseURL: 'https://api.bytez.com', endpoints: [], serves: notBuilt('models/v2, Key auth') },
   palm: {
     displayName: 'Google PaLM',
