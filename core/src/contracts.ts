@@ -107,8 +107,8 @@ export interface StreamFormat {
   isEnd(ev: SSEEvent): boolean;
   /** The failure an upstream error event stands for, or undefined for any other event. Cheap for ordinary events. */
   errorOf(ev: SSEEvent, provider: string): GatewayError | undefined;
-  /** The terminal event that tells the client the stream failed after it started. */
-  errorEvent(err: GatewayError): SSEEvent;
+  /** The terminal event that tells the client the stream failed after it started; `last`: the last event the client got (a numbered stream numbers on). */
+  errorEvent(err: GatewayError, last?: SSEEvent): SSEEvent;
   /** Usage (and the model) an event carries, if any. Called for every event: test cheaply first. */
   usage?(ev: SSEEvent): { usage?: Usage; model?: string } | undefined;
 }

@@ -92,7 +92,9 @@ export async function openStream(
   };
   async function* relay(): AsyncGenerator<SSEEvent> {
     let sawEnd = false;
+    let last: SSEEvent | undefined;
     const seen = (ev: SSEEvent) => {
+      last = ev;
       if (format.isEnd(ev)) sawEnd = true;
       else if (format.usage) ctx.recordUsage(format.usage(ev));
     };
@@ -122,7 +124,7 @@ export async function openStream(
     } catch (err) {
       // A client that left hears nothing more; a gateway that shuts down says so.
       if (ctx.aborted && (err as GatewayError).code !== ErrorCode.SHUTTING_DOWN) return;
-      yield format.errorEvent(interrupted((err as Error).message));
+      yield format.errorEvent(interrupted((err as Error).message), last);
     } finally {
       io.end();
       if (!upstream.body.destroyed) upstream.body.destroy();

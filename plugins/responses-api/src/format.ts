@@ -33,6 +33,12 @@ function parse(data: string): Json | undefined {
   }
 }
 
+/** The sequence_number after an event's (read from its data; 0 without one). */
+function nextSequence(last: SSEEvent | undefined): number {
+  const n = last && parse(last.data)?.sequence_number;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n + 1 : 0;
+}
+
 /** Responses usage → the kernel's OpenAI-style usage. */
 export function usageFromResponses(u: unknown): Usage | undefined {
   if (!isObj(u)) return undefined;
@@ -80,9 +86,8 @@ export const RESPONSES_STREAM: StreamFormat = {
       upstream: { status, body: { error: { message, type: code ?? 'server_error', code: code ?? null } } },
     });
   },
-  // The core asks for this event without the stream's state, so its sequence_number cannot follow the
-  // events before it; the bridge's writer sends its own, numbered, for the failures it sees (response.ts).
-  errorEvent: (err) => event('error', { code: err.code, message: err.message, param: err.param ?? null }, 0),
+  // Numbered after the last event the client got (the core's relay passes it; 0 when there is none).
+  errorEvent: (err, last) => event('error', { code: err.code, message: err.message, param: err.param ?? null }, nextSequence(last)),
   usage(ev) {
     if (!END_TYPES.has(typeOf(ev) ?? '')) return undefined;
     const data = parse(ev.data);

@@ -460,6 +460,25 @@ describe('@waygate/responses-api: what the bridge emits, field by field against 
       expect(events.at(-1)).to.deep.include({ type: 'error', code: 'stream_interrupted', param: null });
     });
 
+    it('an OpenAI Responses stream passed through and cut short ends with the core’s error event, numbered after the last', async () => {
+      const sse = (type: string, seq: number, rest: Body) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq, ...rest })}\n\n`;
+      up.openai.answer = () => ({
+        frames: [
+          sse('response.created', 0, { response: { id: 'resp_1', object: 'response', status: 'in_progress' } }),
+          sse('response.in_progress', 1, { response: { id: 'resp_1', object: 'response', status: 'in_progress' } }),
+          sse('response.output_text.delta', 2, { item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Hel', logprobs: [] }),
+        ],
+      });
+      const res = await fetch(`${gw.url}/v1/responses`, {
+        method: 'POST',
+        headers: { ...headers('openai'), 'x-waygate-provider': 'openai' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', input: 'Hi', stream: true }),
+      });
+      const events = parseSSE(await res.text()).map((e) => JSON.parse(e.data) as { type: string; sequence_number: number; code?: string });
+      expect(events.map((e) => e.type)).to.deep.equal(['response.created', 'response.in_progress', 'response.output_text.delta', 'error']);
+      expect(events.at(-1)).to.deep.include({ sequence_number: 3, code: 'stream_interrupted' });
+    });
+
     it('an event that is not JSON after content ends the stream with an error event numbered in sequence', async () => {
       up.openai.answer = () => ({ frames: [oaChunk({ role: 'assistant', content: '' }), oaChunk({ content: 'Hel' }), 'data: {"choices": [\n\n'] });
       const { events, terminal } = await stream('openai', { input: 'Hi' });
