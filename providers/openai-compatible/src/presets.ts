@@ -234,7 +234,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     endpoints: [],
     serves: notBuilt('OCI signed requests'),
   },
-  bytez: { displayName: 'Bytez', baseURL: 'https://api.bytez.com', endpoints: [], serves: notBuilt('models/v2, Key auth') },
   palm: {
     displayName: 'Google PaLM',
     baseURL: 'https://generativelanguage.googleapis.com/v1beta3',

@@ -20,7 +20,19 @@ const PORTKEY = [
 ]; // prettier-ignore
 const BEYOND = ['watsonx', 'databricks', 'nvidia-nim', 'vercel'];
 /** Slugs that have their own provider package (not presets of this one). */
-const OWN_PACKAGES = ['anthropic', 'azure-openai', 'bedrock', 'cohere', 'google', 'openai', 'replicate', 'sagemaker', 'stability-ai', 'vertex-ai'];
+const OWN_PACKAGES = [
+  'anthropic',
+  'azure-openai',
+  'bedrock',
+  'bytez',
+  'cohere',
+  'google',
+  'openai',
+  'replicate',
+  'sagemaker',
+  'stability-ai',
+  'vertex-ai',
+];
 
 /** Each new OpenAI-compatible slug: the endpoint tried, its path under the base URL. All send `Authorization: Bearer <key>`. */
 const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
@@ -68,7 +80,7 @@ const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
 ];
 
 /** Slugs accepted whose every endpoint answers 400 `unsupported_endpoint`. */
-const REFUSED = ['milvus', 'qdrant', 'meshy', 'tripo3d', 'recraft-ai', 'segmind', 'oracle', 'bytez', 'palm'];
+const REFUSED = ['milvus', 'qdrant', 'meshy', 'tripo3d', 'recraft-ai', 'segmind', 'oracle', 'palm'];
 
 const adapters = new Map<string, ProviderAdapter>(presetAdapters({ presets: {} }).map((a) => [a.id, a]));
 
@@ -251,7 +263,7 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
         expect(err.message, slug).to.include(PRESETS[slug]!.serves!).and.include(endpoint);
       }
     }
-    for (const slug of ['oracle', 'bytez', 'palm']) expect(PRESETS[slug]!.serves, slug).to.include('adapter is not built yet');
+    for (const slug of ['oracle', 'palm']) expect(PRESETS[slug]!.serves, slug).to.include('adapter is not built yet');
     const lemon = thrown(() => adapters.get('lemonfox-ai')!.endpoints.embeddings!.build(input('lemonfox-ai')));
     expect([lemon.status, lemon.code]).to.deep.equal([400, 'unsupported_endpoint']);
     expect(lemon.message).to.include('chat completions');
