@@ -234,10 +234,4 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     endpoints: [],
     serves: notBuilt('OCI signed requests'),
   },
-  palm: {
-    displayName: 'Google PaLM',
-    baseURL: 'https://generativelanguage.googleapis.com/v1beta3',
-    endpoints: [],
-    serves: notBuilt('generateMessage; PaLM is retired by Google'),
-  },
 });

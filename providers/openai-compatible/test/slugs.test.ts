@@ -28,6 +28,7 @@ const OWN_PACKAGES = [
   'cohere',
   'google',
   'openai',
+  'palm',
   'replicate',
   'sagemaker',
   'stability-ai',
@@ -80,7 +81,7 @@ const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
 ];
 
 /** Slugs accepted whose every endpoint answers 400 `unsupported_endpoint`. */
-const REFUSED = ['milvus', 'qdrant', 'meshy', 'tripo3d', 'recraft-ai', 'segmind', 'oracle', 'palm'];
+const REFUSED = ['milvus', 'qdrant', 'meshy', 'tripo3d', 'recraft-ai', 'segmind', 'oracle'];
 
 const adapters = new Map<string, ProviderAdapter>(presetAdapters({ presets: {} }).map((a) => [a.id, a]));
 
@@ -263,7 +264,7 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
         expect(err.message, slug).to.include(PRESETS[slug]!.serves!).and.include(endpoint);
       }
     }
-    for (const slug of ['oracle', 'palm']) expect(PRESETS[slug]!.serves, slug).to.include('adapter is not built yet');
+    for (const slug of ['oracle']) expect(PRESETS[slug]!.serves, slug).to.include('adapter is not built yet');
     const lemon = thrown(() => adapters.get('lemonfox-ai')!.endpoints.embeddings!.build(input('lemonfox-ai')));
     expect([lemon.status, lemon.code]).to.deep.equal([400, 'unsupported_endpoint']);
     expect(lemon.message).to.include('chat completions');
