@@ -88,7 +88,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
 
   // OpenAI-compatible services (base URLs as each documents them, and as Portkey's gateway uses them).
   '302ai': { displayName: '302.AI', baseURL: 'https://api.302.ai/v1', endpoints: ['chat.completions'] },
-  ai21: { displayName: 'AI21 Labs', baseURL: 'https://api.ai21.com/studio/v1', endpoints: ['chat.completions'] },
   aibadgr: { displayName: 'AI Badgr', baseURL: 'https://aibadgr.com/api/v1', endpoints: ['chat.completions'] },
   anyscale: { displayName: 'Anyscale', baseURL: 'https://api.endpoints.anyscale.com/v1', endpoints: ['chat.completions', 'completions', 'embeddings'] },
   cometapi: { displayName: 'CometAPI', baseURL: 'https://api.cometapi.com/v1', endpoints: ['chat.completions', 'embeddings'] },

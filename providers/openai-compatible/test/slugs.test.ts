@@ -21,6 +21,7 @@ const PORTKEY = [
 const BEYOND = ['watsonx', 'databricks', 'nvidia-nim', 'vercel'];
 /** Slugs that have their own provider package (not presets of this one). */
 const OWN_PACKAGES = [
+  'ai21',
   'anthropic',
   'azure-openai',
   'bedrock',
@@ -38,7 +39,6 @@ const OWN_PACKAGES = [
 /** Each new OpenAI-compatible slug: the endpoint tried, its path under the base URL. All send `Authorization: Bearer <key>`. */
 const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
   ['302ai', 'chat.completions', '/chat/completions'],
-  ['ai21', 'chat.completions', '/chat/completions'],
   ['aibadgr', 'chat.completions', '/chat/completions'],
   ['anyscale', 'embeddings', '/embeddings'],
   ['cometapi', 'chat.completions', '/chat/completions'],
