@@ -177,19 +177,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
       { key: 'databricks_workspace', header: 'databricks-workspace', pattern: LABEL, what: 'a Databricks workspace host name (dbc-…, one DNS label)' },
     ],
   },
-  watsonx: {
-    displayName: 'IBM watsonx.ai (model gateway)',
-    baseURL: 'https://{watsonx_region}.ml.cloud.ibm.com/ml/gateway/v1',
-    endpoints: ['chat.completions', 'completions', 'embeddings', 'models'],
-    params: [
-      {
-        key: 'watsonx_region',
-        header: 'watsonx-region',
-        pattern: /^[a-z]{2}-[a-z]{2,8}(?:-\d)?$/,
-        what: 'an IBM Cloud region (us-south, eu-de, jp-tok, ...)',
-      },
-    ],
-  },
   predibase: {
     displayName: 'Predibase',
     baseURL: 'https://serving.app.predibase.com/{predibase_tenant_id}/deployments/v2/llms/{predibase_deployment}/v1',

@@ -34,6 +34,7 @@ const OWN_PACKAGES = [
   'sagemaker',
   'stability-ai',
   'vertex-ai',
+  'watsonx',
 ];
 
 /** Each new OpenAI-compatible slug: the endpoint tried, its path under the base URL. All send `Authorization: Bearer <key>`. */
@@ -76,7 +77,6 @@ const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
   ['workers-ai', 'embeddings', '/embeddings'],
   ['cortex', 'chat.completions', '/chat/completions'],
   ['databricks', 'chat.completions', '/chat/completions'],
-  ['watsonx', 'chat.completions', '/chat/completions'],
   ['predibase', 'completions', '/completions'],
 ];
 
@@ -197,7 +197,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
         {},
         'https://dbc-a1b2c3d4-e5f6.cloud.databricks.com/serving-endpoints/chat/completions',
       ],
-      ['watsonx', {}, { 'x-waygate-watsonx-region': 'eu-de' }, 'https://eu-de.ml.cloud.ibm.com/ml/gateway/v1/chat/completions'],
       [
         'azure-ai',
         { resource_name: 'my-res', api_version: '2025-05-01' },
@@ -221,7 +220,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
       ['workers-ai', 'workers_ai_account_id'],
       ['cortex', 'snowflake_account'],
       ['databricks', 'databricks_workspace'],
-      ['watsonx', 'watsonx_region'],
       ['azure-ai', 'resource_name'],
       ['predibase', 'predibase_tenant_id'],
     ];
@@ -236,7 +234,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
       ['cortex', { snowflake_account: 'evil.example/x' }],
       ['cortex', { snowflake_account: 'a@evil.example' }],
       ['databricks', { databricks_workspace: 'evil.example.com' }],
-      ['watsonx', { watsonx_region: 'evil.example' }],
       ['azure-ai', { resource_name: 'my-res', api_version: '1&x=y' }],
       ['azure-ai', { resource_name: 'a:80' }],
       ['predibase', { predibase_tenant_id: '..', predibase_deployment: 'd' }],
