@@ -55,8 +55,6 @@ const API_VERSION = {
   default: '2024-05-01-preview',
 };
 
-const notBuilt = (what: string) => `its native API (${what}) is not OpenAI's, and its adapter is not built yet`;
-
 const ALL: readonly Endpoint[] = ['chat.completions', 'completions', 'embeddings', 'models'];
 
 /** Providers that speak OpenAI's wire format, by slug (Portkey's slugs). Base URLs are each provider's documented ones. */
@@ -87,7 +85,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
 
   // OpenAI-compatible services (base URLs as each documents them, and as Portkey's gateway uses them).
   '302ai': { displayName: '302.AI', baseURL: 'https://api.302.ai/v1', endpoints: ['chat.completions'] },
-  ai21: { displayName: 'AI21 Labs', baseURL: 'https://api.ai21.com/studio/v1', endpoints: ['chat.completions'] },
   aibadgr: { displayName: 'AI Badgr', baseURL: 'https://aibadgr.com/api/v1', endpoints: ['chat.completions'] },
   anyscale: { displayName: 'Anyscale', baseURL: 'https://api.endpoints.anyscale.com/v1', endpoints: ['chat.completions', 'completions', 'embeddings'] },
   cometapi: { displayName: 'CometAPI', baseURL: 'https://api.cometapi.com/v1', endpoints: ['chat.completions', 'embeddings'] },
@@ -168,19 +165,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
       { key: 'databricks_workspace', header: 'databricks-workspace', pattern: LABEL, what: 'a Databricks workspace host name (dbc-…, one DNS label)' },
     ],
   },
-  watsonx: {
-    displayName: 'IBM watsonx.ai (model gateway)',
-    baseURL: 'https://{watsonx_region}.ml.cloud.ibm.com/ml/gateway/v1',
-    endpoints: ['chat.completions', 'completions', 'embeddings', 'models'],
-    params: [
-      {
-        key: 'watsonx_region',
-        header: 'watsonx-region',
-        pattern: /^[a-z]{2}-[a-z]{2,8}(?:-\d)?$/,
-        what: 'an IBM Cloud region (us-south, eu-de, jp-tok, ...)',
-      },
-    ],
-  },
   predibase: {
     displayName: 'Predibase',
     baseURL: 'https://serving.app.predibase.com/{predibase_tenant_id}/deployments/v2/llms/{predibase_deployment}/v1',
@@ -217,12 +201,5 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     baseURL: 'https://api.segmind.com/v1',
     endpoints: [],
     serves: 'image generation in its own API, reached through passthrough (other /v1 paths are forwarded to its base URL)',
-  },
-  bytez: { displayName: 'Bytez', baseURL: 'https://api.bytez.com', endpoints: [], serves: notBuilt('models/v2, Key auth') },
-  palm: {
-    displayName: 'Google PaLM',
-    baseURL: 'https://generativelanguage.googleapis.com/v1beta3',
-    endpoints: [],
-    serves: notBuilt('generateMessage; PaLM is retired by Google'),
   },
 });

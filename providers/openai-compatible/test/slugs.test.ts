@@ -21,26 +21,29 @@ const PORTKEY = [
 const BEYOND = ['watsonx', 'databricks', 'nvidia-nim', 'vercel'];
 /** Slugs that have their own provider package (not presets of this one). */
 const OWN_PACKAGES = [
+  'ai21',
   'anthropic',
   'azure-openai',
   'bedrock',
+  'bytez',
   'cohere',
   'google',
   'ollama',
   'openai',
   'oracle',
+  'palm',
   'replicate',
   'sagemaker',
   'stability-ai',
   'triton',
   'vertex-ai',
+  'watsonx',
   'workers-ai',
 ];
 
 /** Each new OpenAI-compatible slug: the endpoint tried, its path under the base URL. All send `Authorization: Bearer <key>`. */
 const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
   ['302ai', 'chat.completions', '/chat/completions'],
-  ['ai21', 'chat.completions', '/chat/completions'],
   ['aibadgr', 'chat.completions', '/chat/completions'],
   ['anyscale', 'embeddings', '/embeddings'],
   ['cometapi', 'chat.completions', '/chat/completions'],
@@ -76,12 +79,11 @@ const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
   ['azure-ai', 'chat.completions', '/chat/completions?api-version=2024-05-01-preview'],
   ['cortex', 'chat.completions', '/chat/completions'],
   ['databricks', 'chat.completions', '/chat/completions'],
-  ['watsonx', 'chat.completions', '/chat/completions'],
   ['predibase', 'completions', '/completions'],
 ];
 
 /** Slugs accepted whose every endpoint answers 400 `unsupported_endpoint`. */
-const REFUSED = ['milvus', 'qdrant', 'meshy', 'tripo3d', 'recraft-ai', 'segmind', 'bytez', 'palm'];
+const REFUSED = ['milvus', 'qdrant', 'meshy', 'tripo3d', 'recraft-ai', 'segmind'];
 
 const adapters = new Map<string, ProviderAdapter>(presetAdapters({ presets: {} }).map((a) => [a.id, a]));
 
@@ -191,7 +193,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
         {},
         'https://dbc-a1b2c3d4-e5f6.cloud.databricks.com/serving-endpoints/chat/completions',
       ],
-      ['watsonx', {}, { 'x-waygate-watsonx-region': 'eu-de' }, 'https://eu-de.ml.cloud.ibm.com/ml/gateway/v1/chat/completions'],
       [
         'azure-ai',
         { resource_name: 'my-res', api_version: '2025-05-01' },
@@ -214,7 +215,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
     const missing: Array<[string, string]> = [
       ['cortex', 'snowflake_account'],
       ['databricks', 'databricks_workspace'],
-      ['watsonx', 'watsonx_region'],
       ['azure-ai', 'resource_name'],
       ['predibase', 'predibase_tenant_id'],
     ];
@@ -228,7 +228,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
       ['cortex', { snowflake_account: 'evil.example/x' }],
       ['cortex', { snowflake_account: 'a@evil.example' }],
       ['databricks', { databricks_workspace: 'evil.example.com' }],
-      ['watsonx', { watsonx_region: 'evil.example' }],
       ['azure-ai', { resource_name: 'my-res', api_version: '1&x=y' }],
       ['azure-ai', { resource_name: 'a:80' }],
       ['predibase', { predibase_tenant_id: '..', predibase_deployment: 'd' }],
@@ -256,7 +255,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
         expect(err.message, slug).to.include(PRESETS[slug]!.serves!).and.include(endpoint);
       }
     }
-    for (const slug of ['bytez', 'palm']) expect(PRESETS[slug]!.serves, slug).to.include('adapter is not built yet');
     const lemon = thrown(() => adapters.get('lemonfox-ai')!.endpoints.embeddings!.build(input('lemonfox-ai')));
     expect([lemon.status, lemon.code]).to.deep.equal([400, 'unsupported_endpoint']);
     expect(lemon.message).to.include('chat completions');
