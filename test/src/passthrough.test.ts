@@ -445,6 +445,60 @@ describe('passthrough: /v1/passthrough/{provider}/{path} to the provider’s own
     });
   });
 
+  describe('timeouts and a cut stream', () => {
+    let server: http.Server;
+    let tgw: Gateway;
+    let seen = 0;
+    before(async () => {
+      // Anthropic's API as it fails: one path never answers, a stream is cut after its first event.
+      server = http.createServer((req, res) => {
+        seen++;
+        req.resume();
+        if (req.url === '/v1/messages') {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write(STREAM_TEXT.slice(0, STREAM_TEXT.indexOf('\n\n') + 2));
+          setTimeout(() => res.socket?.destroy(), 20);
+        }
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as { port: number };
+      tgw = await startGateway({
+        config: { providers: { anthropic: { api_key: HELD.anthropic, base_url: `http://127.0.0.1:${port}/v1` } } },
+        port: 0,
+        host: '127.0.0.1',
+        logger: new LogCapture('warn').logger,
+        env: {},
+      });
+    });
+    after(async () => {
+      await tgw?.close(0);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    it('the request timeout applies: an upstream that never answers → 408 upstream_timeout', async () => {
+      const res = await fetch(`${tgw.url}/v1/passthrough/anthropic/v1/messages/batches/msgbatch_1`, { headers: { 'x-waygate-request-timeout': '150' } });
+      await expectGatewayError(res, 408, 'upstream_timeout', /Request to anthropic timed out/);
+      expect(seen).to.be.greaterThan(0);
+    });
+
+    it('a stream cut after it started ends with a terminal error event after the events that came', async () => {
+      const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'Hello' }] });
+      const res = await fetch(`${tgw.url}/v1/passthrough/anthropic/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(res.status).to.equal(200);
+      const sse = await readSSE(res);
+      expect(sse.data[0]).to.equal(JSON.stringify(STREAM_EVENTS[0]![1]));
+      const last = JSON.parse(sse.data.at(-1)!) as { error: { code: string; message: string } };
+      expect(last.error.code).to.equal('stream_interrupted');
+      expect(last.error.message).to.match(/^The stream from anthropic failed after it started/);
+      expect(sse.text).to.not.contain(HELD.anthropic);
+    });
+  });
+
   describe('gateway keys', () => {
     let kgw: Gateway;
     before(async () => {
