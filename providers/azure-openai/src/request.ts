@@ -1,7 +1,7 @@
 import { badRequest, ErrorCode } from '@waygate/core';
 import type { BuildInput, Endpoint, UpstreamRequest } from '@waygate/core';
 import { createOpenAIWireAdapter, targetOption, versionlessPath } from '@waygate/provider-openai';
-import { nativePassthrough } from '@waygate/provider-kit';
+import { callerHeader, nativePassthrough } from '@waygate/provider-kit';
 
 /** The api-version used when none is given: a current GA version of the data-plane API. */
 export const DEFAULT_API_VERSION = '2024-10-21';
@@ -119,13 +119,14 @@ export function azureRequest(name: Endpoint): (input: BuildInput) => UpstreamReq
 
 /**
  * The native passthrough (`/v1/passthrough/azure-openai/openai/...?api-version=...`): the path and
- * query as they came on the resource's host (or custom host), the key as `api-key`, or the Entra token.
+ * query as they came on the resource's host (or custom host), the key as `api-key` (the target's, else
+ * the one the caller sent in that header, as Azure's SDKs do), or the Entra token.
  */
 export const azurePassthroughNative = nativePassthrough('azure-openai', {
   root: (input) => azureHost(input),
   auth: (input) => {
     const { adToken } = azureOptions(input);
     if (adToken) return { authorization: `Bearer ${adToken}` };
-    return { 'api-key': input.target.apiKey };
+    return { 'api-key': input.target.apiKey ?? callerHeader(input.ctx, 'api-key') };
   },
 });

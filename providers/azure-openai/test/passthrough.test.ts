@@ -37,6 +37,11 @@ describe('azure-openai: passthrough.native', () => {
     expect(req.headers).to.deep.equal({ 'api-key': 'az-k' });
   });
 
+  it('a target without a key sends the caller’s own api-key header (what Azure’s SDKs send)', () => {
+    const req = build(nativeInput(path, { baseURL: 'http://127.0.0.1:9' }, { headers: { 'api-key': 'az-caller' } }));
+    expect(req.headers).to.deep.equal({ 'api-key': 'az-caller' });
+  });
+
   it('an Entra token replaces the key; a custom host is the root', () => {
     const req = build(
       nativeInput(path, { apiKey: 'az-k', baseURL: 'http://127.0.0.1:9', node: { provider: 'azure-openai', azure_ad_token: 'Bearer ey.t' } }),

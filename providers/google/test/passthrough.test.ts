@@ -43,6 +43,14 @@ describe('google: passthrough.native', () => {
     expect(req.body).to.equal(raw);
   });
 
+  it('a target without a key sends the caller’s own x-goog-api-key (what Google’s SDKs send); with one, the target’s wins', () => {
+    const path = '/v1/passthrough/google/v1beta/models';
+    expect(build(nativeInput(path, { baseURL: google.baseURL }, { headers: { 'x-goog-api-key': 'AIza-caller' } })).headers).to.deep.equal({
+      'x-goog-api-key': 'AIza-caller',
+    });
+    expect(build(nativeInput(path, { baseURL: google.baseURL })).headers).to.deep.equal({});
+  });
+
   it('the v1 API and the upload path are reachable too', () => {
     expect(build(nativeInput('/v1/passthrough/google/v1/models', { apiKey: 'k', baseURL: google.baseURL })).url).to.equal(
       'https://generativelanguage.googleapis.com/v1/models',

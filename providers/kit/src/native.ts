@@ -88,6 +88,12 @@ const DROPPED = new Set([
   'x-real-ip',
 ]);
 
+/** The caller's own key in a provider's own header (what that provider's SDK sends), for a target that holds none. */
+export function callerHeader(ctx: RequestContext, name: string): string | undefined {
+  const v = ctx.headers[name];
+  return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+}
+
 /** The client's headers that go upstream: all but hop-by-hop, credential and gateway (`x-waygate-*`, `x-portkey-*`) ones, and those named by `Connection`. */
 export function forwardedHeaders(ctx: RequestContext): Record<string, string> {
   const h = ctx.headers;
