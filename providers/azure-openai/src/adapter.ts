@@ -1,5 +1,6 @@
 import type { Endpoint, EndpointAdapter, ProviderAdapter } from '@waygate/core';
-import { AZURE_FORWARDED, AZURE_HOST_TEMPLATE, azureRequest } from './request.js';
+import { NATIVE_PASSTHROUGH } from '@waygate/provider-kit';
+import { AZURE_FORWARDED, AZURE_HOST_TEMPLATE, azurePassthroughNative, azureRequest } from './request.js';
 import { AzureStreamTransformer } from './stream.js';
 import { azureResponseItem, azureResponses } from './responses.js';
 
@@ -25,5 +26,6 @@ export const azureOpenAI: ProviderAdapter = {
     ...Object.fromEntries(AZURE_FORWARDED.map((name) => [name, azureEndpoint(name)])),
     responses: azureResponses,
     'responses.item': azureResponseItem,
+    [NATIVE_PASSTHROUGH]: azurePassthroughNative,
   },
 };

@@ -1,6 +1,7 @@
 import { badRequest, ErrorCode } from '@waygate/core';
 import type { BuildInput, Endpoint, UpstreamRequest } from '@waygate/core';
 import { createOpenAIWireAdapter, targetOption, versionlessPath } from '@waygate/provider-openai';
+import { callerHeader, nativePassthrough } from '@waygate/provider-kit';
 
 /** The api-version used when none is given: a current GA version of the data-plane API. */
 export const DEFAULT_API_VERSION = '2024-10-21';
@@ -45,17 +46,11 @@ export function azureOptions(input: BuildInput): AzureOptions {
   return { resourceName, deploymentId, apiVersion, adToken };
 }
 
-/** The upstream URL for an endpoint, or a 400 GatewayError for options that cannot make one. */
-export function azureURL(input: BuildInput, endpoint: string, opts: AzureOptions = azureOptions(input)): string {
-  // A forwarded endpoint keeps the client's path after /v1 and its query.
-  const path = PATHS[endpoint] ?? versionlessPath(input.ctx);
-  const query = PATHS[endpoint] ? '' : input.ctx.query;
+/** The resource's host (`https://{resource_name}.openai.azure.com`) or the custom host, without a trailing slash. */
+export function azureHost(input: BuildInput, opts: AzureOptions = azureOptions(input)): string {
   const p = input.target.path;
   if (opts.resourceName !== undefined && !DNS_LABEL.test(opts.resourceName)) {
     throw badRequest(ErrorCode.INVALID_CONFIG, `${p}: resource_name must be an Azure resource name (letters, digits and hyphens)`, `${p}.resource_name`);
-  }
-  if (!API_VERSION.test(opts.apiVersion)) {
-    throw badRequest(ErrorCode.INVALID_CONFIG, `${p}: api_version ${JSON.stringify(opts.apiVersion)} is not an Azure API version`, `${p}.api_version`);
   }
   let host = input.target.baseURL;
   if (!host || host === AZURE_HOST_TEMPLATE) {
@@ -68,7 +63,19 @@ export function azureURL(input: BuildInput, endpoint: string, opts: AzureOptions
     }
     host = `https://${opts.resourceName.toLowerCase()}.openai.azure.com`;
   }
-  host = host.replace(/\/+$/, '');
+  return host.replace(/\/+$/, '');
+}
+
+/** The upstream URL for an endpoint, or a 400 GatewayError for options that cannot make one. */
+export function azureURL(input: BuildInput, endpoint: string, opts: AzureOptions = azureOptions(input)): string {
+  // A forwarded endpoint keeps the client's path after /v1 and its query.
+  const path = PATHS[endpoint] ?? versionlessPath(input.ctx);
+  const query = PATHS[endpoint] ? '' : input.ctx.query;
+  const p = input.target.path;
+  const host = azureHost(input, opts);
+  if (!API_VERSION.test(opts.apiVersion)) {
+    throw badRequest(ErrorCode.INVALID_CONFIG, `${p}: api_version ${JSON.stringify(opts.apiVersion)} is not an Azure API version`, `${p}.api_version`);
+  }
   if (opts.apiVersion === 'v1') return `${host}/openai/v1${path}${query}`;
   const version = `${query ? `${query}&` : '?'}api-version=${encodeURIComponent(opts.apiVersion)}`;
   if (!PATHS[endpoint] && !PER_DEPLOYMENT.has(endpoint)) return `${host}/openai${path}${version}`;
@@ -109,3 +116,17 @@ export function azureRequest(name: Endpoint): (input: BuildInput) => UpstreamReq
     return req;
   };
 }
+
+/**
+ * The native passthrough (`/v1/passthrough/azure-openai/openai/...?api-version=...`): the path and
+ * query as they came on the resource's host (or custom host), the key as `api-key` (the target's, else
+ * the one the caller sent in that header, as Azure's SDKs do), or the Entra token.
+ */
+export const azurePassthroughNative = nativePassthrough('azure-openai', {
+  root: (input) => azureHost(input),
+  auth: (input) => {
+    const { adToken } = azureOptions(input);
+    if (adToken) return { authorization: `Bearer ${adToken}` };
+    return { 'api-key': input.target.apiKey ?? callerHeader(input.ctx, 'api-key') };
+  },
+});

@@ -54,6 +54,7 @@ describe('@waygate/provider-azure-openai', () => {
       'images.edits',
       'images.generations',
       'images.variations',
+      'passthrough.native',
       'responses',
       'responses.item',
     ]);
@@ -170,8 +171,9 @@ describe('@waygate/provider-azure-openai', () => {
       expect(JSON.parse(req.body as string)).to.deep.equal({ model: 'e', input: ['a'] });
     });
 
-    it('relays answers and errors unchanged (no mapping functions)', () => {
-      for (const ep of Object.values(azureOpenAI.endpoints)) {
+    it('relays answers and errors unchanged (no mapping functions; the native passthrough relays the upstream’s own error body)', () => {
+      for (const [name, ep] of Object.entries(azureOpenAI.endpoints)) {
+        if (name === 'passthrough.native') continue;
         expect(ep!.mapResponse).to.equal(undefined);
         expect(ep!.mapError).to.equal(undefined);
       }

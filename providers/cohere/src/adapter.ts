@@ -1,4 +1,5 @@
 import type { BuildInput, EndpointAdapter, ProviderAdapter } from '@waygate/core';
+import { NATIVE_PASSTHROUGH, nativePassthrough } from '@waygate/provider-kit';
 import { buildEmbeddings, fromCohereEmbed } from './embeddings.js';
 import { mapCohereError } from './errors.js';
 import { isObj } from './json.js';
@@ -27,10 +28,15 @@ const embeddings: EndpointAdapter = {
 
 const rerank: EndpointAdapter = { build: buildRerank, mapResponse: fromCohereRerank, mapError: mapCohereError };
 
+/** The native passthrough (`/v1/passthrough/cohere/v2/...`, `/v1/...`): any path of Cohere's API, the key as `Authorization: Bearer`. */
+export const passthroughNative: EndpointAdapter = nativePassthrough('cohere', {
+  auth: (input) => ({ authorization: input.target.apiKey ? `Bearer ${input.target.apiKey}` : undefined }),
+});
+
 /** The Cohere v2 adapter: chat (JSON and streaming, tools), embed and rerank, translated both ways. */
 export const cohere: ProviderAdapter = {
   id: 'cohere',
   displayName: 'Cohere',
   baseURL: 'https://api.cohere.com/v2',
-  endpoints: { 'chat.completions': chat, embeddings, rerank },
+  endpoints: { 'chat.completions': chat, embeddings, rerank, [NATIVE_PASSTHROUGH]: passthroughNative },
 };

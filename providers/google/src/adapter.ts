@@ -1,4 +1,5 @@
 import type { EndpointAdapter, ProviderAdapter } from '@waygate/core';
+import { NATIVE_PASSTHROUGH, callerHeader, nativePassthrough } from '@waygate/provider-kit';
 import { buildEmbeddings, toOpenAIEmbeddings } from './embeddings.js';
 import { mapGoogleError } from './errors.js';
 import { isObj } from './json.js';
@@ -39,10 +40,18 @@ export const imagesGenerations: EndpointAdapter = {
   mapError: mapGoogleError,
 };
 
+/**
+ * The native passthrough (`/v1/passthrough/google/v1beta/...`): any path of the Gemini API, the key as
+ * `x-goog-api-key` (the target's, else the one the caller sent in that header, as Google's SDKs do).
+ */
+export const passthroughNative: EndpointAdapter = nativePassthrough('google', {
+  auth: (input) => ({ 'x-goog-api-key': input.target.apiKey ?? callerHeader(input.ctx, 'x-goog-api-key') }),
+});
+
 /** The Google (Gemini API) provider adapter. */
 export const google: ProviderAdapter = {
   id: 'google',
   displayName: 'Google Gemini',
   baseURL: GOOGLE_BASE_URL,
-  endpoints: { 'chat.completions': chatCompletions, embeddings, models, 'images.generations': imagesGenerations },
+  endpoints: { 'chat.completions': chatCompletions, embeddings, models, 'images.generations': imagesGenerations, [NATIVE_PASSTHROUGH]: passthroughNative },
 };

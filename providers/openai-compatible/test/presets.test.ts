@@ -49,7 +49,7 @@ describe('@waygate/provider-openai-compatible', () => {
     for (const slug of ['vllm', 'lmstudio']) expect(registered.get(slug)!.baseURL, slug).to.equal(undefined);
     for (const [slug, p] of Object.entries(PRESETS)) {
       if (p.baseURL) expect(p.baseURL, slug).to.match(/^https:\/\/[^/]+(\/.*[^/])?$/);
-      expect(served(registered.get(slug)!).sort(), slug).to.deep.equal([...p.endpoints, 'passthrough'].sort());
+      expect(served(registered.get(slug)!).sort(), slug).to.deep.equal([...p.endpoints, 'passthrough', 'passthrough.native'].sort());
     }
     expect(registered.get('perplexity-ai')!.endpoints.embeddings).to.equal(undefined);
   });
@@ -60,7 +60,7 @@ describe('@waygate/provider-openai-compatible', () => {
     const reranking = [...registered.values()].filter((a) => served(a).includes('rerank')).map((a) => a.id);
     expect(reranking.sort()).to.deep.equal(['jina', 'together-ai', 'vllm', 'voyage']);
     for (const slug of ['jina', 'voyage'])
-      expect(Object.keys(registered.get(slug)!.endpoints).sort(), slug).to.deep.equal(['embeddings', 'passthrough', 'rerank']);
+      expect(Object.keys(registered.get(slug)!.endpoints).sort(), slug).to.deep.equal(['embeddings', 'passthrough', 'passthrough.native', 'rerank']);
     expect(registered.get('jina')!.baseURL).to.equal('https://api.jina.ai/v1');
     expect(registered.get('voyage')!.baseURL).to.equal('https://api.voyageai.com/v1');
   });
@@ -80,7 +80,7 @@ describe('@waygate/provider-openai-compatible', () => {
       plugin.configSchema!.parse({ only: [], presets: { 'my-llm': { base_url: 'https://llm.example.com/v1/', endpoints: ['chat.completions'] } } }),
     );
     expect(registered.get('my-llm')!.baseURL).to.equal('https://llm.example.com/v1');
-    expect(Object.keys(registered.get('my-llm')!.endpoints)).to.deep.equal(['chat.completions', 'passthrough']);
+    expect(Object.keys(registered.get('my-llm')!.endpoints)).to.deep.equal(['chat.completions', 'passthrough', 'passthrough.native']);
     expect(plugin.configSchema!.safeParse({ presets: { 'Bad Slug': {} } }).success).to.equal(false);
     expect(plugin.configSchema!.safeParse({ presets: { x: { endpoints: ['images.generations'] } } }).success).to.equal(false);
     expect(plugin.configSchema!.safeParse({ presets: { x: { base_url: 'ftp://x' } } }).success).to.equal(false);
@@ -92,7 +92,14 @@ describe('@waygate/provider-openai-compatible', () => {
       kernel,
       plugin.configSchema!.parse({ only: [], presets: { a: { base_url: 'https://a.example/v1' }, b: { endpoints: ['rerank', 'moderations'] } } }),
     );
-    expect(Object.keys(registered.get('a')!.endpoints)).to.deep.equal(['chat.completions', 'completions', 'embeddings', 'models', 'passthrough']);
-    expect(Object.keys(registered.get('b')!.endpoints).sort()).to.deep.equal(['moderations', 'passthrough', 'rerank']);
+    expect(Object.keys(registered.get('a')!.endpoints)).to.deep.equal([
+      'chat.completions',
+      'completions',
+      'embeddings',
+      'models',
+      'passthrough',
+      'passthrough.native',
+    ]);
+    expect(Object.keys(registered.get('b')!.endpoints).sort()).to.deep.equal(['moderations', 'passthrough', 'passthrough.native', 'rerank']);
   });
 });

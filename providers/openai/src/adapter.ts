@@ -1,6 +1,6 @@
 import type { BuildInput, Endpoint, EndpointAdapter, ProviderAdapter } from '@waygate/core';
-import { base64Embedding } from '@waygate/provider-kit';
-import { FORWARDED_ENDPOINTS, PATHS, forwardRequest, openaiHeaders, wireRequest } from './request.js';
+import { NATIVE_PASSTHROUGH, base64Embedding, nativePassthrough } from '@waygate/provider-kit';
+import { FORWARDED_ENDPOINTS, PATHS, forwardRequest, gatewayHeaders, openaiHeaders, wireRequest } from './request.js';
 import type { WireRequestOptions } from './request.js';
 import { responseItemAdapter } from './responses.js';
 
@@ -31,6 +31,8 @@ export function createOpenAIWireAdapter(opts: OpenAIWireOptions): ProviderAdapte
     if (!route) throw new Error(`${opts.id}: the OpenAI wire adapter has no endpoint ${name}`);
     endpoints[name] = { build: wireRequest(opts, route) };
   }
+  // Whatever forwards `/v1/*` also serves the native passthrough (`/v1/passthrough/{id}/v1/...`): the path on the API root, the key in its header.
+  if (endpoints.passthrough) endpoints[NATIVE_PASSTHROUGH] = nativePassthrough(opts.id, { auth: (input) => gatewayHeaders(opts, input) });
   if (endpoints.embeddings) endpoints.embeddings.mapResponse = base64WhenAsked;
   if (endpoints.responses) endpoints['responses.item'] = responseItemAdapter(opts);
   return { id: opts.id, displayName: opts.displayName, baseURL: opts.baseURL, endpoints };

@@ -47,6 +47,7 @@ describe('@waygate/provider-openai', () => {
       'moderations',
       'responses',
       ...FORWARDED_ENDPOINTS,
+      'passthrough.native',
       'responses.item',
     ]);
     expect(createOpenAIWireAdapter({ id: 'x' }).endpoints.moderations).to.equal(undefined);
