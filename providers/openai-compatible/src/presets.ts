@@ -37,8 +37,6 @@ export interface HostParam {
 const LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 /** Up to four DNS labels joined by dots (Snowflake's `org-account` or `locator.region.cloud`). */
 const LABELS = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?){0,3}$/;
-/** One path segment of letters, digits, `_`, `-` and `.`, starting with a letter or digit (so never `.` or `..`). */
-const SEGMENT = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/;
 
 const RESOURCE: HostParam = {
   key: 'resource_name',
@@ -189,15 +187,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
         pattern: /^[a-z]{2}-[a-z]{2,8}(?:-\d)?$/,
         what: 'an IBM Cloud region (us-south, eu-de, jp-tok, ...)',
       },
-    ],
-  },
-  predibase: {
-    displayName: 'Predibase',
-    baseURL: 'https://serving.app.predibase.com/{predibase_tenant_id}/deployments/v2/llms/{predibase_deployment}/v1',
-    endpoints: ['chat.completions', 'completions'],
-    params: [
-      { key: 'predibase_tenant_id', header: 'predibase-tenant-id', pattern: SEGMENT, what: 'a Predibase tenant id' },
-      { key: 'predibase_deployment', header: 'predibase-deployment', pattern: SEGMENT, what: 'a Predibase deployment name' },
     ],
   },
 

@@ -20,7 +20,19 @@ const PORTKEY = [
 ]; // prettier-ignore
 const BEYOND = ['watsonx', 'databricks', 'nvidia-nim', 'vercel'];
 /** Slugs that have their own provider package (not presets of this one). */
-const OWN_PACKAGES = ['anthropic', 'azure-openai', 'bedrock', 'cohere', 'google', 'openai', 'replicate', 'sagemaker', 'stability-ai', 'vertex-ai'];
+const OWN_PACKAGES = [
+  'anthropic',
+  'azure-openai',
+  'bedrock',
+  'cohere',
+  'google',
+  'openai',
+  'predibase',
+  'replicate',
+  'sagemaker',
+  'stability-ai',
+  'vertex-ai',
+];
 
 /** Each new OpenAI-compatible slug: the endpoint tried, its path under the base URL. All send `Authorization: Bearer <key>`. */
 const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
@@ -64,7 +76,6 @@ const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
   ['cortex', 'chat.completions', '/chat/completions'],
   ['databricks', 'chat.completions', '/chat/completions'],
   ['watsonx', 'chat.completions', '/chat/completions'],
-  ['predibase', 'completions', '/completions'],
 ];
 
 /** Slugs accepted whose every endpoint answers 400 `unsupported_endpoint`. */
@@ -191,12 +202,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
         {},
         'https://my-res.services.ai.azure.com/models/chat/completions?api-version=2025-05-01',
       ],
-      [
-        'predibase',
-        { predibase_tenant_id: 'Tenant_1', predibase_deployment: 'llama-3-8b' },
-        {},
-        'https://serving.app.predibase.com/Tenant_1/deployments/v2/llms/llama-3-8b/v1/chat/completions',
-      ],
     ];
     for (const [slug, node, headers, url] of cases) {
       expect(adapters.get(slug)!.endpoints['chat.completions']!.build(input(slug, node, headers)).url, slug).to.equal(url);
@@ -210,7 +215,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
       ['databricks', 'databricks_workspace'],
       ['watsonx', 'watsonx_region'],
       ['azure-ai', 'resource_name'],
-      ['predibase', 'predibase_tenant_id'],
     ];
     for (const [slug, key] of missing) {
       const err = thrown(() => adapters.get(slug)!.endpoints['chat.completions']!.build(input(slug)));
@@ -226,8 +230,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
       ['watsonx', { watsonx_region: 'evil.example' }],
       ['azure-ai', { resource_name: 'my-res', api_version: '1&x=y' }],
       ['azure-ai', { resource_name: 'a:80' }],
-      ['predibase', { predibase_tenant_id: '..', predibase_deployment: 'd' }],
-      ['predibase', { predibase_tenant_id: 't', predibase_deployment: 'd/../../x' }],
     ];
     for (const [slug, node] of unsafe) {
       const err = thrown(() => adapters.get(slug)!.endpoints['chat.completions']!.build(input(slug, node)));
