@@ -70,7 +70,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   'x-ai': { displayName: 'xAI', baseURL: 'https://api.x.ai/v1', endpoints: ALL },
   'perplexity-ai': { displayName: 'Perplexity', baseURL: 'https://api.perplexity.ai', endpoints: ['chat.completions'] },
   openrouter: { displayName: 'OpenRouter', baseURL: 'https://openrouter.ai/api/v1', endpoints: ['chat.completions', 'completions', 'models'] },
-  'mistral-ai': { displayName: 'Mistral AI', baseURL: 'https://api.mistral.ai/v1', endpoints: ['chat.completions', 'embeddings', 'models'] },
   cerebras: { displayName: 'Cerebras', baseURL: 'https://api.cerebras.ai/v1', endpoints: ['chat.completions', 'completions', 'models'] },
   deepinfra: { displayName: 'DeepInfra', baseURL: 'https://api.deepinfra.com/v1/openai', endpoints: ALL },
   sambanova: { displayName: 'SambaNova', baseURL: 'https://api.sambanova.ai/v1', endpoints: ['chat.completions', 'embeddings', 'models'] },

@@ -26,6 +26,7 @@ const OWN_PACKAGES = [
   'bedrock',
   'cohere',
   'google',
+  'mistral-ai',
   'openai',
   'predibase',
   'replicate',
@@ -133,7 +134,7 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
       else expect(PRESETS, slug).to.have.property(slug);
     }
     const listed = new Set([...WIRED.map(([s]) => s), ...REFUSED]);
-    const older = ['groq', 'together-ai', 'fireworks-ai', 'deepseek', 'x-ai', 'perplexity-ai', 'openrouter', 'mistral-ai', 'cerebras'];
+    const older = ['groq', 'together-ai', 'fireworks-ai', 'deepseek', 'x-ai', 'perplexity-ai', 'openrouter', 'cerebras'];
     const more = ['deepinfra', 'sambanova', 'nebius', 'hyperbolic', 'novita-ai', 'ollama', 'vllm', 'lmstudio', 'jina', 'voyage'];
     for (const slug of Object.keys(PRESETS)) expect(listed.has(slug) || older.includes(slug) || more.includes(slug), `${slug} is tested`).to.equal(true);
   });

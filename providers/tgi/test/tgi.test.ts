@@ -106,6 +106,10 @@ describe('@waygate/provider-tgi mapping', () => {
     expect([err.status, (err as GatewayError).retryable]).to.deep.equal([424, false]);
     expect(err.message).to.include('CUDA out of memory');
     expect(thrown(() => t.flush()).message).to.include('ended before its last event');
+    const [validation] = events('stream-error');
+    const early = thrown(() => new TgiStreamTransformer('chat', 'm', false).transform(validation!));
+    expect([early.status, (early as GatewayError).retryable]).to.deep.equal([422, false]);
+    expect(early.message).to.include('`temperature` must be strictly positive');
     expect(streamError({ error: 'Model is overloaded', error_type: 'overloaded' }).retryable).to.equal(true);
     expect(streamError({ error: 'x', error_type: 'validation' }).status).to.equal(422);
     expect(thrown(() => new TgiStreamTransformer('chat', 'm', false).transform({ data: 'not json' })).status).to.equal(502);
