@@ -37,8 +37,6 @@ export interface HostParam {
 const LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 /** Up to four DNS labels joined by dots (Snowflake's `org-account` or `locator.region.cloud`). */
 const LABELS = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?){0,3}$/;
-/** One path segment of letters, digits, `_`, `-` and `.`, starting with a letter or digit (so never `.` or `..`). */
-const SEGMENT = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/;
 
 const RESOURCE: HostParam = {
   key: 'resource_name',
@@ -70,7 +68,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   'x-ai': { displayName: 'xAI', baseURL: 'https://api.x.ai/v1', endpoints: ALL },
   'perplexity-ai': { displayName: 'Perplexity', baseURL: 'https://api.perplexity.ai', endpoints: ['chat.completions'] },
   openrouter: { displayName: 'OpenRouter', baseURL: 'https://openrouter.ai/api/v1', endpoints: ['chat.completions', 'completions', 'models'] },
-  'mistral-ai': { displayName: 'Mistral AI', baseURL: 'https://api.mistral.ai/v1', endpoints: ['chat.completions', 'embeddings', 'models'] },
   cerebras: { displayName: 'Cerebras', baseURL: 'https://api.cerebras.ai/v1', endpoints: ['chat.completions', 'completions', 'models'] },
   deepinfra: { displayName: 'DeepInfra', baseURL: 'https://api.deepinfra.com/v1/openai', endpoints: ALL },
   sambanova: { displayName: 'SambaNova', baseURL: 'https://api.sambanova.ai/v1', endpoints: ['chat.completions', 'embeddings', 'models'] },
@@ -163,15 +160,6 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     endpoints: ['chat.completions', 'completions', 'embeddings'],
     params: [
       { key: 'databricks_workspace', header: 'databricks-workspace', pattern: LABEL, what: 'a Databricks workspace host name (dbc-…, one DNS label)' },
-    ],
-  },
-  predibase: {
-    displayName: 'Predibase',
-    baseURL: 'https://serving.app.predibase.com/{predibase_tenant_id}/deployments/v2/llms/{predibase_deployment}/v1',
-    endpoints: ['chat.completions', 'completions'],
-    params: [
-      { key: 'predibase_tenant_id', header: 'predibase-tenant-id', pattern: SEGMENT, what: 'a Predibase tenant id' },
-      { key: 'predibase_deployment', header: 'predibase-deployment', pattern: SEGMENT, what: 'a Predibase deployment name' },
     ],
   },
 

@@ -28,7 +28,6 @@ const REQUIRED = [
   'x-ai',
   'perplexity-ai',
   'openrouter',
-  'mistral-ai',
   'cerebras',
   'deepinfra',
   'sambanova',

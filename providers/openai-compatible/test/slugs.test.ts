@@ -28,10 +28,12 @@ const OWN_PACKAGES = [
   'bytez',
   'cohere',
   'google',
+  'mistral-ai',
   'ollama',
   'openai',
   'oracle',
   'palm',
+  'predibase',
   'replicate',
   'sagemaker',
   'stability-ai',
@@ -79,7 +81,6 @@ const WIRED: Array<[slug: string, endpoint: Endpoint, path: string]> = [
   ['azure-ai', 'chat.completions', '/chat/completions?api-version=2024-05-01-preview'],
   ['cortex', 'chat.completions', '/chat/completions'],
   ['databricks', 'chat.completions', '/chat/completions'],
-  ['predibase', 'completions', '/completions'],
 ];
 
 /** Slugs accepted whose every endpoint answers 400 `unsupported_endpoint`. */
@@ -137,7 +138,7 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
       else expect(PRESETS, slug).to.have.property(slug);
     }
     const listed = new Set([...WIRED.map(([s]) => s), ...REFUSED]);
-    const older = ['groq', 'together-ai', 'fireworks-ai', 'deepseek', 'x-ai', 'perplexity-ai', 'openrouter', 'mistral-ai', 'cerebras'];
+    const older = ['groq', 'together-ai', 'fireworks-ai', 'deepseek', 'x-ai', 'perplexity-ai', 'openrouter', 'cerebras'];
     const more = ['deepinfra', 'sambanova', 'nebius', 'hyperbolic', 'novita-ai', 'vllm', 'lmstudio', 'jina', 'voyage'];
     for (const slug of Object.keys(PRESETS)) expect(listed.has(slug) || older.includes(slug) || more.includes(slug), `${slug} is tested`).to.equal(true);
   });
@@ -199,12 +200,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
         {},
         'https://my-res.services.ai.azure.com/models/chat/completions?api-version=2025-05-01',
       ],
-      [
-        'predibase',
-        { predibase_tenant_id: 'Tenant_1', predibase_deployment: 'llama-3-8b' },
-        {},
-        'https://serving.app.predibase.com/Tenant_1/deployments/v2/llms/llama-3-8b/v1/chat/completions',
-      ],
     ];
     for (const [slug, node, headers, url] of cases) {
       expect(adapters.get(slug)!.endpoints['chat.completions']!.build(input(slug, node, headers)).url, slug).to.equal(url);
@@ -216,7 +211,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
       ['cortex', 'snowflake_account'],
       ['databricks', 'databricks_workspace'],
       ['azure-ai', 'resource_name'],
-      ['predibase', 'predibase_tenant_id'],
     ];
     for (const [slug, key] of missing) {
       const err = thrown(() => adapters.get(slug)!.endpoints['chat.completions']!.build(input(slug)));
@@ -230,8 +224,6 @@ describe('Portkey slugs in @waygate/provider-openai-compatible', () => {
       ['databricks', { databricks_workspace: 'evil.example.com' }],
       ['azure-ai', { resource_name: 'my-res', api_version: '1&x=y' }],
       ['azure-ai', { resource_name: 'a:80' }],
-      ['predibase', { predibase_tenant_id: '..', predibase_deployment: 'd' }],
-      ['predibase', { predibase_tenant_id: 't', predibase_deployment: 'd/../../x' }],
     ];
     for (const [slug, node] of unsafe) {
       const err = thrown(() => adapters.get(slug)!.endpoints['chat.completions']!.build(input(slug, node)));
