@@ -77,6 +77,10 @@ async function main(): Promise<void> {
   if (workers > 1 && cluster.isPrimary) return superviseWorkers(workers);
 
   // The OpenTelemetry SDK, before the gateway loads (in each worker): plugins trace through @opentelemetry/api.
+  // A worker told to stop while it is still starting (the primary drained right after forking it) stops once it has started.
+  let stopWhenStarted = false;
+  const early = (m: unknown) => void (m === 'waygate:stop' && (stopWhenStarted = true));
+  process.on('message', early);
   const tracing = await startCliTracing(config);
   let gateway: Gateway;
   try {
@@ -139,6 +143,8 @@ async function main(): Promise<void> {
     if (m === 'waygate:stop') stop('stop from the primary', false);
     else if (m === 'waygate:reload') void reload('reload from the primary');
   });
+  process.off('message', early);
+  if (stopWhenStarted) stop('stop from the primary', false);
   if (args.watch && config) {
     // Editors write a file in several steps: one reload after the writes settle.
     let timer: NodeJS.Timeout | undefined;

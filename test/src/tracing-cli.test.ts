@@ -67,9 +67,12 @@ describe('OpenTelemetry traces from the waygate CLI, set up from OTEL_* alone', 
     await dir?.cleanup();
   });
 
-  async function run(otlp: OtlpReceiver, env: Record<string, string>, args: string[] = [], requests = 2) {
-    const cli = spawnCli(['--config', file, '--port', '0', ...args], { env });
+  async function run(otlp: OtlpReceiver, env: Record<string, string>, args: string[] = [], requests = 2, config = file) {
+    const cli = spawnCli(['--config', config, '--port', '0', ...args], { env });
     const banner = await cli.ready();
+    // Under --workers, every worker prints its banner once it listens.
+    const workers = Number(args[args.indexOf('--workers') + 1] ?? 1) || 1;
+    await cli.waitFor(`${workers} workers listening`, () => ((cli.stderr.match(/ listening on /g) ?? []).length >= workers ? true : undefined));
     for (let i = 0; i < requests; i++) {
       const traceId = (i + 1).toString(16).padStart(32, '0');
       const r = await post(
@@ -107,6 +110,28 @@ describe('OpenTelemetry traces from the waygate CLI, set up from OTEL_* alone', 
       const stream = servers.find((s) => attrs(s)['waygate.stream'] === true)!;
       expect(attrs(stream)['gen_ai.response.finish_reasons']).to.deep.equal(['length']);
       expect(otlp.spans.filter((s) => s.kind === 3 && s.parentSpanId === first.spanId)).to.have.length(1);
+    } finally {
+      await otlp.close();
+    }
+  });
+
+  it('the tracing plugin’s SDK options in the config file (endpoint, sampleRatio) are read by the CLI: parent-based sampling', async () => {
+    const otlp = await OtlpReceiver.start();
+    try {
+      const config = {
+        providers: { openai: { api_key: KEY, base_url: `${up.url}/v1` } },
+        plugins: [{ module: '@waygate/tracing', options: { endpoint: otlp.url, serviceName: 'from-config', sampleRatio: 0 } }],
+      };
+      const own = await writeConfig(dir.dir, config, 'tracing-options.json');
+      const sentBefore = up.requests.length;
+      const { cli } = await run(otlp, {}, [], 2, own);
+      expect(cli.stderr).to.include('OpenTelemetry traces: otlp (http/json)');
+      expect(otlp.services.every((s) => s === 'from-config')).to.equal(true);
+      // The two requests under a sampled caller trace are kept; the stream, a new trace, is not (ratio 0).
+      const servers = otlp.spans.filter((s) => s.kind === 2);
+      expect(servers.map((s) => s.traceId).sort()).to.deep.equal(['1'.padStart(32, '0'), '2'.padStart(32, '0')]);
+      const streamed = up.requests.slice(sentBefore).find((r) => (r.body as { stream?: boolean }).stream)!;
+      expect(streamed.headers.traceparent).to.equal(undefined);
     } finally {
       await otlp.close();
     }

@@ -122,7 +122,9 @@ export default definePlugin({
 
     api.hooks.beforeRequest.tap(BeforeRequestStage.CONFIG, (ctx) => {
       if (ctx.madeBy !== undefined) return undefined;
-      open.set(ctx, start(t, ctx));
+      const o = start(t, ctx);
+      // A trace the sampler dropped costs nothing more: no attributes, no stream watched.
+      if (o.span.isRecording()) open.set(ctx, o);
       return undefined;
     });
     api.hooks.afterResponse.tap(AfterResponseStage.LOG, (res, ctx) => {
