@@ -90,6 +90,18 @@ function openaiHandler(req: Received): Reply {
       ],
     };
   }
+  if (body.stream && said.includes('say a great deal')) {
+    // 1,100 chunks of 1,000 characters: past the 1 MiB a stream holds.
+    const x = 'x'.repeat(999);
+    return {
+      stream: [
+        chunk({ role: 'assistant', content: '' }),
+        ...Array.from({ length: 1100 }, () => chunk({ content: `${x}y` })),
+        chunk({}, 'stop'),
+        'data: [DONE]\n\n',
+      ],
+    };
+  }
   if (body.stream && said.includes('say a lot')) {
     return {
       stream: [
@@ -132,6 +144,7 @@ describe('OpenTelemetry traces (@waygate/tracing) to a loopback OTLP receiver', 
   let gw: Gateway;
   let plain: Gateway;
   let small: Gateway;
+  let big: Gateway;
 
   before(async () => {
     [up, otlp] = await Promise.all([FakeUpstream.start(openaiHandler), OtlpReceiver.start()]);
@@ -145,10 +158,11 @@ describe('OpenTelemetry traces (@waygate/tracing) to a loopback OTLP receiver', 
         host: '127.0.0.1',
         logger: new LogCapture('warn').logger,
       });
-    [gw, plain, small] = await Promise.all([
+    [gw, plain, small, big] = await Promise.all([
       start({ endpoint: otlp.url, serviceName: 'gateway-under-test', captureContent: true }),
       start({}),
       start({ captureContent: true, maxContentChars: 60 }),
+      start({ captureContent: true, maxContentChars: 1_048_576 }),
     ]);
     // A reload sets the plugin up again: it must reuse the one provider, not make another.
     await gw.reload();
@@ -205,7 +219,16 @@ describe('OpenTelemetry traces (@waygate/tracing) to a loopback OTLP receiver', 
     );
     for await (const c of longStream) void c;
     await smallClient.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: `Mail alice@example.com ${LONG}` }] }, to('f'));
-    await Promise.all([gw.close(0), plain.close(0), small.close(0)]);
+    // A stream longer than what a stream holds (9).
+    const bigClient = new OpenAI({ baseURL: `${big.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const bigStream = await bigClient.chat.completions.create(
+      { model: 'gpt-4o', messages: [{ role: 'user', content: 'say a great deal' }], stream: true },
+      to('9'),
+    );
+    let got = 0;
+    for await (const c of bigStream) got += c.choices[0]?.delta.content?.length ?? 0;
+    expect(got).to.equal(1_100_000);
+    await Promise.all([gw.close(0), plain.close(0), small.close(0), big.close(0)]);
     await tracing.shutdown(); // flushes the batch, as the CLI does when the gateway closed
   });
   after(async () => {
@@ -225,7 +248,7 @@ describe('OpenTelemetry traces (@waygate/tracing) to a loopback OTLP receiver', 
   it('exports OTLP/HTTP JSON with the service name, a server span per request; one provider across a reload', () => {
     expect(otlp.contentTypes[0]).to.match(/application\/json/);
     expect(otlp.services).to.include('gateway-under-test');
-    expect(servers()).to.have.length(9);
+    expect(servers()).to.have.length(10);
     expect(runningTracing()).to.equal(undefined); // shut down, the globals unregistered
   });
 
@@ -330,6 +353,15 @@ describe('OpenTelemetry traces (@waygate/tracing) to a loopback OTLP receiver', 
     expect(f['waygate.content.truncated']).to.equal(true);
     const input = f['gen_ai.input.messages'] as string;
     expect(input).to.include('[REDACTED_EMAIL] word0').and.not.include('alice@').and.not.include('word39');
+  });
+
+  it('a stream holds at most 1 MiB of event data: the text recorded is what those carried, the finish reason is still read', () => {
+    const g = serverOf('9');
+    const a = attrs(g);
+    expect(a).to.deep.include({ 'gen_ai.response.finish_reasons': ['stop'], 'waygate.content.truncated': true });
+    const text = output(g)[0]!.parts[0]!.content!;
+    expect(text.length).to.be.within(900_000, 1_048_576);
+    expect(text.length % 1000).to.equal(0); // whole chunks
   });
 
   it('a fallback has a client span per attempt: the failed one marked as an error', () => {
