@@ -374,3 +374,33 @@ describe('OpenTelemetry traces (@waygate/tracing) to a loopback OTLP receiver', 
     expect(BigInt(cs[0]!.endTimeUnixNano) <= BigInt(cs[1]!.startTimeUnixNano)).to.equal(true);
   });
 });
+
+describe('@waygate/tracing without an OpenTelemetry SDK', () => {
+  it('taps nothing, sends no traceparent, and says so when its options hold SDK settings', async () => {
+    const up = await FakeUpstream.start(openaiHandler);
+    const logs = new LogCapture('warn');
+    const gw = await startGateway({
+      config: {
+        providers: { openai: { api_key: KEY, base_url: `${up.url}/v1` } },
+        plugins: [{ module: '@waygate/tracing', options: { endpoint: 'http://127.0.0.1:9/v1/traces', sampleRatio: 1 } }],
+      },
+      port: 0,
+      host: '127.0.0.1',
+      logger: logs.logger,
+    });
+    try {
+      expect(runningTracing()).to.equal(undefined);
+      const warned = await logs.waitFor((r) => String(r.msg).includes('no OpenTelemetry SDK is registered'), 'about the missing SDK');
+      expect(warned.options).to.deep.equal(['endpoint', 'sampleRatio']);
+      const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      await client.chat.completions.create(
+        { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] },
+        { headers: { 'x-waygate-provider': 'openai' } },
+      );
+      expect(up.requests.at(-1)!.headers.traceparent).to.equal(undefined);
+    } finally {
+      await gw.close(0);
+      await up.close();
+    }
+  });
+});

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { trace } from '@opentelemetry/api';
-import { runningTracing, startTracing, tracingEnabled } from '@waygate/core/otel';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runningTracing, startTracing, tracingEnabled, tracingSettingsOf } from '@waygate/core/otel';
 import type { SSEEvent } from '@waygate/core';
 import { bounded, finishReader, finishReasons, operationName, outputMessages, providerName, TracingOptionsSchema } from '../src/index.js';
 
@@ -60,6 +63,38 @@ describe('@waygate/tracing: the GenAI conventions and when tracing is on', () =>
     await t.shutdown();
     expect(runningTracing()).to.equal(undefined);
     expect(trace.getTracer('x').startSpan('s').isRecording()).to.equal(false);
+  });
+
+  it('the CLI reads the SDK settings from the config file’s @waygate/tracing entry', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'waygate-tracing-'));
+    try {
+      const file = (name: string, plugins: unknown[]) => {
+        const f = path.join(dir, name);
+        writeFileSync(f, JSON.stringify({ plugins }));
+        return f;
+      };
+      const options = {
+        endpoint: 'http://127.0.0.1:4318/v1/traces',
+        headers: { 'x-key': 'k' },
+        serviceName: 'gw',
+        sampleRatio: 0.5,
+        captureContent: true,
+      };
+      expect(await tracingSettingsOf(file('a.json', ['@waygate/metrics', { module: '@waygate/tracing', options }]), {})).to.deep.equal({
+        endpoint: 'http://127.0.0.1:4318/v1/traces',
+        headers: { 'x-key': 'k' },
+        serviceName: 'gw',
+        sampleRatio: 0.5,
+      });
+      const off = await tracingSettingsOf(file('b.json', [{ module: '@waygate/tracing', enabled: false, options }]), {});
+      expect(off?.enabled).to.equal(false);
+      expect(tracingEnabled(off!, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' })).to.equal(false);
+      expect(await tracingSettingsOf(file('c.json', []), {})).to.equal(undefined);
+      expect(await tracingSettingsOf(path.join(dir, 'missing.json'), {})).to.equal(undefined);
+      expect(await tracingSettingsOf(undefined, {})).to.equal(undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const reasons = (endpoint: string, events: SSEEvent[]) => {
