@@ -8,8 +8,8 @@
  * In-process (tests, a program embedding `startGateway()`), call `startTracing()` before
  * `startGateway()` and `shutdown()` after `close()`: the same wiring as the CLI's.
  */
-import { diag, propagation, trace } from '@opentelemetry/api';
-import type { TextMapPropagator } from '@opentelemetry/api';
+import { DiagLogLevel, diag, propagation, trace } from '@opentelemetry/api';
+import type { DiagLogger, TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -50,6 +50,30 @@ export interface Tracing {
 
 type Env = NodeJS.ProcessEnv;
 
+/** What the CLI says on stderr about its SDK set-up (an unsupported setting is said, not dropped). */
+const warn = (message: string): void => void process.stderr.write(`waygate: ${message}\n`);
+
+const LOG_LEVELS: Record<string, DiagLogLevel> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
+
+/** The SDK's own messages (an export that failed, a collector that refused) on stderr, from `OTEL_LOG_LEVEL` (default `warn`). */
+function sdkLogger(): DiagLogger {
+  const line =
+    (level: string) =>
+    (message: string, ...args: unknown[]): void =>
+      void process.stderr.write(
+        `waygate: opentelemetry ${level}: ${[message, ...args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a)))].join(' ')}\n`,
+      );
+  return { error: line('error'), warn: line('warn'), info: line('info'), debug: line('debug'), verbose: line('verbose') };
+}
+
 /** The exporters `OTEL_TRACES_EXPORTER` names (`otlp`, `console`, `none`), or undefined when unset. */
 function exportersOf(env: Env): string[] | undefined {
   const text = env.OTEL_TRACES_EXPORTER?.trim();
@@ -78,7 +102,7 @@ export function tracingEnabled(settings: TracingSettings, env: Env): boolean {
 export function otlpProtocol(env: Env): 'http/json' | 'http/protobuf' {
   const p = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim().toLowerCase();
   if (p === 'http/protobuf') return 'http/protobuf';
-  if (p && p !== 'http/json') diag.warn(`waygate: OTLP protocol ${p} is not supported; using http/json`);
+  if (p && p !== 'http/json') warn(`OTLP protocol ${p} is not supported (http/json, http/protobuf); using http/json`);
   return 'http/json';
 }
 
@@ -109,6 +133,8 @@ export function startTracing(opts: { settings?: TracingSettings; env?: Env } = {
   const env = opts.env ?? process.env;
   if (!tracingEnabled(settings, env)) return undefined;
 
+  const level = LOG_LEVELS[env.OTEL_LOG_LEVEL?.trim().toLowerCase() ?? 'warn'] ?? DiagLogLevel.WARN;
+  diag.setLogger(sdkLogger(), { logLevel: level, suppressOverrideMessage: true });
   const names = exportersOf(env) ?? ['otlp'];
   const exporters: SpanExporter[] = [];
   const described: string[] = [];
@@ -122,10 +148,13 @@ export function startTracing(opts: { settings?: TracingSettings; env?: Env } = {
       exporters.push(new ConsoleSpanExporter());
       described.push('console');
     } else {
-      diag.warn(`waygate: OTEL_TRACES_EXPORTER ${name} is not supported (otlp, console, none)`);
+      warn(`OTEL_TRACES_EXPORTER ${name} is not supported (otlp, console, none); left out`);
     }
   }
-  if (!exporters.length) return undefined;
+  if (!exporters.length) {
+    diag.disable();
+    return undefined;
+  }
   const processors: SpanProcessor[] = exporters.map((e) => new BatchSpanProcessor(e));
 
   // Ours first, then what the environment says (OTEL_SERVICE_NAME wins over the default), then the config's serviceName.
@@ -152,6 +181,7 @@ export function startTracing(opts: { settings?: TracingSettings; env?: Env } = {
       (stopped ??= provider.shutdown().finally(() => {
         trace.disable();
         propagation.disable();
+        diag.disable();
         if (running === handle) running = undefined;
       })),
   };
@@ -208,7 +238,10 @@ export async function startCliTracing(
     exporters: tracing.exporters,
     stop: (ms = 5000) =>
       new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
+        const timer = setTimeout(() => {
+          warn(`the OpenTelemetry SDK did not flush within ${ms} ms (is the collector answering?); the spans still queued are lost`);
+          resolve();
+        }, ms);
         timer.unref();
         tracing.shutdown().then(
           () => (clearTimeout(timer), resolve()),

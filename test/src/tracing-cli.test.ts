@@ -137,6 +137,16 @@ describe('OpenTelemetry traces from the waygate CLI, set up from OTEL_* alone', 
     }
   });
 
+  it('a collector that refuses is reported on stderr and does not hold the exit; an unsupported protocol is said, not dropped', async () => {
+    const otlp = await OtlpReceiver.start();
+    await otlp.close(); // its port is now closed: the exports are refused
+    const started = Date.now();
+    const { cli } = await run(otlp, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' });
+    expect(Date.now() - started).to.be.below(15_000);
+    expect(cli.stderr).to.include('waygate: OTLP protocol grpc is not supported (http/json, http/protobuf); using http/json');
+    expect(cli.stderr).to.match(/waygate: (opentelemetry (error|warn):|the OpenTelemetry SDK did not (flush|shut down))/);
+  });
+
   it('without OTEL_* nothing is exported, and no SDK line is printed', async () => {
     const otlp = await OtlpReceiver.start();
     try {
