@@ -172,7 +172,13 @@ describe('OpenTelemetry traces (@waygate/tracing) to a loopback OTLP receiver', 
     const to = (digit: string) => ({ headers: { 'x-waygate-provider': 'openai', traceparent: parentFor(digit) } });
     // 1: JSON, under a caller's trace; 2: a stream; 3: a fallback whose first target fails.
     await client.chat.completions.create(
-      { model: 'gpt-4o', messages: [{ role: 'user', content: 'Mail alice@example.com please' }], max_tokens: 50, temperature: 0.2 },
+      {
+        model: 'gpt-4o',
+        messages: [{ role: 'user', content: 'Mail alice@example.com please' }],
+        max_tokens: 50,
+        temperature: 0.2,
+        user: 'eve@example.com',
+      },
       { headers: { 'x-waygate-provider': 'openai', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } },
     );
     const stream = await client.chat.completions.create(
@@ -203,7 +209,10 @@ describe('OpenTelemetry traces (@waygate/tracing) to a loopback OTLP receiver', 
       { headers: { 'x-waygate-provider': 'openai' } },
     );
     for await (const e of msgStream) void e;
-    const respStream = await client.responses.create({ model: 'gpt-4o', input: 'please use the tool', stream: true }, to('c'));
+    const respStream = await client.responses.create(
+      { model: 'gpt-4o', instructions: 'Copy frank@example.com', input: 'please use the tool', stream: true },
+      to('c'),
+    );
     for await (const e of respStream) void e;
     // Without captureContent (d), and with a small bound (e: a stream, f: a JSON answer).
     const plainClient = new OpenAI({ baseURL: `${plain.url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -284,6 +293,9 @@ describe('OpenTelemetry traces (@waygate/tracing) to a loopback OTLP receiver', 
     const s = servers().find((x) => x.traceId === '0af7651916cd43dd8448eb211c80319c')!;
     const a = attrs(s);
     expect(a['gen_ai.input.messages']).to.be.a('string').and.include('Mail').and.not.include('alice@example.com');
+    // Only the prompt's keys: not the request's other fields (its `user` here).
+    expect(Object.keys(JSON.parse(a['gen_ai.input.messages'] as string) as object)).to.deep.equal(['messages']);
+    expect(JSON.stringify(a)).to.not.include('eve@');
     expect(a['gen_ai.output.messages']).to.be.a('string').and.include('[REDACTED_').and.not.include('bob@example.com');
     expect(output(s)).to.deep.equal([{ role: 'assistant', parts: [{ type: 'text', content: 'Write to [REDACTED_EMAIL]' }], finish_reason: 'stop' }]);
     expect(a).to.not.have.property('waygate.content.truncated');
@@ -329,6 +341,7 @@ describe('OpenTelemetry traces (@waygate/tracing) to a loopback OTLP receiver', 
     const s = serverOf('c');
     const a = attrs(s);
     expect(a).to.deep.include({ 'waygate.endpoint': 'responses', 'waygate.stream': true, 'gen_ai.response.finish_reasons': ['completed'] });
+    expect(JSON.parse(a['gen_ai.input.messages'] as string)).to.deep.equal({ instructions: 'Copy [REDACTED_EMAIL]', input: 'please use the tool' });
     const [m] = output(s);
     expect(m!.parts.map((p) => p.type)).to.deep.equal(['text', 'tool_call']);
     expect(m!.parts[0]!.content).to.equal('Reach [REDACTED_EMAIL] now');

@@ -135,7 +135,7 @@ export default definePlugin({
         const body = ctx.body;
         if (body) {
           const b = bounded(redacted, max);
-          o.span.setAttribute('gen_ai.input.messages', JSON.stringify(mapRequestTexts(body, b.fn)));
+          o.span.setAttribute('gen_ai.input.messages', JSON.stringify(inputOf(body, b.fn)));
           if (b.truncated) o.span.setAttribute('waygate.content.truncated', true);
         }
       }
@@ -148,6 +148,22 @@ export default definePlugin({
     });
   },
 });
+
+/** The request's keys that hold the prompt; nothing else of it (a `user`, `metadata`, tool definitions) is recorded. */
+const INPUT_KEYS = ['instructions', 'system', 'messages', 'prompt', 'input'] as const;
+
+/** The prompt of a request (every format's keys for it), each text through `fn`. */
+function inputOf(body: Record<string, unknown>, fn: Redactor): Record<string, unknown> {
+  const mapped = mapRequestTexts(body, fn);
+  const out: Record<string, unknown> = {};
+  for (const k of INPUT_KEYS) {
+    if (!(k in mapped)) continue;
+    const v = mapped[k];
+    // The Responses API's instructions are not among the PII engine's request texts: mapped here.
+    out[k] = k === 'instructions' && typeof v === 'string' ? fn(v) : v;
+  }
+  return out;
+}
 
 /**
  * The stream relayed unchanged, its end reported with what it told: finish reasons (endpoints whose
