@@ -9,6 +9,7 @@ import { startGateway } from '../src/gateway.js';
 import type { Gateway } from '../src/gateway.js';
 import { CORE_VERSION } from '../src/version.js';
 import { keysCommand } from './keys.js';
+import { startCliTracing } from './otel.js';
 
 const USAGE = `Usage: waygate [--config FILE] [--port N] [--host H] [--watch] [--workers N|auto]
        waygate keys <create|list|show|revoke|generate> ...   (waygate keys --help)
@@ -23,7 +24,9 @@ const USAGE = `Usage: waygate [--config FILE] [--port N] [--host H] [--watch] [-
   --help          print this help
 
 Environment: WAYGATE_LOG_LEVEL overrides the config's log.level; WAYGATE_ADMIN_KEY turns gateway
-authentication on (see @waygate/auth).`;
+authentication on (see @waygate/auth). OTEL_EXPORTER_OTLP_ENDPOINT or
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT turns OpenTelemetry traces on (OTLP/HTTP; the other OTEL_*
+variables are honoured; see @waygate/tracing).`;
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'keys') {
@@ -73,18 +76,26 @@ async function main(): Promise<void> {
   const workers = workerCount(args.workers ?? process.env.WAYGATE_WORKERS);
   if (workers > 1 && cluster.isPrimary) return superviseWorkers(workers);
 
+  // The OpenTelemetry SDK, before the gateway loads (in each worker): plugins trace through @opentelemetry/api.
+  // A worker told to stop while it is still starting (the primary drained right after forking it) stops once it has started.
+  let stopWhenStarted = false;
+  const early = (m: unknown) => void (m === 'waygate:stop' && (stopWhenStarted = true));
+  process.on('message', early);
+  const tracing = await startCliTracing(config);
   let gateway: Gateway;
   try {
     gateway = await startGateway({ config, port, host });
   } catch (err) {
     process.stderr.write(`waygate: failed to start: ${(err as Error).message}\n`);
+    await tracing?.stop(1000);
     process.exit(1);
   }
   const plugins = gateway.kernel.plugins.map((p) => `${p.name}@${p.version}`);
   gateway.kernel.logger.info({ url: gateway.url, config: config ?? '(embedded default)', plugins }, 'listening');
   process.stderr.write(
     `Waygate ${CORE_VERSION} listening on ${gateway.url} (config: ${config ?? 'embedded default'})\n` +
-      `Plugins loaded:\n${plugins.map((p) => `  ${p}`).join('\n')}\n`,
+      `Plugins loaded:\n${plugins.map((p) => `  ${p}`).join('\n')}\n` +
+      (tracing ? `OpenTelemetry traces: ${tracing.exporters.join(', ')}\n` : ''),
   );
 
   let stopping = false;
@@ -97,16 +108,19 @@ async function main(): Promise<void> {
     stopping = true;
     const deadline = gateway.kernel.config.server.shutdownTimeoutMs;
     process.stderr.write(`waygate: ${signal}: draining in-flight requests (up to ${deadline} ms)\n`);
-    gateway.close(deadline).then(
-      () => {
-        gateway.kernel.logger.flush?.();
-        process.exit(0);
-      },
-      (err: unknown) => {
-        process.stderr.write(`waygate: error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
+    gateway
+      .close(deadline)
+      .then(() => tracing?.stop()) // the spans of the last requests go out before the exit
+      .then(
+        () => {
+          gateway.kernel.logger.flush?.();
+          process.exit(0);
+        },
+        (err: unknown) => {
+          process.stderr.write(`waygate: error while stopping: ${(err as Error).message}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -129,6 +143,8 @@ async function main(): Promise<void> {
     if (m === 'waygate:stop') stop('stop from the primary', false);
     else if (m === 'waygate:reload') void reload('reload from the primary');
   });
+  process.off('message', early);
+  if (stopWhenStarted) stop('stop from the primary', false);
   if (args.watch && config) {
     // Editors write a file in several steps: one reload after the writes settle.
     let timer: NodeJS.Timeout | undefined;

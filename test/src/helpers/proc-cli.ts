@@ -12,7 +12,17 @@ const require = createRequire(import.meta.url);
 export const CLI = path.join(path.dirname(require.resolve('@waygate/core/package.json')), 'dist', 'bin', 'waygate.js');
 
 /** Variables the CLI reads; cleared from the inherited environment so the host's settings do not leak in. */
-const CLI_ENV = ['PORT', 'HOST', 'WAYGATE_CONFIG', 'WAYGATE_LOG_LEVEL', 'WAYGATE_ADMIN_KEY', 'WAYGATE_DATA_DIR', 'WAYGATE_URL', 'DATABASE_URL'];
+const CLI_ENV = [
+  'PORT',
+  'HOST',
+  'WAYGATE_CONFIG',
+  'WAYGATE_LOG_LEVEL',
+  'WAYGATE_ADMIN_KEY',
+  'WAYGATE_DATA_DIR',
+  'WAYGATE_URL',
+  'DATABASE_URL',
+  ...Object.keys(process.env).filter((k) => k.startsWith('OTEL_')),
+];
 
 export interface Exit {
   code: number | null;
