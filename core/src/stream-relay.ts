@@ -96,7 +96,8 @@ export async function openStream(
     const seen = (ev: SSEEvent) => {
       last = ev;
       if (format.isEnd(ev)) sawEnd = true;
-      else if (format.usage) ctx.recordUsage(format.usage(ev));
+      // The end event may carry the usage (a Responses stream's response.completed does).
+      if (format.usage) ctx.recordUsage(format.usage(ev));
     };
     try {
       for (const ev of held) {

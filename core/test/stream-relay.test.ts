@@ -10,7 +10,7 @@ import { DONE } from '../src/sse.js';
 import { eventually, sleep } from '../src/testing/index.js';
 import type { Kernel } from '../src/kernel.js';
 import type { RequestContext } from '../src/context.js';
-import type { BuildInput, EndpointAdapter } from '../src/contracts.js';
+import type { BuildInput, EndpointAdapter, StreamFormat } from '../src/contracts.js';
 import type { GatewayResponse } from '../src/response.js';
 import type { UpstreamBody } from '../src/upstream.js';
 import type { Reply } from './support/loopback.js';
@@ -44,7 +44,7 @@ describe('stream-relay: a streamed answer', () => {
    */
   async function open(
     reply: Reply,
-    opts: { adapter?: Partial<EndpointAdapter>; pulled?: string[] } = {},
+    opts: { adapter?: Partial<EndpointAdapter>; pulled?: string[]; format?: StreamFormat } = {},
   ): Promise<{ ctx: RequestContext; res: Promise<GatewayResponse> }> {
     const kernel = kernelWith(opts.adapter);
     up.reply('a', reply);
@@ -55,7 +55,7 @@ describe('stream-relay: a streamed answer', () => {
     const io = new AttemptIO(ctx, undefined);
     const upstream = await kernel.upstream.send(endpoint.build(input), io.signal);
     const body = opts.pulled ? tapped(upstream.body, opts.pulled) : upstream.body;
-    const res = openStream(ctx, target, endpoint, input, { ...upstream, body }, {}, io, CHAT_STREAM).catch((err: unknown) => {
+    const res = openStream(ctx, target, endpoint, input, { ...upstream, body }, {}, io, opts.format ?? CHAT_STREAM).catch((err: unknown) => {
       // What attempt() does when the stream fails before it is handed on.
       upstream.body.destroy();
       io.end();
@@ -219,6 +219,19 @@ describe('stream-relay: a streamed answer', () => {
       await drain((await res).stream);
       expect(ctx.usage).to.deep.equal(usage);
       expect(ctx.model).to.equal('m-2024');
+      expect(ctx.streamError).to.equal(undefined);
+    });
+
+    it('reads usage from the end event too (a Responses stream carries it only in response.completed)', async () => {
+      const usage = { prompt_tokens: 2, completion_tokens: 4, total_tokens: 6 };
+      const format: StreamFormat = {
+        ...CHAT_STREAM,
+        isEnd: (ev) => ev.data.startsWith('{"end"'),
+        usage: (ev) => (ev.data.startsWith('{"end"') ? (JSON.parse(ev.data) as { usage: typeof usage }) : undefined),
+      };
+      const { ctx, res } = await open(sse([ROLE, text('Hi'), JSON.stringify({ end: true, usage })]), { format });
+      await drain((await res).stream);
+      expect(ctx.usage).to.deep.equal(usage);
       expect(ctx.streamError).to.equal(undefined);
     });
 
