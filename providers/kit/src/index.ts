@@ -18,5 +18,15 @@ export { watchStream } from './watch.js';
 export { nearestAspectRatio } from './images.js';
 export type { StreamWatcher } from './watch.js';
 export type { ChatTranslation } from './bridge.js';
-export { NATIVE_PASSTHROUGH, NATIVE_PREFIX, nativeRoute, nativeURL, apiRoot, forwardedHeaders, callerHeader, nativePassthrough, relayError } from './native.js';
+export {
+  NATIVE_PASSTHROUGH,
+  NATIVE_PREFIX,
+  nativeRoute,
+  nativeURL,
+  apiRoot,
+  forwardedHeaders,
+  callerHeader,
+  nativePassthrough,
+  relayError,
+} from './native.js';
 export type { NativePassthroughOptions } from './native.js';
