@@ -114,7 +114,7 @@ export async function attempt(
       headers['content-type'] = 'application/json';
       if (endpoint.mapResponse) {
         // Usage is read from the answer in the client's format: a translated provider's own shape differs.
-        const mapped = endpoint.mapResponse(json, input);
+        const mapped = endpoint.mapResponse(json, input, upstream.headers);
         ctx.recordUsage(answerUsage(def, mapped));
         // An adapter that left this answer as it was (it translates only some models) keeps its bytes.
         if (mapped === json) return GatewayResponse.raw(status, bytes, headers, 'upstream', json);

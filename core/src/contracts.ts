@@ -40,8 +40,8 @@ export interface EndpointAdapter {
   prepare?(input: BuildInput): Promise<void> | void;
   /** Builds the upstream request from the canonical request and the target. */
   build(input: BuildInput): UpstreamRequest;
-  /** Maps the upstream's JSON answer to the canonical answer. Absent: the bytes pass through untouched. */
-  mapResponse?(json: unknown, input: BuildInput): unknown;
+  /** Maps the upstream's JSON answer (and its headers, for what a provider says only there) to the canonical answer. Absent: the bytes pass through untouched. */
+  mapResponse?(json: unknown, input: BuildInput, headers?: Record<string, string | string[] | undefined>): unknown;
   /** Creates a per-request stream transformer. Absent: upstream SSE events pass through. */
   createStreamTransformer?(input: BuildInput): StreamTransformer;
   /** Decodes a non-SSE stream body (e.g. AWS event-stream frames) into events. Absent: the body is parsed as SSE. */

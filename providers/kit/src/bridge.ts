@@ -32,8 +32,8 @@ export function bridgeThroughChat(inner: EndpointAdapter, t: ChatTranslation): E
   };
   const adapter: EndpointAdapter = {
     build: (input) => inner.build(innerInput(input)),
-    mapResponse(json, input) {
-      const chat = inner.mapResponse ? inner.mapResponse(json, innerInput(input)) : json;
+    mapResponse(json, input, headers) {
+      const chat = inner.mapResponse ? inner.mapResponse(json, innerInput(input), headers) : json;
       return isObj(chat) && Array.isArray(chat.choices) ? t.response(chat, input.body ?? {}) : chat;
     },
     createStreamTransformer: (input) => t.stream(input.body ?? {}, inner.createStreamTransformer?.(innerInput(input))),

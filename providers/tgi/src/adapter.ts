@@ -5,7 +5,7 @@ import type { Json } from '@waygate/provider-kit';
 import { mapTgiError } from './errors.js';
 import { generateRequest } from './request.js';
 import type { TgiKind } from './request.js';
-import { fromGenerate, modelOf } from './response.js';
+import { fromGenerate, modelOf, promptTokensHeader } from './response.js';
 import { TgiStreamTransformer } from './stream.js';
 
 /** How a service built on TGI's API (Predibase, LoRAX) calls it. */
@@ -24,7 +24,7 @@ export function tgiEndpoint(kind: TgiKind, opts: TgiEndpointOptions): EndpointAd
   const base = opts.base ?? ((input: BuildInput) => input.target.baseURL ?? '');
   return {
     build: (input) => generateRequest(input, kind, base(input), provider, opts.parameters?.(input)),
-    mapResponse: (json, input) => fromGenerate(json, kind, modelOf(input.body, provider), provider),
+    mapResponse: (json, input, headers) => fromGenerate(json, kind, modelOf(input.body, provider), provider, promptTokensHeader(headers)),
     createStreamTransformer: (input) => {
       const so = input.body?.stream_options;
       return new TgiStreamTransformer(kind, modelOf(input.body, provider), isObj(so) && so.include_usage === true, provider);

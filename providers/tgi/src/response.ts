@@ -13,15 +13,15 @@ export function finishReason(reason: unknown): 'stop' | 'length' {
 /**
  * Usage from TGI's `details`: `generated_tokens` are the completion's; the prompt's are
  * `prompt_tokens` (LoRAX and Predibase), `input_length` (TGI's stream details) or the `prefill` list
- * (when the server returns it). TGI's `/generate` says the prompt's count only in its `x-prompt-tokens`
- * header, which an adapter does not see: then `prompt_tokens` is 0.
+ * (when the server returns it), else `headerPrompt`: TGI's `/generate` says the prompt's count only in
+ * its `x-prompt-tokens` header. Without any of them `prompt_tokens` is 0.
  */
-export function usageOf(details: unknown): Usage | undefined {
+export function usageOf(details: unknown, headerPrompt?: number): Usage | undefined {
   if (!isObj(details)) return undefined;
   const completion = num(details.generated_tokens);
   if (completion === undefined) return undefined;
   const prefill = Array.isArray(details.prefill) && details.prefill.length ? details.prefill.length : undefined;
-  const prompt = num(details.prompt_tokens) ?? num(details.input_length) ?? prefill ?? 0;
+  const prompt = num(details.prompt_tokens) ?? num(details.input_length) ?? prefill ?? headerPrompt ?? 0;
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
@@ -32,7 +32,7 @@ export const answerId = (kind: TgiKind): string => `${kind === 'chat' ? 'chatcmp
  * TGI's `/generate` answer (`{generated_text, details}`; the compat route's one-item array too) as
  * an OpenAI chat completion or text completion: the text, the finish reason, usage from the details.
  */
-export function fromGenerate(json: unknown, kind: TgiKind, model: string, provider = 'tgi'): Json {
+export function fromGenerate(json: unknown, kind: TgiKind, model: string, provider = 'tgi', headerPrompt?: number): Json {
   const answer = Array.isArray(json) && json.length === 1 ? (json[0] as unknown) : json;
   if (!isObj(answer) || typeof answer.generated_text !== 'string') throw badAnswer(provider, 'answered without a generated_text');
   const details = isObj(answer.details) ? answer.details : undefined;
@@ -49,10 +49,17 @@ export function fromGenerate(json: unknown, kind: TgiKind, model: string, provid
     model,
     choices: [choice],
   };
-  const usage = usageOf(details);
+  const usage = usageOf(details, headerPrompt);
   if (usage) out.usage = usage;
   return out;
 }
 
 /** The model to name in an answer: the request's, else the provider's name (TGI serves one model and ignores it). */
 export const modelOf = (body: Json | undefined, provider: string): string => str(body?.model) || provider;
+
+/** The prompt's token count TGI's `/generate` answers in its `x-prompt-tokens` header, if it is a count. */
+export function promptTokensHeader(headers: Record<string, string | string[] | undefined> | undefined): number | undefined {
+  const v = headers?.['x-prompt-tokens'];
+  const n = typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : undefined;
+  return n;
+}

@@ -42,8 +42,8 @@ export class FakeTgi {
         body = text;
       }
       this.hits.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-      const json = (status: number, value: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
+      const json = (status: number, value: unknown, headers: Record<string, string> = {}) => {
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(JSON.stringify(value));
       };
       if (this.key !== undefined && req.headers.authorization !== `Bearer ${this.key}`)
@@ -61,10 +61,15 @@ export class FakeTgi {
         .join('');
       const details = body.parameters?.details === true;
       if (req.url === '/generate') {
-        return json(200, {
-          generated_text: generated,
-          ...(details ? { details: { finish_reason: finish, generated_tokens: tokens.length, seed: null, prefill: [], tokens } } : {}),
-        });
+        // TGI says the prompt's length only in headers (x-prompt-tokens), beside its timings.
+        return json(
+          200,
+          {
+            generated_text: generated,
+            ...(details ? { details: { finish_reason: finish, generated_tokens: tokens.length, seed: null, prefill: [], tokens } } : {}),
+          },
+          { 'x-compute-type': 'gpu+optimized', 'x-prompt-tokens': String(inputLength), 'x-generated-tokens': String(tokens.length) },
+        );
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       tokens.forEach((token, i) => {

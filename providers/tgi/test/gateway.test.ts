@@ -53,7 +53,8 @@ describe('@waygate/provider-tgi in a running gateway', function () {
     expect(res.status, JSON.stringify(json)).to.equal(200);
     expect(json.object).to.equal('text_completion');
     expect(json.choices[0]).to.include({ text: 'one two', finish_reason: 'length' });
-    expect(json.usage).to.deep.equal({ prompt_tokens: 0, completion_tokens: 2, total_tokens: 2 });
+    // The prompt's count from TGI's x-prompt-tokens header (its body has none).
+    expect(json.usage).to.deep.equal({ prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 });
     expect(fake.hits[0]).to.deep.include({ url: '/generate' });
     expect(fake.hits[0]!.headers.authorization).to.equal(`Bearer ${KEY}`);
     expect(fake.hits[0]!.body).to.deep.equal({ inputs: 'one two three four', parameters: { max_new_tokens: 2, do_sample: false, details: true } });

@@ -75,9 +75,9 @@ export function createMessagesEndpoint(
     prepare: (input) => messagesFor(input).prepare?.(input),
     build: (input) => messagesFor(input).build(input),
     // The pass-through has no mapping: its answer is returned as it came (the kernel re-serializes it).
-    mapResponse: (json, input) => {
+    mapResponse: (json, input, headers) => {
       const a = messagesFor(input);
-      return a.mapResponse ? a.mapResponse(json, input) : json;
+      return a.mapResponse ? a.mapResponse(json, input, headers) : json;
     },
     // Undefined for the pass-through: the kernel then relays the upstream's events as they are and
     // checks the stream's proper end (message_stop), as for an adapter with no transformer at all.
