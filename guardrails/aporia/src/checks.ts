@@ -5,7 +5,9 @@
  *     {"messages": [{role, content}], "explain": true, "validation_target": "prompt" | "response", "response"?}
  *   → {"action": "passthrough" | "block" | "modify" | "rephrase" | ..., "revised_response"?, "explain_log"?, "policy_execution_result"?}
  *
- * Passes when the action is `passthrough`.
+ * Passes when the action is `passthrough`. Aporia's roles are `system`, `user`, `assistant` and `other`
+ * ("for any unsupported roles"): any other role (`developer`, `tool`, ...) is sent as `other`.
+ * Wire format verified against https://gr-docs.aporia.com/fundamentals/integration/rest-api.
  */
 import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
@@ -23,6 +25,9 @@ import {
 } from '@waygate/guardrail-vendor-kit';
 
 const VENDOR = 'Aporia';
+
+/** The roles Aporia's REST API takes; every other role is sent as `other`. */
+const APORIA_ROLES = new Set(['system', 'user', 'assistant']);
 
 /** Portkey's `apiKey` and `apiEndpoint` (e.g. the trial host `https://gr-prd-trial.aporia.com`). */
 export const AporiaCredentialsSchema = z.strictObject({ apiKey: secretParam, apiEndpoint: baseUrlParam.optional() });
@@ -44,7 +49,7 @@ export function validateProject(fromOptions?: AporiaCredentials) {
       const p = input.params;
       const messages = messagesOf(input.request.json)
         .filter((m) => m.text.length > 0)
-        .map((m) => ({ role: m.role, content: m.text }));
+        .map((m) => ({ role: APORIA_ROLES.has(m.role) ? m.role : 'other', content: m.text }));
       if (messages.length === 0 && input.request.text) messages.push({ role: 'user', content: input.request.text });
       const after = input.hook === 'afterResponse';
       if (messages.length === 0 && !(after && input.response?.text)) return nothingToCheck(VENDOR);

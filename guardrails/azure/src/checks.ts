@@ -2,7 +2,7 @@
  * Azure AI Content Safety (text analysis, Prompt Shields, protected material) and Azure AI Language
  * (PII detection and redaction), with Portkey's check ids and parameters:
  *
- *   azure.contentSafety      POST {base}/contentsafety/text:analyze?api-version=2024-11-01
+ *   azure.contentSafety      POST {base}/contentsafety/text:analyze?api-version=2024-09-01
  *   azure.shieldPrompt       POST {base}/contentsafety/text:shieldPrompt?api-version=2024-09-01
  *   azure.protectedMaterial  POST {base}/contentsafety/text:detectProtectedMaterial?api-version=2024-09-01
  *   azure.pii                POST {base}/language/:analyze-text?api-version=2024-11-01
@@ -134,7 +134,8 @@ export function contentSafety(options: AzureOptions = {}) {
       {
         blocklistNames: z.array(z.string().min(1)).default([]),
         timeout: timeoutParam(5000),
-        apiVersion: apiVersion('2024-11-01'),
+        /** Content Safety's latest GA version in its reference (Portkey defaults to 2024-11-01, a version of Azure AI Language, not listed for text:analyze). */
+        apiVersion: apiVersion('2024-09-01'),
         severity: z.number().int().min(0).max(7).default(2),
         categories: z
           .array(z.enum(CATEGORIES))

@@ -6,6 +6,7 @@
  *
  * signed with SigV4 (service `bedrock`, the signer of @waygate/provider-bedrock). The answer's
  * `action` is `GUARDRAIL_INTERVENED` or `NONE`; `assessments[0]` holds what each policy found.
+ * Verified against the ApplyGuardrail API reference (docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ApplyGuardrail.html).
  */
 import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
@@ -91,7 +92,14 @@ export function guard(options: BedrockOptions = {}) {
     mutates: true,
     params: z
       .strictObject({
-        guardrailId: z.string().regex(/^[A-Za-z0-9:/._-]{1,2048}$/, 'guardrailId is a guardrail id or ARN'),
+        /** ApplyGuardrail's `guardrailIdentifier` pattern: an id (`[a-z0-9]+`) or a guardrail ARN. */
+        guardrailId: z
+          .string()
+          .max(2048)
+          .regex(
+            /^([a-z0-9]+|arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail\/[a-z0-9]+)$/,
+            'guardrailId is a guardrail id (lowercase letters and digits) or a guardrail ARN',
+          ),
         guardrailVersion: z.union([
           z.string().regex(/^(DRAFT|[1-9][0-9]{0,7})$/, 'guardrailVersion is DRAFT or a version number'),
           z.number().int().min(1).transform(String),

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { definePlugin, pluginManifest } from '@waygate/core';
 import { registerChecks } from '@waygate/guardrails';
-import { ApiKeyCredentialsSchema } from '@waygate/guardrail-vendor-kit';
-import { createLakeraChecks } from './checks.js';
+import { LakeraCredentialsSchema, createLakeraChecks } from './checks.js';
 
-export { createLakeraChecks, guard } from './checks.js';
+export { LakeraCredentialsSchema, createLakeraChecks, guard } from './checks.js';
+export type { LakeraCredentials } from './checks.js';
 
 /** The namespace: `lakera.guard`. */
 export const NAMESPACE = 'lakera';
 
-export const LakeraOptionsSchema = z.strictObject({ credentials: ApiKeyCredentialsSchema.optional() });
+export const LakeraOptionsSchema = z.strictObject({ credentials: LakeraCredentialsSchema.optional() });
 
 const manifest = pluginManifest(import.meta.url, 'guardrail');
 

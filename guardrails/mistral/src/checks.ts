@@ -5,7 +5,12 @@
  *   otherwise:                         POST {base}/v1/moderations       {"model", "input": ["text"]}
  *   → {"id", "model", "results": [{"categories": {...: bool}, "category_scores": {...: number}}]}
  *
- * Fails when one of `categories` (the ones not allowed) is flagged.
+ * Fails when one of `categories` (the ones not allowed) is flagged. A category the answer does not
+ * report (one of mistral-moderation-2603's asked of the 2411 model behind `mistral-moderation-latest`,
+ * say) makes the check throw rather than pass unchecked.
+ *
+ * Wire format verified against docs.mistral.ai (usage/guardrailing, studio/safety-moderation, the
+ * 2411 deprecation note) and Portkey's plugins/mistral.
  */
 import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
@@ -26,6 +31,10 @@ import type { ApiKeyCredentials } from '@waygate/guardrail-vendor-kit';
 
 const VENDOR = 'Mistral moderation';
 
+/**
+ * mistral-moderation-2411's nine categories (Portkey's list), and those mistral-moderation-2603 adds:
+ * `dangerous` and `criminal` (which replace `dangerous_and_criminal_content`) and `jailbreaking`.
+ */
 export const MISTRAL_CATEGORIES = [
   'sexual',
   'hate_and_discrimination',
@@ -36,6 +45,9 @@ export const MISTRAL_CATEGORIES = [
   'financial',
   'law',
   'pii',
+  'dangerous',
+  'criminal',
+  'jailbreaking',
 ] as const;
 
 export const MistralCredentialsSchema = ApiKeyCredentialsSchema;
@@ -77,6 +89,11 @@ export function moderateContent(fromOptions?: ApiKeyCredentials) {
       const r = isPlainObject(a) && Array.isArray(a.results) ? a.results[0] : undefined;
       if (!isPlainObject(r) || !isPlainObject(r.categories)) throw new VendorError(`${VENDOR} answered without results[0].categories`);
       const cats = r.categories;
+      const unreported = p.categories.filter((c) => typeof cats[c] !== 'boolean');
+      if (unreported.length > 0)
+        throw new VendorError(
+          `${VENDOR} (${isPlainObject(a) && typeof a.model === 'string' ? a.model : p.model}) does not report ${unreported.join(', ')}`,
+        );
       const scores = isPlainObject(r.category_scores) ? r.category_scores : {};
       const flagged = p.categories.filter((c) => cats[c] === true);
       return {

@@ -9,18 +9,76 @@ import plugin, { analyzeCheck, redactCheck } from '../src/index.js';
 
 const THIS_PACKAGE = fileURLToPath(new URL('../src/index.js', import.meta.url));
 
-/** Finds e-mail addresses, as the analyzer would, and replaces them as the anonymizer's default does. */
+/**
+ * What Presidio's reference documents (microsoft.github.io/presidio/api-docs/api-docs.html, the
+ * analyzer's and anonymizer's app.py): POST /analyze `{text, language, entities?, score_threshold?,
+ * correlation_id?, return_decision_process?, ad_hoc_recognizers?, context?, allow_list?,
+ * allow_list_match?, regex_flags?}`; POST /anonymize `{text, analyzer_results: [{start, end, score,
+ * entity_type}], anonymizers?: {ENTITY | DEFAULT: {type, ...}}}`. Missing text or language: the
+ * services' `{"error": "..."}` (500 from the analyzer, 400 from the anonymizer).
+ */
+function presidioViolation(req: Received): string | undefined {
+  if (req.method !== 'POST') return `method ${req.method}`;
+  if (!String(req.headers['content-type']).startsWith('application/json')) return 'not application/json';
+  const b = req.json as Record<string, unknown> | undefined;
+  if (!b || typeof b.text !== 'string' || !b.text) return 'No text provided';
+  if (req.url === '/analyze') {
+    if (typeof b.language !== 'string') return 'No language provided';
+    const known = [
+      'text',
+      'language',
+      'entities',
+      'score_threshold',
+      'correlation_id',
+      'return_decision_process',
+      'ad_hoc_recognizers',
+      'context',
+      'allow_list',
+      'allow_list_match',
+      'regex_flags',
+    ];
+    const unknown = Object.keys(b).filter((k) => !known.includes(k));
+    if (unknown.length) return `unexpected keyword argument ${unknown.join(', ')}`;
+    if (b.entities !== undefined && !(Array.isArray(b.entities) && b.entities.every((e) => typeof e === 'string'))) return 'entities';
+    return undefined;
+  }
+  if (req.url !== '/anonymize') return `path ${req.url}`;
+  if (!Array.isArray(b.analyzer_results)) return 'Invalid input, analyzer_results must be a list';
+  for (const r of b.analyzer_results as Array<Record<string, unknown>>)
+    if (typeof r.entity_type !== 'string' || !Number.isInteger(r.start) || !Number.isInteger(r.end) || typeof r.score !== 'number')
+      return 'Invalid input, analyzer result';
+  if (b.anonymizers !== undefined)
+    for (const op of Object.values(b.anonymizers as Record<string, { type?: unknown }>))
+      if (!['replace', 'redact', 'mask', 'hash', 'encrypt', 'keep'].includes(op.type as string)) return `Invalid operator ${String(op.type)}`;
+  const unknown = Object.keys(b).filter((k) => !['text', 'analyzer_results', 'anonymizers'].includes(k));
+  return unknown.length ? `unexpected fields ${unknown.join(', ')}` : undefined;
+}
+
+/** Finds e-mail addresses, as the analyzer would, and replaces them as the anonymizer's default does (`<ENTITY_TYPE>`), with its `items`. */
 function presidio(req: Received) {
+  const wrong = presidioViolation(req);
+  if (wrong) return { status: req.url === '/analyze' ? 500 : 400, json: { error: wrong } };
   const body = req.json as { text: string; analyzer_results?: Array<{ entity_type: string; start: number; end: number }> };
   if (req.url === '/analyze') {
     const out = [];
-    for (const m of body.text.matchAll(/\S+@\S+/g)) out.push({ entity_type: 'EMAIL_ADDRESS', start: m.index, end: m.index + m[0].length, score: 1 });
+    for (const m of body.text.matchAll(/\S+@\S+/g))
+      out.push({
+        entity_type: 'EMAIL_ADDRESS',
+        start: m.index,
+        end: m.index + m[0].length,
+        score: 1,
+        analysis_explanation: null,
+        recognition_metadata: { recognizer_name: 'EmailRecognizer' },
+      });
     return { json: out };
   }
   let text = body.text;
-  for (const r of [...(body.analyzer_results ?? [])].sort((a, b) => b.start - a.start))
+  const items = [];
+  for (const r of [...(body.analyzer_results ?? [])].sort((a, b) => b.start - a.start)) {
     text = `${text.slice(0, r.start)}<${r.entity_type}>${text.slice(r.end)}`;
-  return { json: { text, items: [] } };
+    items.push({ operator: 'replace', entity_type: r.entity_type, start: r.start, end: r.start + r.entity_type.length + 2, text: `<${r.entity_type}>` });
+  }
+  return { json: { text, items } };
 }
 
 describe('@waygate/guardrail-presidio', () => {
@@ -87,6 +145,16 @@ describe('@waygate/guardrail-presidio', () => {
     const r = await runCheck(redactCheck(), { credentials: { analyzerURL: an.url } }, { text: 'x a@b.co' });
     expect(r.transformedText).to.equal('x <EMAIL_ADDRESS>');
     expect(an.received.map((x) => x.url)).to.deep.equal(['/analyze', '/anonymize']);
+  });
+
+  it("the fake answers Presidio's errors to an undocumented request", () => {
+    const ok = { method: 'POST', url: '/analyze', headers: { 'content-type': 'application/json' }, text: '' };
+    expect(presidioViolation({ ...ok, json: { text: 'x', language: 'en' } })).to.equal(undefined);
+    expect(presidioViolation({ ...ok, json: { text: 'x' } })).to.equal('No language provided');
+    expect(presidioViolation({ ...ok, json: { text: 'x', language: 'en', threshold: 1 } })).to.include('threshold');
+    expect(presidioViolation({ ...ok, url: '/anonymize', json: { text: 'x', analyzer_results: [{ entity_type: 'X', start: 0, end: 1 }] } })).to.include(
+      'analyzer result',
+    );
   });
 
   it('a 5xx, an unreachable service or a malformed answer throws', async () => {
