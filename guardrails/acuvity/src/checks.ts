@@ -4,8 +4,11 @@
  *   POST {apex}/_acuvity/scan   Authorization: Bearer <apiKey>
  *     {"anonymization": "FixedSize", "messages": [text], "redactions": [category, ...], "type": "Input" | "Output"}
  *   → {"extractions": [{"data", "exploits"?: {prompt_injection, jailbreak, malicious_url}, "malcontents"?: {toxic, biased, harmful},
- *                       "languages"?: {<name>: score}, "piIs"?: {<category>: score}, "secrets"?: {<category>: score},
- *                       "detections"?: [{"type", "name", "score"}]}]}
+ *                       "languages"?: {<name>: score}, "PIIs"?: {<category>: score}, "secrets"?: {<category>: score},
+ *                       "detections"?: [{"type": "PII" | "Secret" | ..., "name", "score", ...}]}]}
+ *
+ * (Acuvity's OpenAPI as generated into its SDKs, acuvity/acuvity-ts `Scanrequest` and `Extraction`:
+ * the PII map is `PIIs` on the wire, which the SDK renames `piIs`.)
  *
  * `{apex}` is the `apex-url` in the API key's JWT claims (`opaque`), unless `credentials.baseURL` is set.
  * Fails when an enabled guard matches; PII or secrets that are redacted do not fail it, and the
@@ -69,9 +72,15 @@ function score(x: Record<string, unknown>, where: string, key: string): number |
   return isPlainObject(m) && typeof m[key] === 'number' ? m[key] : undefined;
 }
 
-function foundCategories(x: Record<string, unknown>, where: 'piIs' | 'secrets', wanted: readonly string[]): string[] {
+/** Categories found in the extraction's map (`PIIs` or `secrets`) or among its detections of that type (`PII` or `Secret`). */
+function foundCategories(x: Record<string, unknown>, where: 'PIIs' | 'secrets', type: 'PII' | 'Secret', wanted: readonly string[]): string[] {
   const lookup = isPlainObject(x[where]) ? (x[where] as Record<string, unknown>) : {};
-  const detected = Array.isArray(x.detections) ? x.detections.filter(isPlainObject).map((d) => d.name) : [];
+  const detected = Array.isArray(x.detections)
+    ? x.detections
+        .filter(isPlainObject)
+        .filter((d) => d.type === type)
+        .map((d) => d.name)
+    : [];
   return wanted.filter((c) => c in lookup || detected.includes(c));
 }
 
@@ -141,8 +150,8 @@ export function scan(fromOptions?: ApiKeyCredentials) {
         const s = score(x, 'languages', p.language_values);
         if (s !== undefined && s >= 0.5) failed.push('language');
       }
-      const pii = p.pii && p.pii_categories ? foundCategories(x, 'piIs', p.pii_categories) : [];
-      const secrets = p.secrets && p.secrets_categories ? foundCategories(x, 'secrets', p.secrets_categories) : [];
+      const pii = p.pii && p.pii_categories ? foundCategories(x, 'PIIs', 'PII', p.pii_categories) : [];
+      const secrets = p.secrets && p.secrets_categories ? foundCategories(x, 'secrets', 'Secret', p.secrets_categories) : [];
       const redacted = (pii.length > 0 && redactPii.length > 0) || (secrets.length > 0 && redactSecrets.length > 0);
       if (pii.length && !redactPii.length) failed.push('pii');
       if (secrets.length && !redactSecrets.length) failed.push('secrets');

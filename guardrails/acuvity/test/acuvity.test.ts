@@ -46,7 +46,10 @@ describe('@waygate/guardrail-acuvity', () => {
   });
 
   it('PII with pii_redact: passes and the redacted data replaces the text; without: fails', async () => {
-    ac.answer = () => extraction({ data: 'mail XXXXXXXX', piIs: { email_address: 1 } });
+    // Acuvity's wire name is PIIs (its SDKs rename it piIs); an answer with only piIs finds nothing.
+    ac.answer = () => extraction({ data: 'mail a@b.co', piIs: { email_address: 1 } });
+    expect((await runCheck(check, { credentials: creds(), pii_categories: ['email_address'] }, { text: 'mail a@b.co' })).verdict).to.equal(true);
+    ac.answer = () => extraction({ data: 'mail XXXXXXXX', PIIs: { email_address: 1 } });
     const r = await runCheck(check, { credentials: creds(), pii_categories: ['email_address'], pii_redact: true }, { text: 'mail a@b.co' });
     expect(ac.last.json).to.deep.include({ redactions: ['email_address'] });
     expect(r.verdict).to.equal(true);
@@ -54,6 +57,17 @@ describe('@waygate/guardrail-acuvity', () => {
     const r2 = await runCheck(check, { credentials: creds(), pii_categories: ['email_address'] }, { text: 'mail a@b.co' });
     expect(r2.verdict).to.equal(false);
     expect(r2.transformedText).to.equal(undefined);
+  });
+
+  it('secrets: a Secret detection of a listed category fails; a detection of another type does not', async () => {
+    const det = (type: string) =>
+      extraction({ detections: [{ type, name: 'aws_secret_key', score: 1, start: 0, end: 4, redacted: false, redactedStart: 0, redactedEnd: 0 }] });
+    ac.answer = () => det('Secret');
+    const r = await runCheck(check, { credentials: creds(), secrets_categories: ['aws_secret_key'] }, { text: 'AKIA' });
+    expect(r.verdict).to.equal(false);
+    expect(r.data).to.deep.include({ secrets_found: ['aws_secret_key'] });
+    ac.answer = () => det('Keyword');
+    expect((await runCheck(check, { credentials: creds(), secrets_categories: ['aws_secret_key'] }, { text: 'AKIA' })).verdict).to.equal(true);
   });
 
   it('a 5xx, an unreachable host, a key without apex-url or a malformed answer throws', async () => {

@@ -12,11 +12,21 @@ describe('@waygate/guardrail-javelin', () => {
   let jv: VendorFake;
   const creds = () => ({ apiKey: 'jv-key', application: 'my-app', baseURL: jv.url });
   const check = guardrails();
+  // Javelin's documented answer (Standalone Guardrails): assessments[{<processor>: {results: {categories, category_scores, reject_prompt?}, request_reject}}].
   const assess = (reject: boolean) => ({
     json: {
       assessments: [
-        { promptinjectiondetection: { request_reject: reject, results: { categories: { jailbreak: reject }, reject_prompt: 'Blocked by policy' } } },
-        { trustsafety: { request_reject: false } },
+        {
+          promptinjectiondetection: {
+            results: {
+              categories: { prompt_injection: reject, jailbreak: false },
+              category_scores: { prompt_injection: reject ? 0.85 : 0.01, jailbreak: 0.12 },
+              reject_prompt: 'Blocked by policy',
+            },
+            request_reject: reject,
+          },
+        },
+        { trustsafety: { results: { categories: { violence: false }, category_scores: { violence: 0.02 } }, request_reject: false } },
       ],
     },
   });

@@ -173,11 +173,19 @@ export function custom(fromOptions?: ApiKeyCredentials) {
   return defineCheck({
     id: 'custom',
     hooks: ['afterResponse'],
-    params: withCredentials({ profile: profileParam, timeout: timeoutParam(15_000) }, PatronusCredentialsSchema, fromOptions, 'Patronus credentials'),
+    // Portkey reads `profile`, else `criteria` (the same format).
+    params: withCredentials(
+      { profile: profileParam.optional(), criteria: profileParam.optional(), timeout: timeoutParam(15_000) },
+      PatronusCredentialsSchema,
+      fromOptions,
+      'Patronus credentials',
+    ).refine((p) => p.profile !== undefined || p.criteria !== undefined, { message: 'profile is required', path: ['profile'] }),
     async run(input) {
       const output = input.response?.text ?? '';
       if (!output) return nothingToCheck(VENDOR);
-      const { evaluator, criteria } = input.params.profile;
+      const chosen = input.params.profile ?? input.params.criteria;
+      if (!chosen) throw new VendorError(`${VENDOR}: profile is required`);
+      const { evaluator, criteria } = chosen;
       return verdictOf('patronus.custom', await evaluate(input as unknown as CheckInput<Base>, evaluator, criteria, input.request.text, output));
     },
   });

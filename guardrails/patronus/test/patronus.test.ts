@@ -35,10 +35,18 @@ describe('@waygate/guardrail-patronus', () => {
   const evaluation = (pass: boolean, info: Record<string, unknown> = {}) => ({
     json: {
       results: [
+        // Patronus' EvaluationEvaluateResponse (patronus-api-node): criteria, error_message, evaluator_id, status, evaluation_result.
         {
+          criteria: null,
+          error_message: null,
           evaluator_id: 'x',
           status: 'success',
-          evaluation_result: { pass, score_raw: pass ? 1 : 0, explanation: pass ? 'fine' : 'bad', additional_info: info },
+          evaluation_result: {
+            pass,
+            score_raw: pass ? 1 : 0,
+            explanation: pass ? 'fine' : 'bad',
+            additional_info: { confidence_interval: null, extra: null, ...info },
+          },
         },
       ],
     },
@@ -94,6 +102,8 @@ describe('@waygate/guardrail-patronus', () => {
     expect((pa.last.json as { evaluators: unknown[] }).evaluators[0]).to.deep.include({ evaluator: 'glider', criteria: 'my-rubric' });
     await runCheck(check('custom'), { credentials: creds(), profile: 'my-custom' }, answer);
     expect((pa.last.json as { evaluators: unknown[] }).evaluators[0]).to.deep.include({ evaluator: 'judge', criteria: 'my-custom' });
+    await runCheck(check('custom'), { credentials: creds(), criteria: 'judge:legacy-name' }, answer);
+    expect((pa.last.json as { evaluators: unknown[] }).evaluators[0]).to.deep.include({ evaluator: 'judge', criteria: 'legacy-name' });
     expect(refused(check('custom'), { credentials: creds() })).to.include('profile');
     expect(refused(check('custom'), { credentials: creds(), profile: 'judge:' })).to.include('profile');
   });
@@ -143,7 +153,9 @@ describe('@waygate/guardrail-patronus', () => {
       expect(await failure(runCheck(check(id), { ...params, credentials: { apiKey: 'k', baseURL: 'http://127.0.0.1:1' } }, answer))).to.include(
         'could not be reached',
       );
-      pa.answer = () => ({ json: { results: [{ error_message: 'criteria not found', evaluation_result: null }] } });
+      pa.answer = () => ({
+        json: { results: [{ criteria: null, error_message: 'criteria not found', evaluator_id: 'x', status: 'failed', evaluation_result: null }] },
+      });
       expect(await failure(runCheck(check(id), params, answer))).to.include('criteria not found');
       pa.answer = () => ({ json: { results: 'no' } });
       expect(await failure(runCheck(check(id), params, answer))).to.include('results[0]');

@@ -11,7 +11,8 @@ const THIS_PACKAGE = fileURLToPath(new URL('../src/index.js', import.meta.url));
 describe('@waygate/guardrail-promptfoo', () => {
   let pf: VendorFake;
   const creds = () => ({ baseURL: pf.url });
-  const answer = (r: Record<string, unknown>) => ({ json: { model: 'promptfoo', results: [{ category_scores: {}, ...r }] } });
+  // Promptfoo's documented answer: {model: 'promptfoo-<endpoint>', results: [{categories, category_scores, flagged, payload?}]}.
+  const answer = (r: Record<string, unknown>) => ({ json: { model: 'promptfoo-guard', results: [{ category_scores: {}, ...r }] } });
   before(async () => (pf = await VendorFake.start()));
   after(() => pf.close());
   beforeEach(() => pf.reset());

@@ -3,9 +3,10 @@
  * with Portkey's ids and parameters.
  *
  *   POST https://{apiDomain}/api/protect   APP-ID: <apiKey>   {"prompt": text} | {"response": text}
- *   → {"result": {"prompt" | "response": {"passed": bool, "action"?, "violations"?, ...}}}
+ *   → {"status": "success", "result": {"prompt" | "response": {"passed"?: bool, "action": "pass" | "modify" | "block", "modified_text"?, "violations"?, ...}}}
  *
- * Passes when `passed` is true.
+ * Passes when `passed` is true (what Portkey reads); an answer without `passed` is judged by
+ * `action` (what Prompt Security's own client and LiteLLM's integration read): `block` fails.
  */
 import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
@@ -24,6 +25,9 @@ import {
 } from '@waygate/guardrail-vendor-kit';
 
 const VENDOR = 'Prompt Security';
+
+/** The actions Prompt Security answers. */
+const ACTIONS = new Set(['pass', 'modify', 'block']);
 
 /** Portkey's `apiKey` (the APP-ID) and `apiDomain` (e.g. `eu.prompt.security`); `baseURL` instead of `apiDomain` for another scheme or port. */
 export const PromptSecurityCredentialsSchema = z
@@ -52,10 +56,13 @@ function protect(id: string, hook: CheckHook, field: 'prompt' | 'response', from
         timeout: p.timeout,
       });
       const r = isPlainObject(a) && isPlainObject(a.result) ? a.result[field] : undefined;
-      if (!isPlainObject(r) || typeof r.passed !== 'boolean') throw new VendorError(`${VENDOR} answered without result.${field}.passed`);
+      if (!isPlainObject(r)) throw new VendorError(`${VENDOR} answered without result.${field}`);
+      const action = typeof r.action === 'string' ? r.action : undefined;
+      const passed = typeof r.passed === 'boolean' ? r.passed : action !== undefined && ACTIONS.has(action) ? action !== 'block' : undefined;
+      if (passed === undefined) throw new VendorError(`${VENDOR} answered without result.${field}.passed or action`);
       return {
-        verdict: r.passed,
-        data: { explanation: r.passed ? 'Passed.' : `Not passed${typeof r.action === 'string' ? ` (action: ${r.action})` : ''}.`, ...r },
+        verdict: passed,
+        data: { explanation: passed ? 'Passed.' : `Not passed${action ? ` (action: ${action})` : ''}.`, ...r },
       };
     },
   });

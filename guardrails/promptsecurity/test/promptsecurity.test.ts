@@ -43,12 +43,28 @@ describe('@waygate/guardrail-promptsecurity', () => {
     expect(r.data).to.deep.include({ action: 'block' });
   });
 
-  it('a 5xx, an unreachable host or a malformed answer throws', async () => {
+  it("without passed, judges by action as Prompt Security's own client does: block fails, pass and modify pass", async () => {
+    // The answers of prompt-security/homegrown-ai-app-demo's tests: {status, result: {prompt: {action, modified_text?, violations}}}.
+    ps.answer = () => ({ json: { status: 'success', result: { prompt: { action: 'block', violations: [{ type: 'topic_detector', score: 0.95 }] } } } });
+    const r = await runCheck(protectPrompt, { credentials: creds() }, { text: 'fire the employee' });
+    expect(r.verdict).to.equal(false);
+    expect(r.data).to.deep.include({ action: 'block' });
+    ps.answer = () => ({ json: { status: 'success', result: { prompt: { action: 'pass', violations: [] } } } });
+    expect((await runCheck(protectPrompt, { credentials: creds() }, { text: 'hi' })).verdict).to.equal(true);
+    ps.answer = () => ({ json: { status: 'success', result: { response: { action: 'modify', modified_text: 'SSN [REDACTED]', violations: [] } } } });
+    expect((await runCheck(protectResponse, { credentials: creds() }, { response: { text: 'SSN 1' } })).verdict).to.equal(true);
+    ps.answer = () => ({ json: { status: 'success', result: { prompt: { action: 'maybe' } } } });
+    expect(await failure(runCheck(protectPrompt, { credentials: creds() }, { text: 'hi' }))).to.include('passed or action');
+  });
+
+  it('a 401, a 5xx, an unreachable host or a malformed answer throws', async () => {
+    ps.answer = () => ({ status: 401, json: { status: 'failed', reason: 'Invalid token' } });
+    expect(await failure(runCheck(protectPrompt, { credentials: creds() }))).to.include('answered 401');
     ps.answer = () => ({ status: 500, json: { message: 'bad' } });
     expect(await failure(runCheck(protectPrompt, { credentials: creds() }))).to.include('answered 500: bad');
     expect(await failure(runCheck(protectPrompt, { credentials: { apiKey: 'k', baseURL: 'http://127.0.0.1:1' } }))).to.include('could not be reached');
     ps.answer = () => ({ json: { result: { response: { passed: true } } } });
-    expect(await failure(runCheck(protectPrompt, { credentials: creds() }))).to.include('result.prompt.passed');
+    expect(await failure(runCheck(protectPrompt, { credentials: creds() }))).to.include('result.prompt');
   });
 
   it('refuses bad parameters by name', () => {

@@ -1,11 +1,11 @@
 /**
  * qualifire.*: Qualifire's evaluation API, with Portkey's ids and parameters.
  *
- *   POST {base:-https://proxy.qualifire.ai}/api/evaluation/evaluate   X-Qualifire-API-Key: <apiKey>
- *     {"input"?, "output"?, "<check>_check": true, "<check>_mode"?, "assertions"?, "messages"?, "available_tools"?}
- *   → {"status": "success" | "failed" | ..., "score"?, "evaluationResults"?: [...]}
+ *   POST {base:-https://api.qualifire.ai}/api/v1/evaluation/evaluate   X-Qualifire-API-Key: <apiKey>
+ *     {"input"?, "output"?, "<check>_check": true, "<check>_mode"?, "assertions"?, "policy_target"?, "messages"?, "available_tools"?}
+ *   → {"status": "success" | "warning" | "failed", "score", "evaluationResults": [{type, results: [...]}]}
  *
- * A check fails when `status` is `failed`.
+ * (Qualifire's API reference, "Evaluate".) A check fails when `status` is `failed`.
  */
 import { z } from 'zod';
 import { defineCheck } from '@waygate/guardrails';
@@ -25,6 +25,8 @@ const VENDOR = 'Qualifire';
 
 export const QualifireCredentialsSchema = ApiKeyCredentialsSchema;
 
+export const QUALIFIRE_BASE_URL = 'https://api.qualifire.ai';
+
 const mode = z.enum(['speed', 'balanced', 'quality']).default('balanced');
 
 type Base = { timeout: number; credentials: ApiKeyCredentials };
@@ -33,7 +35,7 @@ async function evaluate(input: CheckInput<Base>, body: Record<string, unknown>) 
   const p = input.params;
   const a = await callVendor(input, {
     vendor: VENDOR,
-    url: `${p.credentials.baseURL ?? 'https://proxy.qualifire.ai'}/api/evaluation/evaluate`,
+    url: `${p.credentials.baseURL ?? QUALIFIRE_BASE_URL}/api/v1/evaluation/evaluate`,
     headers: { 'x-qualifire-api-key': p.credentials.apiKey },
     body,
     timeout: p.timeout,
@@ -93,7 +95,8 @@ function toolCalls(calls: unknown) {
           // sent as given
         }
       }
-      return { id: (c as Record<string, unknown>).id, name: f.name, arguments: args };
+      // Qualifire's tool call: {id, type, function: {name, arguments (an object)}}.
+      return { id: (c as Record<string, unknown>).id, type: 'function', function: { name: f.name, arguments: args } };
     });
   return out.length ? out : undefined;
 }
@@ -135,8 +138,8 @@ export function toolUseQuality(fromOptions?: ApiKeyCredentials) {
       return evaluate(input, {
         messages,
         ...(available_tools ? { available_tools } : {}),
-        tool_selection_quality_check: true,
-        tsq_mode: input.params.mode,
+        tool_use_quality_check: true,
+        tuq_mode: input.params.mode,
       });
     },
   });
@@ -158,7 +161,7 @@ export function policy(fromOptions?: ApiKeyCredentials) {
     ),
     async run(input) {
       const p = input.params;
-      const body: Record<string, unknown> = { assertions: p.policies, assertions_mode: p.mode };
+      const body: Record<string, unknown> = { assertions: p.policies, assertions_mode: p.mode, policy_target: p.policy_target };
       if (p.policy_target !== 'output') body.input = input.request.text;
       if (input.hook === 'afterResponse' && p.policy_target !== 'input') body.output = input.response?.text ?? '';
       if (!body.input && !body.output) return nothingToCheck(VENDOR);

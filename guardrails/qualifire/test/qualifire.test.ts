@@ -14,7 +14,14 @@ describe('@waygate/guardrail-qualifire', () => {
   const creds = () => ({ apiKey: 'qf-key', baseURL: qf.url });
   const checks = createQualifireChecks();
   const check = (id: string): GuardrailCheck => checks.find((c) => c.id === id) as GuardrailCheck;
-  const status = (s: string) => ({ json: { status: s, score: 50, evaluationResults: [{ type: 'x', results: [] }] } });
+  // Qualifire's EvaluationResponse: status (success | warning | failed), score, evaluationResults[{type, results}].
+  const status = (s: string) => ({
+    json: {
+      status: s,
+      score: 50,
+      evaluationResults: [{ type: 'x', results: [{ name: 'x', score: 50, label: 'x', confidence_score: 50, reason: 'r', flagged: s === 'failed' }] }],
+    },
+  });
   before(async () => (qf = await VendorFake.start()));
   after(() => qf.close());
   beforeEach(() => qf.reset());
@@ -43,12 +50,14 @@ describe('@waygate/guardrail-qualifire', () => {
         { credentials: creds(), ...params },
         { text: 'q', response: { text: 'a' }, headers: { authorization: 'Bearer caller-secret' } },
       );
-      expect(qf.last.url).to.equal('/api/evaluation/evaluate');
+      expect(qf.last.url).to.equal('/api/v1/evaluation/evaluate');
       expect(qf.last.headers['x-qualifire-api-key']).to.equal('qf-key');
       expect(JSON.stringify(qf.last.headers)).to.not.include('caller-secret');
       expect(qf.last.json).to.deep.equal({ input: 'q', output: 'a', ...flags });
       expect(r.verdict).to.equal(false);
       qf.answer = () => status('success');
+      expect((await runCheck(check(id), { credentials: creds(), ...params }, { text: 'q', response: { text: 'a' } })).verdict).to.equal(true);
+      qf.answer = () => status('warning');
       expect((await runCheck(check(id), { credentials: creds(), ...params }, { text: 'q', response: { text: 'a' } })).verdict).to.equal(true);
     });
   }
@@ -66,7 +75,12 @@ describe('@waygate/guardrail-qualifire', () => {
       { credentials: creds(), policies: ['never mention prices'], policy_target: 'output' },
       { text: 'q', response: { text: 'it costs $5' } },
     );
-    expect(qf.last.json).to.deep.equal({ assertions: ['never mention prices'], assertions_mode: 'balanced', output: 'it costs $5' });
+    expect(qf.last.json).to.deep.equal({
+      assertions: ['never mention prices'],
+      assertions_mode: 'balanced',
+      policy_target: 'output',
+      output: 'it costs $5',
+    });
     expect(r.verdict).to.equal(false);
     expect(refused(check('policy'), { credentials: creds() })).to.include('policies');
     expect(refused(check('policy'), { credentials: creds(), policies: ['x'], policy_target: 'all' })).to.include('policy_target');
@@ -97,11 +111,11 @@ describe('@waygate/guardrail-qualifire', () => {
     expect(qf.last.json).to.deep.equal({
       messages: [
         { role: 'user', content: 'weather?' },
-        { role: 'assistant', content: '', tool_calls: [{ id: 't1', name: 'get_weather', arguments: { city: 'Oslo' } }] },
+        { role: 'assistant', content: '', tool_calls: [{ id: 't1', type: 'function', function: { name: 'get_weather', arguments: { city: 'Oslo' } } }] },
       ],
       available_tools: [{ name: 'get_weather', description: 'w', parameters: { type: 'object' } }],
-      tool_selection_quality_check: true,
-      tsq_mode: 'speed',
+      tool_use_quality_check: true,
+      tuq_mode: 'speed',
     });
   });
 

@@ -13,14 +13,16 @@ describe('@waygate/guardrail-sydelabs', () => {
   const creds = () => ({ apiKey: 'syde-key', baseURL: sy.url });
   const check = sydeguard();
   const scores = (inject: number, toxic = 0.1) => ({
+    // The answer Portkey's sydeguard.ts documents: {error, id, score, category_scores[{error, category, score, risk}], overall_risk}.
     json: {
+      error: null,
       id: 's1',
       score: Math.max(inject, toxic),
       overall_risk: inject > 0.5,
       category_scores: [
-        { category: 'EVASION', score: 0.01, risk: false },
-        { category: 'PROMPT_INJECT', score: inject, risk: inject > 0.5 },
-        { category: 'TOXIC', score: toxic, risk: toxic > 0.5 },
+        { error: null, category: 'EVASION', score: 0.01, risk: false },
+        { error: null, category: 'PROMPT_INJECT', score: inject, risk: inject > 0.5 },
+        { error: null, category: 'TOXIC', score: toxic, risk: toxic > 0.5 },
       ],
     },
   });
@@ -59,7 +61,7 @@ describe('@waygate/guardrail-sydelabs', () => {
     expect(await failure(runCheck(check, { credentials: { apiKey: 'k', baseURL: 'http://127.0.0.1:1' } }))).to.include('could not be reached');
     sy.answer = () => ({ json: { score: 1 } });
     expect(await failure(runCheck(check, { credentials: creds() }))).to.include('category_scores');
-    sy.answer = () => ({ json: { category_scores: [{ category: 'TOXIC' }] } });
+    sy.answer = () => ({ json: { category_scores: [{ error: null, category: 'TOXIC' }] } });
     expect(await failure(runCheck(check, { credentials: creds() }))).to.include('category and score');
   });
 

@@ -12,7 +12,19 @@ describe('@waygate/guardrail-walledai', () => {
   let wa: VendorFake;
   const creds = () => ({ apiKey: 'walled-key', baseURL: wa.url });
   const check = walledprotect();
-  const safe = (isSafe: boolean) => ({ json: { success: true, data: { safety: [{ safety: 'generic', isSafe, score: 4 }], pii: [] } } });
+  // WalledProtect's documented 200: {success, statusCode, data: {safety: [{safety, isSafe, score, method, ...}], compliance, pii, greetings}}.
+  const safe = (isSafe: boolean) => ({
+    json: {
+      success: true,
+      statusCode: 200,
+      data: {
+        safety: [{ safety: 'generic', isSafe, score: null, method: 'en-safety', processing_time: 0.4, models_used: ['walled_e_guard_a'] }],
+        compliance: [],
+        pii: [{ pii_type: 'Address', isPresent: false, error: null }],
+        greetings: [{ greeting_type: 'Casual & Friendly', isPresent: false, error: null }],
+      },
+    },
+  });
   before(async () => (wa = await VendorFake.start()));
   after(() => wa.close());
   beforeEach(() => wa.reset());
@@ -51,6 +63,8 @@ describe('@waygate/guardrail-walledai', () => {
   });
 
   it('a 5xx, an unreachable host or a malformed answer throws', async () => {
+    wa.answer = () => ({ status: 403, json: { message: 'Forbidden' } });
+    expect(await failure(runCheck(check, { credentials: creds() }))).to.include('answered 403');
     wa.answer = () => ({ status: 500, json: { message: 'down' } });
     expect(await failure(runCheck(check, { credentials: creds() }))).to.include('answered 500: down');
     expect(await failure(runCheck(check, { credentials: { apiKey: 'k', baseURL: 'http://127.0.0.1:1' } }))).to.include('could not be reached');
