@@ -63,7 +63,9 @@ function presetAdapter(id: string, preset: Preset): ProviderAdapter {
     for (const e of Object.values(adapter.endpoints)) if (e) e.build = templated(id, preset, e.build.bind(e));
   }
   if (preset.serves !== undefined) {
-    for (const name of GATEWAY_ENDPOINTS) if (!adapter.endpoints[name]) adapter.endpoints[name] = refusing(id, name, preset.serves);
+    // Anthropic's messages are bridged through chat completions: a preset that serves chat serves them too.
+    const bridged = (name: Endpoint) => name.startsWith('messages') && endpoints.includes('chat.completions');
+    for (const name of GATEWAY_ENDPOINTS) if (!adapter.endpoints[name] && !bridged(name)) adapter.endpoints[name] = refusing(id, name, preset.serves);
   }
   return adapter;
 }
