@@ -8,6 +8,7 @@ export const CONTENDERS = [
   'waygate-guardrail',
   'waygate-cache',
   'waygate-governed',
+  'waygate-keys',
   'waygate-bare',
   'waygate-workers',
   'waygate-responses',
@@ -28,6 +29,8 @@ export const DESCRIPTIONS: Record<ContenderName, string> = {
   'waygate-cache': 'Waygate as above with @waygate/cache-memory, each request carrying a cache config: every answer is an in-memory cache hit',
   'waygate-governed':
     'Waygate as above with @waygate/auth on: a virtual key from the SQLite store, a per-minute request and token limit, and cost and spend on every request',
+  'waygate-keys':
+    'Waygate-governed without the request log: what the governance issue measures (a virtual key, a rate limit, cost and spend on every request)',
   'waygate-bare': 'Waygate as `waygate` with @waygate/metrics turned off: what the metrics cost',
   'waygate-workers': 'Waygate as `waygate` with --workers 2 (node:cluster; the load generator and the upstream share the same cores)',
   'waygate-responses':
