@@ -87,4 +87,27 @@ describe('Replicate end to end: OpenAI SDK → gateway (Portkey headers) → fak
       'GET /v1/files/p1',
     ]);
   });
+
+  it('streams with stream_options.include_usage: the prediction is read after done and its usage is the last chunk', async () => {
+    const stream = await client().chat.completions.create({
+      model: 'meta/meta-llama-3-8b-instruct',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: unknown;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).to.equal('Hello from Replicate');
+    expect(usage).to.deep.equal({ prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 });
+    expect(seen.map((s) => s.split(' ').slice(0, 2).join(' '))).to.deep.equal([
+      'POST /v1/models/meta/meta-llama-3-8b-instruct/predictions',
+      'GET /v1/files/p1',
+      'GET /v1/predictions/p1',
+    ]);
+    expect(seen[2]).to.equal(`GET /v1/predictions/p1 Bearer ${KEY}`);
+  });
 });

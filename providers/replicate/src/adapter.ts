@@ -5,6 +5,7 @@ import { preparedOf, runPrediction } from './prediction.js';
 import { headersFor, maxTokensOf } from './request.js';
 import { fromPrediction } from './response.js';
 import { ReplicateStreamTransformer } from './stream.js';
+import { bindUsage, decodeWithUsage } from './usage.js';
 
 /** Replicate's HTTP API, version 1. */
 export const DEFAULT_BASE_URL = 'https://api.replicate.com/v1';
@@ -36,7 +37,9 @@ export function createReplicateProvider(upstream: Pick<PluginApi['upstream'], 's
     prepare: (input) => runPrediction(upstream, input),
     build: buildRead,
     mapResponse: (json, input) => fromPrediction(json, modelOf(input), maxTokensOf(input.body)),
-    createStreamTransformer: (input) => new ReplicateStreamTransformer(modelOf(input), preparedOf(input).prediction),
+    // decodeStream parses urls.stream's SSE itself, so that it can read the prediction's usage after `done`.
+    decodeStream: (body) => decodeWithUsage(upstream, body),
+    createStreamTransformer: (input) => new ReplicateStreamTransformer(modelOf(input), preparedOf(input).prediction, bindUsage(input)),
     mapError: (status, body, headers) => mapReplicateError(status, body, headers),
   };
   // Any other /v1 path (predictions, models, deployments, trainings...) and the files API are forwarded.

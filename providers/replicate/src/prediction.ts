@@ -14,8 +14,12 @@ import type { Json } from './json.js';
 
 type Upstream = Pick<PluginApi['upstream'], 'send'>;
 
-/** How often a prediction still running is asked for again (Replicate's own clients wait 0.5 s). */
-export const POLL_INTERVAL_MS = 500;
+/** The first wait before a prediction still running is asked for again; each wait doubles, up to POLL_MAX_MS. */
+export const POLL_FIRST_MS = 250;
+/** The longest wait between two reads of a running prediction. */
+export const POLL_MAX_MS = 2000;
+/** The longest a `Retry-After` on a read's 429 is honoured: beyond it (or the request's bound) the 429 is the answer. */
+export const RETRY_AFTER_MAX_MS = 60_000;
 /** The longest a prediction is waited for when the request has no deadline nor request_timeout. */
 export const MAX_WAIT_MS = 10 * 60_000;
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
@@ -43,16 +47,19 @@ export function preparedOf(input: BuildInput): Prepared {
 }
 
 /** The abort signal of the calls prepare() makes: the client leaving, or the wait's bound passing. */
-class Halt extends EventEmitter {
+export class Halt extends EventEmitter {
   aborted = false;
   reason: unknown = undefined;
   timedOut = false;
+  /** When the bound passes (performance.now()). */
+  readonly endsAt: number;
   readonly #timer: NodeJS.Timeout;
   readonly #client: EventEmitter;
   readonly #onClient = (reason: unknown) => this.abort(reason);
 
   constructor(client: EventEmitter & { aborted?: boolean; reason?: unknown }, ms: number) {
     super();
+    this.endsAt = performance.now() + ms;
     this.#client = client;
     this.#timer = setTimeout(() => {
       this.timedOut = true;
@@ -89,6 +96,19 @@ class Halt extends EventEmitter {
   }
 }
 
+/**
+ * A 429's `Retry-After` (seconds, or an HTTP date) in milliseconds from `now`; undefined when absent or
+ * unreadable. A date in the past is 0.
+ */
+export function retryAfterMs(headers: Record<string, string | string[] | undefined> | undefined, now = Date.now()): number | undefined {
+  const raw = headers?.['retry-after'];
+  const v = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+  if (!v) return undefined;
+  if (/^\d+(?:\.\d+)?$/.test(v)) return Math.ceil(Number(v) * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 /** How long this attempt may wait for its prediction: the request's deadline, its request_timeout, else MAX_WAIT_MS. */
 export function waitBudget(input: BuildInput): number {
   const { ctx, target } = input;
@@ -115,7 +135,7 @@ export function trustedUrl(url: unknown, input: BuildInput, what: string): strin
 }
 
 /** The URL that reads a prediction again: its `urls.get`, else `{base}/predictions/{id}`. */
-function getUrl(p: Json, input: BuildInput): string {
+export function getUrl(p: Json, input: BuildInput): string {
   if (isObj(p.urls) && p.urls.get !== undefined) return trustedUrl(p.urls.get, input, 'get');
   const id = str(p.id);
   if (!id) throw badAnswer('answered a prediction without an id', true);
@@ -123,7 +143,13 @@ function getUrl(p: Json, input: BuildInput): string {
 }
 
 /** One call to Replicate: its JSON answer, or the GatewayError its status, its body or the network stands for. */
-async function call(upstream: Upstream, req: UpstreamRequest, halt: Halt, steered: boolean, input: BuildInput): Promise<{ status: number; json: Json }> {
+export async function call(
+  upstream: Upstream,
+  req: UpstreamRequest,
+  halt: Halt,
+  steered: boolean,
+  input: BuildInput,
+): Promise<{ status: number; json: Json }> {
   const secret = input.target.apiKey;
   let status = 0;
   let text: string;
@@ -148,7 +174,7 @@ async function call(upstream: Upstream, req: UpstreamRequest, halt: Halt, steere
 }
 
 /** A call that got no usable answer: the wait's bound passed, the client left, or the network failed. */
-function unreachable(err: unknown, halt: Halt, answered: boolean): GatewayError {
+export function unreachable(err: unknown, halt: Halt, answered: boolean): GatewayError {
   if (err instanceof GatewayError) return err;
   if (halt.timedOut) {
     return new GatewayError(ErrorCode.UPSTREAM_TIMEOUT, 408, 'replicate: the prediction did not finish within the request timeout', {
@@ -184,9 +210,42 @@ function cancel(upstream: Upstream, p: Json, input: BuildInput, steered: boolean
 }
 
 /**
+ * Reads a prediction again until it ends (`succeeded`, `failed`, `canceled`), while it is `starting`
+ * or `processing`: waiting 250 ms, then twice as long each time up to 2 s. A read answered 429 waits
+ * for its `Retry-After` (else the next backoff) and reads again, unless that wait would pass the bound
+ * (or RETRY_AFTER_MAX_MS): then the 429 is the answer. Returns the last read's HTTP status and prediction.
+ */
+export async function pollUntilDone(
+  upstream: Upstream,
+  first: { status: number; json: Json },
+  input: BuildInput,
+  halt: Halt,
+  steered: boolean,
+): Promise<{ status: number; json: Json }> {
+  let { status, json: p } = first;
+  let backoff = POLL_FIRST_MS;
+  let wait = backoff;
+  while (!TERMINAL.has(str(p.status) ?? '')) {
+    if (!['starting', 'processing'].includes(str(p.status) ?? '')) throw badAnswer(`answered a prediction with the status ${JSON.stringify(p.status)}`);
+    await halt.pause(wait);
+    if (halt.aborted) throw unreachable(halt.reason, halt, false);
+    backoff = Math.min(POLL_MAX_MS, backoff * 2);
+    wait = backoff;
+    try {
+      ({ status, json: p } = await call(upstream, { url: getUrl(p, input), method: 'GET', headers: headersFor(input) }, halt, steered, input));
+    } catch (err) {
+      if (!(err instanceof GatewayError) || err.status !== 429) throw err;
+      wait = retryAfterMs(err.upstream?.headers) ?? backoff;
+      if (wait > RETRY_AFTER_MAX_MS || performance.now() + wait >= halt.endsAt) throw err;
+    }
+  }
+  return { status, json: p };
+}
+
+/**
  * Runs the attempt's prediction, then leaves what build() needs in `input.prepared`: not streamed,
- * the finished prediction (polled on `urls.get` every POLL_INTERVAL_MS while it is `starting` or
- * `processing`); streamed, the created prediction and its `urls.stream`. Bounded by the request's
+ * the finished prediction (polled on `urls.get` with a backoff, pollUntilDone, while it is `starting`
+ * or `processing`); streamed, the created prediction and its `urls.stream`. Bounded by the request's
  * deadline and timeout and by the client staying; a prediction given up on is canceled. A prediction
  * that fails is a 502 (not retryable).
  */
@@ -215,12 +274,7 @@ export async function runPrediction(upstream: Upstream, input: BuildInput): Prom
       running = undefined;
       return;
     }
-    while (!TERMINAL.has(str(p.status) ?? '')) {
-      if (!['starting', 'processing'].includes(str(p.status) ?? '')) throw badAnswer(`answered a prediction with the status ${JSON.stringify(p.status)}`);
-      await halt.pause(POLL_INTERVAL_MS);
-      if (halt.aborted) throw unreachable(halt.reason, halt, false);
-      ({ status, json: p } = await call(upstream, { url: getUrl(p, input), method: 'GET', headers: headersFor(input) }, halt, steered, input));
-    }
+    ({ status, json: p } = await pollUntilDone(upstream, { status, json: p }, input, halt, steered));
     running = undefined;
     if (p.status !== 'succeeded') throw predictionFailed(p, status, target.apiKey);
     (input.prepared ??= {})[SLOT] = { prediction: p, url: getUrl(p, input) } satisfies Prepared;

@@ -3,6 +3,7 @@ import type { SSEEvent, StreamTransformer } from '@waygate/core';
 import { predictionFailed } from './errors.js';
 import { isObj, str } from './json.js';
 import type { Json } from './json.js';
+import type { UsageSlot } from './usage.js';
 
 /** An event's data as JSON, or its text as `{detail}` (Replicate's error events are JSON, but be lenient). */
 function parsed(data: string): Json {
@@ -19,17 +20,21 @@ function parsed(data: string): Json {
  * `output` (plain text, one token or piece each) → content deltas after the role chunk; `done` → the
  * finish chunk (`stop`) and `data: [DONE]`. An `error` event, or `done` with the reason `error` or
  * `canceled`, fails the stream (a 502 before any content, a terminal error event after it); a stream
- * that ends before `done` was cut. The stream carries no token counts: no usage chunk.
+ * that ends before `done` was cut. The stream carries no token counts: the usage chunk (after the
+ * finish chunk) is sent only when `usage` (the decoder's slot, see usage.ts) was filled in by the time
+ * `done` arrives.
  */
 export class ReplicateStreamTransformer implements StreamTransformer {
   readonly #out: ChunkWriter;
   readonly #prediction: Json;
+  readonly #usage: UsageSlot | undefined;
   #started = false;
   #done = false;
 
-  constructor(model: string, prediction: Json) {
+  constructor(model: string, prediction: Json, usage?: UsageSlot) {
     this.#out = new ChunkWriter({ id: str(prediction.id) ?? 'replicate-stream', model });
     this.#prediction = prediction;
+    this.#usage = usage;
   }
 
   #start(out: SSEEvent[]): void {
@@ -56,7 +61,10 @@ export class ReplicateStreamTransformer implements StreamTransformer {
     const reason = parsed(ev.data).reason;
     if (reason === 'error' || reason === 'canceled') this.#failed(reason === 'error' ? 'failed' : 'canceled', undefined);
     this.#done = true;
-    out.push(this.#out.delta({}, 'stop'), this.#out.done());
+    out.push(this.#out.delta({}, 'stop'));
+    const usage = this.#usage?.usage;
+    if (usage) out.push(this.#out.usage(usage));
+    out.push(this.#out.done());
     return out;
   }
 

@@ -9,6 +9,8 @@ export interface Recorded {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** When it arrived (performance.now()). */
+  at: number;
 }
 
 export interface Answer {
@@ -45,7 +47,7 @@ export class FakeReplicate {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        f.requests.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        f.requests.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: performance.now() });
         f.#route(req, res);
       });
     });

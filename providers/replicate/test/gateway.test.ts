@@ -128,6 +128,58 @@ describe('@waygate/provider-replicate in a running gateway', function () {
       expect(fake.calls('POST', '/v1/').length).to.equal(1);
     });
 
+    /** The gaps between successive reads of the prediction (the first one from its creation), in ms. */
+    const gaps = (): number[] => {
+      const times = [fake.calls('POST', '/v1/')[0]!.at, ...fake.calls('GET', '/v1/predictions/').map((r) => r.at)];
+      return times.slice(1).map((t, i) => t - times[i]!);
+    };
+
+    it('polls with a backoff: 250 ms, doubling, at most 2 s', async () => {
+      fake.create = { body: fake.local(STARTING) };
+      fake.reads = [PROCESSING, PROCESSING, PROCESSING, PROCESSING, SUCCEEDED].map((p) => ({ body: fake.local(p) }));
+      const res = await post({ model: MODEL, messages: MESSAGES });
+      expect(res.status).to.equal(200);
+      // five polls, then the kernel's read of the finished prediction (at once)
+      const g = gaps();
+      expect(g).to.have.length(6);
+      const want = [250, 500, 1000, 2000, 2000];
+      want.forEach((ms, i) => expect(g[i], `poll ${i + 1} after ${Math.round(g[i]!)} ms`).to.be.within(ms - 20, ms + 400));
+      expect(g[5]).to.be.below(400);
+    });
+
+    it('a 429 while polling waits for its Retry-After (or the backoff without one) and polls again', async () => {
+      fake.create = { body: fake.local(STARTING) };
+      const throttled = (headers: Record<string, string>) => ({
+        status: 429,
+        headers,
+        body: { detail: 'Request was throttled. Expected available in 1 second.', status: 429 },
+      });
+      fake.reads = [throttled({}), throttled({ 'retry-after': '1' }), { body: fake.local(SUCCEEDED) }];
+      const res = await post({ model: MODEL, messages: MESSAGES });
+      const json = (await res.json()) as any;
+      expect(res.status, JSON.stringify(json)).to.equal(200);
+      expect(json.choices[0].message.content).to.equal('Hello, wörld!');
+      const g = gaps();
+      expect(g[1], 'the backoff after a 429 without Retry-After').to.be.within(480, 900);
+      expect(g[2], 'Retry-After: 1').to.be.within(980, 1500);
+      expect(fake.calls('POST', '/v1/').length).to.equal(1);
+    });
+
+    it('a 429 whose Retry-After passes the request bound is the answer (retryable, retry-after relayed), and the prediction is canceled', async () => {
+      fake.create = { body: fake.local(STARTING) };
+      fake.reads = [
+        { status: 429, headers: { 'retry-after': '30' }, body: { detail: 'Request was throttled. Expected available in 30 seconds.', status: 429 } },
+      ];
+      const started = performance.now();
+      const res = await post({ model: MODEL, messages: MESSAGES }, { request_timeout: 5000 });
+      const json = (await res.json()) as any;
+      expect(res.status, JSON.stringify(json)).to.equal(429);
+      expect(performance.now() - started, 'no wait for the 30 s').to.be.below(3000);
+      expect(res.headers.get('retry-after')).to.equal('30');
+      expect(json.error.message).to.match(/throttled/);
+      await eventually(5000, () => fake.calls('POST', '/v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu/cancel').length === 1, 'the cancel');
+    });
+
     it('owner/name:version creates on /v1/predictions with the version', async () => {
       fake.create = { body: fake.local(SUCCEEDED) };
       fake.reads = [{ body: fake.local(SUCCEEDED) }];
@@ -288,6 +340,83 @@ describe('@waygate/provider-replicate in a running gateway', function () {
         expect(read!.headers.authorization).to.equal(`Bearer ${KEY}`);
       });
     }
+
+    const READ = 'GET /v1/predictions/gm3qorzdhgbfurvjtvhg6dckhu';
+    const calls = () => fake.requests.map((r) => `${r.method} ${r.url.split('?')[0]}`);
+
+    for (const bytewise of [false, true]) {
+      it(`with stream_options.include_usage, reads the prediction after done and sends its usage before [DONE] (${bytewise ? 'one byte at a time' : 'as recorded'})`, async () => {
+        fake.create = { body: fake.local(STARTING) };
+        fake.stream = { parts: sseFixture('stream-text'), bytewise };
+        fake.reads = [{ body: fake.local(SUCCEEDED) }];
+        const res = await post({ model: MODEL, messages: MESSAGES, stream: true, stream_options: { include_usage: true } });
+        expect(res.status).to.equal(200);
+        const got = await chunks(await res.text());
+        expect(got.content).to.equal('Once upon a time, a wörld\nended.');
+        const last = got.events.slice(-3);
+        expect(JSON.parse(last[0]!).choices[0].finish_reason).to.equal('stop');
+        const usage = JSON.parse(last[1]!);
+        expect(usage.choices).to.deep.equal([]);
+        expect(usage.usage).to.deep.equal({ prompt_tokens: 12, completion_tokens: 4, total_tokens: 16 });
+        expect(last[2]).to.equal('[DONE]');
+        expect(calls()).to.deep.equal([
+          `POST /v1/models/${MODEL}/predictions`,
+          'GET /v1/files/bcwr-3okdfv3o2wehstv5f2okyftwxy57hhypqsi6osiim5iaq5k7u24a',
+          READ,
+        ]);
+        expect(fake.requests[2]!.headers.authorization).to.equal(`Bearer ${KEY}`);
+      });
+    }
+
+    it('without include_usage, no read after done and no usage chunk', async () => {
+      fake.create = { body: fake.local(STARTING) };
+      fake.stream = { parts: sseFixture('stream-text') };
+      fake.reads = [{ body: fake.local(SUCCEEDED) }];
+      const got = await chunks(await (await post({ model: MODEL, messages: MESSAGES, stream: true })).text());
+      expect(got.events.at(-1)).to.equal('[DONE]');
+      expect(got.events.some((e) => e.includes('"usage"'))).to.equal(false);
+      expect(calls()).to.not.include(READ);
+    });
+
+    it('a prediction still processing when done arrives is polled until it has ended, for its usage', async () => {
+      fake.create = { body: fake.local(STARTING) };
+      fake.stream = { parts: sseFixture('stream-text') };
+      fake.reads = [{ body: fake.local(PROCESSING) }, { body: fake.local(SUCCEEDED) }];
+      const got = await chunks(await (await post({ model: MODEL, messages: MESSAGES, stream: true, stream_options: { include_usage: true } })).text());
+      expect(JSON.parse(got.events.at(-2)!).usage).to.deep.equal({ prompt_tokens: 12, completion_tokens: 4, total_tokens: 16 });
+      expect(calls().filter((c) => c === READ)).to.have.length(2);
+    });
+
+    it('when the read after done fails (an error, or past the request bound), the stream still ends with stop and [DONE], without usage', async () => {
+      fake.create = { body: fake.local(STARTING) };
+      fake.stream = { parts: sseFixture('stream-text') };
+      fake.reads = [{ status: 503, body: { title: 'Service Unavailable', detail: 'try again', status: 503 } }];
+      let got = await chunks(await (await post({ model: MODEL, messages: MESSAGES, stream: true, stream_options: { include_usage: true } })).text());
+      expect([got.finish, got.events.at(-1), got.error]).to.deep.equal(['stop', '[DONE]', undefined]);
+      expect(got.events.some((e) => e.includes('"usage"'))).to.equal(false);
+      expect(calls()).to.include(READ);
+
+      fake.reset();
+      fake.create = { body: fake.local(STARTING) };
+      fake.stream = { parts: sseFixture('stream-text') };
+      fake.reads = [{ body: fake.local(SUCCEEDED), delayMs: 5000 }];
+      const started = performance.now();
+      const res = await post({ model: MODEL, messages: MESSAGES, stream: true, stream_options: { include_usage: true } }, { request_timeout: 1000 });
+      got = await chunks(await res.text());
+      expect(performance.now() - started, 'bounded by request_timeout, not the 5 s answer').to.be.below(3500);
+      expect([got.finish, got.events.at(-1), got.error]).to.deep.equal(['stop', '[DONE]', undefined]);
+      expect(got.events.some((e) => e.includes('"usage"'))).to.equal(false);
+    });
+
+    it('no read after a done that reports a failure: the stream fails as before', async () => {
+      fake.create = { body: fake.local(STARTING) };
+      fake.stream = { parts: ['event: output\nid: 1:0\ndata: Hi\n\n', 'event: done\nid: 1:1\ndata: {"reason":"canceled"}\n\n'] };
+      fake.reads = [{ body: fake.local(SUCCEEDED) }];
+      const got = await chunks(await (await post({ model: MODEL, messages: MESSAGES, stream: true, stream_options: { include_usage: true } })).text());
+      expect(got.content).to.equal('Hi');
+      expect(got.error.message).to.match(/canceled/);
+      expect(calls()).to.not.include(READ);
+    });
 
     it('an error event after output ends the stream with a terminal error naming the failure', async () => {
       fake.create = { body: fake.local(STARTING) };

@@ -17,6 +17,7 @@ import plugin, {
   waitBudget,
   MAX_WAIT_MS,
   ReplicateStreamTransformer,
+  retryAfterMs,
 } from '../src/index.js';
 import { jsonFixture } from './fixtures.js';
 
@@ -133,6 +134,17 @@ describe('@waygate/provider-replicate', () => {
       expect(s.headers).to.not.have.property('prefer');
       expect(s).to.include({ url: 'http://127.0.0.1:9/v1/models/meta/meta-llama-3-8b-instruct/predictions', method: 'POST' });
       expect(JSON.parse(s.body as string)).to.deep.equal({ input: { prompt: 'hi' }, stream: true });
+    });
+
+    it("reads a 429's Retry-After as seconds or an HTTP date; anything else is no Retry-After", () => {
+      const now = Date.parse('2025-01-02T03:04:05Z');
+      expect(retryAfterMs({ 'retry-after': '2' }, now)).to.equal(2000);
+      expect(retryAfterMs({ 'retry-after': '0.5' }, now)).to.equal(500);
+      expect(retryAfterMs({ 'retry-after': 'Thu, 02 Jan 2025 03:04:08 GMT' }, now)).to.equal(3000);
+      expect(retryAfterMs({ 'retry-after': 'Thu, 02 Jan 2025 03:04:00 GMT' }, now)).to.equal(0);
+      expect(retryAfterMs({ 'retry-after': 'soon' }, now)).to.equal(undefined);
+      expect(retryAfterMs({}, now)).to.equal(undefined);
+      expect(retryAfterMs(undefined, now)).to.equal(undefined);
     });
 
     it('the wait is bounded by the request timeout and the deadline, else MAX_WAIT_MS', () => {

@@ -1,10 +1,14 @@
 import { definePlugin, pluginManifest } from '@waygate/core';
 import { sagemaker } from './adapter.js';
 
-export { sagemaker, chatCompletions, embeddings } from './adapter.js';
+export { sagemaker, chatCompletions, completions, embeddings } from './adapter.js';
 export {
   buildChat,
+  buildCompletion,
   buildEmbeddings,
+  tgiBody,
+  sageMakerFormat,
+  FORMAT_OPTION,
   buildInvoke,
   endpointName,
   sageMakerHeaders,
@@ -13,7 +17,8 @@ export {
   HEADER_OPTIONS,
   ENDPOINT_OPTION,
 } from './request.js';
-export { decodeSageMakerStream, payloadBytes } from './stream.js';
+export { decodeSageMakerStream, payloadBytes, OpenAIStreamRelay } from './stream.js';
+export type { SageMakerFormat } from './request.js';
 export { mapSageMakerError, redactAws } from './errors.js';
 
 const manifest = pluginManifest(import.meta.url, 'provider');

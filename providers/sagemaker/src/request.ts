@@ -1,14 +1,18 @@
 import { ErrorCode, badRequest } from '@waygate/core';
 import type { BuildInput, UpstreamRequest } from '@waygate/core';
 import { resolveAuth, signV4, targetOption } from '@waygate/provider-bedrock';
+import { generateBody } from '@waygate/provider-tgi';
+import type { TgiKind } from '@waygate/provider-tgi';
 
 /**
  * Requests to SageMaker Runtime: `InvokeEndpoint` (`POST /endpoints/{EndpointName}/invocations`)
  * and `InvokeEndpointWithResponseStream` (`…/invocations-response-stream`) on
  * `runtime.sagemaker.{region}.amazonaws.com`, signed with SigV4 for the service `sagemaker`. The
- * body is the canonical OpenAI body as it is: the LLM containers SageMaker hosts (LMI/DJL, TGI,
- * vLLM) take OpenAI's chat completions and embeddings bodies. Credentials and region are read the
- * way the Bedrock adapter reads them (its `resolveAuth`, its signer).
+ * body is the canonical OpenAI body as it is: the LLM containers SageMaker hosts (LMI/DJL, TGI's
+ * Messages API, vLLM) take OpenAI's chat completions and embeddings bodies. With `sagemaker_format:
+ * "tgi"` the body is Hugging Face TGI's own `{inputs, parameters}` instead (mapped by
+ * `@waygate/provider-tgi`). Credentials and region are read the way the Bedrock adapter reads them
+ * (its `resolveAuth`, its signer).
  */
 
 /** The nominal base URL; the real host is `runtime.sagemaker.{region}.amazonaws.com` for the target's region. */
@@ -23,6 +27,20 @@ const HEADER_VALUE_RE = /^[\x20-\x7e]{1,1024}$/;
 
 /** The endpoint name: `amzn_sagemaker_endpoint_name` (or its header), else the request's `model`. */
 export const ENDPOINT_OPTION = { key: 'amzn_sagemaker_endpoint_name', header: 'amzn-sagemaker-endpoint-name' } as const;
+
+/** The container's wire format: `sagemaker_format` (or its header). Waygate's option: Portkey has none. */
+export const FORMAT_OPTION = { key: 'sagemaker_format', header: 'sagemaker-format' } as const;
+
+/** `openai`: OpenAI's bodies and answers as they are (the default); `tgi`: Hugging Face TGI's `inputs`/`parameters` and `generated_text`. */
+export type SageMakerFormat = 'openai' | 'tgi';
+
+/** The container format a request's target names, checked; `openai` when it names none. */
+export function sageMakerFormat(input: BuildInput): SageMakerFormat {
+  const v = targetOption(input, FORMAT_OPTION.key, FORMAT_OPTION.header);
+  if (v === undefined || v === 'openai') return 'openai';
+  if (v === 'tgi') return 'tgi';
+  throw badRequest(ErrorCode.INVALID_CONFIG, `${FORMAT_OPTION.key} must be "openai" or "tgi" (got ${JSON.stringify(v.slice(0, 40))})`, FORMAT_OPTION.key);
+}
 
 interface HeaderOption {
   /** The target's config key (snake_case, Portkey's name). */
@@ -94,12 +112,18 @@ export function baseURLFor(input: BuildInput, region: string): string {
   return `https://runtime.${SERVICE}.${region}.amazonaws.com`;
 }
 
-/** A signed InvokeEndpoint (or, when `stream`, InvokeEndpointWithResponseStream) of the canonical body. */
-export function buildInvoke(input: BuildInput, stream: boolean): UpstreamRequest {
+/**
+ * A signed InvokeEndpoint (or, when `stream`, InvokeEndpointWithResponseStream) of `body`: by default
+ * the canonical body (the client's bytes when nothing changed them).
+ */
+export function buildInvoke(
+  input: BuildInput,
+  stream: boolean,
+  body: string | Uint8Array = input.rawBody ?? JSON.stringify(input.body ?? {}),
+): UpstreamRequest {
   const auth = resolveAuth(input, AUTH);
   const name = endpointName(input);
   const url = `${baseURLFor(input, auth.region)}/endpoints/${encodeURIComponent(name)}/${stream ? 'invocations-response-stream' : 'invocations'}`;
-  const body = input.rawBody ?? JSON.stringify(input.body ?? {});
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: stream ? 'application/vnd.amazon.eventstream' : 'application/json',
@@ -119,9 +143,35 @@ export function buildInvoke(input: BuildInput, stream: boolean): UpstreamRequest
   return { url, method: 'POST', headers: signed.headers, body };
 }
 
-/** A chat completion: streamed through InvokeEndpointWithResponseStream when the request streams. */
+const streams = (input: BuildInput): boolean => input.ctx.stream || input.body?.stream === true;
+
+/**
+ * TGI's body for an OpenAI chat or completion (`@waygate/provider-tgi`'s mapping): `{inputs, parameters}`,
+ * and `stream: true` when streamed (TGI's SageMaker route, `/invocations`, streams its `generate_stream`
+ * events only when the body asks).
+ */
+export function tgiBody(input: BuildInput, kind: TgiKind, stream: boolean): string {
+  const body: Record<string, unknown> = generateBody(input.body, kind, 'sagemaker');
+  if (stream) body.stream = true;
+  return JSON.stringify(body);
+}
+
+/** A chat completion: streamed through InvokeEndpointWithResponseStream when the request streams; TGI's body with `sagemaker_format: "tgi"`. */
 export function buildChat(input: BuildInput): UpstreamRequest {
-  return buildInvoke(input, input.ctx.stream || input.body?.stream === true);
+  const stream = streams(input);
+  return sageMakerFormat(input) === 'tgi' ? buildInvoke(input, stream, tgiBody(input, 'chat', stream)) : buildInvoke(input, stream);
+}
+
+/** A text completion: TGI's body, so only with `sagemaker_format: "tgi"` (an OpenAI-style container's completions route is not InvokeEndpoint's). */
+export function buildCompletion(input: BuildInput): UpstreamRequest {
+  if (sageMakerFormat(input) !== 'tgi')
+    throw badRequest(
+      ErrorCode.UNSUPPORTED_ENDPOINT,
+      `sagemaker serves completions only for a TGI container (${FORMAT_OPTION.key}: "tgi"); use chat completions`,
+      FORMAT_OPTION.key,
+    );
+  const stream = streams(input);
+  return buildInvoke(input, stream, tgiBody(input, 'completion', stream));
 }
 
 /** Embeddings: InvokeEndpoint with OpenAI's embeddings body. */

@@ -1,5 +1,5 @@
-import { ErrorCode, GatewayError, parseSSE } from '@waygate/core';
-import type { SSEEvent } from '@waygate/core';
+import { DONE, ErrorCode, GatewayError, parseSSE } from '@waygate/core';
+import type { SSEEvent, StreamTransformer } from '@waygate/core';
 import { EventStreamDecoder, EventStreamError } from '@waygate/provider-bedrock';
 import type { EventStreamMessage } from '@waygate/provider-bedrock';
 import { isObj } from '@waygate/provider-kit';
@@ -8,7 +8,8 @@ import { isObj } from '@waygate/provider-kit';
  * InvokeEndpointWithResponseStream answers in AWS's event-stream framing
  * (`application/vnd.amazon.eventstream`, decoded and CRC-checked by the Bedrock adapter's decoder).
  * Each `PayloadPart` event's payload is a piece of the container's own answer, cut anywhere: for an
- * OpenAI-style container, its `data: {...}` server-sent events. The pieces are joined and parsed as
+ * OpenAI-style container, its `data: {...}` server-sent events; for TGI, its `generate_stream` events
+ * (translated by `@waygate/provider-tgi`'s transformer). The pieces are joined and parsed as
  * one SSE stream, so every event relayed is whole, however the parts cut it. A `ModelStreamError`
  * or `InternalStreamFailure` exception (or an error message) ends the stream with a retryable 502:
  * before the first event it fails the attempt, after it the client gets a terminal error event.
@@ -65,4 +66,23 @@ export async function* payloadBytes(body: AsyncIterable<Uint8Array>): AsyncGener
 export function decodeSageMakerStream(body: AsyncIterable<Uint8Array>): AsyncIterable<SSEEvent> {
   const limits = (body as { limits?: { maxEventBytes?: number } }).limits;
   return parseSSE(payloadBytes(body), limits?.maxEventBytes);
+}
+
+/**
+ * An OpenAI-style container's events relayed as they came (each one the event itself, so the relay
+ * still checks that it is JSON), with the proper end required: a stream that closes without
+ * `data: [DONE]` was cut.
+ */
+export class OpenAIStreamRelay implements StreamTransformer {
+  #ended = false;
+
+  transform(ev: SSEEvent): SSEEvent {
+    if (ev.data === DONE) this.#ended = true;
+    return ev;
+  }
+
+  flush(): undefined {
+    if (!this.#ended) throw new Error('the upstream closed the stream before its proper end');
+    return undefined;
+  }
 }

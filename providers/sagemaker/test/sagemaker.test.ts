@@ -541,7 +541,7 @@ describe('sagemaker through the gateway', function () {
     assert.equal(seen.at(-1)!.url, `/endpoints/${ENDPOINT}/invocations-response-stream`);
   });
 
-  it('answers 400 unsupported_endpoint for what it does not serve (completions), sending nothing', async () => {
+  it('answers 400 unsupported_endpoint for what it does not serve (completions from an OpenAI-style container), sending nothing', async () => {
     const before = seen.length;
     const res = await post({ model: 'lmi', prompt: 'hi' }, {}, {}, '/v1/completions');
     const json = (await res.json()) as any;
@@ -560,5 +560,137 @@ describe('sagemaker through the gateway', function () {
     assert.equal(json.data[0].embedding.length, 4);
     assert.equal(seen.at(-1)!.url, '/endpoints/bge-endpoint/invocations');
     assert.equal(seen.at(-1)!.signatureOk, true);
+  });
+
+  // ------------------------------------------------------------------ a TGI container (sagemaker_format: "tgi")
+
+  const TGI = { sagemaker_format: 'tgi' };
+  const tgiEvent = (o: Record<string, unknown>) => `data:${JSON.stringify(o)}\n\n`;
+  const token = (index: number, text: string, special = false) =>
+    tgiEvent({ index, token: { id: index, text, logprob: -0.1, special }, generated_text: null, details: null });
+  const last = (index: number, generated: string, details: Record<string, unknown>) =>
+    tgiEvent({ index, token: { id: 2, text: '</s>', logprob: -0.01, special: true }, generated_text: generated, details });
+  const json = (body: unknown) => (res: http.ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+
+  it("keeps an OpenAI-style container's JSON answer byte for byte (the default format maps nothing)", async () => {
+    const raw =
+      '{"id":"chatcmpl-9","object":"chat.completion","created":1,"model":"lmi",  "choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"x_vendor":{"a":1}}';
+    reply = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(raw);
+    };
+    const res = await post(CHAT, { sagemaker_format: 'openai' });
+    assert.equal(await res.text(), raw);
+  });
+
+  it("sends TGI's {inputs, parameters} to a TGI container, signed, and answers its [{generated_text}] as a chat completion", async () => {
+    reply = json(jsonFixture('tgi-answer'));
+    const res = await post({ model: 'tgi-llm', messages: [{ role: 'user', content: 'Say hello' }], max_completion_tokens: 20, temperature: 0 }, TGI);
+    const body = (await res.json()) as any;
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.object, 'chat.completion');
+    assert.equal(body.model, 'tgi-llm');
+    assert.deepEqual(body.choices[0].message, { role: 'assistant', content: 'Hello! How can I help?' });
+    assert.deepEqual(body.usage, { prompt_tokens: 3, completion_tokens: 7, total_tokens: 10 });
+    const sent = seen.at(-1)!;
+    assert.equal(sent.signatureOk, true);
+    assert.equal(sent.url, `/endpoints/${ENDPOINT}/invocations`);
+    assert.deepEqual(JSON.parse(sent.body), { inputs: 'Say hello', parameters: { max_new_tokens: 20, do_sample: false, details: true } });
+  });
+
+  it('takes the format from the x-portkey- / x-waygate- header too, and refuses an unknown one before sending', async () => {
+    reply = json(jsonFixture('tgi-answer'));
+    let res = await post(CHAT, {}, { 'x-portkey-sagemaker-format': 'tgi' });
+    assert.equal(((await res.json()) as any).choices[0].message.content, 'Hello! How can I help?');
+    assert.deepEqual(JSON.parse(seen.at(-1)!.body).inputs, 'hi');
+    const before = seen.length;
+    res = await post(CHAT, { sagemaker_format: 'djl' });
+    const err = (await res.json()) as any;
+    assert.deepEqual([res.status, err.error.code, err.error.param], [400, 'invalid_config', 'sagemaker_format']);
+    assert.equal(seen.length, before);
+  });
+
+  it('answers a TGI container without generated_text with a retryable 502', async () => {
+    reply = json({ outputs: ['?'] });
+    const res = await post(CHAT, TGI);
+    const err = (await res.json()) as any;
+    assert.equal(res.status, 502);
+    assert.match(err.error.message, /sagemaker answered without a generated_text/);
+  });
+
+  it("translates a TGI container's generate_stream events, PayloadParts cut anywhere and sent one byte at a time, to OpenAI chunks", async () => {
+    const sse = token(1, 'Hel') + token(2, 'lo') + last(3, 'Hello', { finish_reason: 'length', generated_tokens: 2, input_length: 4 });
+    const cut = sse.indexOf('"lo"') + 2;
+    reply = stream([part(sse.slice(0, cut)), part(sse.slice(cut))], true);
+    const res = await post({ ...CHAT, stream: true, stream_options: { include_usage: true } }, TGI);
+    assert.equal(res.status, 200);
+    const evs = dataEvents(await res.text());
+    assert.equal(evs.at(-1), '[DONE]');
+    const chunks = evs.slice(0, -1).map((e) => JSON.parse(e));
+    assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk'));
+    assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '' });
+    assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), 'Hello');
+    assert.equal(chunks.at(-2).choices[0].finish_reason, 'length');
+    assert.deepEqual(chunks.at(-1).usage, { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 });
+    const sent = seen.at(-1)!;
+    assert.equal(sent.url, `/endpoints/${ENDPOINT}/invocations-response-stream`);
+    assert.equal(sent.signatureOk, true);
+    assert.deepEqual(JSON.parse(sent.body), { inputs: 'hi', parameters: { details: true }, stream: true });
+  });
+
+  it('fails the attempt on a TGI error event before content (its status kept), and ends with a terminal error after it', async () => {
+    reply = stream([part(tgiEvent({ error: 'Input validation error: `temperature` must be strictly positive', error_type: 'validation' }))]);
+    let res = await post({ ...CHAT, stream: true }, TGI);
+    const err = (await res.json()) as any;
+    assert.equal(res.status, 422, JSON.stringify(err));
+    assert.match(err.error.message, /sagemaker stream error \(validation\): Input validation error/);
+    reply = stream([part(token(1, 'Hi') + tgiEvent({ error: 'Model is overloaded', error_type: 'overloaded' }))]);
+    res = await post({ ...CHAT, stream: true }, TGI);
+    assert.equal(res.status, 200);
+    const evs = dataEvents(await res.text());
+    assert.equal(JSON.parse(evs[1]!).choices[0].delta.content, 'Hi');
+    assert.match(JSON.parse(evs.at(-1)!).error.message, /Model is overloaded/);
+    assert.ok(!evs.includes('[DONE]'));
+  });
+
+  it('ends a TGI stream that closes before its last event with a stream_interrupted error event', async () => {
+    reply = stream([part(token(1, 'Hel') + token(2, 'lo'))]);
+    const evs = dataEvents(await (await post({ ...CHAT, stream: true }, TGI)).text());
+    assert.equal(JSON.parse(evs.at(-1)!).error.code, 'stream_interrupted');
+    assert.ok(!evs.includes('[DONE]'));
+  });
+
+  it('serves completions for a TGI container, JSON and streamed (the prompt as inputs), and refuses them otherwise', async () => {
+    reply = json([{ generated_text: ' world', details: { finish_reason: 'stop_sequence', generated_tokens: 2, seed: null } }]);
+    let res = await post({ model: 'tgi-llm', prompt: 'Hello', stop: '\n' }, TGI, {}, '/v1/completions');
+    const body = (await res.json()) as any;
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.deepEqual([body.object, body.choices[0].text, body.choices[0].finish_reason], ['text_completion', ' world', 'stop']);
+    assert.deepEqual(JSON.parse(seen.at(-1)!.body), { inputs: 'Hello', parameters: { stop: ['\n'], details: true } });
+    reply = stream([part(token(1, ' wor') + token(2, 'ld') + last(3, ' world', { finish_reason: 'eos_token', generated_tokens: 2, input_length: 1 }))]);
+    res = await post({ model: 'tgi-llm', prompt: 'Hello', stream: true }, TGI, {}, '/v1/completions');
+    const evs = dataEvents(await res.text());
+    assert.equal(evs.at(-1), '[DONE]');
+    const chunks = evs.slice(0, -1).map((e) => JSON.parse(e));
+    assert.ok(chunks.every((c) => c.object === 'text_completion'));
+    assert.equal(chunks.map((c) => c.choices[0].text).join(''), ' world');
+    assert.equal(seen.at(-1)!.url, `/endpoints/${ENDPOINT}/invocations-response-stream`);
+    const before = seen.length;
+    res = await post({ model: 'lmi', prompt: 'Hello' }, {}, {}, '/v1/completions');
+    const err = (await res.json()) as any;
+    assert.deepEqual([res.status, err.error.code], [400, 'unsupported_endpoint']);
+    assert.match(err.error.message, /sagemaker_format/);
+    assert.equal(seen.length, before);
+  });
+
+  it("refuses what TGI's /generate cannot take (tools, images) with a 400, sending nothing", async () => {
+    const before = seen.length;
+    const res = await post({ ...CHAT, tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] }, TGI);
+    const err = (await res.json()) as any;
+    assert.deepEqual([res.status, err.error.param], [400, 'tools']);
+    assert.equal(seen.length, before);
   });
 });

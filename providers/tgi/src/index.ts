@@ -5,7 +5,7 @@ export { tgi, tgiEndpoint } from './adapter.js';
 export type { TgiEndpointOptions } from './adapter.js';
 export { chatPrompt, completionPrompt, generateParameters, generateBody, generateRequest, tgiHeaders } from './request.js';
 export type { TgiKind } from './request.js';
-export { fromGenerate, finishReason, usageOf } from './response.js';
+export { fromGenerate, finishReason, usageOf, modelOf } from './response.js';
 export { mapTgiError, streamError } from './errors.js';
 export { TgiStreamTransformer } from './stream.js';
 
