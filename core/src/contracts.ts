@@ -44,8 +44,8 @@ export interface EndpointAdapter {
   mapResponse?(json: unknown, input: BuildInput, headers?: Record<string, string | string[] | undefined>): unknown;
   /** Creates a per-request stream transformer. Absent: upstream SSE events pass through. */
   createStreamTransformer?(input: BuildInput): StreamTransformer;
-  /** Decodes a non-SSE stream body (e.g. AWS event-stream frames) into events. Absent: the body is parsed as SSE. */
-  decodeStream?(body: AsyncIterable<Uint8Array>): AsyncIterable<SSEEvent>;
+  /** Decodes a non-SSE stream body (e.g. AWS event-stream frames) into events, for the request `input` is of. Absent: the body is parsed as SSE. */
+  decodeStream?(body: AsyncIterable<Uint8Array>, input: BuildInput): AsyncIterable<SSEEvent>;
   /** Maps an upstream error answer to a GatewayError. Absent: the kernel's default keeps status and message. */
   mapError?(status: number, body: unknown, headers: Record<string, string | string[] | undefined>): GatewayError | undefined;
 }

@@ -37,7 +37,7 @@ export async function openStream(
   format: StreamFormat = PLAIN_STREAM,
 ): Promise<GatewayResponse> {
   const body = upstream.body;
-  const events = (endpoint.decodeStream ? endpoint.decodeStream(body) : parseSSE(body, body.limits.maxEventBytes))[Symbol.asyncIterator]();
+  const events = (endpoint.decodeStream ? endpoint.decodeStream(body, input) : parseSSE(body, body.limits.maxEventBytes))[Symbol.asyncIterator]();
   const transformer = endpoint.createStreamTransformer?.(input);
   const passthrough = transformer === undefined;
 

@@ -39,7 +39,7 @@ export function bridgeThroughChat(inner: EndpointAdapter, t: ChatTranslation): E
     createStreamTransformer: (input) => t.stream(input.body ?? {}, inner.createStreamTransformer?.(innerInput(input))),
   };
   if (inner.prepare) adapter.prepare = (input) => inner.prepare!(innerInput(input));
-  if (inner.decodeStream) adapter.decodeStream = (body) => inner.decodeStream!(body);
+  if (inner.decodeStream) adapter.decodeStream = (body, input) => inner.decodeStream!(body, innerInput(input));
   if (inner.mapError) adapter.mapError = (status, body, headers) => inner.mapError!(status, body, headers);
   return adapter;
 }

@@ -38,7 +38,7 @@ export function createReplicateProvider(upstream: Pick<PluginApi['upstream'], 's
     build: buildRead,
     mapResponse: (json, input) => fromPrediction(json, modelOf(input), maxTokensOf(input.body)),
     // decodeStream parses urls.stream's SSE itself, so that it can read the prediction's usage after `done`.
-    decodeStream: (body) => decodeWithUsage(upstream, body),
+    decodeStream: (body, input) => decodeWithUsage(upstream, body, input),
     createStreamTransformer: (input) => new ReplicateStreamTransformer(modelOf(input), preparedOf(input).prediction, bindUsage(input)),
     mapError: (status, body, headers) => mapReplicateError(status, body, headers),
   };

@@ -14,11 +14,7 @@ import type { Json } from './json.js';
  * can put the usage chunk between the finish chunk and `[DONE]`. The read is bounded by what is left
  * of the request's deadline (or its request_timeout), at most USAGE_WAIT_MS, and by the client
  * staying; if it fails, the stream ends as it would have without usage (finish chunk, `[DONE]`).
- *
- * The kernel's stream transformer is synchronous and the decoder is not told which request it
- * decodes: the kernel calls `decodeStream(body)` and then, in the same synchronous step,
- * `createStreamTransformer(input)`. The decoder leaves its slot in `pending`, and the transformer's
- * factory takes it (`bindUsage`), so each stream's decoder learns its request.
+ * The decoder and the transformer of one stream share its slot, found by the request's input.
  */
 
 type Upstream = Pick<PluginApi['upstream'], 'send'>;
@@ -31,7 +27,7 @@ export interface UsageSlot {
   usage?: Usage;
 }
 
-let pending: ((input: BuildInput) => UsageSlot) | undefined;
+const slots = new WeakMap<BuildInput, UsageSlot>();
 
 /** Whether the client asked for a usage chunk. */
 export const wantsUsage = (input: BuildInput): boolean => {
@@ -39,11 +35,9 @@ export const wantsUsage = (input: BuildInput): boolean => {
   return isObj(so) && so.include_usage === true;
 };
 
-/** The slot of the stream decoded just before (undefined when none is waiting), bound to `input`. */
+/** The slot the decoder of this request's stream fills (undefined when it has none). */
 export function bindUsage(input: BuildInput): UsageSlot | undefined {
-  const bind = pending;
-  pending = undefined;
-  return bind?.(input);
+  return slots.get(input);
 }
 
 /** A `done` event that ends the prediction well (not `{"reason":"error"}` or `"canceled"`). */
@@ -75,19 +69,15 @@ export async function finalUsage(upstream: Upstream, input: BuildInput): Promise
 }
 
 /** The stream's events (`urls.stream`), the `done` held until the prediction's usage is read when the client wants it. */
-export function decodeWithUsage(upstream: Upstream, body: AsyncIterable<Uint8Array>): AsyncIterable<SSEEvent> {
-  let input: BuildInput | undefined;
+export function decodeWithUsage(upstream: Upstream, body: AsyncIterable<Uint8Array>, input: BuildInput): AsyncIterable<SSEEvent> {
   const slot: UsageSlot = {};
-  pending = (i) => {
-    input = i;
-    return slot;
-  };
+  slots.set(input, slot);
   const limits = (body as { limits?: { maxEventBytes?: number } }).limits;
   const events = parseSSE(body, limits?.maxEventBytes);
   return (async function* () {
     let asked = false;
     for await (const ev of events) {
-      if (!asked && input && wantsUsage(input) && doneWell(ev)) {
+      if (!asked && wantsUsage(input) && doneWell(ev)) {
         asked = true;
         slot.usage = await finalUsage(upstream, input);
       }

@@ -59,7 +59,7 @@ async function collect(body: Uint8Array[]): Promise<SSEEvent[]> {
     yield* body;
   }
   const out: SSEEvent[] = [];
-  for await (const ev of chatCompletions.decodeStream!(gen())) out.push(ev);
+  for await (const ev of chatCompletions.decodeStream!(gen(), input(CHAT, undefined, { stream: true }))) out.push(ev);
   return out;
 }
 
