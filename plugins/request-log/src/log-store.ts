@@ -135,15 +135,39 @@ export class LogStore {
     }
   }
 
+  /** The values of a row in the order of COLUMNS (written out: a map over the names, with a test per column, cost more than the insert's JavaScript). */
   #row(e: LogEntry): unknown[] {
     const db = this.db;
-    return COLUMNS.map((c) => {
-      const v = e[c];
-      if (c === 'at') return db.time(v as string);
-      if (c === 'stream') return v ? 1 : 0;
-      if (c === 'detail' || c === 'request_body' || c === 'response_body') return db.json(v);
-      return v;
-    });
+    return [
+      e.id,
+      db.time(e.at),
+      e.key_id,
+      e.key_name,
+      e.team,
+      e.endpoint,
+      e.method,
+      e.path,
+      e.provider,
+      e.model,
+      e.target_path,
+      e.status,
+      e.outcome,
+      e.stream ? 1 : 0,
+      e.input_tokens,
+      e.output_tokens,
+      e.cached_tokens,
+      e.cost_usd,
+      e.total_ms,
+      e.upstream_ms,
+      e.ttft_ms,
+      e.retries,
+      e.cache,
+      e.guardrails,
+      e.error,
+      db.json(e.detail),
+      db.json(e.request_body),
+      db.json(e.response_body),
+    ];
   }
 
   /** Writes what is queued now and waits for it (a store that is down: until the next failure). */

@@ -15,6 +15,7 @@ import { TcpProxy, eventually, silent } from '@waygate/core/testing';
 import { DATABASE_URL, dropSchema, requirePostgres, runSchema } from '@waygate/store/testing';
 import { SqliteDatabase } from '@waygate/store';
 import plugin, { LogStore, MIGRATIONS, OptionsSchema } from '../src/index.js';
+import { isoTime } from '../src/record.js';
 import type { LogEntry } from '../src/index.js';
 
 const ADMIN = 'the-request-log-admin-key-0123456789';
@@ -196,6 +197,61 @@ describe('@waygate/request-log', () => {
     } finally {
       await gw.close(0);
     }
+  });
+
+  describe('LogStore rows', () => {
+    it('keeps every column of an entry in its place, in batches of every size', async () => {
+      const db = await SqliteDatabase.open(':memory:');
+      await db.migrate('request-log', MIGRATIONS);
+      const store = new LogStore(db, { batchSize: 500, flushMs: 1, maxQueued: 1000, retryMs: 10 }, silent);
+      // No two columns alike, none null: a value written to another column shows.
+      const full = (i: number): LogEntry => ({
+        id: `full-${String(i).padStart(3, '0')}`,
+        at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString(),
+        key_id: `key-${i}`,
+        key_name: `name-${i}`,
+        team: `team-${i}`,
+        endpoint: 'embeddings',
+        method: 'PUT',
+        path: `/v1/path/${i}`,
+        provider: `provider-${i}`,
+        model: `model-${i}`,
+        target_path: `targets.${i}`,
+        status: 200 + i,
+        outcome: 'fell_back',
+        stream: i % 2 === 0,
+        input_tokens: 1000 + i,
+        output_tokens: 2000 + i,
+        cached_tokens: 3000 + i,
+        cost_usd: 0.25 + i,
+        total_ms: 10.5 + i,
+        upstream_ms: 5.25 + i,
+        ttft_ms: 1.125 + i,
+        retries: i,
+        cache: `cache-${i}`,
+        guardrails: `guard-${i}`,
+        error: `error-${i}`,
+        detail: { attempts: [{ target: `t${i}`, provider: 'p', status: 500, ms: 1.5 }], keyMetadata: { env: 'prod' } },
+        request_body: { model: `model-${i}`, messages: [{ role: 'user', content: `hi ${i}` }] },
+        response_body: { stream: true, text: `answer ${i}` },
+      });
+      const entries = Array.from({ length: 40 }, (_, i) => full(i));
+      for (let i = 0, n = 1; i < entries.length; i += n, n++) {
+        for (const e of entries.slice(i, i + n)) store.push(e);
+        await store.drain();
+      }
+      const got = await store.list({ limit: 100 });
+      expect(got).to.deep.equal([...entries].reverse());
+      await db.close();
+    });
+
+    it('writes the time of a request as toISOString does', () => {
+      const times = [
+        0, 999, 1000, 1_780_000_000_000, 1_780_000_000_001, 1_780_000_000_010, 1_780_000_000_099, 1_780_000_000_100, 1_780_000_000_999, 1_780_000_001_000,
+      ];
+      for (const t of [...times, ...times.reverse(), -1, -1001, 253_402_300_799_999, 253_402_300_800_000, 1.5, 1_780_000_000_000.25])
+        expect(isoTime(t), String(t)).to.equal(new Date(t).toISOString());
+    });
   });
 
   describe('LogStore retention by age', () => {

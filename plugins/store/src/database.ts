@@ -78,8 +78,8 @@ export abstract class Database implements Queryable {
 
   /**
    * Inserts many rows into one table in one transaction: Postgres in multi-row INSERTs (one round
-   * trip per 500 rows), SQLite one prepared single-row statement run per row (no new statement text
-   * per batch size).
+   * trip per 500 rows), SQLite in multi-row INSERTs of a power of two rows each (a few prepared
+   * statements per table, whatever the batch sizes).
    */
   async insertRows(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
     const one = `(${columns.map(() => '?').join(', ')})`;

@@ -101,6 +101,25 @@ for (const flavour of flavours) {
       expect(Number(after!.n)).to.equal(1203);
     });
 
+    it("inserts rows of a table wide enough that SQLite's parameter limit bounds the rows of one statement, each row whole and in place", async () => {
+      const columns = Array.from({ length: 100 }, (_, c) => `c${c}`);
+      await db.migrate('wide', [both(`CREATE TABLE {t:wide_rows} (${columns.map((c) => `${c} INTEGER`).join(', ')})`, 1)]);
+      // 333 rows of 100 values: 33,300 parameters, past SQLite's 32,766 in one statement.
+      const rows = Array.from({ length: 333 }, (_, r) => columns.map((_, c) => r * 1000 + c));
+      await db.insertRows('wide_rows', columns, rows);
+      const got = await db.query('SELECT * FROM {t:wide_rows} ORDER BY c0');
+      expect(got.map((r) => columns.map((c) => Number(r[c])))).to.deep.equal(rows);
+      // Every size of statement once more (1 to 37 rows: 32 + 4 + 1, and below).
+      for (let n = 1; n <= 37; n++)
+        await db.insertRows(
+          'wide_rows',
+          columns,
+          Array.from({ length: n }, () => columns.map(() => -n)),
+        );
+      const [count] = await db.query('SELECT COUNT(*) AS n, SUM(c99) AS s FROM {t:wide_rows} WHERE c0 < 0');
+      expect([Number(count!.n), Number(count!.s)]).to.deep.equal([703, -Array.from({ length: 37 }, (_, i) => (i + 1) ** 2).reduce((a, b) => a + b)]);
+    });
+
     it('adopts the versions of a database made before migrations were kept per owner, and refuses a bad owner name', async () => {
       await db.query('CREATE TABLE {t:schema_migrations} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
       await db.query('INSERT INTO {t:schema_migrations} (version, name, applied_at) VALUES (?, ?, ?)', [1, 'old', '2030-01-01T00:00:00.000Z']);
