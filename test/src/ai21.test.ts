@@ -4,10 +4,10 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
+import { closeGatewayAndFake, portkeyClient } from './helpers/portkey-e2e.js';
 
 const KEY = 'ai21-e2e-test-key-00112233';
 
@@ -62,20 +62,10 @@ describe('AI21 end to end: OpenAI SDK → gateway (Portkey headers) → fake AI2
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/studio/v1`;
     gw = await startGateway({ config: {}, port: 0, logger: silent });
   });
-  after(async () => {
-    await gw?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => closeGatewayAndFake(gw, server));
   beforeEach(() => (seen.length = 0));
 
-  const client = () =>
-    new OpenAI({
-      baseURL: `${gw.url}/v1`,
-      apiKey: KEY,
-      maxRetries: 0,
-      defaultHeaders: { 'x-portkey-provider': 'ai21', 'x-portkey-custom-host': base },
-    });
+  const client = () => portkeyClient(gw, KEY, 'ai21', base);
 
   it('the bundled ai21 slug answers a Jamba chat completion', async () => {
     const { data, response } = await client()

@@ -4,10 +4,10 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
+import { closeGatewayAndFake, portkeyClient } from './helpers/portkey-e2e.js';
 
 const KEY = 'bytez-e2e-test-key-00112233';
 
@@ -37,20 +37,10 @@ describe('Bytez end to end: OpenAI SDK → gateway (Portkey headers) → fake By
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/models/v2`;
     gw = await startGateway({ config: {}, port: 0, logger: silent });
   });
-  after(async () => {
-    await gw?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => closeGatewayAndFake(gw, server));
   beforeEach(() => (seen.length = 0));
 
-  const client = () =>
-    new OpenAI({
-      baseURL: `${gw.url}/v1`,
-      apiKey: KEY,
-      maxRetries: 0,
-      defaultHeaders: { 'x-portkey-provider': 'bytez', 'x-portkey-custom-host': base },
-    });
+  const client = () => portkeyClient(gw, KEY, 'bytez', base);
 
   it('the bundled bytez slug answers a chat completion', async () => {
     const { data, response } = await client()

@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
+import { closeGatewayAndFake } from './helpers/portkey-e2e.js';
 
 const KEY = 'mistral-e2e-key-00112233';
 
@@ -53,11 +54,7 @@ describe('Mistral end to end: OpenAI SDK → gateway (Portkey headers) → fake 
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
     gw = await startGateway({ config: {}, port: 0, logger: silent });
   });
-  after(async () => {
-    await gw?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => closeGatewayAndFake(gw, server));
   beforeEach(() => (seen.length = 0));
 
   const client = (headers: Record<string, string> = {}) =>

@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
+import { closeGatewayAndFake } from './helpers/portkey-e2e.js';
 
 describe('Ollama end to end: OpenAI SDK → gateway (Portkey headers) → fake Ollama', function () {
   let server: http.Server;
@@ -51,11 +52,7 @@ describe('Ollama end to end: OpenAI SDK → gateway (Portkey headers) → fake O
     fake = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     gw = await startGateway({ config: { providers: { ollama: { base_url: `${fake}/v1` } } }, port: 0, logger: silent });
   });
-  after(async () => {
-    await gw?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => closeGatewayAndFake(gw, server));
   beforeEach(() => (seen.length = 0));
 
   const client = (headers: Record<string, string> = { 'x-portkey-provider': 'ollama', 'x-portkey-custom-host': fake }) =>

@@ -10,6 +10,7 @@ import OpenAI, { AuthenticationError, RateLimitError } from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
+import { closeGatewayAndFake } from './helpers/portkey-e2e.js';
 
 const TENANCY = 'ocid1.tenancy.oc1..aaaaaaaae2e';
 const USER = 'ocid1.user.oc1..aaaaaaaae2e';
@@ -95,11 +96,7 @@ describe('OCI Generative AI end to end: OpenAI SDK → gateway (Portkey headers)
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     gw = await startGateway({ config: {}, port: 0, logger: silent });
   });
-  after(async () => {
-    await gw?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => closeGatewayAndFake(gw, server));
   beforeEach(() => (seen.length = 0));
 
   /** Portkey's headers for an oracle target (the key on one line, with \\n escapes, as a header carries it). */

@@ -5,10 +5,10 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
+import { closeGatewayAndFake, portkeyClient } from './helpers/portkey-e2e.js';
 
 const KEY = 'pb_e2e-key-00112233445566';
 const ROUTE = /^\/([^/]+)\/deployments\/v2\/llms\/([^/]+)\/(generate|generate_stream)$/;
@@ -61,20 +61,10 @@ describe('Predibase end to end: OpenAI SDK → gateway (Portkey headers) → fak
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     gw = await startGateway({ config: {}, port: 0, logger: silent });
   });
-  after(async () => {
-    await gw?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => closeGatewayAndFake(gw, server));
   beforeEach(() => (seen.length = 0));
 
-  const client = () =>
-    new OpenAI({
-      baseURL: `${gw.url}/v1`,
-      apiKey: KEY,
-      maxRetries: 0,
-      defaultHeaders: { 'x-portkey-provider': 'predibase', 'x-portkey-custom-host': base },
-    });
+  const client = () => portkeyClient(gw, KEY, 'predibase', base);
 
   it('the bundled predibase slug answers a chat completion from the deployment, with the adapter', async () => {
     const data = await client().chat.completions.create({

@@ -4,10 +4,10 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
+import { closeGatewayAndFake, portkeyClient } from './helpers/portkey-e2e.js';
 
 const KEY = 'hf_e2e-tgi-key-00112233';
 
@@ -46,15 +46,10 @@ describe('TGI end to end: OpenAI SDK → gateway (Portkey headers) → fake TGI'
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     gw = await startGateway({ config: {}, port: 0, logger: silent });
   });
-  after(async () => {
-    await gw?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => closeGatewayAndFake(gw, server));
   beforeEach(() => (seen.length = 0));
 
-  const client = () =>
-    new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: KEY, maxRetries: 0, defaultHeaders: { 'x-portkey-provider': 'tgi', 'x-portkey-custom-host': base } });
+  const client = () => portkeyClient(gw, KEY, 'tgi', base);
 
   it('the bundled tgi slug answers a chat completion from /generate', async () => {
     const data = await client().chat.completions.create({ model: 'tgi', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 });

@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
+import { closeGatewayAndFake } from './helpers/portkey-e2e.js';
 
 describe('Triton end to end: OpenAI SDK → gateway (Portkey headers) → fake Triton', function () {
   let server: http.Server;
@@ -37,11 +38,7 @@ describe('Triton end to end: OpenAI SDK → gateway (Portkey headers) → fake T
     fake = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     gw = await startGateway({ config: {}, port: 0, logger: silent });
   });
-  after(async () => {
-    await gw?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => closeGatewayAndFake(gw, server));
   beforeEach(() => (seen.length = 0));
 
   const client = (headers: Record<string, string> = { 'x-portkey-provider': 'triton', 'x-portkey-custom-host': fake }) =>

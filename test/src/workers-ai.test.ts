@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
+import { closeGatewayAndFake } from './helpers/portkey-e2e.js';
 
 const TOKEN = 'cf-e2e-token-0123456789';
 const ACCOUNT = '00112233445566778899aabbccddeeff';
@@ -53,11 +54,7 @@ describe('Workers AI end to end: OpenAI SDK → gateway (Portkey headers) → fa
       logger: silent,
     });
   });
-  after(async () => {
-    await gw?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => closeGatewayAndFake(gw, server));
   beforeEach(() => (seen.length = 0));
 
   const client = (headers: Record<string, string>) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: TOKEN, maxRetries: 0, defaultHeaders: headers });

@@ -1,6 +1,6 @@
 import { badRequest, ErrorCode } from '@waygate/core';
 import type { BuildInput, GatewayError, UpstreamRequest } from '@waygate/core';
-import { isObj, num } from '@waygate/provider-kit';
+import { contentText, isObj, num } from '@waygate/provider-kit';
 import type { Json } from '@waygate/provider-kit';
 
 /**
@@ -21,15 +21,7 @@ function headers(input: BuildInput, stream = false): Record<string, string> {
 
 /** Jamba takes a message's content as a string: text parts are joined, any other part is a 400. */
 function textOf(content: unknown, where: string): string {
-  if (content === null || content === undefined) return '';
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) throw invalid(`${where}: content must be a string or an array of parts`, where);
-  return content
-    .map((p, i) => {
-      if (isObj(p) && p.type === 'text' && typeof p.text === 'string') return p.text;
-      throw invalid(`${where}[${i}]: AI21's Jamba takes text only, not ${JSON.stringify(isObj(p) ? p.type : p)} parts`, `${where}[${i}]`);
-    })
-    .join('');
+  return contentText(content, where, (p) => `AI21's Jamba takes text only, not ${JSON.stringify(isObj(p) ? p.type : p)} parts`);
 }
 
 function toMessage(m: unknown, i: number): Json {

@@ -1,5 +1,5 @@
 import type { Usage } from '@waygate/core';
-import { base64Embedding, isObj, num } from '@waygate/provider-kit';
+import { base64Embedding, isObj, num, openAIUsage } from '@waygate/provider-kit';
 import type { Json } from '@waygate/provider-kit';
 import { badAnswer } from './errors.js';
 
@@ -11,13 +11,7 @@ export function finishReason(reason: unknown): string {
 }
 
 /** Jamba's `usage` (OpenAI's field names), when the answer has one. */
-export function usageOf(u: unknown): Usage | undefined {
-  if (!isObj(u)) return undefined;
-  const prompt = num(u.prompt_tokens);
-  const completion = num(u.completion_tokens);
-  if (prompt === undefined && completion === undefined) return undefined;
-  return { prompt_tokens: prompt ?? 0, completion_tokens: completion ?? 0, total_tokens: num(u.total_tokens) ?? (prompt ?? 0) + (completion ?? 0) };
-}
+export const usageOf: (u: unknown) => Usage | undefined = openAIUsage;
 
 /** A Jamba tool call → OpenAI's (arguments as JSON text, whether AI21 sent text or an object). */
 export function toolCallOf(c: unknown, i: number): Json {

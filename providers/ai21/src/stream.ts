@@ -1,8 +1,8 @@
-import { ChunkWriter, isObj } from '@waygate/provider-kit';
-import type { SSEEvent, StreamTransformer } from '@waygate/core';
+import { isObj, OpenAIChunkStream } from '@waygate/provider-kit';
+import type { SSEEvent } from '@waygate/core';
 import type { Json } from '@waygate/provider-kit';
 import { badAnswer } from './errors.js';
-import { finishReason, usageOf } from './response.js';
+import { finishReason } from './response.js';
 
 /**
  * Jamba's chat stream (SSE: chunks of `{id, choices: [{index, delta, finish_reason}], usage}`, the
@@ -10,30 +10,14 @@ import { finishReason, usageOf } from './response.js';
  * events: the same deltas under the request's model, finish reasons mapped, tool call arguments as
  * text; usage as a chunk of its own when `stream_options.include_usage` asked for it.
  */
-export class JambaStreamTransformer implements StreamTransformer {
-  readonly #out: ChunkWriter;
-  readonly #includeUsage: boolean;
-  #usage: Json | undefined;
+export class JambaStreamTransformer extends OpenAIChunkStream {
   #started = false;
-  #done = false;
 
   constructor(model: string, includeUsage: boolean) {
-    this.#out = new ChunkWriter({ id: 'ai21-stream', model });
-    this.#includeUsage = includeUsage;
+    super({ id: 'ai21-stream', model, includeUsage, fail: badAnswer });
   }
 
-  transform(ev: SSEEvent): SSEEvent[] | undefined {
-    if (this.#done) return undefined;
-    if (ev.data.trim() === '[DONE]') return this.#end();
-    let chunk: unknown;
-    try {
-      chunk = JSON.parse(ev.data);
-    } catch {
-      throw badAnswer(`sent a stream event that is not JSON: ${ev.data.slice(0, 200)}`);
-    }
-    if (!isObj(chunk)) return undefined;
-    if (typeof chunk.id === 'string' && chunk.id) this.#out.id = chunk.id;
-    this.#usage = usageOf(chunk.usage) ?? this.#usage;
+  protected choices(chunk: Json): SSEEvent[] {
     const out: SSEEvent[] = [];
     for (const c of Array.isArray(chunk.choices) ? chunk.choices : []) {
       if (!isObj(c)) continue;
@@ -60,21 +44,12 @@ export class JambaStreamTransformer implements StreamTransformer {
         });
       }
       const finish = c.finish_reason === null || c.finish_reason === undefined ? null : finishReason(c.finish_reason);
-      if (Object.keys(delta).length || finish) out.push(this.#out.delta(delta, finish, index));
+      if (Object.keys(delta).length || finish) out.push(this.out.delta(delta, finish, index));
     }
-    return out.length ? out : undefined;
-  }
-
-  #end(): SSEEvent[] {
-    this.#done = true;
-    const out: SSEEvent[] = [];
-    if (this.#includeUsage && this.#usage) out.push(this.#out.usage(this.#usage));
-    out.push(this.#out.done());
     return out;
   }
 
-  flush(): SSEEvent[] | undefined {
-    if (this.#done) return undefined;
+  protected unfinished(): never {
     throw badAnswer('ended the stream before data: [DONE]');
   }
 }

@@ -28,4 +28,16 @@ describe('ChunkWriter', () => {
     });
     expect(w.done()).to.deep.equal({ data: '[DONE]' });
   });
+
+  it('writes text_completion chunks for the completions API, in OpenAI key order, and their usage chunk', () => {
+    const w = new ChunkWriter({ id: 'cmpl-1', model: 'm', created: 7 });
+    expect(w.text('Hi').data).to.equal(
+      '{"id":"cmpl-1","object":"text_completion","created":7,"model":"m","choices":[{"index":0,"text":"Hi","logprobs":null,"finish_reason":null}]}',
+    );
+    expect(JSON.parse(w.text('', 'length', 2).data).choices).to.deep.equal([{ index: 2, text: '', logprobs: null, finish_reason: 'length' }]);
+    expect(w.textUsage({ prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }).data).to.equal(
+      '{"id":"cmpl-1","object":"text_completion","created":7,"model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}',
+    );
+    expect(JSON.parse(w.choices([{ index: 0, text: 'x' }], undefined, 'text_completion').data).object).to.equal('text_completion');
+  });
 });

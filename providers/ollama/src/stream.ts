@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { DONE, ErrorCode, GatewayError } from '@waygate/core';
-import type { SSEEvent, StreamTransformer, Usage } from '@waygate/core';
+import type { SSEEvent, StreamTransformer } from '@waygate/core';
 import { ChunkWriter } from '@waygate/provider-kit';
 import { badAnswer, streamError } from './errors.js';
 import { isObj, str } from './json.js';
@@ -52,14 +52,6 @@ export class OllamaStreamTransformer implements StreamTransformer {
     this.#includeUsage = includeUsage;
   }
 
-  #text(text: string, finish: string | null = null, usage?: Usage): SSEEvent {
-    const w = this.#out;
-    const chunk: Record<string, unknown> = { id: w.id, object: 'text_completion', created: w.created, model: w.model };
-    chunk.choices = usage ? [] : [{ index: 0, text, logprobs: null, finish_reason: finish }];
-    if (usage) chunk.usage = usage;
-    return { data: JSON.stringify(chunk) };
-  }
-
   transform(ev: SSEEvent): SSEEvent[] | undefined {
     if (this.#done) return undefined;
     let line: unknown;
@@ -87,14 +79,14 @@ export class OllamaStreamTransformer implements StreamTransformer {
       for (const call of calls) out.push(this.#out.delta({ tool_calls: [{ index: this.#calls++, ...call }] }));
     } else {
       const text = str(line.response);
-      if (text) out.push(this.#text(text));
+      if (text) out.push(this.#out.text(text));
     }
     if (line.done === true) {
       this.#done = true;
       const reason = finishReason(line.done_reason, this.#calls);
-      out.push(chat ? this.#out.delta({}, reason) : this.#text('', reason));
+      out.push(chat ? this.#out.delta({}, reason) : this.#out.text('', reason));
       const usage = usageOf(line);
-      if (this.#includeUsage && usage) out.push(chat ? this.#out.usage(usage) : this.#text('', null, usage));
+      if (this.#includeUsage && usage) out.push(chat ? this.#out.usage(usage) : this.#out.textUsage(usage));
       out.push({ data: DONE });
     }
     return out.length ? out : undefined;

@@ -1,4 +1,5 @@
-import type { BuildInput, EndpointAdapter, ProviderAdapter } from '@waygate/core';
+import type { BuildInput, EndpointAdapter, ProviderAdapter, StreamTransformer } from '@waygate/core';
+import type { Json } from '@waygate/provider-kit';
 import { mapPalmError } from './errors.js';
 import { buildEmbed, buildMessage, buildText, embeddingTexts } from './request.js';
 import { fromPalmEmbed, fromPalmMessage, fromPalmText } from './response.js';
@@ -6,21 +7,23 @@ import { decodeWholeAnswer, PalmChatStream, PalmTextStream } from './stream.js';
 
 const modelOf = (input: BuildInput): string => (typeof input.body?.model === 'string' ? input.body.model : 'palm');
 
-const chat: EndpointAdapter = {
-  build: buildMessage,
-  mapResponse: (json, input) => fromPalmMessage(json, modelOf(input), input.ctx.id),
-  decodeStream: decodeWholeAnswer,
-  createStreamTransformer: (input) => new PalmChatStream(modelOf(input), input.ctx.id),
-  mapError: mapPalmError,
-};
+/** A generate method's endpoint: the JSON answer mapped, and a stream that is that answer whole, as chunks. */
+function generate(
+  build: EndpointAdapter['build'],
+  answer: (json: unknown, model: string, id: string) => Json,
+  Stream: new (model: string, id: string) => StreamTransformer,
+): EndpointAdapter {
+  return {
+    build,
+    mapResponse: (json, input) => answer(json, modelOf(input), input.ctx.id),
+    decodeStream: decodeWholeAnswer,
+    createStreamTransformer: (input) => new Stream(modelOf(input), input.ctx.id),
+    mapError: mapPalmError,
+  };
+}
 
-const completions: EndpointAdapter = {
-  build: buildText,
-  mapResponse: (json, input) => fromPalmText(json, modelOf(input), input.ctx.id),
-  decodeStream: decodeWholeAnswer,
-  createStreamTransformer: (input) => new PalmTextStream(modelOf(input), input.ctx.id),
-  mapError: mapPalmError,
-};
+const chat = generate(buildMessage, fromPalmMessage, PalmChatStream);
+const completions = generate(buildText, fromPalmText, PalmTextStream);
 
 const embeddings: EndpointAdapter = {
   build: buildEmbed,

@@ -1,6 +1,6 @@
 import { badRequest, ErrorCode } from '@waygate/core';
 import type { BuildInput, GatewayError, UpstreamRequest } from '@waygate/core';
-import { isObj, num } from '@waygate/provider-kit';
+import { contentText, isObj, num } from '@waygate/provider-kit';
 import type { Json } from '@waygate/provider-kit';
 
 /**
@@ -34,15 +34,7 @@ function post(input: BuildInput, method: string, body: Json): UpstreamRequest {
 
 /** The text of an OpenAI message's content (PaLM takes text only). */
 function textOf(content: unknown, where: string): string {
-  if (content === null || content === undefined) return '';
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) throw invalid(`${where}: content must be a string or an array of parts`, where);
-  return content
-    .map((p, i) => {
-      if (isObj(p) && p.type === 'text' && typeof p.text === 'string') return p.text;
-      throw invalid(`${where}[${i}]: PaLM takes text only, not ${JSON.stringify(isObj(p) ? p.type : p)} parts`, `${where}[${i}]`);
-    })
-    .join('');
+  return contentText(content, where, (p) => `PaLM takes text only, not ${JSON.stringify(isObj(p) ? p.type : p)} parts`);
 }
 
 /** Sampling options both methods share: temperature, topP, topK, candidateCount (`n`, 1 to 8). */

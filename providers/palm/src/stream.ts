@@ -23,8 +23,11 @@ function parse(data: string): unknown {
   }
 }
 
-/** A generateMessage answer → chat.completion.chunk events: each candidate's role and text, its finish, `[DONE]`. */
-export class PalmChatStream implements StreamTransformer {
+/**
+ * The stream of one whole PaLM answer: the answer mapped as the JSON path maps it (`answer`), then
+ * written as chunks by a writer with its id and created time (`events`), `[DONE]` last.
+ */
+abstract class PalmWholeStream implements StreamTransformer {
   readonly #model: string;
   readonly #id: string;
 
@@ -33,36 +36,41 @@ export class PalmChatStream implements StreamTransformer {
     this.#id = id;
   }
 
+  protected abstract answer(json: unknown, model: string, id: string): Json;
+
+  protected abstract events(choices: Json[], out: ChunkWriter): SSEEvent[];
+
   transform(ev: SSEEvent): SSEEvent[] {
-    const answer = fromPalmMessage(parse(ev.data), this.#model, this.#id);
+    const answer = this.answer(parse(ev.data), this.#model, this.#id);
     const out = new ChunkWriter({ id: answer.id, model: this.#model, created: answer.created });
+    return [...this.events(answer.choices as Json[], out), out.done()];
+  }
+}
+
+/** A generateMessage answer → chat.completion.chunk events: each candidate's role and text, its finish, `[DONE]`. */
+export class PalmChatStream extends PalmWholeStream {
+  protected answer(json: unknown, model: string, id: string): Json {
+    return fromPalmMessage(json, model, id);
+  }
+
+  protected events(choices: Json[], out: ChunkWriter): SSEEvent[] {
     const events: SSEEvent[] = [];
-    for (const c of answer.choices as Json[]) {
+    for (const c of choices) {
       events.push(out.delta({ role: 'assistant', content: '' }, null, c.index));
       if (c.message.content) events.push(out.delta({ content: c.message.content }, null, c.index));
       events.push(out.delta({}, c.finish_reason, c.index));
     }
-    events.push(out.done());
     return events;
   }
 }
 
 /** A generateText answer → text_completion chunk events: each candidate's text with its finish, `[DONE]`. */
-export class PalmTextStream implements StreamTransformer {
-  readonly #model: string;
-  readonly #id: string;
-
-  constructor(model: string, id: string) {
-    this.#model = model;
-    this.#id = id;
+export class PalmTextStream extends PalmWholeStream {
+  protected answer(json: unknown, model: string, id: string): Json {
+    return fromPalmText(json, model, id);
   }
 
-  transform(ev: SSEEvent): SSEEvent[] {
-    const answer = fromPalmText(parse(ev.data), this.#model, this.#id);
-    const events: SSEEvent[] = (answer.choices as Json[]).map((c) => ({
-      data: JSON.stringify({ id: answer.id, object: 'text_completion', created: answer.created, model: this.#model, choices: [c] }),
-    }));
-    events.push({ data: '[DONE]' });
-    return events;
+  protected events(choices: Json[], out: ChunkWriter): SSEEvent[] {
+    return choices.map((c) => out.choices([c], undefined, 'text_completion'));
   }
 }

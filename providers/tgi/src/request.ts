@@ -1,6 +1,6 @@
 import { badRequest, ErrorCode } from '@waygate/core';
 import type { BuildInput, GatewayError, UpstreamRequest } from '@waygate/core';
-import { isObj, num } from '@waygate/provider-kit';
+import { contentText, isObj, num } from '@waygate/provider-kit';
 import type { Json } from '@waygate/provider-kit';
 
 /**
@@ -16,16 +16,7 @@ export const invalid = (message: string, param?: string): GatewayError => badReq
 
 /** The text of an OpenAI message's content: a string, or its text parts joined (TGI's `inputs` is text only). */
 function textOf(content: unknown, where: string, provider: string): string {
-  if (content === null || content === undefined) return '';
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) throw invalid(`${where}: content must be a string or an array of parts`, where);
-  return content
-    .map((part, j) => {
-      if (isObj(part) && part.type === 'text' && typeof part.text === 'string') return part.text;
-      const type = isObj(part) ? JSON.stringify(part.type) : 'a non-object';
-      throw invalid(`${where}[${j}]: ${provider} takes text parts only, not ${type}`, `${where}[${j}]`);
-    })
-    .join('');
+  return contentText(content, where, (part) => `${provider} takes text parts only, not ${isObj(part) ? JSON.stringify(part.type) : 'a non-object'}`);
 }
 
 const SPEAKERS: Readonly<Record<string, string>> = { user: 'User', assistant: 'Assistant', tool: 'Tool' };

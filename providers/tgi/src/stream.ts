@@ -35,21 +35,11 @@ export class TgiStreamTransformer implements StreamTransformer {
   /** One piece of the answer: a chat delta, or a completion's text. */
   #piece(text: string, finish: string | null = null): SSEEvent {
     if (this.#kind === 'chat') return this.#out.delta(text === '' && finish ? {} : { content: text }, finish);
-    const o = this.#out;
-    const chunk = {
-      id: o.id,
-      object: 'text_completion',
-      created: o.created,
-      model: o.model,
-      choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
-    };
-    return { data: JSON.stringify(chunk) };
+    return this.#out.text(text, finish);
   }
 
   #usageChunk(usage: Json): SSEEvent {
-    if (this.#kind === 'chat') return this.#out.usage(usage);
-    const o = this.#out;
-    return { data: JSON.stringify({ id: o.id, object: 'text_completion', created: o.created, model: o.model, choices: [], usage }) };
+    return this.#kind === 'chat' ? this.#out.usage(usage) : this.#out.textUsage(usage);
   }
 
   transform(ev: SSEEvent): SSEEvent[] | undefined {

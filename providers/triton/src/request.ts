@@ -1,5 +1,6 @@
 import { badRequest, ErrorCode } from '@waygate/core';
 import type { BuildInput, GatewayError, UpstreamRequest } from '@waygate/core';
+import { contentText } from '@waygate/provider-kit';
 import { targetOption } from '@waygate/provider-openai';
 import { isObj, num } from './json.js';
 import type { Json } from './json.js';
@@ -39,15 +40,7 @@ export function headersFor(input: BuildInput, stream: boolean): Record<string, s
 }
 
 function textOf(content: unknown, where: string): string {
-  if (content === null || content === undefined) return '';
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) throw invalid(`${where}: content must be a string or an array of parts`, where);
-  return content
-    .map((part, j) => {
-      if (isObj(part) && part.type === 'text' && typeof part.text === 'string') return part.text;
-      throw invalid(`${where}[${j}]: triton maps text parts only, not ${isObj(part) ? JSON.stringify(part.type) : 'a non-object'}`, `${where}[${j}]`);
-    })
-    .join('');
+  return contentText(content, where, (part) => `triton maps text parts only, not ${isObj(part) ? JSON.stringify(part.type) : 'a non-object'}`);
 }
 
 const SPEAKERS: Record<string, string> = { system: 'System', developer: 'System', user: 'User', assistant: 'Assistant' };

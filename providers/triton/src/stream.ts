@@ -21,19 +21,6 @@ export class TritonStreamTransformer implements StreamTransformer {
     this.#out = new ChunkWriter({ id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-triton-${Date.now().toString(36)}`, model });
   }
 
-  #text(text: string, finish: string | null = null): SSEEvent {
-    const w = this.#out;
-    return {
-      data: JSON.stringify({
-        id: w.id,
-        object: 'text_completion',
-        created: w.created,
-        model: w.model,
-        choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
-      }),
-    };
-  }
-
   #start(out: SSEEvent[]): void {
     if (this.#started || this.#kind !== 'chat') return;
     this.#started = true;
@@ -52,7 +39,7 @@ export class TritonStreamTransformer implements StreamTransformer {
     if (model) this.#out.model = model;
     const out: SSEEvent[] = [];
     this.#start(out);
-    if (text) out.push(this.#kind === 'chat' ? this.#out.delta({ content: text }) : this.#text(text));
+    if (text) out.push(this.#kind === 'chat' ? this.#out.delta({ content: text }) : this.#out.text(text));
     return out.length ? out : undefined;
   }
 
@@ -60,7 +47,7 @@ export class TritonStreamTransformer implements StreamTransformer {
   flush(): SSEEvent[] {
     const out: SSEEvent[] = [];
     this.#start(out);
-    out.push(this.#kind === 'chat' ? this.#out.delta({}, 'stop') : this.#text('', 'stop'), { data: DONE });
+    out.push(this.#kind === 'chat' ? this.#out.delta({}, 'stop') : this.#out.text('', 'stop'), { data: DONE });
     return out;
   }
 }

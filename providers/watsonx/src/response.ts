@@ -1,16 +1,10 @@
 import type { Usage } from '@waygate/core';
-import { isObj, num } from '@waygate/provider-kit';
+import { isObj, num, openAIUsage } from '@waygate/provider-kit';
 import type { Json } from '@waygate/provider-kit';
 import { badAnswer } from './errors.js';
 
 /** watsonx's usage (OpenAI's field names). */
-export function usageOf(u: unknown): Usage | undefined {
-  if (!isObj(u)) return undefined;
-  const prompt = num(u.prompt_tokens);
-  const completion = num(u.completion_tokens);
-  if (prompt === undefined && completion === undefined) return undefined;
-  return { prompt_tokens: prompt ?? 0, completion_tokens: completion ?? 0, total_tokens: num(u.total_tokens) ?? (prompt ?? 0) + (completion ?? 0) };
-}
+export const usageOf: (u: unknown) => Usage | undefined = openAIUsage;
 
 /** A native text/chat answer (`{id, model_id, created, choices, usage}`) → an OpenAI chat completion. */
 export function fromWatsonxChat(json: unknown, model: string): Json {

@@ -1,9 +1,8 @@
 import { DONE } from '@waygate/core';
 import type { SSEEvent, StreamTransformer } from '@waygate/core';
-import { ChunkWriter, isObj } from '@waygate/provider-kit';
+import { isObj, OpenAIChunkStream } from '@waygate/provider-kit';
 import type { Json } from '@waygate/provider-kit';
 import { badAnswer } from './errors.js';
-import { usageOf } from './response.js';
 
 /**
  * The native `text/chat_stream` (SSE `event: message` events whose data is a chunk in OpenAI's shape
@@ -11,56 +10,31 @@ import { usageOf } from './response.js';
  * usage as its own chunk when `stream_options.include_usage` asked for it; `data: [DONE]` at the end.
  * A stream that closes before any choice finished is reported as interrupted.
  */
-export class WatsonxStreamTransformer implements StreamTransformer {
-  readonly #out: ChunkWriter;
-  readonly #includeUsage: boolean;
-  #usage: Json | undefined;
+export class WatsonxStreamTransformer extends OpenAIChunkStream {
   #finished = false;
-  #done = false;
 
   constructor(model: string, includeUsage: boolean) {
-    this.#out = new ChunkWriter({ id: 'watsonx-stream', model });
-    this.#includeUsage = includeUsage;
+    super({ id: 'watsonx-stream', model, includeUsage, fail: badAnswer });
   }
 
-  transform(ev: SSEEvent): SSEEvent[] | undefined {
-    if (this.#done) return undefined;
-    if (ev.data.trim() === DONE) return this.#end();
-    let chunk: unknown;
-    try {
-      chunk = JSON.parse(ev.data);
-    } catch {
-      throw badAnswer(`sent a stream event that is not JSON: ${ev.data.slice(0, 200)}`);
-    }
-    if (!isObj(chunk)) return undefined;
+  protected choices(chunk: Json, ev: SSEEvent): SSEEvent[] {
     if (ev.event === 'error' || Array.isArray(chunk.errors)) {
       const e = Array.isArray(chunk.errors) && isObj(chunk.errors[0]) ? chunk.errors[0] : {};
       throw badAnswer(`sent an error event: ${String(e.message ?? ev.data).slice(0, 300)}`);
     }
-    if (typeof chunk.id === 'string' && chunk.id) this.#out.id = chunk.id;
-    this.#usage = usageOf(chunk.usage) ?? this.#usage;
     const out: SSEEvent[] = [];
     for (const c of Array.isArray(chunk.choices) ? chunk.choices : []) {
       if (!isObj(c)) continue;
       const finish = typeof c.finish_reason === 'string' ? c.finish_reason : null;
       if (finish) this.#finished = true;
-      out.push(this.#out.delta(isObj(c.delta) ? c.delta : {}, finish, typeof c.index === 'number' ? c.index : 0));
+      out.push(this.out.delta(isObj(c.delta) ? c.delta : {}, finish, typeof c.index === 'number' ? c.index : 0));
     }
-    return out.length ? out : undefined;
-  }
-
-  #end(): SSEEvent[] {
-    this.#done = true;
-    const out: SSEEvent[] = [];
-    if (this.#includeUsage && this.#usage) out.push(this.#out.usage(this.#usage));
-    out.push(this.#out.done());
     return out;
   }
 
-  flush(): SSEEvent[] | undefined {
-    if (this.#done) return undefined;
+  protected unfinished(): SSEEvent[] {
     // The native stream may close without `[DONE]`: it is whole once a choice finished.
-    if (this.#finished) return this.#end();
+    if (this.#finished) return this.end();
     throw badAnswer('closed the stream before it finished');
   }
 }

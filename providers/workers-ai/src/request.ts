@@ -1,5 +1,6 @@
 import { badRequest, ErrorCode } from '@waygate/core';
 import type { BuildInput, GatewayError, UpstreamRequest } from '@waygate/core';
+import { contentText } from '@waygate/provider-kit';
 import { targetOption } from '@waygate/provider-openai';
 import { isObj, num } from './json.js';
 import type { Json } from './json.js';
@@ -65,16 +66,7 @@ export function headersFor(input: BuildInput): Record<string, string> {
 
 /** The text of a message's content: a string, or the text parts of an array (Workers AI's messages take a string). */
 function textOf(content: unknown, where: string): string {
-  if (content === null || content === undefined) return '';
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) throw invalid(`${where}: content must be a string or an array of parts`, where);
-  return content
-    .map((part, j) => {
-      if (isObj(part) && part.type === 'text' && typeof part.text === 'string') return part.text;
-      const type = isObj(part) ? JSON.stringify(part.type) : 'a non-object';
-      throw invalid(`${where}[${j}]: workers-ai maps text parts only, not ${type}`, `${where}[${j}]`);
-    })
-    .join('');
+  return contentText(content, where, (part) => `workers-ai maps text parts only, not ${isObj(part) ? JSON.stringify(part.type) : 'a non-object'}`);
 }
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool']);

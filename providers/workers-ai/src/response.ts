@@ -1,7 +1,7 @@
-import { base64Embedding } from '@waygate/provider-kit';
+import { base64Embedding, openAIUsage } from '@waygate/provider-kit';
 import type { Usage } from '@waygate/core';
 import { badAnswer, failedEnvelope } from './errors.js';
-import { isObj, num, str } from './json.js';
+import { isObj, str } from './json.js';
 import type { Json } from './json.js';
 
 /**
@@ -19,13 +19,7 @@ export function resultOf(json: unknown): Json {
 }
 
 /** Usage as Workers AI reports it (`prompt_tokens`, `completion_tokens`, `total_tokens`), when it does. */
-export function usageOf(u: unknown): Usage | undefined {
-  if (!isObj(u)) return undefined;
-  const prompt = num(u.prompt_tokens);
-  const completion = num(u.completion_tokens);
-  if (prompt === undefined && completion === undefined) return undefined;
-  return { prompt_tokens: prompt ?? 0, completion_tokens: completion ?? 0, total_tokens: num(u.total_tokens) ?? (prompt ?? 0) + (completion ?? 0) };
-}
+export const usageOf: (u: unknown) => Usage | undefined = openAIUsage;
 
 /** The generated text: a string, or (JSON mode on some models) an object, as JSON text. */
 export function responseText(r: unknown): string {

@@ -32,20 +32,6 @@ export class WorkersAIStreamTransformer implements StreamTransformer {
     this.#maxTokens = maxTokens;
   }
 
-  /** A completion chunk (`text_completion`), the chat writer's layout with `text` for `delta`. */
-  #text(text: string, finish: string | null = null): SSEEvent {
-    const w = this.#out;
-    return {
-      data: JSON.stringify({
-        id: w.id,
-        object: 'text_completion',
-        created: w.created,
-        model: w.model,
-        choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
-      }),
-    };
-  }
-
   #start(out: SSEEvent[]): void {
     if (this.#started || this.#kind !== 'chat') return;
     this.#started = true;
@@ -74,13 +60,9 @@ export class WorkersAIStreamTransformer implements StreamTransformer {
     this.#done = true;
     this.#start(out);
     const reason = finishReason(this.#calls, this.#usage, this.#maxTokens);
-    out.push(this.#kind === 'chat' ? this.#out.delta({}, reason) : this.#text('', reason));
+    out.push(this.#kind === 'chat' ? this.#out.delta({}, reason) : this.#out.text('', reason));
     if (this.#includeUsage && this.#usage) {
-      const u = this.#kind === 'chat' ? this.#out.usage(this.#usage) : undefined;
-      const w = this.#out;
-      out.push(
-        u ?? { data: JSON.stringify({ id: w.id, object: 'text_completion', created: w.created, model: w.model, choices: [], usage: this.#usage }) },
-      );
+      out.push(this.#kind === 'chat' ? this.#out.usage(this.#usage) : this.#out.textUsage(this.#usage));
     }
     out.push({ data: DONE });
   }
@@ -106,7 +88,7 @@ export class WorkersAIStreamTransformer implements StreamTransformer {
     this.#usage = usageOf(data.usage) ?? this.#usage;
     this.#start(out);
     const text = data.response === undefined ? '' : responseText(data.response);
-    if (text) out.push(this.#kind === 'chat' ? this.#out.delta({ content: text }) : this.#text(text));
+    if (text) out.push(this.#kind === 'chat' ? this.#out.delta({ content: text }) : this.#out.text(text));
     if (this.#kind === 'chat' && Array.isArray(data.tool_calls)) this.#toolDeltas(data.tool_calls, out);
     return out.length ? out : undefined;
   }
