@@ -148,7 +148,9 @@ describe('@waygate/circuit-breaker Redis store (shared by replicas)', function (
   });
 
   it('an unused probe slot stays with the replica for its next request', async () => {
-    const a = await replica({ failureThreshold: 1, cooldownMs: 100 });
+    // No sync runs during the test: a sync a full interval after the claim gives an unused slot back
+    // (the next test), which a loaded machine could otherwise fit between the claim and the request.
+    const a = await replica({ failureThreshold: 1, cooldownMs: 100, syncIntervalMs: 60_000 });
     const key = newKey();
     a.record(key, true);
     await a.idle();
