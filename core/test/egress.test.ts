@@ -32,8 +32,27 @@ async function counting(host = '127.0.0.1', port = 0): Promise<{ server: http.Se
   let n = 0;
   const server = http.createServer((_req, res) => res.writeHead(200, { connection: 'close' }).end('served'));
   server.on('connection', () => n++);
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   return { server, port: (server.address() as AddressInfo).port, connections: () => n };
+}
+
+/** Two counting servers on one port, on two loopback addresses (a port free on the first may be taken on the second: try another). */
+async function pair(first: string, second: string): Promise<[Awaited<ReturnType<typeof counting>>, Awaited<ReturnType<typeof counting>>]> {
+  for (let attempt = 0; ; attempt++) {
+    const a = await counting(first);
+    try {
+      return [a, await counting(second, a.port)];
+    } catch (err) {
+      a.server.close();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 20) throw err;
+    }
+  }
 }
 
 /**
@@ -204,8 +223,7 @@ describe('the egress policy', () => {
 
     it('checks the address connected to, not an earlier answer: a name that rebinds to a refused address is refused', async () => {
       // One name, two loopback servers on the same port: 127.0.0.2 (allowed) and 127.0.0.1 (not).
-      const allowed = await counting('127.0.0.2');
-      const other = await counting('127.0.0.1', allowed.port);
+      const [allowed, other] = await pair('127.0.0.2', '127.0.0.1');
       let answers = 0;
       restore = fakeResolver((h) => (h === 'rebind.test' ? (++answers === 1 ? '127.0.0.2' : '127.0.0.1') : undefined));
       const policy = deny(['127.0.0.2/32']);
