@@ -38,6 +38,7 @@ export { formatIssues, ConfigNodeSchema } from './config.js';
 
 // Routing configs and targets.
 export type { ConfigNode, StrategyConfig, RetryConfig, CacheConfig, Target, PlannedTarget, Endpoint, Usage, SSEEvent, UpstreamRequest } from './types.js';
+export { INHERITED_KEYS } from './types.js';
 export { targetKey } from './routing.js';
 export { checkCustomHost } from './egress.js';
 

@@ -1,4 +1,4 @@
-import { BeforeRequestStage, ErrorCode, GatewayError, definePlugin, pluginManifest } from '@waygate/core';
+import { BeforeRequestStage, ErrorCode, GatewayError, INHERITED_KEYS, definePlugin, pluginManifest } from '@waygate/core';
 import type { ConfigNode, PluginApi, RequestContext } from '@waygate/core';
 import { NATIVE_PASSTHROUGH, NATIVE_PREFIX, nativeRoute } from '@waygate/provider-kit';
 
@@ -10,8 +10,8 @@ const manifest = pluginManifest(import.meta.url, 'endpoint');
 const ROUTE = `${NATIVE_PREFIX}*`;
 /** A config's keys that choose or call targets; the rest of a root (retry, timeouts, guardrails) is policy the passthrough keeps. */
 const ROUTE_KEYS = new Set(['provider', 'targets', 'strategy', 'api_key', 'custom_host', 'override_params', 'name', 'weight', 'cache']);
-/** Keys a leaf inherits from its ancestors (the core's INHERITED_KEYS, without the cache). */
-const INHERITED = ['retry', 'request_timeout', 'stream_idle_timeout', 'custom_host', 'forward_headers'] as const;
+/** Keys a leaf inherits from its ancestors (the core's, without the cache: a passthrough is never cached). */
+const INHERITED = INHERITED_KEYS.filter((k) => k !== 'cache');
 const CUSTOM_HOST_HEADERS = ['x-waygate-custom-host', 'x-portkey-custom-host'];
 const PROVIDER_HEADERS = ['x-waygate-provider', 'x-portkey-provider'];
 /** What another provider's leaf at the root gives the passthrough: the request's policy, not that provider's options. */
