@@ -1,7 +1,6 @@
 import { ErrorCode, GatewayError } from '@waygate/core';
 import type { EndpointCodec, SSEEvent, StreamFormat, Usage } from '@waygate/core';
-import { isObj } from '@waygate/provider-kit';
-import type { Json } from '@waygate/provider-kit';
+import { isObj, parseObject as parse } from '@waygate/provider-kit';
 import { event, responseEvents } from './events.js';
 
 /**
@@ -23,15 +22,6 @@ export function typeOf(ev: SSEEvent): string | undefined {
 
 const END_TYPES = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 const PREAMBLE = new Set(['response.created', 'response.in_progress']);
-
-function parse(data: string): Json | undefined {
-  try {
-    const v: unknown = JSON.parse(data);
-    return isObj(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The sequence_number after an event's (read from its data; 0 without one). */
 function nextSequence(last: SSEEvent | undefined): number {

@@ -6,18 +6,8 @@
  * API, every text passed through a function (redaction, the size bound).
  */
 import type { SSEEvent } from '@waygate/core';
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function parse(data: string): Json | undefined {
-  try {
-    const v: unknown = JSON.parse(data);
-    return isObj(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { isObj, parseObject as parse } from '@waygate/provider-kit';
+import type { Json } from '@waygate/provider-kit';
 
 /** Collects the finish reasons of one stream, by choice index. */
 export type FinishReader = (ev: SSEEvent, into: string[]) => void;

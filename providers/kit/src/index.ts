@@ -12,7 +12,7 @@
 export { ChunkWriter } from './chunks.js';
 export type { ChunkObject } from './chunks.js';
 export { base64Embedding } from './vectors.js';
-export { isObj, str, num, parseArguments, nestedDeeper, argumentsTooDeep, MAX_NESTED_JSON_DEPTH } from './json.js';
+export { isObj, str, num, parseObject, parseArguments, nestedDeeper, argumentsTooDeep, MAX_NESTED_JSON_DEPTH } from './json.js';
 export type { Json } from './json.js';
 export { parseRerankRequest, rerankTexts, toCohereRerank, badAnswer, MAX_RERANK_DOCUMENTS } from './rerank.js';
 export type { RerankRequest, Ranked, RerankAnswerParts } from './rerank.js';

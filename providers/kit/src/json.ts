@@ -14,6 +14,16 @@ export function isObj(x: unknown): x is Json {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+/** JSON text that holds an object, parsed; undefined for anything else (not JSON, an array, a scalar). */
+export function parseObject(text: string): Json | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return isObj(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A value as a string, or undefined when it is not one. */
 export function str(x: unknown): string | undefined {
   return typeof x === 'string' ? x : undefined;

@@ -1,8 +1,15 @@
 import { expect } from 'chai';
 import { GatewayError } from '@waygate/core';
 import type { SSEEvent } from '@waygate/core';
-import { contentText, OpenAIChunkStream, openAIUsage } from '../src/index.js';
+import { contentText, OpenAIChunkStream, openAIUsage, parseObject } from '../src/index.js';
 import type { Json } from '../src/index.js';
+
+describe('parseObject', () => {
+  it('parses JSON text that holds an object; anything else (not JSON, an array, a scalar, null) is undefined', () => {
+    expect(parseObject('{"a":1,"b":[2]}')).to.deep.equal({ a: 1, b: [2] });
+    for (const text of ['{"a":', '[1]', '3', '"x"', 'null', '']) expect(parseObject(text), text).to.equal(undefined);
+  });
+});
 
 describe('openAIUsage', () => {
   it('reads OpenAI field names: a missing count is 0, a missing total the sum; none without counts', () => {
