@@ -201,6 +201,18 @@ async function startPassthrough(upstream: Upstream): Promise<Contender> {
 }
 
 const WAYGATE_CLI = path.join(root, 'core', 'dist', 'bin', 'waygate.js');
+
+/** The Node flags of the CLI's shebang (`#!/usr/bin/env -S node FLAGS`): the gateway runs here as it runs when installed. */
+function cliNodeArgs(): string[] {
+  if (!existsSync(WAYGATE_CLI)) return [];
+  const first = readFileSync(WAYGATE_CLI, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env(?: -S)? node(.*)$/.exec(first);
+  return m ? m[1]!.split(' ').filter(Boolean) : [];
+}
+
+function spawnWaygate(name: string, args: string[]): Child {
+  return spawnNode(name, WAYGATE_CLI, args, { stdout: true, cwd: root, nodeArgs: cliNodeArgs() });
+}
 const PORTKEY_SERVER = path.join(root, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
 
 /**
@@ -233,10 +245,7 @@ async function startWaygate(upstream: Upstream, name: PlainWaygate = 'waygate'):
         : [];
   writeFileSync(config, JSON.stringify({ log: { level: 'warn' }, plugins }, null, 2));
   const workers = name === 'waygate-workers' ? ['--workers', '2'] : [];
-  const child = spawnNode(name, WAYGATE_CLI, ['--port', String(port), '--host', '127.0.0.1', '--config', config, ...workers], {
-    stdout: true,
-    cwd: root,
-  });
+  const child = spawnWaygate(name, ['--port', String(port), '--host', '127.0.0.1', '--config', config, ...workers]);
   await waitForHttp200(child, `http://127.0.0.1:${port}/health`);
   const target = { provider: 'openai', custom_host: upstream.baseURL };
   return {
@@ -264,10 +273,7 @@ async function startWaygateCache(upstream: Upstream): Promise<Contender> {
   tmpDir ??= mkdtempSync(path.join(os.tmpdir(), 'waygate-bench-'));
   const config = path.join(tmpDir, 'waygate-cache.config.json');
   writeFileSync(config, JSON.stringify({ log: { level: 'warn' }, plugins: ['@waygate/cache-memory'] }, null, 2));
-  const child = spawnNode('waygate-cache', WAYGATE_CLI, ['--port', String(port), '--host', '127.0.0.1', '--config', config], {
-    stdout: true,
-    cwd: root,
-  });
+  const child = spawnWaygate('waygate-cache', ['--port', String(port), '--host', '127.0.0.1', '--config', config]);
   await waitForHttp200(child, `http://127.0.0.1:${port}/health`);
   const routing = { provider: 'openai', custom_host: upstream.baseURL, cache: { mode: 'simple' } };
   return {
@@ -309,10 +315,7 @@ async function startWaygateGoverned(upstream: Upstream, name: 'waygate-governed'
       2,
     ),
   );
-  const child = spawnNode(name, WAYGATE_CLI, ['--port', String(port), '--host', '127.0.0.1', '--config', config], {
-    stdout: true,
-    cwd: root,
-  });
+  const child = spawnWaygate(name, ['--port', String(port), '--host', '127.0.0.1', '--config', config]);
   await waitForHttp200(child, `http://127.0.0.1:${port}/health`);
   const made = await request(`http://127.0.0.1:${port}/admin/keys`, {
     method: 'POST',

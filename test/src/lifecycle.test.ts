@@ -2,11 +2,14 @@
 // environment, config files, refusals, graceful shutdown, JSON logs) and, in process, the client
 // going away aborting the upstream call.
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { CORE_VERSION, createLogger, startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { FakeOpenAI } from './fakes/index.js';
-import { killAllClis, spawnCli } from './helpers/proc-cli.js';
+import { CLI, killAllClis, spawnCli } from './helpers/proc-cli.js';
 import type { CliProcess } from './helpers/proc-cli.js';
 import {
   CHAT,
@@ -135,6 +138,20 @@ describe('life cycle (end to end)', function () {
       const help = spawnCli(['--help']);
       expect((await help.waitExit()).code).to.equal(0);
       expect(help.stdout).to.include('Usage: waygate');
+    });
+
+    it('runs with the Node flags of its shebang, the ones `npm start` gives it too', () => {
+      // A young generation of 32 MB (twice Node's default) takes a fifth off the gateway's CPU per
+      // request (BENCHMARKS.md); the bench reads the same line, so it measures what an install runs.
+      const shebang = readFileSync(CLI, 'utf8').split('\n', 1)[0]!;
+      const flags = /^#!\/usr\/bin\/env -S node (--max-semi-space-size=\d+)$/.exec(shebang)?.[1];
+      expect(flags, shebang).to.be.a('string');
+      const root = path.resolve(path.dirname(CLI), '..', '..', '..');
+      const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+      expect(pkg.scripts.start).to.match(new RegExp(`&& node ${flags} core/dist/bin/waygate\\.js$`));
+      // the line as the kernel runs it: Node accepts the flags and the CLI starts under them
+      const out = execFileSync('/usr/bin/env', ['-S', `node ${flags}`, CLI, '--version'], { encoding: 'utf8' });
+      expect(out.trim()).to.equal(CORE_VERSION);
     });
   });
 
