@@ -24,6 +24,7 @@ import type { Gateway } from '../gateway.js';
 import { createLogger } from '../logger.js';
 import { SSEParser } from '../sse.js';
 import { retryableSeen } from './probe-plugin.js';
+import { defineMessagesCases } from './conformance-messages.js';
 
 /** A recorded upstream answer. */
 export interface RecordedAnswer {
@@ -91,6 +92,8 @@ export interface ConformanceFixture {
     expect: { count: number; dimensions: number };
     upstream?: UpstreamExpectations;
   };
+  /** `false` leaves out the `/v1/messages` cases (the chat and stream scenarios through @anthropic-ai/sdk). */
+  messages?: false;
   /** Recorded error answers: the status kept, the provider's message kept, overload and rate limits retryable. */
   errors: Array<{ answer: RecordedAnswer; expect: { status: number; retryable: boolean; message: string | RegExp } }>;
 }
@@ -128,7 +131,15 @@ export function runProviderConformance(name: string, fx: ConformanceFixture): vo
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}${fx.basePath ?? ''}`;
       gw = await startGateway({
-        config: { defaultPlugins: false, plugins: ['@waygate/openai-api', { module: fx.module, options: fx.options }, PROBE] },
+        config: {
+          defaultPlugins: false,
+          plugins: [
+            '@waygate/openai-api',
+            ...(fx.messages === false ? [] : ['@waygate/anthropic-messages']),
+            { module: fx.module, options: fx.options },
+            PROBE,
+          ],
+        },
         port: 0,
         logger: createLogger({ level: 'silent' }),
       });
@@ -165,13 +176,11 @@ export function runProviderConformance(name: string, fx: ConformanceFixture): vo
         next();
       };
     };
+    const config = () => JSON.stringify({ provider: fx.provider, api_key: KEY, custom_host: base, ...fx.target });
     const post = (route: string, body: Record<string, unknown>) =>
       fetch(`${gw.url}${route}`, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-waygate-config': JSON.stringify({ provider: fx.provider, api_key: KEY, custom_host: base, ...fx.target }),
-        },
+        headers: { 'content-type': 'application/json', 'x-waygate-config': config() },
         body: JSON.stringify(body),
       });
     const checkUpstream = (u: UpstreamExpectations | undefined) => {
@@ -254,6 +263,8 @@ export function runProviderConformance(name: string, fx: ConformanceFixture): vo
         checkUpstream(e.upstream);
       });
     }
+
+    if (fx.messages !== false) defineMessagesCases({ url: () => gw.url, config, key: KEY, serve, serveStream }, fx.chat, fx.stream);
 
     fx.errors.forEach((e, i) => {
       it(`keeps the status and message of recorded error ${i + 1} (${e.answer.status ?? 200}), retryable: ${e.expect.retryable}`, async () => {
