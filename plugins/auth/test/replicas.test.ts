@@ -105,8 +105,10 @@ describe('@waygate/auth replicas with a cache and the Redis fan-out', () => {
     u.hostname = '127.0.0.1';
     u.port = String(pgProxy.port);
     redisProxy = await TcpProxy.forRedis();
-    // A long TTL: only the fan-out can explain B refusing a revoked key soon after.
-    const common = { cacheTtlMs: 600_000, store: { type: 'postgres', schema, timeoutMs: 300 } };
+    // A long TTL: only the fan-out can explain B refusing a revoked key soon after. The store's
+    // timeout leaves room for a new connection through the proxy on a machine busy with other
+    // suites (at 300 ms, B's first lookup after a cut answered 503 under CI's load).
+    const common = { cacheTtlMs: 600_000, store: { type: 'postgres', schema, timeoutMs: 1500 } };
     a = await replica({ ...common, store: { ...common.store, url: DATABASE_URL }, redis: { url: REDIS_URL, channel } });
     b = await replica({ ...common, store: { ...common.store, url: u.href }, redis: { url: redisProxy.urlFor(), channel } });
   });
