@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
-import { closeGatewayAndFake, portkeyClient } from './helpers/portkey-e2e.js';
+import { closeGatewayAndFake, portkeyClient, readChatStream } from './helpers/portkey-e2e.js';
 
 const KEY = 'ai21-e2e-test-key-00112233';
 
@@ -85,14 +85,7 @@ describe('AI21 end to end: OpenAI SDK → gateway (Portkey headers) → fake AI2
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let finish: string | null = null;
-    let usage: unknown;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-      usage = chunk.usage ?? usage;
-    }
+    const { text, finish, usage } = await readChatStream(stream);
     expect(text).to.equal('Hello from AI21');
     expect(finish).to.equal('stop');
     expect(usage).to.deep.include({ prompt_tokens: 5, completion_tokens: 3 });

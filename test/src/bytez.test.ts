@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
-import { closeGatewayAndFake, portkeyClient } from './helpers/portkey-e2e.js';
+import { closeGatewayAndFake, portkeyClient, readChatStream } from './helpers/portkey-e2e.js';
 
 const KEY = 'bytez-e2e-test-key-00112233';
 
@@ -58,12 +58,7 @@ describe('Bytez end to end: OpenAI SDK → gateway (Portkey headers) → fake By
 
   it('streams through the SDK', async () => {
     const stream = await client().chat.completions.create({ model: 'Qwen/Qwen3-4B', messages: [{ role: 'user', content: 'hi' }], stream: true });
-    let text = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
+    const { text, finish } = await readChatStream(stream);
     expect(text).to.equal('Hello from Bytez');
     expect(finish).to.equal('stop');
     expect(seen[0]!.body.stream).to.equal(true);

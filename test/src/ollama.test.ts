@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
-import { closeGatewayAndFake } from './helpers/portkey-e2e.js';
+import { closeGatewayAndFake, readChatStream } from './helpers/portkey-e2e.js';
 
 describe('Ollama end to end: OpenAI SDK → gateway (Portkey headers) → fake Ollama', function () {
   let server: http.Server;
@@ -76,14 +76,7 @@ describe('Ollama end to end: OpenAI SDK → gateway (Portkey headers) → fake O
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let finish: string | null = null;
-    let usage: OpenAI.CompletionUsage | undefined;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-      usage = chunk.usage ?? usage;
-    }
+    const { text, finish, usage } = await readChatStream(stream);
     expect(text).to.equal('Hello from Ollama');
     expect(finish).to.equal('stop');
     expect(usage).to.include({ prompt_tokens: 7, completion_tokens: 3 });

@@ -10,7 +10,7 @@ import OpenAI, { AuthenticationError, RateLimitError } from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
-import { closeGatewayAndFake } from './helpers/portkey-e2e.js';
+import { closeGatewayAndFake, readChatStream } from './helpers/portkey-e2e.js';
 
 const TENANCY = 'ocid1.tenancy.oc1..aaaaaaaae2e';
 const USER = 'ocid1.user.oc1..aaaaaaaae2e';
@@ -130,12 +130,7 @@ describe('OCI Generative AI end to end: OpenAI SDK → gateway (Portkey headers)
       messages: [{ role: 'user', content: 'hi' }],
       stream: true,
     });
-    let text = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
+    const { text, finish } = await readChatStream(stream);
     expect(text).to.equal('Hello from OCI');
     expect(finish).to.equal('stop');
     expect(seen[0]!.verified).to.equal(true);

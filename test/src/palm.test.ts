@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
-import { closeGatewayAndFake, portkeyClient } from './helpers/portkey-e2e.js';
+import { closeGatewayAndFake, portkeyClient, readChatStream } from './helpers/portkey-e2e.js';
 
 const KEY = 'AIza-palm-e2e-test-key-00112233';
 
@@ -55,12 +55,7 @@ describe('PaLM end to end: OpenAI SDK → gateway (Portkey headers) → fake PaL
 
   it('streams through the SDK (the one answer as chunks)', async () => {
     const stream = await client().chat.completions.create({ model: 'chat-bison-001', messages: [{ role: 'user', content: 'hi' }], stream: true });
-    let text = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
+    const { text, finish } = await readChatStream(stream);
     expect(text).to.equal('Hello from PaLM');
     expect(finish).to.equal('stop');
   });

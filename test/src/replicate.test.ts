@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
+import { readChatStream } from './helpers/portkey-e2e.js';
 
 const KEY = 'r8_e2e-test-key-00112233';
 
@@ -74,12 +75,7 @@ describe('Replicate end to end: OpenAI SDK → gateway (Portkey headers) → fak
       messages: [{ role: 'user', content: 'hi' }],
       stream: true,
     });
-    let text = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
+    const { text, finish } = await readChatStream(stream);
     expect(text).to.equal('Hello from Replicate');
     expect(finish).to.equal('stop');
     expect(seen.map((s) => s.split(' ').slice(0, 2).join(' '))).to.deep.equal([

@@ -12,6 +12,7 @@ import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
 import { eventStreamMessage, verifySigV4 } from './fakes/index.js';
 import type { Received } from './fakes/index.js';
+import { readChatStream } from './helpers/portkey-e2e.js';
 
 const CREDS = {
   accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
@@ -125,14 +126,7 @@ describe('SageMaker (TGI container) end to end: OpenAI SDK → gateway (Portkey 
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let finish: string | null = null;
-    let usage: unknown;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-      if (chunk.usage) usage = chunk.usage;
-    }
+    const { text, finish, usage } = await readChatStream(stream);
     expect(text).to.equal('Hi there');
     expect(finish).to.equal('stop');
     expect(usage).to.deep.equal({ prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 });

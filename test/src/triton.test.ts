@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
-import { closeGatewayAndFake } from './helpers/portkey-e2e.js';
+import { closeGatewayAndFake, readChatStream } from './helpers/portkey-e2e.js';
 
 describe('Triton end to end: OpenAI SDK → gateway (Portkey headers) → fake Triton', function () {
   let server: http.Server;
@@ -58,12 +58,7 @@ describe('Triton end to end: OpenAI SDK → gateway (Portkey headers) → fake T
 
   it('streams /generate_stream through the SDK', async () => {
     const stream = await client().chat.completions.create({ model: 'ensemble', messages: [{ role: 'user', content: 'hi' }], stream: true });
-    let text = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
+    const { text, finish } = await readChatStream(stream);
     expect(text).to.equal('Hello from Triton');
     expect(finish).to.equal('stop');
     expect(seen.map((s) => s.line)).to.deep.equal(['POST /v2/models/ensemble/generate_stream']);

@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
+import { readChatStream } from './helpers/portkey-e2e.js';
 
 const API_KEY = 'ibm-cloud-e2e-api-key-00112233';
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJlMmUifQ.c2ln';
@@ -103,12 +104,7 @@ describe('watsonx end to end: OpenAI SDK → gateway (Portkey headers) → fake 
       messages: [{ role: 'user', content: 'hi' }],
       stream: true,
     });
-    let text = '';
-    let finish: string | null = null;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-    }
+    const { text, finish } = await readChatStream(stream);
     expect(text).to.equal('Hello from watsonx');
     expect(finish).to.equal('stop');
     expect(seen.map((s) => s.line)).to.deep.equal([`POST /ml/v1/text/chat_stream?version=2024-05-31 Bearer ${TOKEN}`]);

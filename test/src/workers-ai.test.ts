@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
-import { closeGatewayAndFake } from './helpers/portkey-e2e.js';
+import { closeGatewayAndFake, readChatStream } from './helpers/portkey-e2e.js';
 
 const TOKEN = 'cf-e2e-token-0123456789';
 const ACCOUNT = '00112233445566778899aabbccddeeff';
@@ -78,14 +78,7 @@ describe('Workers AI end to end: OpenAI SDK → gateway (Portkey headers) → fa
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let finish: string | null = null;
-    let usage: OpenAI.CompletionUsage | undefined;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-      usage = chunk.usage ?? usage;
-    }
+    const { text, finish, usage } = await readChatStream(stream);
     expect(text).to.equal('Hello from Workers AI');
     expect(finish).to.equal('stop');
     expect(usage).to.include({ prompt_tokens: 5, completion_tokens: 3 });
