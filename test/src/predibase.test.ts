@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
-import { closeGatewayAndFake, portkeyClient } from './helpers/portkey-e2e.js';
+import { closeGatewayAndFake, portkeyClient, readChatStream } from './helpers/portkey-e2e.js';
 
 const KEY = 'pb_e2e-key-00112233445566';
 const ROUTE = /^\/([^/]+)\/deployments\/v2\/llms\/([^/]+)\/(generate|generate_stream)$/;
@@ -86,12 +86,7 @@ describe('Predibase end to end: OpenAI SDK → gateway (Portkey headers) → fak
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let usage: unknown;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      usage = chunk.usage ?? usage;
-    }
+    const { text, usage } = await readChatStream(stream);
     expect(text).to.equal('mistral-7b with no adapter');
     expect(usage).to.deep.equal({ prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 });
     expect(seen[0]!.url).to.equal('/tenant-7/deployments/v2/llms/mistral-7b/generate_stream');

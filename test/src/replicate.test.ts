@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import { startGateway } from '@waygate/core';
 import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
-import { readChatStream } from './helpers/portkey-e2e.js';
+import { closeGatewayAndFake, readChatStream } from './helpers/portkey-e2e.js';
 
 const KEY = 'r8_e2e-test-key-00112233';
 
@@ -43,11 +43,7 @@ describe('Replicate end to end: OpenAI SDK → gateway (Portkey headers) → fak
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
     gw = await startGateway({ config: {}, port: 0, logger: silent });
   });
-  after(async () => {
-    await gw?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => closeGatewayAndFake(gw, server));
   beforeEach(() => (seen.length = 0));
 
   const client = () =>
@@ -91,12 +87,7 @@ describe('Replicate end to end: OpenAI SDK → gateway (Portkey headers) → fak
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let usage: unknown;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      if (chunk.usage) usage = chunk.usage;
-    }
+    const { text, usage } = await readChatStream(stream);
     expect(text).to.equal('Hello from Replicate');
     expect(usage).to.deep.equal({ prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 });
     expect(seen.map((s) => s.split(' ').slice(0, 2).join(' '))).to.deep.equal([

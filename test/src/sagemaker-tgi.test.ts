@@ -12,7 +12,7 @@ import type { Gateway } from '@waygate/core';
 import { silent } from '@waygate/core/testing';
 import { eventStreamMessage, verifySigV4 } from './fakes/index.js';
 import type { Received } from './fakes/index.js';
-import { readChatStream } from './helpers/portkey-e2e.js';
+import { closeGatewayAndFake, readChatStream } from './helpers/portkey-e2e.js';
 
 const CREDS = {
   accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
@@ -85,11 +85,7 @@ describe('SageMaker (TGI container) end to end: OpenAI SDK → gateway (Portkey 
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     gw = await startGateway({ config: {}, port: 0, logger: silent });
   });
-  after(async () => {
-    await gw?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => closeGatewayAndFake(gw, server));
   beforeEach(() => (seen.length = 0));
 
   const client = () =>
