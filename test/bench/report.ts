@@ -216,7 +216,7 @@ export function settingsLine(s: Settings): string {
   const gen = s.workers > 0 ? `${s.workers} worker threads` : 'in-process, no workers';
   return (
     `autocannon (${gen}) in the runner process · ${s.durationS} s × ${s.rounds} round(s) per contender and case, ` +
-    `interleaved, ${s.warmupS} s warm-up · ${s.connections} connections (chat-c1: 1) · ` +
+    `interleaved, ${s.warmupS} s warm-up before each round · ${s.connections} connections (chat-c1: 1) · ` +
     `fake upstream without added latency, ${s.streamChunks} SSE chunks per stream`
   );
 }

@@ -6,7 +6,7 @@
 //
 // Env: BENCH_DURATION (s per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
 //      BENCH_ONLY (comma list of direct,passthrough,waygate,waygate-fallback,waygate-guardrail,waygate-cache,waygate-governed,waygate-keys,waygate-bare,waygate-workers,waygate-responses,waygate-traced,portkey), BENCH_CASES (chat,chat-c1,stream),
-//      BENCH_WARMUP (s, 1), BENCH_WORKERS (autocannon worker threads, 0), BENCH_CHUNKS (SSE chunks, 10),
+//      BENCH_WARMUP (s of unmeasured load before each round, 1), BENCH_WORKERS (autocannon worker threads, 0), BENCH_CHUNKS (SSE chunks, 10),
 //      BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_PORTKEY_COMPAT=0 (no Portkey SSE shim).
 // Args: --json FILE (write all results as JSON).
 import autocannon from 'autocannon';
@@ -796,7 +796,7 @@ async function main(): Promise<void> {
   }
   log('prechecks passed: every contender answers 200 with a chat.completion (and an SSE stream)');
 
-  const perRun = settings.rounds * settings.durationS + settings.warmupS;
+  const perRun = settings.rounds * (settings.durationS + settings.warmupS);
   const estimate = settings.cases.length * contenders.length * perRun;
   log(`estimated load time: ~${Math.ceil(estimate)} s\n`);
 
@@ -816,7 +816,9 @@ async function main(): Promise<void> {
     log(`== ${caseName}: ${bc.stream ? 'stream:true' : 'non-streaming'}, ${bc.connections} connection(s)`);
     for (let round = 0; round < settings.rounds; round++) {
       for (const c of rotate(contenders, round)) {
-        if (round === 0 && settings.warmupS > 0) await fire(c, bc, settings.warmupS, upstream);
+        // Before every round, not only the first: with a dozen contenders each sits idle for a dozen
+        // rounds between two of its own, and a round should measure it serving, not waking up.
+        if (settings.warmupS > 0) await fire(c, bc, settings.warmupS, upstream);
         const stats = await fire(c, bc, settings.durationS, upstream);
         (runs[c.name] ??= []).push(stats);
         log(
