@@ -43,6 +43,7 @@ interface Entry {
 }
 
 const MAX_ENTRIES = 10_000;
+const UNKNOWN: Verdict = Object.freeze({ refused: 'unknown' as const });
 
 /**
  * Finds who a presented key belongs to: the config file's static keys (compared in constant time,
@@ -74,28 +75,47 @@ export class KeyDirectory {
     return this.#lookups;
   }
 
-  async verify(presented: string): Promise<Verdict> {
+  /**
+   * Who `presented` is. Synchronous when no store round trip is needed (a static key, or an entry the
+   * TTL or the store's freshness mark says is current: the common case), so a request whose key is
+   * known makes no promise here; a promise otherwise.
+   */
+  verify(presented: string): Verdict | Promise<Verdict> {
     const hash = sha256(presented);
     let hit: Entry | undefined;
     // Every static key is compared, so the time taken does not say which one matched.
     for (const s of this.#static) if (sameHash(hash, s.hash)) hit = s.entry;
-    if (!hit) {
-      const id = keyId(presented);
-      if (id === undefined || !this.#store) return { refused: 'unknown' };
-      let found: Entry | undefined;
-      try {
-        found = await this.#entry(id);
-      } catch (err) {
-        return { unavailable: err as Error };
-      }
-      if (!found || !sameHash(hash, found.hash)) return { refused: 'unknown' };
-      hit = found;
-    }
+    if (hit) return this.#judge(hit);
+    const id = keyId(presented);
+    if (id === undefined || !this.#store) return UNKNOWN;
+    const now = this.#now();
+    const held = this.#entries.get(id);
+    // Read before the store is asked: a change made while it answers moves the mark past what the entry keeps.
+    const mark = this.#store.freshness();
+    if (held && this.#current(held, mark, now)) return this.#match(held, hash);
+    return this.#entry(id, held, mark, now).then(
+      (found) => this.#match(found, hash),
+      (err: unknown) => ({ unavailable: err as Error }),
+    );
+  }
+
+  #match(found: Entry | undefined, hash: string): Verdict {
+    return found && sameHash(hash, found.hash) ? this.#judge(found) : UNKNOWN;
+  }
+
+  #judge(hit: Entry): Verdict {
     const keyId_ = hit.principal.keyId;
     if (hit.revokedAt !== null) return { refused: 'revoked', keyId: keyId_, at: hit.revokedAt };
     if (hit.expiresAt !== undefined && this.#now() >= hit.expiresAt)
       return { refused: 'expired', keyId: keyId_, at: hit.principal.expires_at ?? undefined };
     return { principal: hit.principal };
+  }
+
+  /** Whether a held entry may be served without asking the store: within the TTL while the cache is trusted, or unchanged since. */
+  #current(held: Entry, mark: string | undefined, now: number): boolean {
+    const { ttlMs, cacheTrusted } = this.#settings;
+    if (ttlMs > 0 && now - held.fetchedAt < ttlMs && (cacheTrusted?.() ?? true)) return true;
+    return mark !== undefined && held.mark === mark;
   }
 
   /** Drops what a change makes stale (a message from the fan-out, or this replica's own admin write). */
@@ -105,14 +125,9 @@ export class KeyDirectory {
     else for (const [id, e] of this.#entries) if (e.team === m.id) this.#entries.delete(id);
   }
 
-  async #entry(id: string): Promise<Entry | undefined> {
-    const now = this.#now();
-    const held = this.#entries.get(id);
-    const { ttlMs, timeoutMs, whenDown, lastKnownMs, cacheTrusted } = this.#settings;
-    if (held && ttlMs > 0 && now - held.fetchedAt < ttlMs && (cacheTrusted?.() ?? true)) return held;
-    // Read before the store is asked: a change made while it answers moves the mark past what the entry keeps.
-    const mark = this.#store!.freshness();
-    if (held && mark !== undefined && held.mark === mark) return held;
+  /** The store's answer for a key whose entry is missing or not known to be current. */
+  async #entry(id: string, held: Entry | undefined, mark: string | undefined, now: number): Promise<Entry | undefined> {
+    const { timeoutMs, whenDown, lastKnownMs } = this.#settings;
     let found: Awaited<ReturnType<AuthStore['lookup']>>;
     try {
       this.#lookups++;

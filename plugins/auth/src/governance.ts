@@ -1,7 +1,7 @@
 import { AfterResponseStage, BeforeRequestStage, GatewayError } from '@waygate/core';
 import type { GatewayResponse, PluginApi, RequestContext, SSEEvent } from '@waygate/core';
 import type { Principal } from './principal.js';
-import type { Bucket, Counters } from './ratelimit.js';
+import type { Admission, Bucket, Counters } from './ratelimit.js';
 import type { SpendLedger } from './spend.js';
 import type { PriceBook, Tokens } from './cost.js';
 import type { RateLimit } from './records.js';
@@ -90,16 +90,28 @@ export function installGovernance(api: PluginApi, deps: GovernanceDeps): void {
   const log = api.logger;
   const unpriced = new Set<string>();
 
-  api.hooks.beforeRequest.tapPromise(BeforeRequestStage.RATE_LIMIT, async (ctx) => {
+  api.hooks.beforeRequest.tapPromise(BeforeRequestStage.RATE_LIMIT, (ctx) => {
     if (ctx.madeBy !== undefined) return undefined;
     const p = principalOf(ctx);
     if (!p) return undefined;
-    await checkBudgets(p, new Date(now()));
+    // A key with no budget whose counters are in memory is admitted at once, with no promise made for it.
+    if (p.budget || p.team?.budget) return checkBudgets(p, new Date(now())).then(() => count(ctx, p));
+    const admitted = count(ctx, p);
+    return admitted instanceof Promise ? admitted : undefined;
+  });
+
+  /** Counts the request in its buckets, or throws the 429 of the first without room for it. */
+  function count(ctx: RequestContext, p: Principal): undefined | Promise<undefined> {
     const buckets = bucketsOf(p, ctx.model);
     const prompt = promptEstimate(ctx);
     const reserved = buckets.some((b) => b.tpm !== undefined) ? prompt + answerCap(ctx) : 0;
     const t = now();
-    const a = await deps.counters.admit(buckets, reserved, t);
+    const a = deps.counters.admit(buckets, reserved, t);
+    if (a instanceof Promise) return a.then((got) => decide(ctx, p, got, buckets, reserved, prompt, t));
+    return decide(ctx, p, a, buckets, reserved, prompt, t);
+  }
+
+  function decide(ctx: RequestContext, p: Principal, a: Admission, buckets: Bucket[], reserved: number, prompt: number, t: number): undefined {
     const headers = rateLimitHeaders(a.states, a.window, t);
     if (!a.ok) {
       const waitMs = (a.window + 1) * WINDOW_MS - t;
@@ -118,7 +130,7 @@ export function installGovernance(api: PluginApi, deps: GovernanceDeps): void {
     Object.assign(ctx.responseHeaders, headers);
     state.set(ctx, { principal: p, buckets, window: a.window, reserved, promptEstimate: prompt, settled: false });
     return undefined;
-  });
+  }
 
   async function checkBudgets(p: Principal, at: Date): Promise<void> {
     const checks: Array<['key' | 'team', string, NonNullable<Principal['budget']>]> = [];

@@ -3,7 +3,7 @@ import { BeforeRequestStage, GatewayError, definePlugin, pluginManifest } from '
 import type { ConfigNode, PluginApi, RequestContext } from '@waygate/core';
 import type { AuthStore } from './store.js';
 import type { Invalidation } from './fanout.js';
-import type { StaticKey } from './directory.js';
+import type { StaticKey, Verdict } from './directory.js';
 import { KeyDirectory } from './directory.js';
 import { Fanout } from './fanout.js';
 import { adminHandler } from './admin.js';
@@ -205,7 +205,7 @@ export default definePlugin({
       );
     }
 
-    api.hooks.beforeRequest.tapPromise(BeforeRequestStage.AUTH, async (ctx) => {
+    api.hooks.beforeRequest.tapPromise(BeforeRequestStage.AUTH, (ctx) => {
       // A request a plugin makes on a client's behalf (an embeddings lookup) is the client's.
       if (ctx.madeBy !== undefined) return undefined;
       const presented = presentedKey(ctx);
@@ -215,7 +215,15 @@ export default definePlugin({
           'This gateway needs an API key: send Authorization: Bearer <key>, x-api-key: <key> or x-waygate-api-key: <key>',
         );
       }
-      const verdict = await directory.verify(presented.key);
+      const verdict = directory.verify(presented.key);
+      // A known key is decided at once, with no promise made for it.
+      if (verdict instanceof Promise) return verdict.then((v) => admit(ctx, v, presented.withhold));
+      admit(ctx, verdict, presented.withhold);
+      return undefined;
+    });
+
+    /** Accepts the request as the verdict's principal, or throws the refusal. */
+    function admit(ctx: RequestContext, verdict: Verdict, withhold: string[]): undefined {
       if ('unavailable' in verdict) {
         log.error({ err: verdict.unavailable.message }, 'auth: the key store did not answer; refusing the request');
         throw new GatewayError('auth_unavailable', 503, 'The gateway cannot check API keys right now (its key store does not answer); try again shortly', {
@@ -238,9 +246,9 @@ export default definePlugin({
       if (ctx.model !== undefined && !allowsModel(p, ctx.model))
         throw forbidden('model_not_allowed', `This API key may not use model ${JSON.stringify(ctx.model)}`, 'model');
       setPrincipal(ctx, p);
-      api.authorize(ctx, { withhold: presented.withhold, config: p.config, metadata: Object.keys(p.metadata).length ? p.metadata : undefined });
+      api.authorize(ctx, { withhold, config: p.config, metadata: Object.keys(p.metadata).length ? p.metadata : undefined });
       return undefined;
-    });
+    }
 
     installGovernance(api, { counters, ledger, prices: new PriceBook(options.prices), whenStoreDown: options.whenStoreDown });
 

@@ -33,8 +33,8 @@ export type Admission =
   | { ok: false; window: number; states: BucketState[]; refusedBy: Bucket; what: 'requests' | 'tokens' };
 
 export interface Counters {
-  /** Checks and counts, atomically over all the buckets. */
-  admit(buckets: readonly Bucket[], tokens: number, now: number): Promise<Admission>;
+  /** Checks and counts, atomically over all the buckets (at once when the counters are this process's own). */
+  admit(buckets: readonly Bucket[], tokens: number, now: number): Admission | Promise<Admission>;
   /** Adds `delta` tokens (may be negative) to the buckets' counts in `window`. */
   settle(buckets: readonly Bucket[], window: number, delta: number): Promise<void>;
   close(): Promise<void>;
@@ -63,7 +63,7 @@ export class MemoryCounters implements Counters {
     return c;
   }
 
-  async admit(buckets: readonly Bucket[], tokens: number, now: number): Promise<Admission> {
+  admit(buckets: readonly Bucket[], tokens: number, now: number): Admission {
     const window = windowOf(now);
     if (this.#counts.size > 10_000) for (const [k, c] of this.#counts) if (c.window < window) this.#counts.delete(k);
     const counts = buckets.map((b) => this.#get(b.id, window));
