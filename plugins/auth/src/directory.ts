@@ -90,9 +90,10 @@ export class KeyDirectory {
     if (id === undefined || !this.#store) return UNKNOWN;
     const now = this.#now();
     const held = this.#entries.get(id);
+    if (held && this.#withinTtl(held, now)) return this.#match(held, hash);
     // Read before the store is asked: a change made while it answers moves the mark past what the entry keeps.
     const mark = this.#store.freshness();
-    if (held && this.#current(held, mark, now)) return this.#match(held, hash);
+    if (held && mark !== undefined && held.mark === mark) return this.#match(held, hash);
     return this.#entry(id, held, mark, now).then(
       (found) => this.#match(found, hash),
       (err: unknown) => ({ unavailable: err as Error }),
@@ -111,11 +112,10 @@ export class KeyDirectory {
     return { principal: hit.principal };
   }
 
-  /** Whether a held entry may be served without asking the store: within the TTL while the cache is trusted, or unchanged since. */
-  #current(held: Entry, mark: string | undefined, now: number): boolean {
+  /** Whether a held entry is within the TTL while the cache is trusted (then not even the freshness mark is read). */
+  #withinTtl(held: Entry, now: number): boolean {
     const { ttlMs, cacheTrusted } = this.#settings;
-    if (ttlMs > 0 && now - held.fetchedAt < ttlMs && (cacheTrusted?.() ?? true)) return true;
-    return mark !== undefined && held.mark === mark;
+    return ttlMs > 0 && now - held.fetchedAt < ttlMs && (cacheTrusted?.() ?? true);
   }
 
   /** Drops what a change makes stale (a message from the fan-out, or this replica's own admin write). */

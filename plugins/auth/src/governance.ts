@@ -96,8 +96,7 @@ export function installGovernance(api: PluginApi, deps: GovernanceDeps): void {
     if (!p) return undefined;
     // A key with no budget whose counters are in memory is admitted at once, with no promise made for it.
     if (p.budget || p.team?.budget) return checkBudgets(p, new Date(now())).then(() => count(ctx, p));
-    const admitted = count(ctx, p);
-    return admitted instanceof Promise ? admitted : undefined;
+    return count(ctx, p);
   });
 
   /** Counts the request in its buckets, or throws the 429 of the first without room for it. */
