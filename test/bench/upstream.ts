@@ -23,6 +23,18 @@ const chunks = Number(values.chunks);
 const sse = (type: string, data: object): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 const usage = { input_tokens: 12, output_tokens: chunks };
 const anthropic = http.createServer((req, res) => {
+  // An OTLP/HTTP collector too, for the traced contender: every batch drained and accepted, not
+  // decoded (a collector runs elsewhere in production; here it shares the cores with the gateway).
+  if (req.method === 'POST' && req.url === '/v1/traces') {
+    // The answer in the request's encoding: an empty ExportTraceServiceResponse (no bytes in protobuf).
+    const json = !String(req.headers['content-type']).includes('protobuf');
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
+      res.end(json ? '{}' : '');
+    });
+    return;
+  }
   const parts: Buffer[] = [];
   req.on('data', (b: Buffer) => parts.push(b));
   req.on('end', () => {
@@ -31,12 +43,6 @@ const anthropic = http.createServer((req, res) => {
       body = JSON.parse(Buffer.concat(parts).toString('utf8')) as typeof body;
     } catch {
       // answered below
-    }
-    // An OTLP/HTTP collector too, for the traced contender: every batch accepted.
-    if (req.method === 'POST' && req.url === '/v1/traces') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-      return;
     }
     if (req.method !== 'POST' || req.url !== '/v1/messages' || typeof body.max_tokens !== 'number') {
       res.writeHead(400, { 'content-type': 'application/json' });
