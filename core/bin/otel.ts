@@ -12,12 +12,16 @@ import { DiagLogLevel, diag, propagation, trace } from '@opentelemetry/api';
 import type { DiagLogger, TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
-import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { loadConfigFile } from '../src/config.js';
 import { CORE_VERSION } from '../src/version.js';
+import { SpanBatchSerializer } from './otlp-proto.js';
+import type { SpanBatch } from './otlp-proto.js';
+import { EncodingSpanProcessor, batchOptionsFromEnv } from './otlp-processor.js';
 
 /**
  * SDK settings that may also come from the config file: `@waygate/tracing`'s options `enabled`,
@@ -98,12 +102,29 @@ export function tracingEnabled(settings: TracingSettings, env: Env): boolean {
   return !!(settings.endpoint || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || exporters?.length);
 }
 
-/** `http/json` (the default, as before) or `http/protobuf`, from `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`. */
+/**
+ * `http/protobuf` (the default, as the OTLP exporter specification says) or `http/json`, from
+ * `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`.
+ */
 export function otlpProtocol(env: Env): 'http/json' | 'http/protobuf' {
   const p = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim().toLowerCase();
-  if (p === 'http/protobuf') return 'http/protobuf';
-  if (p && p !== 'http/json') warn(`OTLP protocol ${p} is not supported (http/json, http/protobuf); using http/json`);
-  return 'http/json';
+  if (p === 'http/json') return 'http/json';
+  if (p && p !== 'http/protobuf') warn(`OTLP protocol ${p} is not supported (http/protobuf, http/json); using http/protobuf`);
+  return 'http/protobuf';
+}
+
+/**
+ * OTLP/HTTP protobuf: the SDK's transport (env, headers, timeout, compression, retries) behind a
+ * processor that encodes each span as it ends (./otlp-processor.ts, ./otlp-proto.ts).
+ */
+function protobufProcessor(config: ConstructorParameters<typeof OTLPJsonTraceExporter>[0], env: Env): SpanProcessor {
+  const exporter = new OTLPExporterBase<SpanBatch>(
+    createOtlpHttpExportDelegate(
+      convertLegacyHttpOptions(config ?? {}, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }),
+      SpanBatchSerializer,
+    ),
+  );
+  return new EncodingSpanProcessor(exporter, batchOptionsFromEnv(env));
 }
 
 /** The propagators `OTEL_PROPAGATORS` names (`tracecontext`, `baggage`; default both; `none`). */
@@ -136,26 +157,25 @@ export function startTracing(opts: { settings?: TracingSettings; env?: Env } = {
   const level = LOG_LEVELS[env.OTEL_LOG_LEVEL?.trim().toLowerCase() ?? 'warn'] ?? DiagLogLevel.WARN;
   diag.setLogger(sdkLogger(), { logLevel: level, suppressOverrideMessage: true });
   const names = exportersOf(env) ?? ['otlp'];
-  const exporters: SpanExporter[] = [];
+  const processors: SpanProcessor[] = [];
   const described: string[] = [];
   for (const name of names) {
     if (name === 'otlp') {
       const protocol = otlpProtocol(env);
       const config = { ...(settings.endpoint && { url: settings.endpoint }), ...(settings.headers && { headers: settings.headers }) };
-      exporters.push(protocol === 'http/protobuf' ? new OTLPProtoTraceExporter(config) : new OTLPJsonTraceExporter(config));
+      processors.push(protocol === 'http/protobuf' ? protobufProcessor(config, env) : new BatchSpanProcessor(new OTLPJsonTraceExporter(config)));
       described.push(`otlp (${protocol})`);
     } else if (name === 'console') {
-      exporters.push(new ConsoleSpanExporter());
+      processors.push(new BatchSpanProcessor(new ConsoleSpanExporter()));
       described.push('console');
     } else {
       warn(`OTEL_TRACES_EXPORTER ${name} is not supported (otlp, console, none); left out`);
     }
   }
-  if (!exporters.length) {
+  if (!processors.length) {
     diag.disable();
     return undefined;
   }
-  const processors: SpanProcessor[] = exporters.map((e) => new BatchSpanProcessor(e));
 
   // Ours first, then what the environment says (OTEL_SERVICE_NAME wins over the default), then the config's serviceName.
   let resource = defaultResource()

@@ -1,7 +1,7 @@
 // OpenTelemetry traces from the real CLI (`node core/dist/bin/waygate.js`): the SDK is wired by the
 // command from the standard OTEL_* environment alone (no tracing options in the config), exports to
 // a loopback OTLP receiver that decodes what it gets, and flushes when the gateway stops (SIGTERM),
-// also in each worker of `--workers 2`; OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf is honoured.
+// also in each worker of `--workers 2`; protobuf by default, OTEL_EXPORTER_OTLP_PROTOCOL=http/json honoured.
 import http from 'node:http';
 import { expect } from 'chai';
 import { FakeUpstream } from './fakes/provider-upstreams.js';
@@ -92,13 +92,13 @@ describe('OpenTelemetry traces from the waygate CLI, set up from OTEL_* alone', 
     return { cli, before };
   }
 
-  it('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT alone turns traces on; the spans (OTLP/HTTP JSON) go out when the gateway stops', async () => {
+  it('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT alone turns traces on; the spans (OTLP/HTTP protobuf, the default) go out when the gateway stops', async () => {
     const otlp = await OtlpReceiver.start();
     try {
       const { cli, before } = await run(otlp, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.url });
-      expect(cli.stderr).to.include('OpenTelemetry traces: otlp (http/json)');
+      expect(cli.stderr).to.include('OpenTelemetry traces: otlp (http/protobuf)');
       expect(before).to.equal(0);
-      expect(otlp.contentTypes[0]).to.match(/application\/json/);
+      expect(otlp.contentTypes[0]).to.match(/application\/x-protobuf/);
       expect(otlp.services).to.include('waygate');
       const servers = otlp.spans.filter((s) => s.kind === 2);
       expect(servers).to.have.length(3);
@@ -125,7 +125,7 @@ describe('OpenTelemetry traces from the waygate CLI, set up from OTEL_* alone', 
       const own = await writeConfig(dir.dir, config, 'tracing-options.json');
       const sentBefore = up.requests.length;
       const { cli } = await run(otlp, {}, [], 2, own);
-      expect(cli.stderr).to.include('OpenTelemetry traces: otlp (http/json)');
+      expect(cli.stderr).to.include('OpenTelemetry traces: otlp (http/protobuf)');
       expect(otlp.services.every((s) => s === 'from-config')).to.equal(true);
       // The two requests under a sampled caller trace are kept; the stream, a new trace, is not (ratio 0).
       const servers = otlp.spans.filter((s) => s.kind === 2);
@@ -143,7 +143,7 @@ describe('OpenTelemetry traces from the waygate CLI, set up from OTEL_* alone', 
     const started = Date.now();
     const { cli } = await run(otlp, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' });
     expect(Date.now() - started).to.be.below(15_000);
-    expect(cli.stderr).to.include('waygate: OTLP protocol grpc is not supported (http/json, http/protobuf); using http/json');
+    expect(cli.stderr).to.include('waygate: OTLP protocol grpc is not supported (http/protobuf, http/json); using http/protobuf');
     expect(cli.stderr).to.match(/waygate: (opentelemetry (error|warn):|the OpenTelemetry SDK did not (flush|shut down))/);
   });
 
@@ -158,18 +158,18 @@ describe('OpenTelemetry traces from the waygate CLI, set up from OTEL_* alone', 
     }
   });
 
-  it('--workers 2: each worker has its SDK and flushes it when drained; OTEL_SERVICE_NAME and http/protobuf honoured', async () => {
+  it('--workers 2: each worker has its SDK and flushes it when drained; OTEL_SERVICE_NAME and http/json honoured', async () => {
     const otlp = await OtlpReceiver.start();
     try {
       const base = otlp.url.replace(/\/v1\/traces$/, '');
       const { cli } = await run(
         otlp,
-        { OTEL_EXPORTER_OTLP_ENDPOINT: base, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_SERVICE_NAME: 'waygate-workers' },
+        { OTEL_EXPORTER_OTLP_ENDPOINT: base, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'waygate-workers' },
         ['--workers', '2'],
         6,
       );
-      expect(cli.stderr).to.include('OpenTelemetry traces: otlp (http/protobuf)');
-      expect(otlp.contentTypes.every((t) => t.includes('application/x-protobuf'))).to.equal(true);
+      expect(cli.stderr).to.include('OpenTelemetry traces: otlp (http/json)');
+      expect(otlp.contentTypes.every((t) => t.includes('application/json'))).to.equal(true);
       expect(otlp.services.every((s) => s === 'waygate-workers')).to.equal(true);
       const servers = otlp.spans.filter((s) => s.kind === 2);
       expect(servers).to.have.length(7);

@@ -254,8 +254,8 @@ describe('OpenTelemetry traces (@waygate/tracing) to a loopback OTLP receiver', 
   };
   const output = (s: OtlpSpan): Message[] => JSON.parse(attrs(s)['gen_ai.output.messages'] as string) as Message[];
 
-  it('exports OTLP/HTTP JSON with the service name, a server span per request; one provider across a reload', () => {
-    expect(otlp.contentTypes[0]).to.match(/application\/json/);
+  it('exports OTLP/HTTP protobuf (the default) with the service name, a server span per request; one provider across a reload', () => {
+    expect(otlp.contentTypes[0]).to.match(/application\/x-protobuf/);
     expect(otlp.services).to.include('gateway-under-test');
     expect(servers()).to.have.length(10);
     expect(runningTracing()).to.equal(undefined); // shut down, the globals unregistered

@@ -56,7 +56,7 @@ describe('@waygate/tracing: the GenAI conventions and when tracing is on', () =>
   it('startTracing registers one global provider per process, and shutdown unregisters it', async () => {
     expect(startTracing({ env: {} })).to.equal(undefined);
     const t = startTracing({ settings: { endpoint: 'http://127.0.0.1:9/v1/traces' }, env: {} })!;
-    expect(t.exporters).to.deep.equal(['otlp (http/json)']);
+    expect(t.exporters).to.deep.equal(['otlp (http/protobuf)']);
     expect(startTracing({ settings: { endpoint: 'http://127.0.0.1:8/v1/traces' }, env: {} })).to.equal(t);
     expect(runningTracing()).to.equal(t);
     expect(trace.getTracer('x').startSpan('s').isRecording()).to.equal(true);
