@@ -10,6 +10,8 @@
 //        [--governed] (with @waygate/auth on, as the bench's waygate-governed: a virtual key from the
 //        SQLite store with a rate limit, cost and spend on every request)
 //        [--without PKG[,PKG]] (default plugins left out, e.g. @waygate/metrics, to see what one costs)
+//        [--traced] (as the bench's waygate-traced: @waygate/tracing at sampling 1.0, OTLP/HTTP batches to
+//        the collector in the upstream process; OTEL_EXPORTER_OTLP_TRACES_PROTOCOL is passed through)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     tree: { type: 'string', default: path.resolve(here, '..', '..', '..') },
     governed: { type: 'boolean', default: false },
     without: { type: 'string', default: '' },
+    traced: { type: 'boolean', default: false },
   },
 });
 const kase = values.case;
@@ -51,7 +54,9 @@ try {
     nodeArgs: ['--import', pathToFileURL(path.join(here, 'loopback.js')).href],
     stdout: true,
   });
-  const baseURL = `http://127.0.0.1:${(await waitForLine(upstream, /^READY (\d+)/))[1]}/v1`;
+  const ready = await waitForLine(upstream, /^READY (\d+) \S+ (\S+)/);
+  const baseURL = `http://127.0.0.1:${ready[1]}/v1`;
+  const traced = values.traced ? [{ module: '@waygate/tracing', options: { endpoint: `${ready[2]}/traces`, sampleRatio: 1 } }] : [];
   const port = await freePort();
   const config = path.join(tmp, 'config.json');
   const ADMIN = 'instructions-admin-key-0123456789';
@@ -68,11 +73,12 @@ try {
             plugins: [
               { module: '@waygate/auth', options: { adminKey: ADMIN, store: { type: 'sqlite', path: path.join(tmp, 'keys.sqlite') } } },
               ...without,
+              ...traced,
             ],
             providers: { openai: { api_key: 'sk-bench', base_url: baseURL } },
             routing: { provider: 'openai' },
           }
-        : { log: { level: 'warn' }, plugins: without },
+        : { log: { level: 'warn' }, plugins: [...without, ...traced] },
     ),
   );
   const out = path.join(tmp, 'callgrind.out');
@@ -124,7 +130,7 @@ try {
   const dump = readFileSync(`${out}.1`, 'utf8');
   const total = Number(/^summary:\s*(\d+)/m.exec(dump)?.[1] ?? /^totals:\s*(\d+)/m.exec(dump)?.[1]);
   console.log(
-    `${kase}${values.governed ? ' (governed)' : ''}${values.without ? ` (without ${values.without})` : ''}: ${requests} requests after ${warmup} warm-up: ${total.toLocaleString('en-US')} instructions, ${Math.round(total / requests).toLocaleString('en-US')} per request`,
+    `${kase}${values.governed ? ' (governed)' : ''}${values.traced ? ` (traced, ${process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? 'default protocol'})` : ''}${values.without ? ` (without ${values.without})` : ''}: ${requests} requests after ${warmup} warm-up: ${total.toLocaleString('en-US')} instructions, ${Math.round(total / requests).toLocaleString('en-US')} per request`,
   );
   console.log(`(${cli})`);
 } finally {
